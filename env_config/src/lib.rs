@@ -1,0 +1,256 @@
+//! Reads a service's configuration from environment variables that share a prefix.
+//!
+//! Every value has a default (from `topology.md`) and is validated when read, so a bad value stops
+//! start-up with an error that names the variable; secret values are never echoed back.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{variable}: invalid value {value:?}: {reason}")]
+    Invalid {
+        variable: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{variable}: invalid value (hidden because it is secret): {reason}")]
+    InvalidSecret { variable: String, reason: String },
+    #[error("{variable}: must be set")]
+    Missing { variable: String },
+}
+
+/// A view of the environment restricted to variables named `{PREFIX}_{NAME}`.
+///
+/// Built from an explicit map in tests, so tests never mutate the process environment.
+#[derive(Debug, Clone)]
+pub struct Env {
+    prefix: String,
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    /// Reads the process environment.
+    pub fn from_process(prefix: &str) -> Self {
+        Self::from_map(prefix, std::env::vars())
+    }
+
+    pub fn from_map<I, K, V>(prefix: &str, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self {
+            prefix: prefix.to_owned(),
+            vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        }
+    }
+
+    /// The full variable name for `name`, e.g. `FECHATTER_PORT`.
+    pub fn variable(&self, name: &str) -> String {
+        format!("{}_{}", self.prefix, name)
+    }
+
+    fn raw(&self, name: &str) -> Option<(String, String)> {
+        let variable = self.variable(name);
+        self.vars
+            .get(&variable)
+            .filter(|value| !value.trim().is_empty())
+            .map(|value| (variable, value.trim().to_owned()))
+    }
+
+    fn invalid(variable: String, value: String, reason: impl Display) -> ConfigError {
+        ConfigError::Invalid {
+            variable,
+            value,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Any `FromStr` value.
+    pub fn parse<T>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        match self.raw(name) {
+            None => Ok(default),
+            Some((variable, value)) => value
+                .parse()
+                .map_err(|err| Self::invalid(variable, value, err)),
+        }
+    }
+
+    pub fn string(&self, name: &str, default: &str) -> String {
+        self.raw(name)
+            .map(|(_, value)| value)
+            .unwrap_or_else(|| default.to_owned())
+    }
+
+    pub fn optional_string(&self, name: &str) -> Option<String> {
+        self.raw(name).map(|(_, value)| value)
+    }
+
+    /// A TCP port; 0 asks the OS for a free one (used by tests).
+    pub fn port(&self, name: &str, default: u16) -> Result<u16, ConfigError> {
+        self.parse(name, default)
+    }
+
+    pub fn bool(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.raw(name) {
+            None => Ok(default),
+            Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(Self::invalid(variable, value, "expected true or false")),
+            },
+        }
+    }
+
+    /// A number that must lie in `min..=max`.
+    pub fn bounded<T>(&self, name: &str, default: T, min: T, max: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + Display + Copy,
+        T::Err: Display,
+    {
+        let value = self.parse(name, default)?;
+        if value < min || value > max {
+            return Err(Self::invalid(
+                self.variable(name),
+                value.to_string(),
+                format!("must be between {min} and {max}"),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// A duration given in milliseconds.
+    pub fn millis(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+        let millis: u64 = self.parse(name, default.as_millis() as u64)?;
+        Ok(Duration::from_millis(millis))
+    }
+
+    /// A URL whose scheme is one of `schemes`.
+    ///
+    /// Credentials inside a URL are secrets, so an invalid value is never echoed back.
+    pub fn url(&self, name: &str, default: &str, schemes: &[&str]) -> Result<Url, ConfigError> {
+        let (variable, value) = self
+            .raw(name)
+            .unwrap_or_else(|| (self.variable(name), default.to_owned()));
+        let url = Url::parse(&value).map_err(|err| ConfigError::InvalidSecret {
+            variable: variable.clone(),
+            reason: err.to_string(),
+        })?;
+        if !schemes.contains(&url.scheme()) {
+            return Err(ConfigError::InvalidSecret {
+                variable,
+                reason: format!("scheme must be one of {}", schemes.join(", ")),
+            });
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(ConfigError::InvalidSecret {
+                variable,
+                reason: "a host is required".to_owned(),
+            });
+        }
+        Ok(url)
+    }
+
+    /// A secret that must be at least `min_len` bytes long.
+    pub fn secret(
+        &self,
+        name: &str,
+        default: Option<&str>,
+        min_len: usize,
+    ) -> Result<SecretString, ConfigError> {
+        let (variable, value) = match (self.raw(name), default) {
+            (Some(pair), _) => pair,
+            (None, Some(default)) => (self.variable(name), default.to_owned()),
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    variable: self.variable(name),
+                });
+            }
+        };
+        if value.len() < min_len {
+            return Err(ConfigError::InvalidSecret {
+                variable,
+                reason: format!("must be at least {min_len} bytes long"),
+            });
+        }
+        Ok(SecretString::from(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_map("APP", pairs.iter().map(|(k, v)| (*k, *v)))
+    }
+
+    #[test]
+    fn a_missing_variable_falls_back_to_its_default() {
+        assert_eq!(env(&[]).port("PORT", 6688), Ok(6688));
+    }
+
+    #[test]
+    fn an_invalid_port_is_an_error_naming_the_variable() {
+        let err = env(&[("APP_PORT", "70000")]).port("PORT", 1).unwrap_err();
+        assert!(err.to_string().starts_with("APP_PORT: invalid value \"70000\""), "{err}");
+    }
+
+    #[test]
+    fn a_url_with_the_wrong_scheme_is_rejected_without_echoing_it() {
+        let err = env(&[("APP_DATABASE_URL", "mysql://user:hunter2@db/x")])
+            .url("DATABASE_URL", "postgres://localhost/x", &["postgres", "postgresql"])
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("APP_DATABASE_URL"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn an_unparseable_url_is_rejected() {
+        let err = env(&[("APP_NATS_URL", "not a url")])
+            .url("NATS_URL", "nats://localhost:4222", &["nats"])
+            .unwrap_err();
+        assert!(err.to_string().contains("APP_NATS_URL"));
+    }
+
+    #[test]
+    fn bounded_values_outside_the_range_are_rejected() {
+        let err = env(&[("APP_LIMIT", "0")])
+            .bounded("LIMIT", 50u32, 1, 100)
+            .unwrap_err();
+        assert!(err.to_string().contains("between 1 and 100"));
+    }
+
+    #[test]
+    fn a_short_secret_is_rejected_without_echoing_it() {
+        let err = env(&[("APP_JWT_SECRET", "abc")])
+            .secret("JWT_SECRET", None, 32)
+            .unwrap_err();
+        assert!(!err.to_string().contains("abc"));
+        let ok = env(&[]).secret("JWT_SECRET", Some("0123456789abcdef0123456789abcdef"), 32);
+        assert_eq!(
+            ok.map(|s| s.expose_secret().len()),
+            Ok(32),
+            "the default applies when unset"
+        );
+    }
+
+    #[test]
+    fn booleans_accept_common_spellings() {
+        assert_eq!(env(&[("APP_X", "yes")]).bool("X", false), Ok(true));
+        assert!(env(&[("APP_X", "maybe")]).bool("X", false).is_err());
+    }
+}

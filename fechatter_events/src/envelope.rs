@@ -1,0 +1,140 @@
+//! The JSON envelope every durable event travels in.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::{ChatId, EventId, EventKind, UserId, WorkspaceId};
+
+/// The current envelope schema version; consumers reject versions they do not know.
+pub const ENVELOPE_VERSION: u16 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    pub id: EventId,
+    pub kind: EventKind,
+    pub version: u16,
+    pub occurred_at: DateTime<Utc>,
+    pub workspace_id: WorkspaceId,
+    #[serde(default)]
+    pub chat_id: Option<ChatId>,
+    #[serde(default)]
+    pub actor_id: Option<UserId>,
+    /// Who may see this event, captured in the transaction that made the change, so consumers route
+    /// without querying Postgres.
+    pub recipients: Vec<UserId>,
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("malformed event envelope: {0}")]
+    Malformed(#[from] serde_json::Error),
+    #[error("unsupported envelope version {0}")]
+    UnsupportedVersion(u16),
+}
+
+impl Envelope {
+    /// A new envelope with a fresh UUID v7 id, stamped now.
+    pub fn new(
+        kind: EventKind,
+        workspace_id: WorkspaceId,
+        chat_id: Option<ChatId>,
+        actor_id: Option<UserId>,
+        recipients: Vec<UserId>,
+        data: &impl Serialize,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            id: EventId::generate(),
+            kind,
+            version: ENVELOPE_VERSION,
+            occurred_at: Utc::now(),
+            workspace_id,
+            chat_id,
+            actor_id,
+            recipients,
+            data: serde_json::to_value(data)?,
+        })
+    }
+
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        let envelope: Envelope = serde_json::from_slice(bytes)?;
+        if envelope.version != ENVELOPE_VERSION {
+            return Err(EnvelopeError::UnsupportedVersion(envelope.version));
+        }
+        Ok(envelope)
+    }
+
+    /// Decodes `data` into the payload type of this kind.
+    pub fn payload<T: DeserializeOwned>(&self) -> Result<T, EnvelopeError> {
+        Ok(T::deserialize(&self.data)?)
+    }
+
+    pub fn is_for(&self, user: UserId) -> bool {
+        self.recipients.contains(&user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::MessageDeleted;
+    use crate::MessageId;
+
+    fn sample() -> Envelope {
+        Envelope::new(
+            EventKind::MessageDeleted,
+            WorkspaceId(1),
+            Some(ChatId(42)),
+            Some(UserId(7)),
+            vec![UserId(7), UserId(9)],
+            &MessageDeleted {
+                id: MessageId(5),
+                chat_id: ChatId(42),
+            },
+        )
+        .unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    #[test]
+    fn an_envelope_round_trips_through_json() {
+        let envelope = sample();
+        let bytes = envelope.to_json().unwrap_or_default();
+        let decoded = Envelope::from_json(&bytes).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(decoded, envelope);
+        let payload: MessageDeleted = decoded.payload().unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(payload.id, MessageId(5));
+    }
+
+    #[test]
+    fn the_wire_format_matches_the_contract() {
+        let value = serde_json::to_value(sample()).unwrap_or_default();
+        assert_eq!(value["kind"], "message.deleted");
+        assert_eq!(value["version"], 1);
+        assert_eq!(value["recipients"], serde_json::json!([7, 9]));
+        assert!(value["id"].as_str().is_some_and(|id| id.len() == 36));
+    }
+
+    #[test]
+    fn an_unknown_version_is_rejected() {
+        let mut value = serde_json::to_value(sample()).unwrap_or_default();
+        value["version"] = 99.into();
+        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        assert!(matches!(
+            Envelope::from_json(&bytes),
+            Err(EnvelopeError::UnsupportedVersion(99))
+        ));
+    }
+
+    #[test]
+    fn recipients_decide_who_sees_an_event() {
+        let envelope = sample();
+        assert!(envelope.is_for(UserId(9)));
+        assert!(!envelope.is_for(UserId(8)));
+    }
+}

@@ -1,0 +1,100 @@
+//! The closed sets of event kinds and chat types. Metric labels use `as_str`, so their values stay
+//! bounded by these enums.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownVariant;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(UnknownVariant(other.to_owned())),
+                }
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {0:?}")]
+pub struct UnknownVariant(pub String);
+
+string_enum!(
+    /// Every kind of durable domain event. The subject is `<prefix>.events.<kind>`.
+    EventKind {
+        UserSignedUp => "user.signed_up",
+        ChatCreated => "chat.created",
+        ChatUpdated => "chat.updated",
+        ChatDeleted => "chat.deleted",
+        ChatMemberAdded => "chat.member_added",
+        ChatMemberRemoved => "chat.member_removed",
+        MessageCreated => "message.created",
+        MessageUpdated => "message.updated",
+        MessageDeleted => "message.deleted",
+        MessageReactionAdded => "message.reaction_added",
+        MessageReactionRemoved => "message.reaction_removed",
+        ChatRead => "chat.read",
+        FileUploaded => "file.uploaded",
+    }
+);
+
+string_enum!(
+    /// Signals over core NATS (`<prefix>.ephemeral.<kind>`): never stored, lost if nobody listens.
+    EphemeralKind {
+        Typing => "typing",
+    }
+);
+
+string_enum!(
+    /// The four kinds of chat.
+    ChatType {
+        Direct => "direct",
+        Group => "group",
+        PrivateChannel => "private_channel",
+        PublicChannel => "public_channel",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_text() {
+        for kind in EventKind::ALL {
+            assert_eq!(kind.as_str().parse::<EventKind>(), Ok(*kind));
+            let json = serde_json::to_string(kind).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+    }
+
+    #[test]
+    fn an_unknown_kind_is_an_error() {
+        assert!("message.exploded".parse::<EventKind>().is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! The `data` of each event kind. Producers serialise these and consumers decode them with
+//! [`crate::Envelope::payload`], so both sides share one definition.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{ChatId, ChatType, FileId, MessageId, UserId, WorkspaceId};
+
+/// `user.signed_up`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSignedUp {
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
+    pub fullname: String,
+    /// True when the user joined an existing workspace with an invite code.
+    pub joined_by_invite: bool,
+}
+
+/// `chat.created`, `chat.updated`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatPayload {
+    pub id: ChatId,
+    pub workspace_id: WorkspaceId,
+    pub chat_type: ChatType,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub owner_id: UserId,
+    pub member_ids: Vec<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `chat.deleted`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatDeleted {
+    pub id: ChatId,
+    pub chat_type: ChatType,
+}
+
+/// `chat.member_added`, `chat.member_removed`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberChanged {
+    pub chat_id: ChatId,
+    pub chat_type: ChatType,
+    pub user_id: UserId,
+    pub role: String,
+}
+
+/// `message.created`, `message.updated`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessagePayload {
+    pub id: MessageId,
+    pub chat_id: ChatId,
+    pub chat_type: ChatType,
+    pub sender_id: UserId,
+    /// True when the sender is an assistant bot, so bots never answer bots.
+    #[serde(default)]
+    pub sender_is_bot: bool,
+    pub content: String,
+    pub reply_to: Option<MessageId>,
+    pub mentions: Vec<UserId>,
+    pub files: Vec<FileId>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+/// `message.deleted`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageDeleted {
+    pub id: MessageId,
+    pub chat_id: ChatId,
+}
+
+/// `message.reaction_added`, `message.reaction_removed`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReactionChanged {
+    pub message_id: MessageId,
+    pub chat_id: ChatId,
+    pub user_id: UserId,
+    pub emoji: String,
+}
+
+/// `chat.read`: delivered only to the reader's own sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRead {
+    pub chat_id: ChatId,
+    pub user_id: UserId,
+    pub last_read_message_id: MessageId,
+}
+
+/// `file.uploaded`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileUploaded {
+    pub file_id: FileId,
+    pub uploader_id: UserId,
+    pub size_bytes: u64,
+    pub content_type: String,
+}
+
+/// The ephemeral `typing` signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Typing {
+    pub workspace_id: WorkspaceId,
+    pub chat_id: ChatId,
+    pub user_id: UserId,
+    /// The chat's other members, so notify routes without querying Postgres.
+    pub recipients: Vec<UserId>,
+    pub occurred_at: DateTime<Utc>,
+}

@@ -1,0 +1,150 @@
+//! The JetStream layout: one stream, one subject per kind, a dead-letter subject per consumer.
+//!
+//! The stream name and subject prefix are configurable so tests can isolate themselves on a shared
+//! NATS server; production uses the defaults from `events.md`.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+
+use crate::{EphemeralKind, EventKind};
+
+pub const DEFAULT_STREAM: &str = "FECHATTER_EVENTS";
+pub const DEFAULT_SUBJECT_PREFIX: &str = "fechatter";
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+pub const DEFAULT_MAX_BYTES: i64 = 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventBus {
+    pub stream: String,
+    pub subject_prefix: String,
+    pub max_age: Duration,
+    pub max_bytes: i64,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self {
+            stream: DEFAULT_STREAM.to_owned(),
+            subject_prefix: DEFAULT_SUBJECT_PREFIX.to_owned(),
+            max_age: DEFAULT_MAX_AGE,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+impl EventBus {
+    /// A bus with its own stream and subjects, e.g. one per test.
+    pub fn isolated(name: &str) -> Self {
+        let name = name.replace(['.', '-', ' ', '*', '>'], "_");
+        Self {
+            stream: format!("{}_{}", DEFAULT_STREAM, name.to_ascii_uppercase()),
+            subject_prefix: format!("{DEFAULT_SUBJECT_PREFIX}_{}", name.to_ascii_lowercase()),
+            ..Self::default()
+        }
+    }
+
+    /// `fechatter.events.message.created`
+    pub fn subject(&self, kind: EventKind) -> String {
+        format!("{}.events.{}", self.subject_prefix, kind.as_str())
+    }
+
+    /// `fechatter.events.>`: everything the stream stores.
+    pub fn all_events(&self) -> String {
+        format!("{}.events.>", self.subject_prefix)
+    }
+
+    /// `fechatter.ephemeral.typing`
+    pub fn ephemeral_subject(&self, kind: EphemeralKind) -> String {
+        format!("{}.ephemeral.{}", self.subject_prefix, kind.as_str())
+    }
+
+    /// `fechatter.dlq.bot`: where a consumer parks events it gave up on.
+    pub fn dead_letter_subject(&self, consumer: &str) -> String {
+        format!("{}.dlq.{}", self.subject_prefix, consumer)
+    }
+
+    /// The kind named by a subject of this bus, if any.
+    pub fn kind_of_subject(&self, subject: &str) -> Option<EventKind> {
+        subject
+            .strip_prefix(&self.subject_prefix)?
+            .strip_prefix(".events.")?
+            .parse()
+            .ok()
+    }
+
+    fn stream_config(&self) -> stream::Config {
+        stream::Config {
+            name: self.stream.clone(),
+            subjects: vec![self.all_events()],
+            storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::Limits,
+            max_age: self.max_age,
+            max_bytes: self.max_bytes,
+            // Publishers set Nats-Msg-Id to the event id; a re-publish within this window is dropped.
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        }
+    }
+
+    /// Creates the stream, or updates it to this configuration; safe to call from every service.
+    pub async fn ensure_stream(
+        &self,
+        jetstream: &jetstream::Context,
+    ) -> Result<stream::Stream, async_nats::Error> {
+        let config = self.stream_config();
+        match jetstream.get_stream(&self.stream).await {
+            Ok(mut existing) => {
+                let current = existing.info().await?.config.clone();
+                if current.subjects != config.subjects
+                    || current.max_age != config.max_age
+                    || current.max_bytes != config.max_bytes
+                {
+                    jetstream.update_stream(config).await?;
+                }
+                Ok(existing)
+            }
+            Err(_) => match jetstream.create_stream(config.clone()).await {
+                Ok(stream) => Ok(stream),
+                // Another service created it between our get and create.
+                Err(_) => Ok(jetstream.get_stream(&self.stream).await?),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_follow_the_contract() {
+        let bus = EventBus::default();
+        assert_eq!(
+            bus.subject(EventKind::MessageCreated),
+            "fechatter.events.message.created"
+        );
+        assert_eq!(bus.all_events(), "fechatter.events.>");
+        assert_eq!(
+            bus.ephemeral_subject(EphemeralKind::Typing),
+            "fechatter.ephemeral.typing"
+        );
+        assert_eq!(bus.dead_letter_subject("bot"), "fechatter.dlq.bot");
+    }
+
+    #[test]
+    fn a_subject_maps_back_to_its_kind() {
+        let bus = EventBus::isolated("t-1");
+        let subject = bus.subject(EventKind::ChatRead);
+        assert_eq!(bus.kind_of_subject(&subject), Some(EventKind::ChatRead));
+        assert_eq!(bus.kind_of_subject("other.events.chat.read"), None);
+    }
+
+    #[test]
+    fn isolated_buses_do_not_overlap() {
+        let a = EventBus::isolated("a");
+        let b = EventBus::isolated("b");
+        assert_ne!(a.stream, b.stream);
+        assert!(!a.all_events().starts_with(&b.subject_prefix));
+    }
+}

@@ -1,0 +1,435 @@
+//! `/health`, `/ready` and `/live`, exactly as `shared/design/health.md` describes them.
+//!
+//! Checks are registered with a name, a critical flag and a timeout; they run concurrently and each
+//! run updates `{service}_health_check_status{check}` and `_health_check_duration_seconds{check}`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures::future::{BoxFuture, join_all};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::ServiceInfo;
+use crate::shared::SharedMetrics;
+
+/// How long a check may take unless registered with its own timeout.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+/// `/ready` reuses a result at most this old.
+pub const READY_CACHE_TTL: Duration = Duration::from_secs(1);
+
+type Probe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+struct Check {
+    name: &'static str,
+    critical: bool,
+    timeout: Duration,
+    probe: Probe,
+}
+
+pub struct HealthBuilder {
+    service: ServiceInfo,
+    checks: Vec<Check>,
+}
+
+impl HealthBuilder {
+    /// Registers a check with the default timeout. `probe` answers `Err(reason)` when the dependency
+    /// is unusable; the reason is shown in `/health`, so it must never contain a secret.
+    pub fn check<F, Fut>(self, name: &'static str, critical: bool, probe: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.check_with_timeout(name, critical, DEFAULT_CHECK_TIMEOUT, probe)
+    }
+
+    pub fn check_with_timeout<F, Fut>(
+        mut self,
+        name: &'static str,
+        critical: bool,
+        timeout: Duration,
+        probe: F,
+    ) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        let probe: Probe = Arc::new(move || Box::pin(probe()));
+        self.checks.push(Check {
+            name,
+            critical,
+            timeout,
+            probe,
+        });
+        self
+    }
+
+    pub fn build(self) -> Health {
+        Health {
+            inner: Arc::new(Inner {
+                service: self.service,
+                metrics: SharedMetrics::for_prefix(self.service.prefix),
+                started: Instant::now(),
+                checks: self.checks,
+                lifecycle: AtomicU8::new(Lifecycle::Starting as u8),
+                last: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    Starting = 0,
+    Serving = 1,
+    Draining = 2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    pub status: CheckStatus,
+    pub critical: bool,
+    pub latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverallStatus {
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthReport {
+    pub service: &'static str,
+    pub version: &'static str,
+    pub status: OverallStatus,
+    pub uptime_seconds: f64,
+    pub checks: BTreeMap<&'static str, CheckResult>,
+}
+
+impl HealthReport {
+    fn failing_critical(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter(|(_, c)| c.critical && c.status == CheckStatus::Down)
+            .map(|(name, _)| *name)
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Readiness {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failing: Vec<&'static str>,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.reason.is_none()
+    }
+}
+
+struct Inner {
+    service: ServiceInfo,
+    metrics: &'static SharedMetrics,
+    started: Instant,
+    checks: Vec<Check>,
+    lifecycle: AtomicU8,
+    last: tokio::sync::Mutex<Option<(Instant, HealthReport)>>,
+}
+
+/// The health state of one service; cheap to clone.
+#[derive(Clone)]
+pub struct Health {
+    inner: Arc<Inner>,
+}
+
+impl Health {
+    pub fn builder(service: ServiceInfo) -> HealthBuilder {
+        HealthBuilder {
+            service,
+            checks: Vec::new(),
+        }
+    }
+
+    pub fn lifecycle(&self) -> Lifecycle {
+        match self.inner.lifecycle.load(Ordering::SeqCst) {
+            0 => Lifecycle::Starting,
+            1 => Lifecycle::Serving,
+            _ => Lifecycle::Draining,
+        }
+    }
+
+    /// Start-up is complete: `/ready` now follows the critical checks.
+    pub fn mark_serving(&self) {
+        // Never leave Draining: shutdown wins over a late start-up.
+        let _ = self.inner.lifecycle.compare_exchange(
+            Lifecycle::Starting as u8,
+            Lifecycle::Serving as u8,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+    }
+
+    /// Shutdown has begun: `/ready` answers 503 from now on.
+    pub fn mark_draining(&self) {
+        self.inner
+            .lifecycle
+            .store(Lifecycle::Draining as u8, Ordering::SeqCst);
+    }
+
+    async fn run_check(&self, check: &Check) -> CheckResult {
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(check.timeout, (check.probe)()).await;
+        let elapsed = started.elapsed();
+        let error = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(reason)) => Some(reason),
+            Err(_) => Some(format!("timed out after {}", humanize(check.timeout))),
+        };
+        let metrics = self.inner.metrics;
+        metrics
+            .health_check_status
+            .gauge_with([("check", check.name)])
+            .set(if error.is_none() { 1.0 } else { 0.0 });
+        metrics
+            .health_check_duration
+            .histogram_with([("check", check.name)])
+            .record(elapsed.as_secs_f64());
+        CheckResult {
+            status: if error.is_none() {
+                CheckStatus::Up
+            } else {
+                CheckStatus::Down
+            },
+            critical: check.critical,
+            latency_ms: (elapsed.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
+            error,
+        }
+    }
+
+    /// Runs every check concurrently, records the results and returns the report.
+    pub async fn report(&self) -> HealthReport {
+        let results = join_all(self.inner.checks.iter().map(|c| self.run_check(c))).await;
+        let checks: BTreeMap<_, _> = self
+            .inner
+            .checks
+            .iter()
+            .map(|c| c.name)
+            .zip(results)
+            .collect();
+        let down = |critical: bool| {
+            checks
+                .values()
+                .any(|c| c.critical == critical && c.status == CheckStatus::Down)
+        };
+        let status = if down(true) {
+            OverallStatus::Unhealthy
+        } else if down(false) {
+            OverallStatus::Degraded
+        } else {
+            OverallStatus::Healthy
+        };
+        let report = HealthReport {
+            service: self.inner.service.name,
+            version: self.inner.service.version,
+            status,
+            uptime_seconds: (self.inner.started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            checks,
+        };
+        *self.inner.last.lock().await = Some((Instant::now(), report.clone()));
+        report
+    }
+
+    /// Whether to take traffic now; reuses a report up to [`READY_CACHE_TTL`] old.
+    pub async fn readiness(&self) -> Readiness {
+        let reason = match self.lifecycle() {
+            Lifecycle::Starting => Some("starting"),
+            Lifecycle::Draining => Some("draining"),
+            Lifecycle::Serving => None,
+        };
+        if let Some(reason) = reason {
+            return Readiness {
+                status: "not_ready",
+                reason: Some(reason),
+                failing: Vec::new(),
+            };
+        }
+        let cached = self
+            .inner
+            .last
+            .lock()
+            .await
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() <= READY_CACHE_TTL)
+            .map(|(_, report)| report.failing_critical());
+        let failing = match cached {
+            Some(failing) => failing,
+            None => self.report().await.failing_critical(),
+        };
+        Readiness {
+            status: if failing.is_empty() {
+                "ready"
+            } else {
+                "not_ready"
+            },
+            reason: (!failing.is_empty()).then_some("dependency_down"),
+            failing,
+        }
+    }
+
+    /// Runs the checks every `every`, so the status gauges stay current even when nobody calls
+    /// `/health`.
+    pub fn spawn_monitor(&self, every: Duration, shutdown: CancellationToken) {
+        let health = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => { health.report().await; }
+                }
+            }
+        });
+    }
+
+    fn count(&self, endpoint: &'static str, status: StatusCode) {
+        self.inner
+            .metrics
+            .health_requests
+            .counter_with([
+                ("endpoint", endpoint.to_owned()),
+                ("status", status.as_u16().to_string()),
+            ])
+            .increment(1);
+    }
+
+    /// The router with `/health`, `/ready` and `/live`. It carries no auth and no rate limit, and
+    /// is merged outside the HTTP metrics layer.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/live", get(live))
+            .route("/ready", get(ready))
+            .route("/health", get(health))
+            .with_state(self.clone())
+    }
+}
+
+fn humanize(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
+}
+
+async fn live(State(health): State<Health>) -> Response {
+    health.count("/live", StatusCode::OK);
+    (StatusCode::OK, Json(serde_json::json!({"status": "alive"}))).into_response()
+}
+
+async fn ready(State(health): State<Health>) -> Response {
+    let readiness = health.readiness().await;
+    let status = if readiness.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    health.count("/ready", status);
+    (status, Json(readiness)).into_response()
+}
+
+async fn health(State(health): State<Health>) -> Response {
+    let report = health.report().await;
+    let status = match report.status {
+        OverallStatus::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
+        OverallStatus::Healthy | OverallStatus::Degraded => StatusCode::OK,
+    };
+    health.count("/health", status);
+    (status, Json(report)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVICE: ServiceInfo = ServiceInfo {
+        name: "unit_server",
+        prefix: "unit",
+        version: "0.0.0",
+    };
+
+    fn health(critical_up: bool, optional_up: bool) -> Health {
+        let result = |up: bool| if up { Ok(()) } else { Err("refused".to_owned()) };
+        Health::builder(SERVICE)
+            .check("db", true, move || async move { result(critical_up) })
+            .check("bus", false, move || async move { result(optional_up) })
+            .check_with_timeout("slow", false, Duration::from_millis(20), || async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok(())
+            })
+            .build()
+    }
+
+    #[tokio::test]
+    async fn a_down_critical_check_makes_the_service_unhealthy() {
+        let report = health(false, true).report().await;
+        assert_eq!(report.status, OverallStatus::Unhealthy);
+        assert_eq!(report.checks["db"].error.as_deref(), Some("refused"));
+    }
+
+    #[tokio::test]
+    async fn a_down_optional_check_only_degrades() {
+        let report = health(true, false).report().await;
+        assert_eq!(report.status, OverallStatus::Degraded);
+    }
+
+    #[tokio::test]
+    async fn a_check_that_hangs_is_cut_at_its_timeout_and_measured() {
+        let report = health(true, true).report().await;
+        let slow = &report.checks["slow"];
+        assert_eq!(slow.error.as_deref(), Some("timed out after 20ms"));
+        assert!(slow.latency_ms >= 19.0, "{}", slow.latency_ms);
+    }
+
+    #[tokio::test]
+    async fn readiness_follows_the_lifecycle_and_critical_checks() {
+        let up = health(true, false);
+        assert_eq!(up.readiness().await.reason, Some("starting"));
+        up.mark_serving();
+        assert!(up.readiness().await.is_ready(), "a degraded service is ready");
+        up.mark_draining();
+        assert_eq!(up.readiness().await.reason, Some("draining"));
+        up.mark_serving();
+        assert_eq!(up.lifecycle(), Lifecycle::Draining, "draining is final");
+
+        let down = health(false, true);
+        down.mark_serving();
+        let readiness = down.readiness().await;
+        assert_eq!(readiness.failing, vec!["db"]);
+    }
+}

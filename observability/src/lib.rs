@@ -1,0 +1,34 @@
+//! The instrumentation every Fechatter service shares (see `shared/design/metrics.md` and `health.md`).
+//!
+//! - [`catalogue`]: how a service declares its metrics, the naming rules they must pass, and the
+//!   renderer behind `docs/metrics.md`;
+//! - [`exporter`]: the Prometheus exporter on the service's own metrics port, with process metrics
+//!   and `{service}_build_info`;
+//! - [`http`]: the request metrics layer, request ids and request tracing;
+//! - [`health`]: `/health`, `/ready` and `/live`;
+//! - [`telemetry`]: `tracing` set-up;
+//! - [`server`]: serving a service with graceful, draining shutdown.
+
+pub mod buckets;
+pub mod catalogue;
+pub mod exporter;
+pub mod health;
+pub mod http;
+pub mod server;
+pub mod shared;
+pub mod telemetry;
+
+pub use catalogue::{MetricDef, MetricKind, Unit};
+pub use health::{Health, HealthBuilder};
+pub use server::ServiceServer;
+pub use shared::SharedMetrics;
+
+/// Who a service is, for metric names and the `/health` body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceInfo {
+    /// The service name, e.g. `fechatter_server`.
+    pub name: &'static str,
+    /// The metric prefix, e.g. `fechatter`.
+    pub prefix: &'static str,
+    pub version: &'static str,
+}

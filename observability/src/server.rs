@@ -1,0 +1,126 @@
+//! Serving a service: the API (with the health endpoints) on its main port and `/metrics` on its
+//! metrics port, with a draining shutdown.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::health::Health;
+use crate::{exporter, http};
+
+/// A bound, ready-to-run service. Binding happens in `Application::build` so tests can ask for
+/// port 0 and read the real ports before running.
+pub struct ServiceServer {
+    api: TcpListener,
+    metrics: TcpListener,
+    router: Router,
+    health: Health,
+    handle: PrometheusHandle,
+    drain_delay: Duration,
+}
+
+pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind((host, port)).await
+}
+
+impl ServiceServer {
+    /// `api_router` is the service's own routes (already wrapped in the HTTP metrics layer); the
+    /// health router is merged beside it and request ids and tracing wrap both.
+    pub fn new(
+        api: TcpListener,
+        metrics: TcpListener,
+        api_router: Router,
+        health: Health,
+        handle: PrometheusHandle,
+    ) -> Self {
+        let router = http::with_request_tracing(api_router.merge(health.router()));
+        Self {
+            api,
+            metrics,
+            router,
+            health,
+            handle,
+            drain_delay: Duration::ZERO,
+        }
+    }
+
+    /// How long to keep accepting traffic after `/ready` turns 503 on shutdown, so a load balancer
+    /// notices before connections are refused.
+    pub fn with_drain_delay(mut self, delay: Duration) -> Self {
+        self.drain_delay = delay;
+        self
+    }
+
+    pub fn api_addr(&self) -> std::io::Result<SocketAddr> {
+        self.api.local_addr()
+    }
+
+    pub fn metrics_addr(&self) -> std::io::Result<SocketAddr> {
+        self.metrics.local_addr()
+    }
+
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains: `/ready` answers 503, new connections are
+    /// accepted for the drain delay, and in-flight requests finish.
+    pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        exporter::spawn_upkeep(self.handle.clone(), shutdown.clone());
+        let metrics_shutdown = shutdown.clone();
+        let metrics = tokio::spawn(
+            axum::serve(self.metrics, exporter::router(self.handle))
+                .with_graceful_shutdown(async move { metrics_shutdown.cancelled().await })
+                .into_future(),
+        );
+        let health = self.health.clone();
+        let drain_delay = self.drain_delay;
+        axum::serve(
+            self.api,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.cancelled().await;
+            health.mark_draining();
+            tracing::info!(?drain_delay, "shutting down: draining");
+            tokio::time::sleep(drain_delay).await;
+        })
+        .await?;
+        metrics.await.map_err(std::io::Error::other)??;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM.
+pub fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = terminate => {},
+        }
+        cancel.cancel();
+    });
+    token
+}
