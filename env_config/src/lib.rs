@@ -48,7 +48,10 @@ impl Env {
     {
         Self {
             prefix: prefix.to_owned(),
-            vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
     }
 
@@ -205,13 +208,21 @@ mod tests {
     #[test]
     fn an_invalid_port_is_an_error_naming_the_variable() {
         let err = env(&[("APP_PORT", "70000")]).port("PORT", 1).unwrap_err();
-        assert!(err.to_string().starts_with("APP_PORT: invalid value \"70000\""), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("APP_PORT: invalid value \"70000\""),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_url_with_the_wrong_scheme_is_rejected_without_echoing_it() {
         let err = env(&[("APP_DATABASE_URL", "mysql://user:hunter2@db/x")])
-            .url("DATABASE_URL", "postgres://localhost/x", &["postgres", "postgresql"])
+            .url(
+                "DATABASE_URL",
+                "postgres://localhost/x",
+                &["postgres", "postgresql"],
+            )
             .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("APP_DATABASE_URL"), "{text}");

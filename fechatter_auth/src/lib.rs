@@ -176,13 +176,19 @@ mod tests {
         let sid = Uuid::now_v7();
         let token = keys.issue(UserId(7), WorkspaceId(3), sid);
         let claims = keys.verify(&token).unwrap_or_else(|err| panic!("{err}"));
-        assert_eq!((claims.sub, claims.ws, claims.sid), (UserId(7), WorkspaceId(3), sid));
+        assert_eq!(
+            (claims.sub, claims.ws, claims.sid),
+            (UserId(7), WorkspaceId(3), sid)
+        );
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_invalid() {
-        let token = keys("another-secret-that-is-also-32-bytes-long", DEFAULT_ACCESS_TOKEN_TTL)
-            .issue(UserId(1), WorkspaceId(1), Uuid::nil());
+        let token = keys(
+            "another-secret-that-is-also-32-bytes-long",
+            DEFAULT_ACCESS_TOKEN_TTL,
+        )
+        .issue(UserId(1), WorkspaceId(1), Uuid::nil());
         assert_eq!(
             keys(SECRET, DEFAULT_ACCESS_TOKEN_TTL).verify(&token),
             Err(TokenError::Invalid)
@@ -203,8 +209,8 @@ mod tests {
             exp: 1,
             iss: ISSUER.to_owned(),
         };
-        claims_token = jsonwebtoken::encode(&Header::default(), &past, &keys.encoding)
-            .unwrap_or(claims_token);
+        claims_token =
+            jsonwebtoken::encode(&Header::default(), &past, &keys.encoding).unwrap_or(claims_token);
         assert_eq!(keys.verify(&claims_token), Err(TokenError::Expired));
     }
 
@@ -223,12 +229,18 @@ mod tests {
             http::header::AUTHORIZATION,
             http::HeaderValue::from_static("Bearer abc"),
         );
-        assert_eq!(bearer_token(&headers, Some("access_token=xyz")), Ok("abc".into()));
+        assert_eq!(
+            bearer_token(&headers, Some("access_token=xyz")),
+            Ok("abc".into())
+        );
         assert_eq!(
             bearer_token(&HeaderMap::new(), Some("a=1&access_token=xyz")),
             Ok("xyz".into())
         );
-        assert_eq!(bearer_token(&HeaderMap::new(), None), Err(TokenError::Missing));
+        assert_eq!(
+            bearer_token(&HeaderMap::new(), None),
+            Err(TokenError::Missing)
+        );
     }
 
     #[test]

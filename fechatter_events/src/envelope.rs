@@ -83,8 +83,8 @@ impl Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::MessageDeleted;
     use crate::MessageId;
+    use crate::payload::MessageDeleted;
 
     fn sample() -> Envelope {
         Envelope::new(

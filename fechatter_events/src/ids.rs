@@ -81,7 +81,10 @@ mod tests {
 
     #[test]
     fn ids_serialize_as_bare_numbers() {
-        assert_eq!(serde_json::to_string(&ChatId(42)).ok().as_deref(), Some("42"));
+        assert_eq!(
+            serde_json::to_string(&ChatId(42)).ok().as_deref(),
+            Some("42")
+        );
     }
 
     #[test]

@@ -31,7 +31,10 @@ pub async fn connect(url: &str, client_name: &str) -> Result<Client, async_nats:
 /// (account info) must answer. Never publishes.
 pub async fn probe(client: &Client) -> Result<(), String> {
     if client.connection_state() != State::Connected {
-        return Err(format!("connection {}", describe(client.connection_state())));
+        return Err(format!(
+            "connection {}",
+            describe(client.connection_state())
+        ));
     }
     let jetstream = async_nats::jetstream::new(client.clone());
     jetstream
@@ -46,5 +49,48 @@ fn describe(state: State) -> &'static str {
         State::Connected => "connected",
         State::Disconnected => "disconnected",
         State::Pending => "pending",
+    }
+}
+
+/// Capped exponential backoff with jitter that never gives up: dependencies may return at any time.
+pub fn retry_forever() -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// Runs `attempt` until it succeeds, sleeping with [`retry_forever`] between failures; `None` when
+/// `shutdown` is cancelled first. Failures are logged with `what`.
+pub async fn until_ok<T, E, F, Fut>(
+    what: &str,
+    shutdown: &tokio_util::sync::CancellationToken,
+    mut attempt: F,
+) -> Option<T>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut delays = retry_forever();
+    loop {
+        let outcome = tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            outcome = attempt() => outcome,
+        };
+        match outcome {
+            Ok(value) => return Some(value),
+            Err(err) => {
+                let delay = delays.next().unwrap_or(Duration::from_secs(5));
+                tracing::warn!(error = %err, ?delay, "{what} failed; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
     }
 }

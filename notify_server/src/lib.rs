@@ -1,1 +1,75 @@
+//! notify_server: live push of domain events over SSE.
 
+pub mod config;
+pub mod observability;
+pub mod routes;
+pub mod startup;
+pub mod state;
+
+use std::net::SocketAddr;
+
+use ::observability::http::HttpMetricsLayer;
+use ::observability::server::{BindError, ServiceServer};
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+pub use state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Exporter(#[from] ::observability::exporter::ExporterError),
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// A built, bound service that has not started serving yet.
+pub struct Application {
+    server: ServiceServer,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds the ports (0 picks a free one) and builds the state; never waits for a dependency.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let handle = observability::install()?;
+        let listen = config.listen.clone();
+        let state = AppState::try_new(config).await?;
+        let api =
+            routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
+        let server = ServiceServer::bind(&listen, api, startup::health(&state), handle)
+            .await?
+            .with_drain_delay(state.config().drain_delay);
+        Ok(Self { server, state })
+    }
+
+    pub fn api_addr(&self) -> SocketAddr {
+        self.server.api_addr()
+    }
+
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.server.metrics_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` is cancelled; background tasks stop with it.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        let health = self.server.health().clone();
+        let state = self.state;
+        health.spawn_monitor(state.config().health_interval, shutdown.clone());
+        tokio::spawn(startup::ensure_stream_then_serve(
+            state.clone(),
+            health,
+            shutdown.clone(),
+        ));
+        self.server.run(shutdown).await?;
+        Ok(())
+    }
+}

@@ -255,7 +255,9 @@ pub fn violations(prefix: &str, defs: &[MetricDef]) -> Vec<String> {
             problem("not lower snake_case".into());
         }
         let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('_')) else {
-            problem(format!("does not start with the service prefix '{prefix}_'"));
+            problem(format!(
+                "does not start with the service prefix '{prefix}_'"
+            ));
             continue;
         };
         if rest.split('_').count() < 2 {
@@ -280,9 +282,10 @@ pub fn violations(prefix: &str, defs: &[MetricDef]) -> Vec<String> {
         }
         let stem = without_total.unwrap_or(name);
         match def.unit.suffix() {
-            Some(suffix) if !stem.ends_with(suffix) => {
-                problem(format!("has unit {} but does not end in {suffix}", def.unit))
-            }
+            Some(suffix) if !stem.ends_with(suffix) => problem(format!(
+                "has unit {} but does not end in {suffix}",
+                def.unit
+            )),
             None if stem.ends_with("_seconds") || stem.ends_with("_bytes") => {
                 problem("ends in a unit but is declared without one".into())
             }
@@ -290,10 +293,10 @@ pub fn violations(prefix: &str, defs: &[MetricDef]) -> Vec<String> {
         }
         match (def.kind, def.buckets) {
             (MetricKind::Histogram, None) => problem("is a histogram without buckets".into()),
-            (MetricKind::Histogram, Some(buckets)) => {
-                if buckets.is_empty() || buckets.windows(2).any(|w| w[0] >= w[1]) {
-                    problem("has buckets that are empty or not strictly increasing".into());
-                }
+            (MetricKind::Histogram, Some(buckets))
+                if buckets.is_empty() || buckets.windows(2).any(|w| w[0] >= w[1]) =>
+            {
+                problem("has buckets that are empty or not strictly increasing".into());
             }
             (_, Some(_)) => problem("has buckets but is not a histogram".into()),
             _ => {}
@@ -369,11 +372,22 @@ mod tests {
     fn each_convention_break_is_reported() {
         let defs = [
             MetricDef::counter("svc_requests", "No total suffix.", &[]),
-            MetricDef::gauge("svc_queue_depth_total", Unit::Count, "Gauge with total.", &[]),
+            MetricDef::gauge(
+                "svc_queue_depth_total",
+                Unit::Count,
+                "Gauge with total.",
+                &[],
+            ),
             MetricDef::histogram("svc_db_latency_ms", Unit::Seconds, "ms.", &[], &[0.1]),
             MetricDef::gauge("other_cache_entries", Unit::Count, "Wrong prefix.", &[]),
             MetricDef::counter("svc_sends_total", "Unbounded label.", &["user_id"]),
-            MetricDef::histogram("svc_x_seconds", Unit::Seconds, "Bad buckets.", &[], &[2.0, 1.0]),
+            MetricDef::histogram(
+                "svc_x_seconds",
+                Unit::Seconds,
+                "Bad buckets.",
+                &[],
+                &[2.0, 1.0],
+            ),
             MetricDef::gauge("svc_cache_entries", Unit::Count, "", &[]),
         ];
         let problems = violations("svc", &defs).join("\n");
@@ -387,7 +401,10 @@ mod tests {
             "svc_x_seconds: has buckets that are empty or not strictly increasing",
             "svc_cache_entries: has no help text",
         ] {
-            assert!(problems.contains(expected), "missing {expected:?} in\n{problems}");
+            assert!(
+                problems.contains(expected),
+                "missing {expected:?} in\n{problems}"
+            );
         }
     }
 

@@ -384,7 +384,13 @@ mod tests {
     };
 
     fn health(critical_up: bool, optional_up: bool) -> Health {
-        let result = |up: bool| if up { Ok(()) } else { Err("refused".to_owned()) };
+        let result = |up: bool| {
+            if up {
+                Ok(())
+            } else {
+                Err("refused".to_owned())
+            }
+        };
         Health::builder(SERVICE)
             .check("db", true, move || async move { result(critical_up) })
             .check("bus", false, move || async move { result(optional_up) })
@@ -421,7 +427,10 @@ mod tests {
         let up = health(true, false);
         assert_eq!(up.readiness().await.reason, Some("starting"));
         up.mark_serving();
-        assert!(up.readiness().await.is_ready(), "a degraded service is ready");
+        assert!(
+            up.readiness().await.is_ready(),
+            "a degraded service is ready"
+        );
         up.mark_draining();
         assert_eq!(up.readiness().await.reason, Some("draining"));
         up.mark_serving();

@@ -14,7 +14,8 @@ use http::{Method, Request, Response};
 use metrics::{Counter, Histogram};
 use tower::{Layer, Service};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::shared::SharedMetrics;
 
@@ -31,8 +32,11 @@ pub struct HttpMetricsLayer {
 struct LayerState {
     metrics: &'static SharedMetrics,
     /// Handles per (method, route, status): label strings are built once, not per request.
-    handles: RwLock<HashMap<(Method, Arc<str>, u16), Arc<Handles>>>,
+    handles: RwLock<HashMap<HandleKey, Arc<Handles>>>,
 }
+
+/// (method, route template, status)
+type HandleKey = (Method, Arc<str>, u16);
 
 struct Handles {
     requests: Counter,
@@ -145,10 +149,10 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let route: Arc<str> = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or_else(|| Arc::from(UNMATCHED_ROUTE), |path| Arc::from(path.as_str()));
+        let route: Arc<str> = request.extensions().get::<MatchedPath>().map_or_else(
+            || Arc::from(UNMATCHED_ROUTE),
+            |path| Arc::from(path.as_str()),
+        );
         let method = method_label(request.method());
         let state = self.state.clone();
         let in_flight = InFlight::start(state.metrics);
@@ -159,7 +163,9 @@ where
             let elapsed = started.elapsed().as_secs_f64();
             drop(in_flight);
             // An Err here is a service error axum turns into a 500 elsewhere; count what we saw.
-            let status = result.as_ref().map_or(500, |response| response.status().as_u16());
+            let status = result
+                .as_ref()
+                .map_or(500, |response| response.status().as_u16());
             let handles = state.handles(method, route, status);
             handles.requests.increment(1);
             handles.duration.record(elapsed);
@@ -174,19 +180,23 @@ where
 /// Wraps a finished router with request ids and per-request tracing. The span carries the method,
 /// the path without its query string (which may hold an access token) and the request id.
 pub fn with_request_tracing(router: Router) -> Router {
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-        let request_id = request
-            .headers()
-            .get("x-request-id")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("-");
-        tracing::info_span!(
-            "http_request",
-            method = %request.method(),
-            path = %request.uri().path(),
-            request_id = %request_id,
-        )
-    });
+    // One line per response at debug (health probes would flood info); failures at warn.
+    let trace = TraceLayer::new_for_http()
+        .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+        .on_failure(DefaultOnFailure::new().level(Level::WARN))
+        .make_span_with(|request: &Request<_>| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!(
+                "http_request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %request_id,
+            )
+        });
     router
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(trace)

@@ -17,35 +17,69 @@ use crate::{exporter, http};
 pub struct ServiceServer {
     api: TcpListener,
     metrics: TcpListener,
+    api_addr: SocketAddr,
+    metrics_addr: SocketAddr,
     router: Router,
     health: Health,
     handle: PrometheusHandle,
     drain_delay: Duration,
 }
 
-pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
-    TcpListener::bind((host, port)).await
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind the {what} port {host}:{port}: {source}")]
+pub struct BindError {
+    what: &'static str,
+    host: String,
+    port: u16,
+    source: std::io::Error,
+}
+
+/// Where a service listens; port 0 asks the OS for a free port (tests).
+#[derive(Debug, Clone)]
+pub struct Listen {
+    pub host: String,
+    pub port: u16,
+    pub metrics_port: u16,
+}
+
+async fn bind(
+    what: &'static str,
+    host: &str,
+    port: u16,
+) -> Result<(TcpListener, SocketAddr), BindError> {
+    let error = |source| BindError {
+        what,
+        host: host.to_owned(),
+        port,
+        source,
+    };
+    let listener = TcpListener::bind((host, port)).await.map_err(error)?;
+    let addr = listener.local_addr().map_err(error)?;
+    Ok((listener, addr))
 }
 
 impl ServiceServer {
-    /// `api_router` is the service's own routes (already wrapped in the HTTP metrics layer); the
-    /// health router is merged beside it and request ids and tracing wrap both.
-    pub fn new(
-        api: TcpListener,
-        metrics: TcpListener,
+    /// Binds both ports. `api_router` is the service's own routes (already wrapped in the HTTP
+    /// metrics layer); the health router is merged beside it and request ids and tracing wrap both.
+    pub async fn bind(
+        listen: &Listen,
         api_router: Router,
         health: Health,
         handle: PrometheusHandle,
-    ) -> Self {
+    ) -> Result<Self, BindError> {
+        let (api, api_addr) = bind("API", &listen.host, listen.port).await?;
+        let (metrics, metrics_addr) = bind("metrics", &listen.host, listen.metrics_port).await?;
         let router = http::with_request_tracing(api_router.merge(health.router()));
-        Self {
+        Ok(Self {
             api,
             metrics,
+            api_addr,
+            metrics_addr,
             router,
             health,
             handle,
             drain_delay: Duration::ZERO,
-        }
+        })
     }
 
     /// How long to keep accepting traffic after `/ready` turns 503 on shutdown, so a load balancer
@@ -55,12 +89,12 @@ impl ServiceServer {
         self
     }
 
-    pub fn api_addr(&self) -> std::io::Result<SocketAddr> {
-        self.api.local_addr()
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
     }
 
-    pub fn metrics_addr(&self) -> std::io::Result<SocketAddr> {
-        self.metrics.local_addr()
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_addr
     }
 
     pub fn health(&self) -> &Health {

@@ -1,1 +1,47 @@
-fn main() {}
+//! `cargo run -p xtask -- metrics-doc [--check]`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("metrics-doc") => {
+            let path = workspace_root().join(xtask::METRICS_DOC);
+            let rendered = xtask::render_metrics_doc();
+            if args.iter().any(|a| a == "--check") {
+                let current = std::fs::read_to_string(&path).unwrap_or_default();
+                if current != rendered {
+                    eprintln!(
+                        "{} is stale: run `cargo run -p xtask -- metrics-doc`",
+                        path.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                return ExitCode::SUCCESS;
+            }
+            let problems = xtask::all_violations();
+            if !problems.is_empty() {
+                eprintln!("metric naming violations:\n{}", problems.join("\n"));
+                return ExitCode::FAILURE;
+            }
+            if let Err(err) = std::fs::write(&path, rendered) {
+                eprintln!("cannot write {}: {err}", path.display());
+                return ExitCode::FAILURE;
+            }
+            eprintln!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("usage: cargo run -p xtask -- metrics-doc [--check]");
+            ExitCode::from(2)
+        }
+    }
+}

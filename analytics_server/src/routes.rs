@@ -1,0 +1,11 @@
+//! The API router.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .fallback(fechatter_http::route_not_found)
+        .with_state(state)
+}

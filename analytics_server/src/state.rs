@@ -1,0 +1,88 @@
+//! The state shared by every handler and background task.
+
+use std::sync::Arc;
+
+use fechatter_auth::TokenKeys;
+use fechatter_events::EventBus;
+use secrecy::ExposeSecret;
+
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    /// Bound to the analytics database.
+    clickhouse: clickhouse::Client,
+    /// Bound to no database, for creating it.
+    clickhouse_server: clickhouse::Client,
+    nats: async_nats::Client,
+    tokens: TokenKeys,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("ANALYTICS_NATS_URL: {0}")]
+    Nats(#[from] async_nats::ConnectError),
+}
+
+impl AppState {
+    /// Builds the state without waiting for any dependency (the ClickHouse client is plain HTTP
+    /// and connects per request).
+    pub async fn try_new(config: Config) -> Result<Self, StateError> {
+        // Validation off: ClickHouse 18.16 knows neither RowBinaryWithNamesAndTypes nor the
+        // setting the crate's insert validation sends.
+        let clickhouse_server = clickhouse::Client::default()
+            .with_url(config.clickhouse_url.as_str())
+            .with_user(config.clickhouse_user.clone())
+            .with_password(config.clickhouse_password.expose_secret().to_owned())
+            .with_validation(false);
+        let clickhouse = clickhouse_server
+            .clone()
+            .with_database(config.clickhouse_database.clone());
+        let nats =
+            fechatter_events::nats::connect(config.nats_url.as_str(), "analytics_server").await?;
+        let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                clickhouse,
+                clickhouse_server,
+                nats,
+                tokens,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn clickhouse(&self) -> &clickhouse::Client {
+        &self.inner.clickhouse
+    }
+
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.inner.nats
+    }
+
+    pub fn event_bus(&self) -> &EventBus {
+        &self.inner.config.event_bus
+    }
+
+    pub fn tokens(&self) -> &TokenKeys {
+        &self.inner.tokens
+    }
+
+    /// Creates the analytics database if it does not exist.
+    pub async fn create_database(&self) -> Result<(), clickhouse::error::Error> {
+        let sql = format!(
+            "CREATE DATABASE IF NOT EXISTS {}",
+            self.inner.config.clickhouse_database
+        );
+        self.inner.clickhouse_server.query(&sql).execute().await
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP conventions of `shared/design/api.md` that every service shares.
+//!
+//! Each service keeps its own `thiserror` enum and maps it to an [`ApiError`] in one place; this
+//! crate fixes the wire shape `{"code", "message", ...extra}` and makes extractor rejections use it.
+
+mod error;
+mod extract;
+
+pub use error::ApiError;
+pub use extract::{Json, Query};
+
+/// The fallback of every API router: unknown routes get the JSON envelope, not axum's empty 404.
+pub async fn route_not_found(uri: http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}

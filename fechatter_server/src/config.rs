@@ -1,0 +1,115 @@
+//! Configuration from `FECHATTER_*` environment variables, defaults from `topology.md`.
+
+use std::time::Duration;
+
+use env_config::{ConfigError, Env};
+use fechatter_events::EventBus;
+use observability::server::Listen;
+use observability::telemetry::LogFormat;
+use secrecy::SecretString;
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: Listen,
+    /// Holds credentials: never log it.
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    pub nats_url: Url,
+    pub event_bus: EventBus,
+    pub jwt_secret: SecretString,
+    pub access_token_ttl: Duration,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    /// How often the health checks run in the background to keep the status gauges current.
+    pub health_interval: Duration,
+    pub drain_delay: Duration,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from(&Env::from_process("FECHATTER"))
+    }
+
+    pub fn from(env: &Env) -> Result<Self, ConfigError> {
+        let database_url = env.url(
+            "DATABASE_URL",
+            "postgres://postgres:postgres@localhost:5432/fechatter",
+            &["postgres", "postgresql"],
+        )?;
+        Ok(Self {
+            listen: Listen {
+                host: env.string("HOST", "0.0.0.0"),
+                port: env.port("PORT", 6688)?,
+                metrics_port: env.port("METRICS_PORT", 9090)?,
+            },
+            database_url: SecretString::from(database_url.to_string()),
+            database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 20, 1, 1000)?,
+            nats_url: env.url("NATS_URL", "nats://localhost:4222", &["nats", "tls"])?,
+            event_bus: EventBus {
+                stream: env.string("NATS_STREAM", fechatter_events::stream::DEFAULT_STREAM),
+                subject_prefix: env.string(
+                    "NATS_SUBJECT_PREFIX",
+                    fechatter_events::stream::DEFAULT_SUBJECT_PREFIX,
+                ),
+                ..EventBus::default()
+            },
+            jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
+            access_token_ttl: Duration::from_secs(env.bounded(
+                "ACCESS_TOKEN_TTL_SECONDS",
+                fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL.as_secs(),
+                1,
+                24 * 3600,
+            )?),
+            log_format: env.parse("LOG_FORMAT", LogFormat::Pretty)?,
+            log_filter: env.string("LOG", "info"),
+            health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
+            drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "a-test-secret-that-is-32-bytes-long!";
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut vars = vec![("FECHATTER_JWT_SECRET", SECRET)];
+        vars.extend_from_slice(pairs);
+        Config::from(&Env::from_map("FECHATTER", vars))
+    }
+
+    #[test]
+    fn defaults_follow_the_topology() {
+        let config = config(&[]).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(
+            (config.listen.port, config.listen.metrics_port),
+            (6688, 9090)
+        );
+        assert_eq!(config.event_bus.stream, "FECHATTER_EVENTS");
+    }
+
+    #[test]
+    fn an_invalid_port_names_the_variable() {
+        let err = config(&[("FECHATTER_METRICS_PORT", "ninety")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("FECHATTER_METRICS_PORT"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_jwt_secret_stops_start_up() {
+        let err =
+            Config::from(&Env::from_map("FECHATTER", Vec::<(String, String)>::new())).unwrap_err();
+        assert_eq!(err.to_string(), "FECHATTER_JWT_SECRET: must be set");
+    }
+
+    #[test]
+    fn a_database_url_of_another_scheme_is_rejected() {
+        let err = config(&[("FECHATTER_DATABASE_URL", "mysql://root:pw@db/x")]).unwrap_err();
+        assert!(err.to_string().contains("FECHATTER_DATABASE_URL"));
+    }
+}

@@ -1,0 +1,91 @@
+//! The state shared by every handler and background task.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use fechatter_auth::TokenKeys;
+use fechatter_events::EventBus;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    pool: PgPool,
+    nats: async_nats::Client,
+    tokens: TokenKeys,
+    migrated: AtomicBool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("FECHATTER_DATABASE_URL: {0}")]
+    DatabaseUrl(sqlx::Error),
+    #[error("FECHATTER_NATS_URL: {0}")]
+    Nats(#[from] async_nats::ConnectError),
+}
+
+impl AppState {
+    /// Builds the state without waiting for any dependency: the pool connects lazily and NATS
+    /// connects in the background, so the service starts even when both are down.
+    pub async fn try_new(config: Config) -> Result<Self, StateError> {
+        let options: PgConnectOptions = config
+            .database_url
+            .expose_secret()
+            .parse()
+            .map_err(StateError::DatabaseUrl)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(config.database_max_connections)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy_with(options.application_name("fechatter_server"));
+        let nats =
+            fechatter_events::nats::connect(config.nats_url.as_str(), "fechatter_server").await?;
+        let tokens = TokenKeys::new(&config.jwt_secret, config.access_token_ttl);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                pool,
+                nats,
+                tokens,
+                migrated: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.inner.nats
+    }
+
+    pub fn event_bus(&self) -> &EventBus {
+        &self.inner.config.event_bus
+    }
+
+    pub fn tokens(&self) -> &TokenKeys {
+        &self.inner.tokens
+    }
+
+    /// Whether the schema migrations have been applied since start-up.
+    pub fn is_migrated(&self) -> bool {
+        self.inner.migrated.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_migrated(&self) {
+        self.inner.migrated.store(true, Ordering::SeqCst);
+    }
+}

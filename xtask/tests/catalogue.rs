@@ -1,0 +1,32 @@
+//! The metric catalogue as a whole: the naming convention holds everywhere and the rendered
+//! documentation is current.
+
+use std::path::PathBuf;
+
+#[test]
+fn every_declared_metric_follows_the_naming_convention() {
+    let problems = xtask::all_violations();
+    assert!(problems.is_empty(), "violations:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn no_series_is_declared_by_two_services() {
+    let mut names = xtask::declared_names();
+    let total = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), total);
+}
+
+#[test]
+fn docs_metrics_md_is_current() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(xtask::METRICS_DOC);
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == xtask::render_metrics_doc(),
+        "{} is stale: run `cargo run -p xtask -- metrics-doc`",
+        path.display()
+    );
+}
