@@ -298,6 +298,7 @@ pub fn violations(prefix: &str, defs: &[MetricDef]) -> Vec<String> {
             {
                 problem("has buckets that are empty or not strictly increasing".into());
             }
+            (MetricKind::Histogram, Some(_)) => {}
             (_, Some(_)) => problem("has buckets but is not a histogram".into()),
             _ => {}
         }
