@@ -210,6 +210,12 @@ impl ClickHouse {
         self.inner.stop().await;
     }
 
+    /// SIGKILLs a dedicated server, like a crash; [`start`](Self::start) brings it back with its
+    /// data (Postgres runs crash recovery).
+    pub async fn kill(&self) {
+        self.inner.kill().await;
+    }
+
     /// Starts a stopped dedicated server again on the same ports, with its data.
     pub async fn start(&self) {
         self.inner.start().await;

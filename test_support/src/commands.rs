@@ -12,16 +12,20 @@ use nix::unistd::Pid;
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// SIGINT is a clean, fast shutdown for all four servers (for Postgres SIGTERM would wait for
-/// clients to disconnect); SIGKILL to the whole group if it takes longer than 10 s.
-pub(crate) fn terminate(pgid: i32, mut child: Child) {
+/// clients to disconnect); SIGKILL to the whole group if it takes longer than 10 s, or at once
+/// when not `graceful`. Signalling the group is safe while the leader is unreaped: its pid is
+/// the group id and cannot be reused.
+pub(crate) fn terminate(pgid: i32, mut child: Child, graceful: bool) {
     let group = Pid::from_raw(pgid);
-    let _ = killpg(group, Signal::SIGINT);
-    let deadline = Instant::now() + STOP_TIMEOUT;
-    while Instant::now() < deadline {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return;
+    if graceful {
+        let _ = killpg(group, Signal::SIGINT);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if !matches!(child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
     let _ = killpg(group, Signal::SIGKILL);
     let _ = child.wait();

@@ -19,6 +19,7 @@ mod http;
 mod pg_template;
 mod process;
 mod scope;
+mod shared;
 
 use std::path::Path;
 

@@ -101,6 +101,12 @@ impl Nats {
         self.inner.stop().await;
     }
 
+    /// SIGKILLs a dedicated server, like a crash; [`start`](Self::start) brings it back with its
+    /// data (Postgres runs crash recovery).
+    pub async fn kill(&self) {
+        self.inner.kill().await;
+    }
+
     /// Starts a stopped dedicated server again on the same port, with its streams.
     pub async fn start(&self) {
         self.inner.start().await;

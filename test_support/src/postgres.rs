@@ -25,6 +25,7 @@ impl Launch for Pg {
     const NAME: &'static str = "postgres";
     const PORTS: usize = 1;
     type Config = ();
+    const KILL_ON_DROP: bool = false;
 
     fn new(dir: PathBuf, ports: &[u16], (): &()) -> Self {
         Pg {
@@ -146,6 +147,12 @@ impl Postgres {
     /// Stops a dedicated server (fast shutdown); the port and the data stay for [`start`](Self::start).
     pub async fn stop(&self) {
         self.inner.stop().await;
+    }
+
+    /// SIGKILLs a dedicated server, like a crash; [`start`](Self::start) brings it back with its
+    /// data (Postgres runs crash recovery).
+    pub async fn kill(&self) {
+        self.inner.kill().await;
     }
 
     /// Starts a stopped dedicated server again on the same port, with its data.

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
 
 use crate::commands::{tail, terminate};
 use crate::scope::{self, Scope};
@@ -31,30 +30,26 @@ pub(crate) trait Launch: Send + Sync + Sized + 'static {
     fn extra_logs(&self) -> Vec<PathBuf> {
         Vec::new()
     }
+    /// Whether a dropped dedicated server may simply be SIGKILLed (its directory is deleted
+    /// anyway); not Postgres, which would leave its SysV shared memory segment behind.
+    const KILL_ON_DROP: bool = true;
 }
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-struct Running {
-    pgid: i32,
+pub(crate) struct Running {
+    pub(crate) pgid: i32,
     /// `None` for a shared server that another test process started: not ours to stop.
-    child: Option<Child>,
-}
-
-/// What a later test process of the run needs to reuse a shared server.
-#[derive(Serialize, Deserialize)]
-struct SharedState {
-    pgid: i32,
-    ports: Vec<u16>,
-    dir: PathBuf,
+    pub(crate) child: Option<Child>,
 }
 
 pub(crate) struct Instance<L> {
     pub(crate) launch: L,
     pub(crate) dir: PathBuf,
     pub(crate) ports: Vec<u16>,
-    scope: &'static Scope,
+    pub(crate) scope: &'static Scope,
     dedicated: bool,
+    kill_on_drop: bool,
     running: Mutex<Option<Running>>,
 }
 
@@ -71,53 +66,7 @@ impl<L: Launch> Instance<L> {
         .await
     }
 
-    /// Reuses the server an earlier test process of this run started, or starts it.
-    pub(crate) async fn shared(config: &L::Config) -> Self {
-        let scope = scope::run();
-        let _lock = scope.lock(L::NAME).await;
-        let state_file = scope.dir.join(format!("{}.json", L::NAME));
-        if let Ok(text) = fs::read_to_string(&state_file) {
-            let state: SharedState = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("corrupt {}: {e}", state_file.display()));
-            let launch = L::new(state.dir.clone(), &state.ports, config);
-            let instance = Self::assemble(scope, launch, state.dir, state.ports, false, None);
-            let answering = tokio::time::timeout(Duration::from_secs(5), instance.launch.ready());
-            if !matches!(answering.await, Ok(true)) {
-                panic!(
-                    "the shared {} of this run (pid {}) no longer answers\n{}",
-                    L::NAME,
-                    state.pgid,
-                    instance.log_tail()
-                );
-            }
-            *instance.lock() = Some(Running {
-                pgid: state.pgid,
-                child: None,
-            });
-            return instance;
-        }
-        let instance = Self::boot(
-            scope,
-            scope.dir.join(format!("{}-shared", L::NAME)),
-            false,
-            config,
-        )
-        .await;
-        let state = SharedState {
-            pgid: instance.lock().as_ref().map_or(0, |r| r.pgid),
-            ports: instance.ports.clone(),
-            dir: instance.dir.clone(),
-        };
-        // Written whole then renamed, so a reader never sees half a file.
-        let tmp = state_file.with_extension("json.tmp");
-        let json = serde_json::to_string(&state).unwrap_or_else(|e| panic!("{e}"));
-        fs::write(&tmp, json)
-            .and_then(|()| fs::rename(&tmp, &state_file))
-            .unwrap_or_else(|e| panic!("cannot write {}: {e}", state_file.display()));
-        instance
-    }
-
-    fn assemble(
+    pub(crate) fn assemble(
         scope: &'static Scope,
         launch: L,
         dir: PathBuf,
@@ -131,11 +80,12 @@ impl<L: Launch> Instance<L> {
             ports,
             scope,
             dedicated,
+            kill_on_drop: L::KILL_ON_DROP,
             running: Mutex::new(running),
         }
     }
 
-    async fn boot(
+    pub(crate) async fn boot(
         scope: &'static Scope,
         dir: PathBuf,
         dedicated: bool,
@@ -210,7 +160,7 @@ impl<L: Launch> Instance<L> {
                 });
             }
             if Instant::now() >= deadline {
-                terminate(pgid, child);
+                terminate(pgid, child, true);
                 self.scope.unregister(pgid);
                 panic!(
                     "{} was not ready after {START_TIMEOUT:?}\n{}",
@@ -224,15 +174,24 @@ impl<L: Launch> Instance<L> {
 
     /// Stops a dedicated server gracefully (SIGKILL after 10 s); ports and data stay.
     pub(crate) async fn stop(&self) {
-        self.dedicated_only("stop");
+        self.halt("stop", true).await;
+    }
+
+    /// SIGKILLs a dedicated server, like a crash; ports and data stay.
+    pub(crate) async fn kill(&self) {
+        self.halt("kill", false).await;
+    }
+
+    async fn halt(&self, what: &str, graceful: bool) {
+        self.dedicated_only(what);
         let Some(running) = self.lock().take() else {
             return;
         };
         if let Some(child) = running.child {
             let pgid = running.pgid;
-            tokio::task::spawn_blocking(move || terminate(pgid, child))
+            tokio::task::spawn_blocking(move || terminate(pgid, child, graceful))
                 .await
-                .unwrap_or_else(|e| panic!("stopping {} failed: {e}", L::NAME));
+                .unwrap_or_else(|e| panic!("{what} {} failed: {e}", L::NAME));
         }
         self.scope.unregister(running.pgid);
     }
@@ -275,7 +234,7 @@ impl<L: Launch> Instance<L> {
 }
 
 impl<L> Instance<L> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -290,7 +249,7 @@ impl<L> Drop for Instance<L> {
             child: Some(child),
         }) = self.lock().take()
         {
-            terminate(pgid, child);
+            terminate(pgid, child, !self.kill_on_drop);
             self.scope.unregister(pgid);
         }
         if !scope::keep() {

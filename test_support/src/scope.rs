@@ -127,6 +127,10 @@ impl Scope {
         if !marker.exists() {
             let start = start_time(owner)
                 .unwrap_or_else(|| panic!("owner process {owner} of {} is gone", dir.display()));
+            #[allow(
+                clippy::zombie_processes,
+                reason = "the watchdog outlives its owner, which outlives this process: never ours to reap"
+            )]
             let watchdog = Command::new("sh")
                 .args(["-c", WATCHDOG, "fechatter-test-watchdog"])
                 .arg(owner.to_string())

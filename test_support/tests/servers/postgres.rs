@@ -35,6 +35,9 @@ async fn a_test_database_on_the_shared_server_is_usable_and_dropped_with_its_gua
 
     let name = database.name.clone();
     drop(database);
+    if std::env::var("FECHATTER_TEST_KEEP").is_ok_and(|v| v == "1") {
+        return; // kept for debugging on purpose
+    }
     let mut admin = connect(&postgres.url("postgres")).await;
     let left: i64 = sqlx::query("SELECT count(*) FROM pg_database WHERE datname = $1")
         .bind(&name)
