@@ -8,9 +8,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-
 use crate::commands::{tail, terminate};
 use crate::scope::{self, Scope};
 
@@ -144,8 +141,9 @@ impl<L: Launch> Instance<L> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Ok(Some(status)) = child.try_wait() {
+                // Reaped: the pid may be reused now, so no killpg. The servers clean up their own
+                // helper processes when start-up fails.
                 self.scope.unregister(pgid);
-                let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
                 return Err(format!(
                     "{} exited with {status} during start-up\n{}",
                     L::NAME,

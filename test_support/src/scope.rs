@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use fs2::FileExt;
 
 /// Waits for the owner (same pid and start time, not a zombie), then SIGINT to every registered
-/// group (every server shuts down cleanly on it: Postgres frees its SysV segment), up to 10 s for
+/// group (skipping one whose leader's pid now names a process with another start time: reused) (every server shuts down cleanly on it: Postgres frees its SysV segment), up to 10 s for
 /// them to go (zombies count as gone: some containers' pid 1 never reaps), SIGKILL, delete.
 const WATCHDOG: &str = r#"
 owner=$1 start=$2 dir=$3 keep=$4
@@ -40,8 +40,16 @@ group_alive() {
     return 1
 }
 signal_all() {
+    sig=$1
     for f in "$dir"/pgids/*; do
-        [ -e "$f" ] && kill "-$1" "-${f##*/}" 2>/dev/null
+        [ -e "$f" ] || continue
+        g=${f##*/}
+        if { read -r l < "/proc/$g/stat"; } 2>/dev/null; then
+            set -- ${l##*)}
+            read -r want < "$f"
+            [ "${20}" = "$want" ] || continue
+        fi
+        kill "-$sig" "-$g" 2>/dev/null
     done
 }
 any_alive() {
@@ -157,10 +165,13 @@ impl Scope {
         Scope { dir }
     }
 
-    /// The watchdog stops this process group when the owner goes away.
+    /// The watchdog stops this process group when the owner goes away. The leader's start time
+    /// lets it tell our group from a later one that reuses the pid.
     pub(crate) fn register(&self, pgid: i32) {
         let file = self.dir.join("pgids").join(pgid.to_string());
-        File::create(&file).unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
+        let start = start_time(pgid).unwrap_or_default();
+        fs::write(&file, format!("{start}\n"))
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
     }
 
     pub(crate) fn unregister(&self, pgid: i32) {
