@@ -20,9 +20,11 @@ use std::time::{Duration, Instant};
 
 use fs2::FileExt;
 
-/// Waits for the owner (same pid and start time, not a zombie), then SIGINT to every registered
-/// group (skipping one whose leader's pid now names a process with another start time: reused) (every server shuts down cleanly on it: Postgres frees its SysV segment), up to 10 s for
-/// them to go (zombies count as gone: some containers' pid 1 never reaps), SIGKILL, delete.
+/// Waits for the owner to go (same pid and start time, not a zombie), then: SIGINT to every
+/// registered group, which every server takes as a clean shutdown (Postgres frees its SysV segment);
+/// a group is skipped when its leader's pid now names a process with another start time (reused).
+/// Up to 10 s for the groups to go (zombies count as gone: some containers' pid 1 never reaps),
+/// SIGKILL for the rest, delete the directory.
 const WATCHDOG: &str = r#"
 owner=$1 start=$2 dir=$3 keep=$4
 owner_alive() {
@@ -79,8 +81,12 @@ pub(crate) fn run() -> &'static Scope {
         Ok(run_id) if !run_id.is_empty() => RUN.get_or_init(|| {
             let run_id: String = run_id.chars().filter(char::is_ascii_alphanumeric).collect();
             let short = run_id.get(..12).unwrap_or(&run_id);
-            // Every test process of the run is a child of the nextest runner.
-            let runner = nix::unistd::getppid().as_raw();
+            // Every test process of the run is a child of the nextest runner; an orphan (runner
+            // already gone, parent now pid 1) owns its servers itself.
+            let runner = match nix::unistd::getppid().as_raw() {
+                1 => nix::unistd::getpid().as_raw(),
+                parent => parent,
+            };
             Scope::open(&format!("run-{short}-{}", exe_name()), runner)
         }),
         _ => process(),
@@ -124,12 +130,19 @@ pub(crate) fn start_time(pid: i32) -> Option<String> {
     after_name.split_whitespace().nth(19).map(str::to_owned)
 }
 
+/// Everything of this user lives here; per user, so that another user's directory (root's, say)
+/// never blocks us.
+pub(crate) fn root() -> PathBuf {
+    let uid = nix::unistd::getuid().as_raw();
+    std::env::temp_dir().join(format!("fechatter-test-{uid}"))
+}
+
 impl Scope {
     fn open(key: &str, owner: i32) -> Scope {
-        let root = std::env::temp_dir().join("fechatter-test");
-        create_dir(&root);
-        let dir = root.join(key);
-        create_dir(&dir.join("pgids"));
+        let dir = root().join(key);
+        for each in [root(), dir.clone(), dir.join("pgids")] {
+            create_dir(&each);
+        }
         let lock = lock_blocking(&dir.join("scope.lock"), Duration::from_secs(30));
         let marker = dir.join("watchdog.pid");
         if !marker.exists() {
