@@ -20,6 +20,7 @@ mod pg_template;
 mod process;
 mod scope;
 mod shared;
+mod watchdog;
 
 use std::path::Path;
 

@@ -12,61 +12,13 @@
 
 use std::fs::{self, File};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fs2::FileExt;
 
-/// Waits for the owner to go (same pid and start time, not a zombie), then: SIGINT to every
-/// registered group, which every server takes as a clean shutdown (Postgres frees its SysV segment);
-/// a group is skipped when its leader's pid now names a process with another start time (reused).
-/// Up to 10 s for the groups to go (zombies count as gone: some containers' pid 1 never reaps),
-/// SIGKILL for the rest, delete the directory.
-const WATCHDOG: &str = r#"
-owner=$1 start=$2 dir=$3 keep=$4
-owner_alive() {
-    { read -r l < "/proc/$owner/stat"; } 2>/dev/null || return 1
-    set -- ${l##*)}
-    [ "$1" != Z ] && [ "${20}" = "$start" ]
-}
-group_alive() {
-    g=$1
-    for f in /proc/[0-9]*/stat; do
-        { read -r l < "$f"; } 2>/dev/null || continue
-        set -- ${l##*)}
-        [ "$3" = "$g" ] && [ "$1" != Z ] && return 0
-    done
-    return 1
-}
-signal_all() {
-    sig=$1
-    for f in "$dir"/pgids/*; do
-        [ -e "$f" ] || continue
-        g=${f##*/}
-        if { read -r l < "/proc/$g/stat"; } 2>/dev/null; then
-            set -- ${l##*)}
-            read -r want < "$f"
-            [ "${20}" = "$want" ] || continue
-        fi
-        kill "-$sig" "-$g" 2>/dev/null
-    done
-}
-any_alive() {
-    for f in "$dir"/pgids/*; do
-        [ -e "$f" ] && group_alive "${f##*/}" && return 0
-    done
-    return 1
-}
-while owner_alive; do sleep 0.5; done
-signal_all INT
-i=0
-while [ $i -lt 100 ] && any_alive; do sleep 0.1; i=$((i + 1)); done
-signal_all KILL
-[ "$keep" = 1 ] || rm -rf "$dir"
-"#;
+use crate::watchdog;
 
 pub(crate) struct Scope {
     pub(crate) dir: PathBuf,
@@ -140,7 +92,10 @@ pub(crate) fn root() -> PathBuf {
 impl Scope {
     fn open(key: &str, owner: i32) -> Scope {
         let dir = root().join(key);
-        for each in [root(), dir.clone(), dir.join("pgids")] {
+        create_dir(&root());
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(|| watchdog::sweep(&root()));
+        for each in [dir.clone(), dir.join("pgids")] {
             create_dir(&each);
         }
         let lock = lock_blocking(&dir.join("scope.lock"), Duration::from_secs(30));
@@ -148,24 +103,8 @@ impl Scope {
         if !marker.exists() {
             let start = start_time(owner)
                 .unwrap_or_else(|| panic!("owner process {owner} of {} is gone", dir.display()));
-            #[allow(
-                clippy::zombie_processes,
-                reason = "the watchdog outlives its owner, which outlives this process: never ours to reap"
-            )]
-            let watchdog = Command::new("sh")
-                .args(["-c", WATCHDOG, "fechatter-test-watchdog"])
-                .arg(owner.to_string())
-                .arg(start)
-                .arg(&dir)
-                .arg(if keep() { "1" } else { "0" })
-                .current_dir("/")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start the cleanup watchdog (sh): {e}"));
-            fs::write(&marker, watchdog.id().to_string())
+            let watchdog = watchdog::spawn(owner, &start, &dir);
+            fs::write(&marker, watchdog.to_string())
                 .unwrap_or_else(|e| panic!("cannot write {}: {e}", marker.display()));
             if keep() {
                 eprintln!(
@@ -209,7 +148,7 @@ impl Scope {
     }
 }
 
-fn open_lock_file(path: &Path) -> File {
+pub(crate) fn open_lock_file(path: &Path) -> File {
     fs::OpenOptions::new()
         .create(true)
         .truncate(false)
