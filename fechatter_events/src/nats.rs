@@ -28,7 +28,10 @@ pub async fn connect(url: &str, client_name: &str) -> Result<Client, async_nats:
 }
 
 /// The health probe from `health.md`: the connection must be up and a JetStream round trip
-/// (account info) must answer. Never publishes.
+/// (the account info API) must answer without an error. Never publishes to a stream.
+///
+/// The raw API request is used rather than the client's typed call because the typed response
+/// does not decode from the NATS 2.9 servers of Debian.
 pub async fn probe(client: &Client) -> Result<(), String> {
     if client.connection_state() != State::Connected {
         return Err(format!(
@@ -36,12 +39,16 @@ pub async fn probe(client: &Client) -> Result<(), String> {
             describe(client.connection_state())
         ));
     }
-    let jetstream = async_nats::jetstream::new(client.clone());
-    jetstream
-        .query_account()
+    let reply = client
+        .request("$JS.API.INFO", bytes::Bytes::new())
         .await
-        .map(|_| ())
-        .map_err(|err| format!("jetstream account info failed: {err}"))
+        .map_err(|err| format!("jetstream account info failed: {err}"))?;
+    let info: serde_json::Value = serde_json::from_slice(&reply.payload)
+        .map_err(|err| format!("jetstream account info unreadable: {err}"))?;
+    match info.get("error") {
+        None => Ok(()),
+        Some(error) => Err(format!("jetstream unavailable: {error}")),
+    }
 }
 
 fn describe(state: State) -> &'static str {

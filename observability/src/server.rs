@@ -60,7 +60,7 @@ async fn bind(
 
 impl ServiceServer {
     /// Binds both ports. `api_router` is the service's own routes (already wrapped in the HTTP
-    /// metrics layer); the health router is merged beside it and request ids and tracing wrap both.
+    /// metrics layer); the health router is merged beside it.
     pub async fn bind(
         listen: &Listen,
         api_router: Router,
@@ -69,7 +69,9 @@ impl ServiceServer {
     ) -> Result<Self, BindError> {
         let (api, api_addr) = bind("API", &listen.host, listen.port).await?;
         let (metrics, metrics_addr) = bind("metrics", &listen.host, listen.metrics_port).await?;
-        let router = http::with_request_tracing(api_router.merge(health.router()));
+        // Health probes are neither traced nor counted as API requests; all responses carry ids.
+        let router =
+            http::with_request_ids(http::with_request_tracing(api_router).merge(health.router()));
         Ok(Self {
             api,
             metrics,
