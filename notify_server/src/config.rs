@@ -33,6 +33,8 @@ pub struct SseConfig {
     pub keep_alive: Duration,
     /// Frames waiting for one connection; a connection whose buffer fills is cut off.
     pub buffer: usize,
+    /// A connection whose client has not read for this long is closed.
+    pub write_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +84,7 @@ impl Config {
             sse: SseConfig {
                 keep_alive: millis_between(env, "SSE_KEEP_ALIVE_MS", 15_000, 100, 300_000)?,
                 buffer: env.bounded("SSE_BUFFER", 256, 1, 65_536)?,
+                write_timeout: millis_between(env, "SSE_WRITE_TIMEOUT_MS", 30_000, 100, 600_000)?,
             },
             replay: ReplayConfig {
                 max_events: env.bounded("REPLAY_MAX_EVENTS", 10_000, 1, 1_000_000)?,

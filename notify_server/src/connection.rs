@@ -127,7 +127,12 @@ impl Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         self.hub.unregister(self.id);
-        let reason = self.closed.unwrap_or(CloseReason::ClientClosed);
+        // A connection the hub cut off may end only later, when the server gives up writing to it.
+        let reason = self.closed.unwrap_or(if self.cut_off.is_cancelled() {
+            CloseReason::SlowConsumer
+        } else {
+            CloseReason::ClientClosed
+        });
         tracing::debug!(reason = reason.as_str(), "SSE connection closed");
         SseMetrics::connection_closed(reason, self.opened.elapsed());
     }

@@ -53,7 +53,8 @@ impl Application {
             routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
         let server = ServiceServer::bind(&listen, api, startup::health(&state), handle)
             .await?
-            .with_drain_delay(state.config().drain_delay);
+            .with_drain_delay(state.config().drain_delay)
+            .with_write_stall_timeout(state.config().sse.write_timeout);
         Ok(Self { server, state })
     }
 
