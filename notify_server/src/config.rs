@@ -39,8 +39,12 @@ pub struct SseConfig {
 
 #[derive(Debug, Clone)]
 pub struct ReplayConfig {
-    /// A reconnect further behind than this many stream events gets `resync` instead of a replay.
-    pub max_events: u64,
+    /// A reconnect that missed more of its own events than this gets `resync` instead of a replay
+    /// (the replay is held in memory before it is sent).
+    pub max_events: usize,
+    /// A reconnect further behind than this many stream events (anyone's) gets `resync` without
+    /// scanning them.
+    pub max_scan: u64,
     /// A reconnect whose first missed event is older than this gets `resync`.
     pub max_age: Duration,
 }
@@ -87,7 +91,8 @@ impl Config {
                 write_timeout: millis_between(env, "SSE_WRITE_TIMEOUT_MS", 30_000, 100, 600_000)?,
             },
             replay: ReplayConfig {
-                max_events: env.bounded("REPLAY_MAX_EVENTS", 10_000, 1, 1_000_000)?,
+                max_events: env.bounded("REPLAY_MAX_EVENTS", 1_000, 1, 100_000)?,
+                max_scan: env.bounded("REPLAY_MAX_SCAN", 100_000, 1, 10_000_000)?,
                 max_age: Duration::from_secs(env.bounded(
                     "REPLAY_MAX_AGE_SECONDS",
                     3_600,

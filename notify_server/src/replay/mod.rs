@@ -41,7 +41,7 @@ pub struct Replayer {
 
 enum Replayed {
     Frames(Vec<Frame>),
-    Expired,
+    Beyond(ResyncReason),
 }
 
 impl Replayer {
@@ -57,7 +57,7 @@ impl Replayer {
             Resume::Fresh => return connected(Some(head.last)),
             Resume::After(after) => after,
         };
-        let (from, to) = match plan(after, head.first, head.last, self.limits.max_events) {
+        let (from, to) = match plan(after, head.first, head.last, self.limits.max_scan) {
             Plan::UpToDate => return connected(Some(head.last)),
             Plan::Resync(reason) => return resync(reason, after, Some(head.last)),
             Plan::Replay { from, to } => (from, to),
@@ -68,7 +68,7 @@ impl Replayer {
                 frames.extend(connected(Some(to)).frames);
                 CatchUp { frames, floor: to }
             }
-            Ok(Ok(Replayed::Expired)) => resync(ResyncReason::Expired, after, Some(head.last)),
+            Ok(Ok(Replayed::Beyond(reason))) => resync(reason, after, Some(head.last)),
             Ok(Err(err)) => failed(after, head.last, &err),
             Err(_) => failed(after, head.last, &"timed out"),
         }
@@ -103,7 +103,7 @@ impl Replayer {
             let seq = message.info()?.stream_sequence;
             // Retention removed the oldest missed events after the plan was made.
             if std::mem::take(&mut first) && seq != from {
-                return Ok(Replayed::Expired);
+                return Ok(Replayed::Beyond(ResyncReason::Expired));
             }
             // Malformed events were dead-lettered by the live consumer; skip them here too.
             if let Ok(routed) = route(&self.bus, &message.subject, &message.payload, seq) {
@@ -111,9 +111,12 @@ impl Replayer {
                 if !std::mem::replace(&mut age_checked, true)
                     && too_old(occurred_at, Utc::now(), self.limits.max_age)
                 {
-                    return Ok(Replayed::Expired);
+                    return Ok(Replayed::Beyond(ResyncReason::Expired));
                 }
                 if routed.envelope.is_for(user) {
+                    if frames.len() == self.limits.max_events {
+                        return Ok(Replayed::Beyond(ResyncReason::TooFarBehind));
+                    }
                     frames.push(routed.frame);
                 }
             }

@@ -26,7 +26,8 @@ impl Resume {
 /// Why the server asks the client to refetch over REST instead of replaying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResyncReason {
-    /// More stream events were published since the client's id than a replay may cover.
+    /// The client missed more events than a replay may hold, or the stream moved on further
+    /// than a replay may scan.
     TooFarBehind,
     /// What the client missed is older than a replay may go back, or the stream no longer has it.
     Expired,
@@ -59,8 +60,8 @@ pub enum Plan {
 }
 
 /// What to do for a client that last saw sequence `after`, given the stream's first and last
-/// sequences and the most events a replay may cover.
-pub fn plan(after: u64, first: u64, last: u64, max_events: u64) -> Plan {
+/// sequences and the most stream events a replay may scan.
+pub fn plan(after: u64, first: u64, last: u64, max_scan: u64) -> Plan {
     if after > last {
         return Plan::Resync(ResyncReason::UnknownId);
     }
@@ -70,7 +71,7 @@ pub fn plan(after: u64, first: u64, last: u64, max_events: u64) -> Plan {
     if after.saturating_add(1) < first {
         return Plan::Resync(ResyncReason::Expired);
     }
-    if last - after > max_events {
+    if last - after > max_scan {
         return Plan::Resync(ResyncReason::TooFarBehind);
     }
     Plan::Replay {

@@ -98,9 +98,11 @@ async fn events_published_while_a_client_reconnects_arrive_once_each_in_order() 
     assert_eq!(received, expected, "no gap and no duplicate at the seam");
 }
 
-#[tokio::test]
-async fn a_client_further_behind_than_the_replay_bound_gets_one_resync_then_live_events() {
-    let app = TestApp::ready(&[("NOTIFY_REPLAY_MAX_EVENTS", "3")]).await;
+/// Connects, sees one event, disconnects while `mine` events for the user and `theirs` for others
+/// are published, reconnects: the first event must be one `resync` that moves the cursor to the
+/// head, and live events follow without any replay.
+async fn assert_resync_after(settings: &[(&str, &str)], mine: usize, theirs: usize) {
+    let app = TestApp::ready(settings).await;
     let producer = Producer::new(&app).await;
     let mut client = app.connect(1).await;
     producer
@@ -109,9 +111,9 @@ async fn a_client_further_behind_than_the_replay_bound_gets_one_resync_then_live
     let resume_from = client.next_domain().await.id;
     drop(client);
     let mut head = 0;
-    for _ in 0..4 {
+    for recipients in std::iter::repeat_n(&[1], mine).chain(std::iter::repeat_n(&[2], theirs)) {
         head = producer
-            .publish(EventKind::MessageCreated, CHAT, &[1])
+            .publish(EventKind::MessageCreated, CHAT, recipients)
             .await;
     }
 
@@ -124,6 +126,16 @@ async fn a_client_further_behind_than_the_replay_bound_gets_one_resync_then_live
         .publish(EventKind::MessageCreated, CHAT, &[1])
         .await;
     assert_eq!(seq(&client.next_domain().await), live, "nothing replayed");
+}
+
+#[tokio::test]
+async fn a_client_that_missed_more_events_than_a_replay_holds_gets_one_resync_then_live_events() {
+    assert_resync_after(&[("NOTIFY_REPLAY_MAX_EVENTS", "3")], 4, 0).await;
+}
+
+#[tokio::test]
+async fn a_client_further_behind_than_a_replay_scans_gets_one_resync_then_live_events() {
+    assert_resync_after(&[("NOTIFY_REPLAY_MAX_SCAN", "3")], 1, 3).await;
 }
 
 #[tokio::test]
