@@ -182,3 +182,47 @@ async fn an_event_notify_cannot_route_is_dead_lettered_and_later_events_still_fl
         Some(1.0)
     );
 }
+
+#[tokio::test]
+async fn an_idle_stream_gets_keep_alive_comments() {
+    let app = TestApp::ready(&[]).await;
+    let mut response = app
+        .http
+        .get(app.url("/events"))
+        .bearer_auth(app.token(1))
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("GET /events: {err}"));
+    let mut text = String::new();
+    let read = tokio::time::timeout(TIMEOUT, async {
+        while !text.contains("\n: keep-alive\n") {
+            match response.chunk().await {
+                Ok(Some(chunk)) => text.push_str(&String::from_utf8_lossy(&chunk)),
+                other => panic!("the stream ended ({other:?}); got {text:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no keep-alive comment within {TIMEOUT:?}");
+}
+
+#[tokio::test]
+async fn a_stream_ends_when_its_access_token_expires() {
+    let app = TestApp::ready(&[]).await;
+    let short_lived = fechatter_auth::TokenKeys::new(
+        &secrecy::SecretString::from(crate::support::SECRET.to_owned()),
+        std::time::Duration::from_secs(1),
+    )
+    .issue(
+        fechatter_events::UserId(1),
+        crate::support::WS,
+        uuid::Uuid::now_v7(),
+    );
+    let mut client = app.open_with_token(&short_lived, None).await;
+    client.closed().await;
+    app.wait_for_metric(
+        "notify_sse_connections_closed_total{reason=\"token_expired\"}",
+        1.0,
+    )
+    .await;
+}
