@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, Executor};
 use tokio::sync::OnceCell;
 
@@ -83,6 +83,8 @@ fn admin_options(port: u16) -> PgConnectOptions {
         .port(port)
         .username("postgres")
         .database("postgres")
+        // PgConnectOptions::new() reads PG* variables; a PGSSLMODE=require must not leak in.
+        .ssl_mode(PgSslMode::Disable)
         .disable_statement_logging()
 }
 
@@ -193,8 +195,9 @@ impl Drop for TestDatabase {
             r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
             self.name
         ))
-        .env("PGCONNECT_TIMEOUT", "2");
-        let log = std::env::temp_dir().join(format!("fechatter-drop-{}.log", self.name));
+        .env("PGCONNECT_TIMEOUT", "2")
+        .env("PGSSLMODE", "disable");
+        let log = crate::scope::root().join(format!("drop-{}.log", self.name));
         let _ = run_bounded(&mut psql, &log, Duration::from_secs(10));
         let _ = std::fs::remove_file(&log);
     }

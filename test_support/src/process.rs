@@ -8,9 +8,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-
 use crate::commands::{tail, terminate};
 use crate::scope::{self, Scope};
 
@@ -97,6 +94,8 @@ impl<L: Launch> Instance<L> {
             let ports: Vec<u16> = (0..L::PORTS).map(|_| crate::free_port()).collect();
             let launch = L::new(dir.clone(), &ports, config);
             let instance = Self::assemble(scope, launch, dir.clone(), ports, dedicated, None);
+            // Each attempt's panic message should show only its own log.
+            let _ = fs::remove_file(instance.stdio_log());
             match instance.spawn_until_ready().await {
                 Ok(running) => {
                     *instance.lock() = Some(running);
@@ -143,17 +142,21 @@ impl<L: Launch> Instance<L> {
         self.scope.register(pgid);
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
+            let probe = tokio::time::timeout(Duration::from_secs(2), self.launch.ready());
+            let answered = matches!(probe.await, Ok(true));
+            // Checked after the probe: an answer only counts if our server is still alive (and
+            // not some other process that won the race for the port).
             if let Ok(Some(status)) = child.try_wait() {
+                // Reaped: the pid may be reused now, so no killpg. The servers clean up their own
+                // helper processes when start-up fails.
                 self.scope.unregister(pgid);
-                let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
                 return Err(format!(
                     "{} exited with {status} during start-up\n{}",
                     L::NAME,
                     self.log_tail()
                 ));
             }
-            let probe = tokio::time::timeout(Duration::from_secs(2), self.launch.ready());
-            if matches!(probe.await, Ok(true)) {
+            if answered {
                 return Ok(Running {
                     pgid,
                     child: Some(child),
