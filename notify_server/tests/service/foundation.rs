@@ -1,6 +1,3 @@
-use std::path::PathBuf;
-use std::process::Command;
-
 use fechatter_events::EventKind;
 use futures::StreamExt;
 use reqwest::StatusCode;
@@ -58,14 +55,6 @@ async fn an_unknown_path_gets_a_json_404_counted_under_the_unmatched_route() {
     );
 }
 
-fn check_metrics_script() -> PathBuf {
-    std::env::var_os("FECHATTER_CHECK_METRICS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/check-metrics")
-        })
-}
-
 #[tokio::test]
 async fn the_metrics_page_passes_the_contract_check_after_real_traffic() {
     let app = TestApp::ready(&[]).await;
@@ -85,11 +74,8 @@ async fn the_metrics_page_passes_the_contract_check_after_real_traffic() {
     app.wait_for_metric("notify_sse_connections_active", 0.0)
         .await;
 
-    let script = check_metrics_script();
     let url = format!("http://{}/metrics", app.metrics);
-    let mut command = Command::new(&script);
-    command.args(["notify", &url]);
-    for family in [
+    let required = [
         "notify_sse_connections_active",
         "notify_sse_connections_opened_total",
         "notify_sse_connections_closed_total",
@@ -104,24 +90,12 @@ async fn the_metrics_page_passes_the_contract_check_after_real_traffic() {
         "notify_http_requests_total",
         "notify_health_check_status",
         "notify_build_info",
-    ] {
-        command.args(["--require", family]);
-    }
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"))
-        .unwrap_or_else(|err| {
-            panic!(
-                "run {} (set FECHATTER_CHECK_METRICS): {err}",
-                script.display()
-            )
-        });
-    assert!(
-        output.status.success(),
-        "check-metrics failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    ];
+    tokio::task::spawn_blocking(move || {
+        test_support::assert_metrics_conform("notify", &url, &required);
+    })
+    .await
+    .unwrap_or_else(|err| panic!("check-metrics: {err}"));
 }
 
 #[tokio::test]
