@@ -28,10 +28,7 @@ pub async fn connect(url: &str, client_name: &str) -> Result<Client, async_nats:
 }
 
 /// The health probe from `health.md`: the connection must be up and a JetStream round trip
-/// (the account info API) must answer without an error. Never publishes to a stream.
-///
-/// The raw API request is used rather than the client's typed call because the typed response
-/// does not decode from the NATS 2.9 servers of Debian.
+/// (account info) must answer. Never publishes.
 pub async fn probe(client: &Client) -> Result<(), String> {
     if client.connection_state() != State::Connected {
         return Err(format!(
@@ -39,15 +36,17 @@ pub async fn probe(client: &Client) -> Result<(), String> {
             describe(client.connection_state())
         ));
     }
-    let reply = client
-        .request("$JS.API.INFO", bytes::Bytes::new())
+    // A raw `$JS.API.INFO` round trip: async-nats' typed account info requires fields
+    // (`reserved_memory`, `reserved_storage`) that NATS 2.9 does not send.
+    let response = client
+        .request("$JS.API.INFO", Default::default())
         .await
         .map_err(|err| format!("jetstream account info failed: {err}"))?;
-    let info: serde_json::Value = serde_json::from_slice(&reply.payload)
+    let body: serde_json::Value = serde_json::from_slice(&response.payload)
         .map_err(|err| format!("jetstream account info unreadable: {err}"))?;
-    match info.get("error") {
+    match body.get("error") {
+        Some(error) => Err(format!("jetstream account info failed: {error}")),
         None => Ok(()),
-        Some(error) => Err(format!("jetstream unavailable: {error}")),
     }
 }
 

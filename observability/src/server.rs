@@ -5,11 +5,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::health::Health;
+use crate::stall::WriteStallGuard;
 use crate::{exporter, http};
 
 /// A bound, ready-to-run service. Binding happens in `Application::build` so tests can ask for
@@ -23,6 +25,7 @@ pub struct ServiceServer {
     health: Health,
     handle: PrometheusHandle,
     drain_delay: Duration,
+    write_stall_timeout: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +84,7 @@ impl ServiceServer {
             health,
             handle,
             drain_delay: Duration::ZERO,
+            write_stall_timeout: None,
         })
     }
 
@@ -88,6 +92,13 @@ impl ServiceServer {
     /// notices before connections are refused.
     pub fn with_drain_delay(mut self, delay: Duration) -> Self {
         self.drain_delay = delay;
+        self
+    }
+
+    /// Closes API connections whose writes make no progress for `timeout` (a client that stopped
+    /// reading), so long-lived streaming responses cannot pin a connection forever.
+    pub fn with_write_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.write_stall_timeout = Some(timeout);
         self
     }
 
@@ -115,8 +126,10 @@ impl ServiceServer {
         );
         let health = self.health.clone();
         let drain_delay = self.drain_delay;
+        // `tap_io` keeps the `SocketAddr` connect info available through the wrapper.
+        let api = WriteStallGuard::new(self.api, self.write_stall_timeout).tap_io(|_| {});
         axum::serve(
-            self.api,
+            api,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
