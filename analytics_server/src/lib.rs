@@ -11,6 +11,7 @@ pub mod observability;
 pub mod reports;
 pub mod routes;
 pub mod sessions;
+pub mod sql_catalogue;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -100,13 +100,7 @@ impl Store {
             let dates: HashSet<NaiveDate> = chunk.iter().map(|row| row.event_date).collect();
             let dates: Vec<String> = dates.iter().map(NaiveDate::to_string).collect();
             let ids: Vec<String> = chunk.iter().map(|row| row.event_id.to_string()).collect();
-            let query = self
-                .query(
-                    "SELECT toString(event_id) AS id FROM events \
-                     WHERE event_date IN (?) AND toString(event_id) IN (?)",
-                )
-                .bind(dates)
-                .bind(ids);
+            let query = self.existing_ids_query(dates, ids);
             let present: Vec<IdRow> = self.fetch_all("existing_ids", query).await?;
             found.extend(
                 present
@@ -115,6 +109,24 @@ impl Store {
             );
         }
         Ok(found)
+    }
+
+    /// Which of `ids` (UUID texts) are stored on `dates` (`YYYY-MM-DD`); the date narrows the
+    /// search to a few partitions.
+    pub fn existing_ids_query(&self, dates: Vec<String>, ids: Vec<String>) -> Query {
+        // One `?` per value: a bound Vec renders as an array literal, which 18.16's IN refuses.
+        let placeholders = |n: usize| vec!["?"; n].join(", ");
+        let sql = format!(
+            "SELECT toString(event_id) AS id FROM events \
+             WHERE event_date IN ({}) AND toString(event_id) IN ({})",
+            placeholders(dates.len()),
+            placeholders(ids.len())
+        );
+        let mut query = self.query(&sql);
+        for value in dates.into_iter().chain(ids) {
+            query = query.bind(value);
+        }
+        query
     }
 
     /// Runs `query`, timed as `name` in `analytics_clickhouse_query_duration_seconds`.
