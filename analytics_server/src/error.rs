@@ -7,7 +7,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 use crate::buffer::BufferFull;
-use crate::events::client::Rejection;
+use crate::events::rejection::Rejection;
 use crate::store::StoreError;
 
 /// One refused event of a batch, as the client sees it.

@@ -93,6 +93,11 @@ fn facts(envelope: &Envelope) -> Result<Facts, EnvelopeError> {
     })
 }
 
+/// Whether `at` fits ClickHouse's `DateTime` (seconds since 1970 as a UInt32).
+fn storable(at: DateTime<Utc>) -> bool {
+    (0..=i64::from(u32::MAX)).contains(&at.timestamp())
+}
+
 /// The row for `envelope`. A payload that does not match its kind (a producer bug) still yields a
 /// row from the envelope's own fields, so the fact is counted; the mismatch is logged.
 pub fn to_row(envelope: &Envelope, received_at: DateTime<Utc>) -> EventRow {
@@ -105,7 +110,16 @@ pub fn to_row(envelope: &Envelope, received_at: DateTime<Utc>) -> EventRow {
             properties: json!({}),
         }
     });
-    let (event_date, event_time, event_millis) = split_time(envelope.occurred_at);
+    // A time ClickHouse's DateTime cannot hold (a producer bug) would fail every insert of its
+    // batch forever; the receipt time is the best stand-in.
+    let occurred_at = if storable(envelope.occurred_at) {
+        envelope.occurred_at
+    } else {
+        tracing::warn!(event_id = %envelope.id, occurred_at = %envelope.occurred_at,
+            "domain event time out of range; using the receipt time");
+        received_at
+    };
+    let (event_date, event_time, event_millis) = split_time(occurred_at);
     EventRow {
         event_id: envelope.id.0,
         event_date,
@@ -197,6 +211,15 @@ mod tests {
             (row.chat_type.as_str(), row.properties.as_str()),
             ("", "{}")
         );
+    }
+
+    #[test]
+    fn a_time_clickhouse_cannot_store_is_replaced_by_the_receipt_time() {
+        let mut envelope = message("hi");
+        envelope.occurred_at = DateTime::from_timestamp(-5, 0).unwrap_or_default();
+        let received = Utc::now();
+        let row = to_row(&envelope, received);
+        assert_eq!(row.event_date, received.date_naive());
     }
 
     #[test]

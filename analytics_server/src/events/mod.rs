@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod domain;
+pub mod rejection;
 pub mod row;
 
 use std::fmt;

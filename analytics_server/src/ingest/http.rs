@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::client::{BatchOutcome, ingest};
 use crate::auth::MaybeCaller;
 use crate::error::AppError;
-use crate::events::client::RejectReason;
+use crate::events::rejection::RejectReason;
 use crate::observability::metrics::IngestMetrics;
 use crate::state::AppState;
 

@@ -257,3 +257,19 @@ async fn the_user_and_workspace_of_an_event_come_from_the_access_token_only() {
         .await;
     assert_eq!(anonymous, 1);
 }
+
+#[tokio::test]
+async fn events_accepted_before_a_shutdown_are_written_while_it_drains() {
+    // No flush by time or size before the shutdown.
+    let mut app = TestApp::ready(&[("ANALYTICS_FLUSH_INTERVAL_MS", "600000")]).await;
+    let events: Vec<Value> = (0..100)
+        .map(|_| event("app_exit", "s", Utc::now()))
+        .collect();
+    let (status, _) = app
+        .post("/api/events", &json!({ "events": events }), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(app.number("SELECT count() FROM events").await, 0);
+    app.stop().await;
+    assert_eq!(app.number("SELECT count() FROM events").await, 100);
+}

@@ -27,6 +27,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     keys: TokenKeys,
     shutdown: CancellationToken,
+    running: Option<tokio::task::JoinHandle<Result<(), analytics_server::StartupError>>>,
 }
 
 impl Drop for TestApp {
@@ -71,7 +72,7 @@ impl TestApp {
         let api = format!("http://{}", app.api_addr());
         let metrics = format!("http://{}/metrics", app.metrics_addr());
         let shutdown = CancellationToken::new();
-        tokio::spawn(app.run(shutdown.clone()));
+        let running = tokio::spawn(app.run(shutdown.clone()));
         TestApp {
             api,
             metrics,
@@ -88,6 +89,18 @@ impl TestApp {
                 fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL,
             ),
             shutdown,
+            running: Some(running),
+        }
+    }
+
+    /// Shuts the service down as a signal would and waits until it has stopped.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(running) = self.running.take() {
+            let stopped = tokio::time::timeout(WAIT, running)
+                .await
+                .expect("the service stops in time");
+            stopped.expect("the service task").expect("a clean stop");
         }
     }
 
