@@ -13,6 +13,7 @@ use crate::support::{TestApp, WAIT, event};
 const CAPACITY: usize = 2_000;
 const BATCH: usize = 500;
 const DOMAIN_EVENTS: usize = 20;
+const ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn batch() -> Value {
     let events: Vec<Value> = (0..BATCH)
@@ -62,6 +63,7 @@ async fn with_clickhouse_stopped_events_wait_in_a_bounded_buffer_and_are_all_wri
             ("ANALYTICS_BUFFER_CAPACITY", capacity.as_str()),
             ("ANALYTICS_BATCH_MAX_EVENTS", batch_max.as_str()),
             ("ANALYTICS_FLUSH_MAX_ROWS", "1000"),
+            ("ANALYTICS_NATS_ACK_WAIT_MS", "1000"),
         ],
     )
     .await;
@@ -129,6 +131,8 @@ async fn with_clickhouse_stopped_events_wait_in_a_bounded_buffer_and_are_all_wri
     )
     .await;
 
+    // The outage outlasts the ack wait: progress acks must keep JetStream from redelivering.
+    tokio::time::sleep(ACK_WAIT * 3).await;
     clickhouse.start().await;
     let expected = (BATCH + CAPACITY + DOMAIN_EVENTS) as u64;
     app.wait_for_number(
@@ -148,6 +152,15 @@ async fn with_clickhouse_stopped_events_wait_in_a_bounded_buffer_and_are_all_wri
         app.number("SELECT count() FROM events WHERE source = 'nats'")
             .await,
         DOMAIN_EVENTS as u64
+    );
+    assert_eq!(
+        app.metric(
+            "analytics_nats_messages_received_total",
+            &[("event", "message.created")]
+        )
+        .await,
+        DOMAIN_EVENTS as f64,
+        "no domain event was redelivered"
     );
     assert_eq!(app.metric("analytics_clickhouse_up", &[]).await, 1.0);
     assert_eq!(
