@@ -1,7 +1,5 @@
 //! The foundation: health endpoints, the metrics contract, unknown routes.
 
-use std::path::PathBuf;
-
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -83,19 +81,6 @@ async fn an_unknown_path_is_a_json_404_labelled_unmatched() {
     assert!(!scrape.contains("/api/nowhere"));
 }
 
-/// `FECHATTER_CHECK_METRICS`, else `shared/tools/check-metrics` beside the workspace or above it.
-fn check_metrics() -> PathBuf {
-    if let Some(path) = std::env::var_os("FECHATTER_CHECK_METRICS") {
-        return PathBuf::from(path);
-    }
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    workspace
-        .ancestors()
-        .map(|dir| dir.join("shared/tools/check-metrics"))
-        .find(|path| path.exists())
-        .unwrap_or_else(|| workspace.join("../shared/tools/check-metrics"))
-}
-
 #[tokio::test]
 async fn the_metrics_endpoint_passes_the_contract_check() {
     let app = TestApp::ready(&[]).await;
@@ -110,37 +95,31 @@ async fn the_metrics_endpoint_passes_the_contract_check() {
     assert_eq!(status, StatusCode::OK);
     let _ = app.get("/nowhere", None).await;
 
-    let script = check_metrics();
-    // Async: the service answers the script's scrape on this very runtime.
-    let mut command = tokio::process::Command::new(&script);
-    command.arg("analytics").arg(&app.metrics);
-    for family in [
-        "analytics_http_requests_total",
-        "analytics_events_ingested_total",
-        "analytics_ingest_batch_events",
-        "analytics_event_validation_errors_total",
-        "analytics_event_processing_duration_seconds",
-        "analytics_clickhouse_insert_duration_seconds",
-        "analytics_clickhouse_query_duration_seconds",
-        "analytics_clickhouse_rows_inserted_total",
-        "analytics_clickhouse_up",
-        "analytics_buffer_pending_events",
-        "analytics_nats_subscription_active",
-        "analytics_sessions_active",
-        "analytics_query_duration_seconds",
-        "analytics_query_result_rows",
-        "analytics_health_check_status",
-    ] {
-        command.arg("--require").arg(family);
+    // The checker blocks while it scrapes this very runtime's service, hence its own thread.
+    let url = app.metrics.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        test_support::assert_metrics_conform("analytics", &url, REQUIRED)
+    })
+    .await;
+    if let Err(failure) = checked {
+        std::panic::resume_unwind(failure.into_panic());
     }
-    let output = command
-        .output()
-        .await
-        .unwrap_or_else(|err| panic!("running {}: {err}", script.display()));
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
+
+const REQUIRED: &[&str] = &[
+    "analytics_http_requests_total",
+    "analytics_events_ingested_total",
+    "analytics_ingest_batch_events",
+    "analytics_event_validation_errors_total",
+    "analytics_event_processing_duration_seconds",
+    "analytics_clickhouse_insert_duration_seconds",
+    "analytics_clickhouse_query_duration_seconds",
+    "analytics_clickhouse_rows_inserted_total",
+    "analytics_clickhouse_up",
+    "analytics_buffer_pending_events",
+    "analytics_nats_subscription_active",
+    "analytics_sessions_active",
+    "analytics_query_duration_seconds",
+    "analytics_query_result_rows",
+    "analytics_health_check_status",
+];
