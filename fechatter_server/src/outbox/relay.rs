@@ -81,6 +81,12 @@ async fn relay_batch(
     if events.is_empty() {
         return Ok(Batch::Empty);
     }
+    if state.nats().connection_state() != State::Connected {
+        // While disconnected the client would buffer the message and the ack would time out;
+        // failing fast keeps the backoff in charge.
+        EventMetrics::publish_failed();
+        return Err(RelayError::Disconnected);
+    }
     if !*stream_ready {
         state
             .event_bus()
@@ -122,8 +128,6 @@ async fn publish(
     jetstream: &Context,
     event: &PendingEvent,
 ) -> Result<(), RelayError> {
-    // While disconnected the client would buffer the message and the ack would time out; failing
-    // fast keeps the backoff in charge.
     if state.nats().connection_state() != State::Connected {
         return Err(RelayError::Disconnected);
     }

@@ -46,6 +46,13 @@ pub async fn add(
     let actor = role_in(&members, caller.id);
     if actor.is_some() {
         rules::not_direct(chat.chat_type)?;
+        // Checked before the role rules, but only for members: only a member may learn who else is one.
+        if role_in(&members, target).is_some() {
+            return Err(AppError::conflict(
+                "already_member",
+                "the user is already a member",
+            ));
+        }
     }
     rules::may_add(chat.chat_type, actor, target == caller.id, new_role)?;
     if repo::users::in_workspace(&mut *tx, caller.workspace_id, &[target])
@@ -55,12 +62,6 @@ pub async fn add(
         return Err(AppError::invalid(
             "unknown_user",
             "the user is not a user of this workspace",
-        ));
-    }
-    if role_in(&members, target).is_some() {
-        return Err(AppError::conflict(
-            "already_member",
-            "the user is already a member",
         ));
     }
     if members.len() + 1 > state.config().limits.max_chat_members {
