@@ -51,8 +51,8 @@ pub struct Limits {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheSettings {
-    /// How long a cached session, chat membership or user stays fresh. Changes made through this
-    /// instance invalidate at once; this bounds how stale another instance's view can be.
+    /// How long a cached session, chat membership or user stays fresh. Changes invalidate entries
+    /// on every instance at once (NOTIFY); this bounds staleness should a notification be lost.
     pub ttl: Duration,
     pub max_entries: u64,
 }

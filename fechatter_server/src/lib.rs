@@ -80,6 +80,7 @@ impl Application {
             shutdown.clone(),
         ));
         tokio::spawn(startup::sample_gauges(state.clone(), shutdown.clone()));
+        tokio::spawn(cache::invalidation::follow(state.clone(), shutdown.clone()));
         self.server.run(shutdown).await?;
         Ok(())
     }

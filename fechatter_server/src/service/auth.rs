@@ -16,6 +16,7 @@ use crate::models::auth::{
 use crate::models::{Role, User};
 use crate::observability::metrics::{BusinessMetrics, SigninResult};
 use crate::repo;
+use crate::repo::invalidations::Stale;
 use crate::repo::sessions::SessionState;
 use crate::repo::users::NewUser;
 use crate::service::events::{self, Event};
@@ -279,6 +280,7 @@ pub async fn refresh(state: &AppState, input: RefreshRequest) -> Result<AuthToke
     }
     if token.rotated {
         repo::sessions::revoke(&mut *tx, token.session_id).await?;
+        repo::invalidations::announce(&mut *tx, Stale::Session(token.session_id)).await?;
         db::commit(tx).await?;
         mark_revoked(state, token.session_id, token.user_id).await;
         tracing::warn!(session = %token.session_id, "refresh token reused; session revoked");
@@ -298,12 +300,16 @@ pub async fn refresh(state: &AppState, input: RefreshRequest) -> Result<AuthToke
 
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn signout(state: &AppState, caller: &CurrentUser) -> Result<(), AppError> {
-    repo::sessions::revoke(state.pool(), caller.session_id).await?;
+    let mut tx = db::begin(state.pool()).await?;
+    repo::sessions::revoke(&mut *tx, caller.session_id).await?;
+    repo::invalidations::announce(&mut *tx, Stale::Session(caller.session_id)).await?;
+    db::commit(tx).await?;
     mark_revoked(state, caller.session_id, caller.id).await;
     Ok(())
 }
 
-/// Makes this instance refuse the session's access tokens at once (others within the cache TTL).
+/// Makes this instance refuse the session's access tokens at once; the others follow when the
+/// announcement reaches them.
 async fn mark_revoked(state: &AppState, session: Uuid, user: fechatter_events::UserId) {
     state
         .caches()

@@ -13,6 +13,7 @@ use crate::models::{Chat, Page, PageRequest, Role};
 use crate::observability::metrics::BusinessMetrics;
 use crate::repo;
 use crate::repo::chats::NewChat;
+use crate::repo::invalidations::Stale;
 use crate::service::events::{self, Event};
 use crate::service::{access, rules};
 use crate::state::AppState;
@@ -309,6 +310,7 @@ pub async fn delete(
     )
     .await?;
     repo::chats::delete(&mut *tx, chat_id).await?;
+    repo::invalidations::announce(&mut *tx, Stale::Chat(chat_id)).await?;
     db::commit(tx).await?;
     access::forget_chat(state, chat_id).await;
     Ok(())

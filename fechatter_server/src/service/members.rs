@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::models::chat::AddMember;
 use crate::models::{Member, Page, PageRequest, Role};
 use crate::repo;
+use crate::repo::invalidations::Stale;
 use crate::service::chats::{ids, member_limit, role_in};
 use crate::service::events::{self, Event};
 use crate::service::{access, rules};
@@ -88,6 +89,7 @@ pub async fn add(
         },
     )
     .await?;
+    repo::invalidations::announce(&mut *tx, Stale::Chat(chat_id)).await?;
     let member = repo::members::find(&mut *tx, chat_id, target)
         .await?
         .ok_or_else(|| AppError::internal("member vanished after insert"))?;
@@ -129,6 +131,7 @@ pub async fn remove(
         },
     )
     .await?;
+    repo::invalidations::announce(&mut *tx, Stale::Chat(chat_id)).await?;
     db::commit(tx).await?;
     access::forget_chat(state, chat_id).await;
     Ok(())

@@ -8,5 +8,6 @@ mod authorization;
 mod bad_input;
 mod events;
 mod foundation;
+mod instances;
 mod outage;
 mod story;

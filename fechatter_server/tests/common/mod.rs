@@ -27,6 +27,8 @@ pub const WAIT: Duration = Duration::from_secs(15);
 pub struct AppOptions {
     pub database_url: Option<String>,
     pub nats_url: Option<String>,
+    /// Another app's stream and subjects, to run a second instance beside it.
+    pub bus: Option<EventBus>,
     pub env: Vec<(&'static str, String)>,
     /// Do not wait for `/ready` (for tests whose dependencies are down).
     pub skip_ready: bool,
@@ -113,7 +115,9 @@ impl TestApp {
             Some(url) => url,
             None => Nats::shared().await.url(),
         };
-        let bus = EventBus::isolated(&unique_name("t"));
+        let bus = options
+            .bus
+            .unwrap_or_else(|| EventBus::isolated(&unique_name("t")));
         let config = config(&database_url, &nats_url, &bus, &options.env);
         let app = Application::build(config)
             .await

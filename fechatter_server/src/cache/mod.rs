@@ -1,7 +1,10 @@
 //! In-process caches for hot reads: sessions (every authenticated request), chat membership (every
-//! chat route) and users. Each is a moka cache with a TTL; changes made through this instance
-//! invalidate the affected entries at once, and the TTL bounds how long another instance's change
-//! can go unseen. Absent values are not cached, so a new row is visible immediately.
+//! chat route) and users. Each is a moka cache with a TTL. A change that makes an entry stale
+//! invalidates it here at once and announces it to the other instances (NOTIFY, see
+//! [`invalidation`]); the TTL bounds staleness should an announcement be lost. Absent values are
+//! not cached, so a new row is visible immediately.
+
+pub mod invalidation;
 
 use std::future::Future;
 use std::hash::Hash;
@@ -15,6 +18,7 @@ use uuid::Uuid;
 use crate::config::CacheSettings;
 use crate::models::{ChatAccess, User};
 use crate::observability::metrics::{BusinessMetrics, CacheMetrics, CacheName, CacheOperation};
+use crate::repo::invalidations::Stale;
 use crate::repo::sessions::SessionState;
 
 /// A moka cache that reports its hits, misses, timings and size.
@@ -70,6 +74,10 @@ where
         CacheMetrics::operation(self.name, CacheOperation::Invalidate, started.elapsed());
     }
 
+    pub fn invalidate_all(&self) {
+        self.inner.invalidate_all();
+    }
+
     async fn sample(&self) {
         self.inner.run_pending_tasks().await;
         CacheMetrics::entries(self.name, self.inner.entry_count());
@@ -120,6 +128,21 @@ impl Caches {
             users: MeteredCache::new(CacheName::Users, settings),
             active_users: ActiveUsers::new(),
         }
+    }
+
+    /// Drops whatever `stale` names.
+    pub async fn forget(&self, stale: Stale) {
+        match stale {
+            Stale::Chat(chat) => self.chats.invalidate(&chat).await,
+            Stale::Session(session) => self.sessions.invalidate(&session).await,
+        }
+    }
+
+    /// Drops everything shared with other instances, for when announcements may have been missed.
+    pub fn clear(&self) {
+        self.sessions.invalidate_all();
+        self.chats.invalidate_all();
+        self.users.invalidate_all();
     }
 
     /// Updates the size gauges (`fechatter_cache_entries`, `fechatter_users_active`).
