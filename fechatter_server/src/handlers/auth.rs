@@ -14,7 +14,7 @@ pub async fn signup(
     State(state): State<AppState>,
     Json(input): Json<SignupRequest>,
 ) -> Result<(StatusCode, Json<AuthTokens>), AppError> {
-    let tokens = service::auth::signup(&state, input).await?;
+    let tokens = service::signup::signup(&state, input).await?;
     Ok((StatusCode::CREATED, Json(tokens)))
 }
 
@@ -45,6 +45,6 @@ pub async fn create_invite(
     caller: CurrentUser,
     Json(input): Json<InviteRequest>,
 ) -> Result<(StatusCode, Json<Invite>), AppError> {
-    let invite = service::auth::create_invite(&state, &caller, input).await?;
+    let invite = service::invites::create(&state, &caller, input).await?;
     Ok((StatusCode::CREATED, Json(invite)))
 }

@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use fechatter_events::ChatId;
+use fechatter_events::{ChatId, UserId};
+use sqlx::PgConnection;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::models::chat::ChatRow;
 use crate::models::{ChatAccess, Role};
 use crate::repo;
 use crate::state::AppState;
@@ -53,4 +55,31 @@ async fn load(state: &AppState, chat_id: ChatId) -> Result<Option<Arc<ChatAccess
         chat_type: chat.chat_type,
         members: members.into_iter().collect(),
     })))
+}
+
+/// Locks the chat and reads its members in `tx`: the exact, current view that writes authorize
+/// against and capture as event recipients. 404 unless the caller is a member.
+pub(crate) async fn lock_as_member(
+    tx: &mut PgConnection,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+) -> Result<(ChatRow, Vec<(UserId, Role)>, Role), AppError> {
+    let chat = repo::chats::lock(&mut *tx, chat_id)
+        .await?
+        .filter(|chat| chat.workspace_id == caller.workspace_id)
+        .ok_or(AppError::NotFound("chat"))?;
+    let members = repo::members::roles(&mut *tx, chat_id).await?;
+    let role = role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
+    Ok((chat, members, role))
+}
+
+pub(crate) fn role_in(members: &[(UserId, Role)], user: UserId) -> Option<Role> {
+    members
+        .iter()
+        .find(|(id, _)| *id == user)
+        .map(|(_, role)| *role)
+}
+
+pub(crate) fn ids(members: &[(UserId, Role)]) -> Vec<UserId> {
+    members.iter().map(|(id, _)| *id).collect()
 }

@@ -14,6 +14,7 @@ use crate::observability::metrics::BusinessMetrics;
 use crate::repo;
 use crate::repo::chats::NewChat;
 use crate::repo::invalidations::Stale;
+use crate::service::access::ids;
 use crate::service::events::{self, Event};
 use crate::service::{access, rules};
 use crate::state::AppState;
@@ -213,33 +214,6 @@ pub async fn get(
         .ok_or(AppError::NotFound("chat"))
 }
 
-/// Locks the chat and reads its members in `tx`: the exact, current view that writes authorize
-/// against and capture as event recipients. 404 unless the caller is a member.
-pub(crate) async fn lock_as_member(
-    tx: &mut PgConnection,
-    caller: &CurrentUser,
-    chat_id: ChatId,
-) -> Result<(ChatRow, Vec<(UserId, Role)>, Role), AppError> {
-    let chat = repo::chats::lock(&mut *tx, chat_id)
-        .await?
-        .filter(|chat| chat.workspace_id == caller.workspace_id)
-        .ok_or(AppError::NotFound("chat"))?;
-    let members = repo::members::roles(&mut *tx, chat_id).await?;
-    let role = role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
-    Ok((chat, members, role))
-}
-
-pub(crate) fn role_in(members: &[(UserId, Role)], user: UserId) -> Option<Role> {
-    members
-        .iter()
-        .find(|(id, _)| *id == user)
-        .map(|(_, role)| *role)
-}
-
-pub(crate) fn ids(members: &[(UserId, Role)]) -> Vec<UserId> {
-    members.iter().map(|(id, _)| *id).collect()
-}
-
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn update(
     state: &AppState,
@@ -256,7 +230,7 @@ pub async fn update(
     let new_name = name(input.name.as_deref(), false)?;
     let new_description = description(input.description.as_deref())?;
     let mut tx = db::begin(state.pool()).await?;
-    let (chat, members, role) = lock_as_member(&mut tx, caller, chat_id).await?;
+    let (chat, members, role) = access::lock_as_member(&mut tx, caller, chat_id).await?;
     rules::not_direct(chat.chat_type)?;
     rules::may_update(role)?;
     let updated = repo::chats::update(
@@ -291,7 +265,7 @@ pub async fn delete(
     chat_id: ChatId,
 ) -> Result<(), AppError> {
     let mut tx = db::begin(state.pool()).await?;
-    let (chat, members, role) = lock_as_member(&mut tx, caller, chat_id).await?;
+    let (chat, members, role) = access::lock_as_member(&mut tx, caller, chat_id).await?;
     rules::not_direct(chat.chat_type)?;
     rules::may_delete(role)?;
     events::record(

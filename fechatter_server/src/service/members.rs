@@ -11,7 +11,8 @@ use crate::models::chat::AddMember;
 use crate::models::{Member, Page, PageRequest, Role};
 use crate::repo;
 use crate::repo::invalidations::Stale;
-use crate::service::chats::{ids, member_limit, role_in};
+use crate::service::access::{ids, lock_as_member, role_in};
+use crate::service::chats::member_limit;
 use crate::service::events::{self, Event};
 use crate::service::{access, rules};
 use crate::state::AppState;
@@ -108,8 +109,7 @@ pub async fn remove(
     target: UserId,
 ) -> Result<(), AppError> {
     let mut tx = db::begin(state.pool()).await?;
-    let (chat, members, actor) =
-        crate::service::chats::lock_as_member(&mut tx, caller, chat_id).await?;
+    let (chat, members, actor) = lock_as_member(&mut tx, caller, chat_id).await?;
     rules::not_direct(chat.chat_type)?;
     let target_role = role_in(&members, target).ok_or(AppError::NotFound("member"))?;
     rules::may_remove(actor, target_role, target == caller.id)?;

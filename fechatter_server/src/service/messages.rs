@@ -16,7 +16,7 @@ use crate::models::{Message, Page, PageRequest};
 use crate::observability::metrics::MessageMetrics;
 use crate::repo;
 use crate::repo::messages::NewMessage;
-use crate::service::chats::{ids, role_in};
+use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
 use crate::service::{access, handles, users};
 use crate::state::AppState;

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::models::message::ReadState;
 use crate::repo;
 use crate::service::access;
-use crate::service::chats::{ids, role_in};
+use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
 use crate::state::AppState;
 
