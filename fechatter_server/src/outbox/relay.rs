@@ -12,6 +12,8 @@ use crate::repo;
 use crate::repo::outbox::PendingEvent;
 use crate::state::AppState;
 
+/// How soon to try again while another instance's relay holds the lock.
+const BUSY_RETRY: Duration = Duration::from_millis(50);
 /// How long to wait for JetStream to acknowledge one event before calling the attempt failed.
 const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -47,7 +49,15 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         match relay_batch(&state, &jetstream, &mut stream_ready).await {
             Ok(Batch::Full) => continue,
-            Ok(Batch::Empty | Batch::Busy) => {
+            Ok(Batch::Busy) => {
+                // The other relay may have selected its batch before our events committed; look
+                // again soon rather than at the next poll.
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(BUSY_RETRY) => {}
+                }
+            }
+            Ok(Batch::Empty) => {
                 delays = retry_forever();
                 tokio::select! {
                     _ = shutdown.cancelled() => return,

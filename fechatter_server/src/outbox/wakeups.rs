@@ -40,22 +40,27 @@ impl Wakeups {
         }
     }
 
-    /// Returns on the next notification or after the poll interval, whichever comes first.
+    /// Returns on the next notification or after the poll interval, whichever comes first, and at
+    /// once after (re)connecting: whatever was committed while nobody listened needs a look.
     pub async fn next(&mut self) {
-        if self.listener.is_none() {
-            self.listener = self.listen().await;
-        }
         let Some(listener) = self.listener.as_mut() else {
-            tokio::time::sleep(self.poll).await;
+            self.listener = self.listen().await;
+            if self.listener.is_none() {
+                tokio::time::sleep(self.poll).await;
+            }
             return;
         };
         tokio::select! {
-            received = listener.recv() => {
-                if let Err(err) = received {
+            received = listener.try_recv() => match received {
+                Ok(Some(_)) => {}
+                // The connection dropped; the next call reconnects and what was sent meanwhile
+                // is lost, so the caller looks for work now.
+                Ok(None) => {}
+                Err(err) => {
                     tracing::debug!(error = %err, "outbox listener lost; reconnecting");
                     self.listener = None;
                 }
-            }
+            },
             _ = tokio::time::sleep(self.poll) => {}
         }
     }

@@ -7,7 +7,7 @@ use fechatter_events::payload::{
 use serde_json::json;
 
 use crate::common::events::only;
-use crate::common::{TestApp, TestUser};
+use crate::common::{AppOptions, TestApp, TestUser};
 
 fn ids(users: &[&TestUser]) -> Vec<i64> {
     users.iter().map(|user| user.id).collect()
@@ -15,7 +15,12 @@ fn ids(users: &[&TestUser]) -> Vec<i64> {
 
 #[tokio::test]
 async fn every_change_publishes_one_event_to_the_chat_members_and_nobody_else() {
-    let app = TestApp::spawn().await;
+    // A poll far beyond the test's waits: events can only leave because the commit woke the relay.
+    let app = TestApp::spawn_with(AppOptions {
+        env: vec![("OUTBOX_POLL_INTERVAL_MS", "60000".to_owned())],
+        ..AppOptions::default()
+    })
+    .await;
     let mut seen = 0;
     let ann = app.owner("ann", "Acme").await;
     let signed_up: UserSignedUp = only(
