@@ -28,6 +28,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/users/me", get(users::me))
         .route("/api/users", get(users::directory))
         .route("/api/chats", get(chats::list).post(chats::create))
+        // A static segment wins over `{id}`.
+        .route("/api/chats/public", get(chats::public_channels))
         .route(
             "/api/chats/{id}",
             get(chats::get).patch(chats::update).delete(chats::delete),

@@ -6,7 +6,7 @@ use http::StatusCode;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::extract::Path;
-use crate::models::chat::{AddMember, CreateChat, UpdateChat};
+use crate::models::chat::{AddMember, CreateChat, PublicChannel, UpdateChat};
 use crate::models::{Chat, Member, Page, PageQuery};
 use crate::service;
 use crate::state::AppState;
@@ -18,6 +18,17 @@ pub async fn list(
 ) -> Result<Json<Page<Chat>>, AppError> {
     let page = page.validate()?;
     Ok(Json(service::chats::list(&state, &caller, page).await?))
+}
+
+pub async fn public_channels(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<PublicChannel>>, AppError> {
+    let page = page.validate()?;
+    Ok(Json(
+        service::chats::public_channels(&state, &caller, page).await?,
+    ))
 }
 
 /// 201 for a new chat; 200 with the existing one when a direct chat with that user exists.

@@ -28,6 +28,19 @@ pub struct Chat {
     pub mention_count: i64,
 }
 
+/// A public channel as the workspace directory of channels shows it, joined or not.
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+pub struct PublicChannel {
+    pub id: ChatId,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub owner_id: UserId,
+    pub created_at: DateTime<Utc>,
+    pub member_count: i64,
+    /// Whether the caller is a member.
+    pub joined: bool,
+}
+
 /// The bare chat row.
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct ChatRow {

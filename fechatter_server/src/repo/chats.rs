@@ -2,7 +2,7 @@ use fechatter_events::{ChatId, ChatType, UserId, WorkspaceId};
 use sqlx::PgExecutor;
 
 use crate::db::timed;
-use crate::models::chat::ChatRow;
+use crate::models::chat::{ChatRow, PublicChannel};
 use crate::models::{Chat, PageRequest};
 
 const ROW_COLUMNS: &str = "id, workspace_id, chat_type, name, description, owner_id, created_at";
@@ -150,6 +150,34 @@ pub async fn page_for_member(
             .bind(page.before)
             .bind(page.fetch_limit())
             .fetch_all(db),
+    )
+    .await
+}
+
+/// A page of the workspace's public channels, newest first, as `user` sees them.
+pub async fn page_public(
+    db: impl PgExecutor<'_>,
+    workspace: WorkspaceId,
+    user: UserId,
+    page: PageRequest,
+) -> Result<Vec<PublicChannel>, sqlx::Error> {
+    timed(
+        "chats.page_public",
+        sqlx::query_as::<_, PublicChannel>(
+            "SELECT c.id, c.name, c.description, c.owner_id, c.created_at,
+                    (SELECT count(*) FROM chat_members x WHERE x.chat_id = c.id) AS member_count,
+                    EXISTS (SELECT 1 FROM chat_members x WHERE x.chat_id = c.id AND x.user_id = $2)
+                        AS joined
+             FROM chats c
+             WHERE c.workspace_id = $1 AND c.chat_type = 'public_channel'
+               AND ($3::bigint IS NULL OR c.id < $3)
+             ORDER BY c.id DESC LIMIT $4",
+        )
+        .bind(workspace)
+        .bind(user)
+        .bind(page.before)
+        .bind(page.fetch_limit())
+        .fetch_all(db),
     )
     .await
 }

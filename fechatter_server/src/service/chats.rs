@@ -8,7 +8,7 @@ use tracing::instrument;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::AppError;
-use crate::models::chat::{ChatRow, CreateChat, UpdateChat};
+use crate::models::chat::{ChatRow, CreateChat, PublicChannel, UpdateChat};
 use crate::models::{Chat, Page, PageRequest, Role};
 use crate::observability::metrics::BusinessMetrics;
 use crate::repo;
@@ -200,6 +200,17 @@ pub async fn list(
 ) -> Result<Page<Chat>, AppError> {
     let rows = repo::chats::page_for_member(state.pool(), caller.id, page).await?;
     Ok(Page::from_rows(rows, page, |chat| chat.id.0))
+}
+
+/// The workspace's public channels, which any of its users may join.
+#[instrument(skip_all, fields(user = %caller.id))]
+pub async fn public_channels(
+    state: &AppState,
+    caller: &CurrentUser,
+    page: PageRequest,
+) -> Result<Page<PublicChannel>, AppError> {
+    let rows = repo::chats::page_public(state.pool(), caller.workspace_id, caller.id, page).await?;
+    Ok(Page::from_rows(rows, page, |channel| channel.id.0))
 }
 
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]

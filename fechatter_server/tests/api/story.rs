@@ -345,8 +345,18 @@ async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
     .expect(200);
     assert_eq!(counts(&app, &ann, trio).await, (0, 0));
 
-    // A public channel anyone in the workspace joins; history before joining is not unread.
+    // A public channel anyone in the workspace finds and joins; history before joining is not unread.
     app.send(&ann, general, "welcome").await;
+    let channels = app.get(Some(&dan), "/api/chats/public").await;
+    channels.expect(200);
+    assert_eq!(channels.item_ids("id"), vec![general]);
+    assert_eq!(channels.body["items"][0]["joined"], false);
+    assert!(
+        app.get(Some(&zed), "/api/chats/public")
+            .await
+            .item_ids("id")
+            .is_empty()
+    );
     add(general, &dan, &dan, "member").await.expect(201);
     assert_eq!(counts(&app, &dan, general).await, (0, 0));
     app.send(&ann, general, "hello @dan").await;
