@@ -23,8 +23,8 @@ pub(crate) fn install() -> &'static PgInstall {
     static INSTALL: OnceLock<PgInstall> = OnceLock::new();
     INSTALL.get_or_init(|| {
         let bin = bin_dir();
-        let log =
-            std::env::temp_dir().join(format!("fechatter-pg-version-{}.log", std::process::id()));
+        scope::create_dir(&scope::root());
+        let log = scope::root().join(format!("pg-version-{}.log", std::process::id()));
         run_bounded(
             Command::new(bin.join("postgres")).arg("--version"),
             &log,
@@ -106,7 +106,8 @@ impl PgInstall {
     fn template(&self) -> &'static Path {
         static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
         TEMPLATE.get_or_init(|| {
-            let cache = std::env::temp_dir().join("fechatter-test-cache");
+            // Beside the scope directories, but no watchdog ever deletes it.
+            let cache = scope::root().join("cache");
             scope::create_dir(&cache);
             let uid = self
                 .user

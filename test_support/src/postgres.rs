@@ -197,7 +197,7 @@ impl Drop for TestDatabase {
         ))
         .env("PGCONNECT_TIMEOUT", "2")
         .env("PGSSLMODE", "disable");
-        let log = std::env::temp_dir().join(format!("fechatter-drop-{}.log", self.name));
+        let log = crate::scope::root().join(format!("drop-{}.log", self.name));
         let _ = run_bounded(&mut psql, &log, Duration::from_secs(10));
         let _ = std::fs::remove_file(&log);
     }

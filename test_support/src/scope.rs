@@ -12,59 +12,13 @@
 
 use std::fs::{self, File};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fs2::FileExt;
 
-/// Waits for the owner (same pid and start time, not a zombie), then SIGINT to every registered
-/// group (skipping one whose leader's pid now names a process with another start time: reused) (every server shuts down cleanly on it: Postgres frees its SysV segment), up to 10 s for
-/// them to go (zombies count as gone: some containers' pid 1 never reaps), SIGKILL, delete.
-const WATCHDOG: &str = r#"
-owner=$1 start=$2 dir=$3 keep=$4
-owner_alive() {
-    { read -r l < "/proc/$owner/stat"; } 2>/dev/null || return 1
-    set -- ${l##*)}
-    [ "$1" != Z ] && [ "${20}" = "$start" ]
-}
-group_alive() {
-    g=$1
-    for f in /proc/[0-9]*/stat; do
-        { read -r l < "$f"; } 2>/dev/null || continue
-        set -- ${l##*)}
-        [ "$3" = "$g" ] && [ "$1" != Z ] && return 0
-    done
-    return 1
-}
-signal_all() {
-    sig=$1
-    for f in "$dir"/pgids/*; do
-        [ -e "$f" ] || continue
-        g=${f##*/}
-        if { read -r l < "/proc/$g/stat"; } 2>/dev/null; then
-            set -- ${l##*)}
-            read -r want < "$f"
-            [ "${20}" = "$want" ] || continue
-        fi
-        kill "-$sig" "-$g" 2>/dev/null
-    done
-}
-any_alive() {
-    for f in "$dir"/pgids/*; do
-        [ -e "$f" ] && group_alive "${f##*/}" && return 0
-    done
-    return 1
-}
-while owner_alive; do sleep 0.5; done
-signal_all INT
-i=0
-while [ $i -lt 100 ] && any_alive; do sleep 0.1; i=$((i + 1)); done
-signal_all KILL
-[ "$keep" = 1 ] || rm -rf "$dir"
-"#;
+use crate::watchdog;
 
 pub(crate) struct Scope {
     pub(crate) dir: PathBuf,
@@ -79,8 +33,12 @@ pub(crate) fn run() -> &'static Scope {
         Ok(run_id) if !run_id.is_empty() => RUN.get_or_init(|| {
             let run_id: String = run_id.chars().filter(char::is_ascii_alphanumeric).collect();
             let short = run_id.get(..12).unwrap_or(&run_id);
-            // Every test process of the run is a child of the nextest runner.
-            let runner = nix::unistd::getppid().as_raw();
+            // Every test process of the run is a child of the nextest runner; an orphan (runner
+            // already gone, parent now pid 1) owns its servers itself.
+            let runner = match nix::unistd::getppid().as_raw() {
+                1 => nix::unistd::getpid().as_raw(),
+                parent => parent,
+            };
             Scope::open(&format!("run-{short}-{}", exe_name()), runner)
         }),
         _ => process(),
@@ -124,35 +82,29 @@ pub(crate) fn start_time(pid: i32) -> Option<String> {
     after_name.split_whitespace().nth(19).map(str::to_owned)
 }
 
+/// Everything of this user lives here; per user, so that another user's directory (root's, say)
+/// never blocks us.
+pub(crate) fn root() -> PathBuf {
+    let uid = nix::unistd::getuid().as_raw();
+    std::env::temp_dir().join(format!("fechatter-test-{uid}"))
+}
+
 impl Scope {
     fn open(key: &str, owner: i32) -> Scope {
-        let root = std::env::temp_dir().join("fechatter-test");
-        create_dir(&root);
-        let dir = root.join(key);
-        create_dir(&dir.join("pgids"));
+        let dir = root().join(key);
+        create_dir(&root());
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(|| watchdog::sweep(&root()));
+        for each in [dir.clone(), dir.join("pgids")] {
+            create_dir(&each);
+        }
         let lock = lock_blocking(&dir.join("scope.lock"), Duration::from_secs(30));
         let marker = dir.join("watchdog.pid");
         if !marker.exists() {
             let start = start_time(owner)
                 .unwrap_or_else(|| panic!("owner process {owner} of {} is gone", dir.display()));
-            #[allow(
-                clippy::zombie_processes,
-                reason = "the watchdog outlives its owner, which outlives this process: never ours to reap"
-            )]
-            let watchdog = Command::new("sh")
-                .args(["-c", WATCHDOG, "fechatter-test-watchdog"])
-                .arg(owner.to_string())
-                .arg(start)
-                .arg(&dir)
-                .arg(if keep() { "1" } else { "0" })
-                .current_dir("/")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start the cleanup watchdog (sh): {e}"));
-            fs::write(&marker, watchdog.id().to_string())
+            let watchdog = watchdog::spawn(owner, &start, &dir);
+            fs::write(&marker, watchdog.to_string())
                 .unwrap_or_else(|e| panic!("cannot write {}: {e}", marker.display()));
             if keep() {
                 eprintln!(
@@ -196,7 +148,7 @@ impl Scope {
     }
 }
 
-fn open_lock_file(path: &Path) -> File {
+pub(crate) fn open_lock_file(path: &Path) -> File {
     fs::OpenOptions::new()
         .create(true)
         .truncate(false)
