@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 const MAX_LEN: usize = 32;
 /// More distinct mentions than this in one message are ignored.
 pub const MAX_MENTIONS: usize = 50;
-/// Handles a human never gets by derivation: `bot` is the workspace assistant's.
+/// Handles no human gets, chosen or derived: `bot` is the workspace assistant's.
 const RESERVED: &[&str] = &["bot", "all", "here", "channel", "everyone"];
 
 fn is_handle_char(c: char) -> bool {

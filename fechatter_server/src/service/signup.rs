@@ -78,6 +78,12 @@ pub async fn signup(state: &AppState, input: SignupRequest) -> Result<AuthTokens
                 "handle must be 1 to 32 of a-z 0-9 . _ - and start with a letter or digit",
             ));
         }
+        Some(handle) if handles::is_reserved(handle) => {
+            return Err(AppError::invalid(
+                "invalid_handle",
+                format!("the handle {handle} is reserved"),
+            ));
+        }
         handle => handle.map(str::to_owned),
     };
     let destination = match (input.invite_code, input.workspace) {

@@ -215,6 +215,9 @@ async fn bad_input_gets_its_status_and_code_and_leaves_the_database_unchanged() 
     signup(json!({"fullname": "New", "email": "new@example.com", "password": PASSWORD, "invite_code": "x", "handle": "Bad Handle"}))
         .await
         .expect_error(422, "invalid_handle");
+    signup(json!({"fullname": "New", "email": "new@example.com", "password": PASSWORD, "workspace": "W", "handle": "bot"}))
+        .await
+        .expect_error(422, "invalid_handle");
     app.post(Some(&ann), "/api/workspace/invites", json!({"max_uses": 0}))
         .await
         .expect_error(422, "invalid_invite");

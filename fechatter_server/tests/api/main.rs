@@ -6,6 +6,7 @@ mod common;
 
 mod authorization;
 mod bad_input;
+mod bots;
 mod events;
 mod foundation;
 mod instances;
