@@ -169,6 +169,9 @@ pub async fn insert_mentions(
     message: MessageId,
     users: &[UserId],
 ) -> Result<(), sqlx::Error> {
+    if users.is_empty() {
+        return Ok(());
+    }
     timed(
         "mentions.insert",
         sqlx::query(
