@@ -10,8 +10,14 @@ macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+        #[cfg_attr(feature = "sqlx", sqlx(type_name = "text"))]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
+            $(
+                #[serde(rename = $text)]
+                #[cfg_attr(feature = "sqlx", sqlx(rename = $text))]
+                $variant
+            ),+
         }
 
         impl $name {

@@ -24,6 +24,45 @@ pub struct Config {
     /// How often the health checks run in the background to keep the status gauges current.
     pub health_interval: Duration,
     pub drain_delay: Duration,
+    pub refresh_token_ttl: Duration,
+    pub password_hashing: PasswordHashing,
+    pub limits: Limits,
+    pub cache: CacheSettings,
+    pub outbox: OutboxSettings,
+}
+
+/// Argon2id cost. The defaults are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane); tests
+/// lower them to keep sign-ups cheap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashing {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// Input limits of the API (`api.md`: configurable and enforced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Characters (not bytes) in a message.
+    pub max_message_chars: usize,
+    pub max_chat_members: usize,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// How long a cached session, chat membership or user stays fresh. Changes invalidate entries
+    /// on every instance at once (NOTIFY); this bounds staleness should a notification be lost.
+    pub ttl: Duration,
+    pub max_entries: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxSettings {
+    /// The relay wakes on every commit (LISTEN/NOTIFY); this poll is the fallback when a
+    /// notification is lost.
+    pub poll_interval: Duration,
+    pub batch_size: i64,
 }
 
 impl Config {
@@ -65,6 +104,40 @@ impl Config {
             log_filter: env.string("LOG", "info"),
             health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
             drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
+            refresh_token_ttl: Duration::from_secs(env.bounded(
+                "REFRESH_TOKEN_TTL_SECONDS",
+                30 * 24 * 3600,
+                60,
+                365 * 24 * 3600,
+            )?),
+            password_hashing: PasswordHashing {
+                memory_kib: env.bounded("ARGON2_MEMORY_KIB", 19 * 1024, 8, 4 * 1024 * 1024)?,
+                iterations: env.bounded("ARGON2_ITERATIONS", 2, 1, 100)?,
+                parallelism: env.bounded("ARGON2_PARALLELISM", 1, 1, 64)?,
+            },
+            limits: Limits {
+                max_message_chars: env.bounded("MAX_MESSAGE_CHARS", 4000, 1, 100_000)?,
+                max_chat_members: env.bounded("MAX_CHAT_MEMBERS", 1000, 2, 100_000)?,
+                max_body_bytes: env.bounded(
+                    "MAX_BODY_BYTES",
+                    1024 * 1024,
+                    1024,
+                    64 * 1024 * 1024,
+                )?,
+            },
+            cache: CacheSettings {
+                ttl: Duration::from_secs(env.bounded("CACHE_TTL_SECONDS", 30, 1, 3600)?),
+                max_entries: env.bounded("CACHE_MAX_ENTRIES", 100_000, 100, 100_000_000)?,
+            },
+            outbox: OutboxSettings {
+                poll_interval: Duration::from_millis(env.bounded(
+                    "OUTBOX_POLL_INTERVAL_MS",
+                    1000,
+                    10,
+                    60_000,
+                )?),
+                batch_size: env.bounded("OUTBOX_BATCH_SIZE", 100, 1, 10_000)?,
+            },
         })
     }
 }
@@ -105,6 +178,29 @@ mod tests {
         let err =
             Config::from(&Env::from_map("FECHATTER", Vec::<(String, String)>::new())).unwrap_err();
         assert_eq!(err.to_string(), "FECHATTER_JWT_SECRET: must be set");
+    }
+
+    #[test]
+    fn password_hashing_defaults_to_the_owasp_minimum() {
+        let config = config(&[]).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(
+            config.password_hashing,
+            PasswordHashing {
+                memory_kib: 19456,
+                iterations: 2,
+                parallelism: 1
+            }
+        );
+        assert_eq!(config.limits.max_message_chars, 4000);
+    }
+
+    #[test]
+    fn a_limit_out_of_range_names_the_variable() {
+        let err = config(&[("FECHATTER_MAX_MESSAGE_CHARS", "0")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("FECHATTER_MAX_MESSAGE_CHARS"),
+            "{err}"
+        );
     }
 
     #[test]

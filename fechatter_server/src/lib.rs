@@ -1,8 +1,18 @@
 //! fechatter_server: the chat API.
 
+pub mod auth;
+pub mod cache;
 pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod models;
 pub mod observability;
+pub mod outbox;
+pub mod repo;
 pub mod routes;
+pub mod service;
 pub mod startup;
 pub mod state;
 
@@ -64,12 +74,13 @@ impl Application {
         let health = self.server.health().clone();
         let state = self.state;
         health.spawn_monitor(state.config().health_interval, shutdown.clone());
-        tokio::spawn(startup::migrate_then_serve(
+        tokio::spawn(startup::migrate_then_relay(
             state.clone(),
             health,
             shutdown.clone(),
         ));
-        tokio::spawn(startup::sample_pool(state.clone(), shutdown.clone()));
+        tokio::spawn(startup::sample_gauges(state.clone(), shutdown.clone()));
+        tokio::spawn(cache::invalidation::follow(state.clone(), shutdown.clone()));
         self.server.run(shutdown).await?;
         Ok(())
     }

@@ -1,11 +1,62 @@
 //! The API router. Handlers stay thin: they parse, call a service function, and shape the answer.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, patch, post, put};
+use fechatter_http::ApiError;
+use http::StatusCode;
 
+use crate::handlers::{auth, chats, messages, users};
 use crate::state::AppState;
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
+
 pub fn router(state: AppState) -> Router {
+    let body_limit = state.config().limits.max_body_bytes;
     Router::new()
+        .route("/api/signup", post(auth::signup))
+        .route("/api/signin", post(auth::signin))
+        .route("/api/refresh", post(auth::refresh))
+        .route("/api/signout", post(auth::signout))
+        .route("/api/workspace/invites", post(auth::create_invite))
+        .route("/api/users/me", get(users::me))
+        .route("/api/users", get(users::directory))
+        .route("/api/chats", get(chats::list).post(chats::create))
+        // A static segment wins over `{id}`.
+        .route("/api/chats/public", get(chats::public_channels))
+        .route(
+            "/api/chats/{id}",
+            get(chats::get).patch(chats::update).delete(chats::delete),
+        )
+        .route(
+            "/api/chats/{id}/members",
+            get(chats::members).post(chats::add_member),
+        )
+        .route(
+            "/api/chats/{id}/members/{user_id}",
+            delete(chats::remove_member),
+        )
+        .route(
+            "/api/chats/{id}/messages",
+            get(messages::list).post(messages::send),
+        )
+        .route(
+            "/api/chats/{id}/messages/{message_id}",
+            patch(messages::edit).delete(messages::delete),
+        )
+        .route(
+            "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
+            put(messages::add_reaction).delete(messages::remove_reaction),
+        )
+        .route("/api/chats/{id}/read", post(messages::mark_read))
         .fallback(fechatter_http::route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -6,34 +6,58 @@ use fechatter_events::nats::until_ok;
 use observability::Health;
 use tokio_util::sync::CancellationToken;
 
-use crate::observability::metrics::PoolMetrics;
+use crate::observability::metrics::{EventMetrics, PoolMetrics};
+use crate::repo;
 use crate::state::AppState;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Applies the migrations as soon as Postgres answers (Postgres may come up after us), then marks
-/// the service as serving.
-pub async fn migrate_then_serve(state: AppState, health: Health, shutdown: CancellationToken) {
+/// the service as serving; false when `shutdown` came first.
+pub async fn migrate_then_serve(
+    state: AppState,
+    health: Health,
+    shutdown: CancellationToken,
+) -> bool {
     if until_ok("database migrations", &shutdown, || {
         MIGRATOR.run(state.pool())
     })
     .await
-    .is_some()
+    .is_none()
     {
-        tracing::info!("database migrations applied");
-        state.set_migrated();
-        health.mark_serving();
+        return false;
+    }
+    tracing::info!("database migrations applied");
+    state.set_migrated();
+    health.mark_serving();
+    true
+}
+
+/// Once the schema is in place, relays the outbox to JetStream until shutdown.
+pub async fn migrate_then_relay(state: AppState, health: Health, shutdown: CancellationToken) {
+    if migrate_then_serve(state.clone(), health, shutdown.clone()).await {
+        crate::outbox::run(state, shutdown).await;
     }
 }
 
-/// Samples pool occupancy into the `fechatter_db_connections_*` gauges.
-pub async fn sample_pool(state: AppState, shutdown: CancellationToken) {
+/// Samples the gauges every second: pool occupancy (`fechatter_db_connections_*`), cache sizes
+/// and active users, and the outbox backlog.
+pub async fn sample_gauges(state: AppState, shutdown: CancellationToken) {
     let max = state.config().database_max_connections;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => PoolMetrics::sample(state.pool().size(), state.pool().num_idle(), max),
+            _ = tick.tick() => {}
+        }
+        PoolMetrics::sample(state.pool().size(), state.pool().num_idle(), max);
+        state.caches().sample().await;
+        if state.is_migrated() {
+            // While Postgres is away the last known backlog stays; the health check reports the outage.
+            if let Ok((pending, oldest)) = repo::outbox::backlog(state.pool()).await {
+                EventMetrics::outbox_backlog(pending, oldest);
+            }
         }
     }
 }

@@ -10,6 +10,8 @@ use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use crate::auth::Passwords;
+use crate::cache::Caches;
 use crate::config::Config;
 
 #[derive(Clone)]
@@ -22,6 +24,8 @@ struct Inner {
     pool: PgPool,
     nats: async_nats::Client,
     tokens: TokenKeys,
+    passwords: Passwords,
+    caches: Caches,
     migrated: AtomicBool,
 }
 
@@ -31,6 +35,8 @@ pub enum StateError {
     DatabaseUrl(sqlx::Error),
     #[error("FECHATTER_NATS_URL: {0}")]
     Nats(#[from] async_nats::ConnectError),
+    #[error("FECHATTER_ARGON2_*: {0}")]
+    PasswordHashing(argon2::Error),
 }
 
 impl AppState {
@@ -49,12 +55,17 @@ impl AppState {
         let nats =
             fechatter_events::nats::connect(config.nats_url.as_str(), "fechatter_server").await?;
         let tokens = TokenKeys::new(&config.jwt_secret, config.access_token_ttl);
+        let passwords =
+            Passwords::new(config.password_hashing).map_err(StateError::PasswordHashing)?;
+        let caches = Caches::new(config.cache);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 pool,
                 nats,
                 tokens,
+                passwords,
+                caches,
                 migrated: AtomicBool::new(false),
             }),
         })
@@ -78,6 +89,14 @@ impl AppState {
 
     pub fn tokens(&self) -> &TokenKeys {
         &self.inner.tokens
+    }
+
+    pub fn passwords(&self) -> &Passwords {
+        &self.inner.passwords
+    }
+
+    pub fn caches(&self) -> &Caches {
+        &self.inner.caches
     }
 
     /// Whether the schema migrations have been applied since start-up.

@@ -1,5 +1,9 @@
 //! Every fechatter_server metric, declared once, recorded only through the functions below.
 
+use std::time::Duration;
+
+use fechatter_events::{ChatType, EventKind};
+use observability::buckets::LATENCY_SECONDS;
 use observability::{MetricDef, Unit};
 
 pub const DB_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
@@ -20,6 +24,93 @@ pub const DB_CONNECTIONS_MAX: MetricDef = MetricDef::gauge(
     "The configured maximum size of the connection pool.",
     &[],
 );
+pub const DB_QUERY_DURATION: MetricDef = MetricDef::histogram(
+    "fechatter_db_query_duration_seconds",
+    Unit::Seconds,
+    "Time each database operation took, connection acquisition included, by operation.",
+    &["operation"],
+    LATENCY_SECONDS,
+);
+pub const DB_ERRORS: MetricDef = MetricDef::counter(
+    "fechatter_db_errors_total",
+    "Database operations that failed, by operation.",
+    &["operation"],
+);
+pub const CACHE_REQUESTS: MetricDef = MetricDef::counter(
+    "fechatter_cache_requests_total",
+    "Cache look-ups by cache and result (hit or miss).",
+    &["cache", "result"],
+);
+pub const CACHE_OPERATION_DURATION: MetricDef = MetricDef::histogram(
+    "fechatter_cache_operation_duration_seconds",
+    Unit::Seconds,
+    "Time of cache operations: a hit, a load after a miss (the database query included), an invalidation.",
+    &["cache", "operation"],
+    LATENCY_SECONDS,
+);
+pub const CACHE_ENTRIES: MetricDef = MetricDef::gauge(
+    "fechatter_cache_entries",
+    Unit::Count,
+    "Entries held by each cache (sampled every second).",
+    &["cache"],
+);
+pub const MESSAGES_SENT: MetricDef = MetricDef::counter(
+    "fechatter_messages_sent_total",
+    "Messages stored, by chat type (idempotent replays are not counted).",
+    &["chat_type"],
+);
+pub const MESSAGES_FETCHED: MetricDef = MetricDef::counter(
+    "fechatter_messages_fetched_total",
+    "Messages returned by message list requests.",
+    &[],
+);
+pub const MESSAGE_SEND_DURATION: MetricDef = MetricDef::histogram(
+    "fechatter_message_send_duration_seconds",
+    Unit::Seconds,
+    "Time to validate and store a message with its event.",
+    &[],
+    LATENCY_SECONDS,
+);
+pub const EVENTS_PUBLISHED: MetricDef = MetricDef::counter(
+    "fechatter_events_published_total",
+    "Domain events acknowledged by JetStream, by kind.",
+    &["event"],
+);
+pub const EVENTS_PUBLISH_ERRORS: MetricDef = MetricDef::counter(
+    "fechatter_events_publish_errors_total",
+    "Attempts to publish an outbox event that failed (NATS down, no ack, stream missing).",
+    &[],
+);
+pub const OUTBOX_PENDING: MetricDef = MetricDef::gauge(
+    "fechatter_outbox_pending_events",
+    Unit::Count,
+    "Events committed to the outbox and not yet acknowledged by JetStream (sampled every second).",
+    &[],
+);
+pub const OUTBOX_OLDEST_PENDING: MetricDef = MetricDef::gauge(
+    "fechatter_outbox_oldest_pending_seconds",
+    Unit::Seconds,
+    "Age of the oldest event waiting in the outbox; 0 when it is empty (sampled every second).",
+    &[],
+);
+pub const USERS_ACTIVE: MetricDef = MetricDef::gauge(
+    "fechatter_users_active",
+    Unit::Count,
+    "Distinct users who made an authenticated request in the last 5 minutes.",
+    &[],
+);
+pub const CHATS_CREATED: MetricDef = MetricDef::counter(
+    "fechatter_chats_created_total",
+    "Chats created, by chat type (returning an existing direct chat is not counted).",
+    &["chat_type"],
+);
+pub const SIGNUPS: MetricDef =
+    MetricDef::counter("fechatter_signups_total", "Users who signed up.", &[]);
+pub const SIGNINS: MetricDef = MetricDef::counter(
+    "fechatter_signins_total",
+    "Sign-in attempts by result (success or failure).",
+    &["result"],
+);
 
 /// The declarations owned by fechatter_server (the shared HTTP and health metrics are added by
 /// [`super::catalogue`]).
@@ -27,9 +118,33 @@ pub const DECLARED: &[MetricDef] = &[
     DB_CONNECTIONS_ACTIVE,
     DB_CONNECTIONS_IDLE,
     DB_CONNECTIONS_MAX,
+    DB_QUERY_DURATION,
+    DB_ERRORS,
+    CACHE_REQUESTS,
+    CACHE_OPERATION_DURATION,
+    CACHE_ENTRIES,
+    MESSAGES_SENT,
+    MESSAGES_FETCHED,
+    MESSAGE_SEND_DURATION,
+    EVENTS_PUBLISHED,
+    EVENTS_PUBLISH_ERRORS,
+    OUTBOX_PENDING,
+    OUTBOX_OLDEST_PENDING,
+    USERS_ACTIVE,
+    CHATS_CREATED,
+    SIGNUPS,
+    SIGNINS,
 ];
 
-/// The connection pool's occupancy.
+/// Counters that alerts and dashboards rate over must exist from the start, not from their first
+/// increment.
+pub fn initialise() {
+    EVENTS_PUBLISH_ERRORS.as_counter().increment(0);
+    SIGNUPS.as_counter().increment(0);
+    MESSAGES_FETCHED.as_counter().increment(0);
+}
+
+/// The connection pool's occupancy and each database operation.
 pub struct PoolMetrics;
 
 impl PoolMetrics {
@@ -40,5 +155,151 @@ impl PoolMetrics {
             .set((f64::from(size) - idle).max(0.0));
         DB_CONNECTIONS_IDLE.as_gauge().set(idle);
         DB_CONNECTIONS_MAX.as_gauge().set(f64::from(max));
+    }
+}
+
+pub struct DbMetrics;
+
+impl DbMetrics {
+    /// `operation` is a fixed name such as `messages.insert`, never built from input.
+    pub fn query(operation: &'static str, elapsed: Duration, ok: bool) {
+        DB_QUERY_DURATION
+            .histogram_with([("operation", operation)])
+            .record(elapsed.as_secs_f64());
+        if !ok {
+            DB_ERRORS
+                .counter_with([("operation", operation)])
+                .increment(1);
+        }
+    }
+}
+
+/// The in-process caches, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheName {
+    Sessions,
+    Chats,
+    Users,
+}
+
+impl CacheName {
+    pub const ALL: [CacheName; 3] = [CacheName::Sessions, CacheName::Chats, CacheName::Users];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CacheName::Sessions => "sessions",
+            CacheName::Chats => "chats",
+            CacheName::Users => "users",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOperation {
+    Hit,
+    Load,
+    Invalidate,
+}
+
+impl CacheOperation {
+    const fn as_str(self) -> &'static str {
+        match self {
+            CacheOperation::Hit => "hit",
+            CacheOperation::Load => "load",
+            CacheOperation::Invalidate => "invalidate",
+        }
+    }
+}
+
+pub struct CacheMetrics;
+
+impl CacheMetrics {
+    pub fn lookup(cache: CacheName, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        CACHE_REQUESTS
+            .counter_with([("cache", cache.as_str()), ("result", result)])
+            .increment(1);
+    }
+
+    pub fn operation(cache: CacheName, operation: CacheOperation, elapsed: Duration) {
+        CACHE_OPERATION_DURATION
+            .histogram_with([("cache", cache.as_str()), ("operation", operation.as_str())])
+            .record(elapsed.as_secs_f64());
+    }
+
+    pub fn entries(cache: CacheName, entries: u64) {
+        CACHE_ENTRIES
+            .gauge_with([("cache", cache.as_str())])
+            .set(entries as f64);
+    }
+}
+
+pub struct MessageMetrics;
+
+impl MessageMetrics {
+    pub fn sent(chat_type: ChatType, elapsed: Duration) {
+        MESSAGES_SENT
+            .counter_with([("chat_type", chat_type.as_str())])
+            .increment(1);
+        MESSAGE_SEND_DURATION
+            .as_histogram()
+            .record(elapsed.as_secs_f64());
+    }
+
+    pub fn fetched(count: usize) {
+        MESSAGES_FETCHED.as_counter().increment(count as u64);
+    }
+}
+
+pub struct EventMetrics;
+
+impl EventMetrics {
+    pub fn published(kind: EventKind) {
+        EVENTS_PUBLISHED
+            .counter_with([("event", kind.as_str())])
+            .increment(1);
+    }
+
+    pub fn publish_failed() {
+        EVENTS_PUBLISH_ERRORS.as_counter().increment(1);
+    }
+
+    pub fn outbox_backlog(pending: i64, oldest_seconds: f64) {
+        OUTBOX_PENDING.as_gauge().set(pending as f64);
+        OUTBOX_OLDEST_PENDING
+            .as_gauge()
+            .set(oldest_seconds.max(0.0));
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigninResult {
+    Success,
+    Failure,
+}
+
+pub struct BusinessMetrics;
+
+impl BusinessMetrics {
+    pub fn users_active(count: u64) {
+        USERS_ACTIVE.as_gauge().set(count as f64);
+    }
+
+    pub fn chat_created(chat_type: ChatType) {
+        CHATS_CREATED
+            .counter_with([("chat_type", chat_type.as_str())])
+            .increment(1);
+    }
+
+    pub fn signed_up() {
+        SIGNUPS.as_counter().increment(1);
+    }
+
+    pub fn signed_in(result: SigninResult) {
+        let result = match result {
+            SigninResult::Success => "success",
+            SigninResult::Failure => "failure",
+        };
+        SIGNINS.counter_with([("result", result)]).increment(1);
     }
 }

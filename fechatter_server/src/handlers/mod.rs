@@ -1,0 +1,6 @@
+//! HTTP handlers: each parses its input, calls one service function and shapes the answer.
+
+pub mod auth;
+pub mod chats;
+pub mod messages;
+pub mod users;

@@ -1,0 +1,63 @@
+use chrono::{DateTime, Utc};
+use fechatter_events::WorkspaceId;
+use serde::{Deserialize, Serialize};
+
+use super::User;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub fullname: String,
+    pub email: String,
+    pub password: String,
+    /// The name of a new workspace; ignored when `invite_code` joins an existing one.
+    #[serde(default)]
+    pub workspace: Option<String>,
+    #[serde(default)]
+    pub invite_code: Option<String>,
+    /// What `@mentions` use; derived from the email when absent.
+    #[serde(default)]
+    pub handle: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigninRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// The answer to sign-up, sign-in and refresh.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    #[serde(default)]
+    pub max_uses: Option<i32>,
+    #[serde(default)]
+    pub expires_in_hours: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Invite {
+    /// Shown once: only its hash is stored.
+    pub code: String,
+    pub workspace_id: WorkspaceId,
+    pub max_uses: i32,
+    pub expires_at: DateTime<Utc>,
+}

@@ -1,0 +1,12 @@
+//! What the API reads and writes: request bodies, response bodies and the rows they come from.
+
+pub mod auth;
+pub mod chat;
+pub mod message;
+pub mod page;
+pub mod user;
+
+pub use chat::{Chat, ChatAccess, Member};
+pub use message::Message;
+pub use page::{Page, PageQuery, PageRequest};
+pub use user::{Role, User};

@@ -1,0 +1,35 @@
+//! Writing domain events into the outbox, inside the transaction of the change they describe.
+
+use fechatter_events::{ChatId, Envelope, EventKind, UserId, WorkspaceId};
+use serde::Serialize;
+use sqlx::PgExecutor;
+
+use crate::error::AppError;
+use crate::repo;
+
+pub struct Event<'a, T> {
+    pub kind: EventKind,
+    pub workspace_id: WorkspaceId,
+    pub chat_id: Option<ChatId>,
+    pub actor_id: Option<UserId>,
+    /// Who may see the event, read in the same transaction as the change.
+    pub recipients: Vec<UserId>,
+    pub data: &'a T,
+}
+
+pub async fn record<T: Serialize>(
+    db: impl PgExecutor<'_>,
+    event: Event<'_, T>,
+) -> Result<Envelope, AppError> {
+    let envelope = Envelope::new(
+        event.kind,
+        event.workspace_id,
+        event.chat_id,
+        event.actor_id,
+        event.recipients,
+        event.data,
+    )
+    .map_err(AppError::internal)?;
+    repo::outbox::insert(db, &envelope).await?;
+    Ok(envelope)
+}

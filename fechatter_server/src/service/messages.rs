@@ -1,0 +1,292 @@
+//! Sending, listing, editing and deleting messages.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use fechatter_events::payload::{MessageDeleted, MessagePayload};
+use fechatter_events::{ChatId, ChatType, EventKind, MessageId, UserId};
+use sqlx::PgExecutor;
+use tracing::instrument;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::error::AppError;
+use crate::models::message::{MessageRow, ReactionCount, SendMessage};
+use crate::models::{Message, Page, PageRequest};
+use crate::observability::metrics::MessageMetrics;
+use crate::repo;
+use crate::repo::messages::NewMessage;
+use crate::service::access::{ids, role_in};
+use crate::service::events::{self, Event};
+use crate::service::{access, handles, users};
+use crate::state::AppState;
+
+/// Non-blank and within the configured length, counted in characters.
+fn content(state: &AppState, text: &str) -> Result<(), AppError> {
+    if text.trim().is_empty() {
+        return Err(AppError::invalid(
+            "empty_content",
+            "a message cannot be empty",
+        ));
+    }
+    let max = state.config().limits.max_message_chars;
+    if text.chars().count() > max {
+        return Err(AppError::invalid(
+            "content_too_long",
+            format!("a message has at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The workspace users `text` mentions by handle.
+async fn mentions(
+    db: impl PgExecutor<'_>,
+    caller: &CurrentUser,
+    text: &str,
+) -> Result<Vec<UserId>, AppError> {
+    let handles = handles::mentioned(text);
+    if handles.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(repo::users::ids_by_handles(db, caller.workspace_id, &handles).await?)
+}
+
+fn payload(
+    row: &MessageRow,
+    chat_type: ChatType,
+    sender_is_bot: bool,
+    mentions: Vec<UserId>,
+) -> MessagePayload {
+    MessagePayload {
+        id: row.id,
+        chat_id: row.chat_id,
+        chat_type,
+        sender_id: row.sender_id,
+        sender_is_bot,
+        content: row.content.clone(),
+        reply_to: row.reply_to,
+        mentions,
+        files: Vec::new(),
+        created_at: row.created_at,
+        edited_at: row.edited_at,
+    }
+}
+
+/// Stores a message and its `message.created` event. With an idempotency key the sender already
+/// used in this chat, the original message is returned (`created` false) and nothing is written.
+#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
+pub async fn send(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    input: SendMessage,
+    idempotency_key: Option<&str>,
+) -> Result<(Message, bool), AppError> {
+    let started = Instant::now();
+    content(state, &input.content)?;
+    let (chat, _) = access::membership(state, caller, chat_id).await?;
+    let sender = users::current(state, caller).await?;
+
+    let mut tx = db::begin(state.pool()).await?;
+    let members = repo::members::roles(&mut *tx, chat_id).await?;
+    role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
+    let reply_exists = match input.reply_to {
+        Some(reply_to) => repo::messages::exists_in_chat(&mut *tx, chat_id, reply_to).await?,
+        None => true,
+    };
+    if !reply_exists {
+        return Err(AppError::invalid(
+            "invalid_reply_to",
+            "reply_to is not a message of this chat",
+        ));
+    }
+    let inserted = repo::messages::insert(
+        &mut *tx,
+        NewMessage {
+            chat_id,
+            sender_id: caller.id,
+            content: &input.content,
+            reply_to: input.reply_to,
+            idempotency_key,
+        },
+    )
+    .await?;
+    let Some(row) = inserted else {
+        drop(tx);
+        return replay(state, caller, chat_id, idempotency_key).await;
+    };
+    let mentioned = mentions(&mut *tx, caller, &row.content).await?;
+    repo::messages::insert_mentions(&mut *tx, chat_id, row.id, &mentioned).await?;
+    events::record(
+        &mut *tx,
+        Event {
+            kind: EventKind::MessageCreated,
+            workspace_id: caller.workspace_id,
+            chat_id: Some(chat_id),
+            actor_id: Some(caller.id),
+            recipients: ids(&members),
+            data: &payload(&row, chat.chat_type, sender.is_bot, mentioned.clone()),
+        },
+    )
+    .await?;
+    db::commit(tx).await?;
+    MessageMetrics::sent(chat.chat_type, started.elapsed());
+    Ok((Message::from_row(row, mentioned, Vec::new()), true))
+}
+
+/// The message an idempotency key already produced.
+async fn replay(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    idempotency_key: Option<&str>,
+) -> Result<(Message, bool), AppError> {
+    let key = idempotency_key.ok_or_else(|| AppError::internal("insert skipped without a key"))?;
+    let original = repo::messages::find_by_idempotency_key(state.pool(), caller.id, key)
+        .await?
+        .ok_or_else(|| AppError::internal("idempotent message vanished"))?;
+    if original.chat_id != chat_id {
+        return Err(AppError::conflict(
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for another chat",
+        ));
+    }
+    let mut views = with_details(state, caller, vec![original]).await?;
+    let message = views
+        .pop()
+        .ok_or_else(|| AppError::internal("no message view"))?;
+    Ok((message, false))
+}
+
+/// Adds mentions and reaction counts (as `viewer` sees them) to message rows.
+async fn with_details(
+    state: &AppState,
+    viewer: &CurrentUser,
+    rows: Vec<MessageRow>,
+) -> Result<Vec<Message>, AppError> {
+    let ids: Vec<MessageId> = rows.iter().map(|row| row.id).collect();
+    let mut mentions: HashMap<MessageId, Vec<UserId>> = HashMap::new();
+    for (message, user) in repo::messages::mentions_of(state.pool(), &ids).await? {
+        mentions.entry(message).or_default().push(user);
+    }
+    let mut reactions: HashMap<MessageId, Vec<ReactionCount>> = HashMap::new();
+    for count in repo::reactions::counts(state.pool(), &ids, viewer.id).await? {
+        reactions.entry(count.message_id).or_default().push(count);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let id = row.id;
+            Message::from_row(
+                row,
+                mentions.remove(&id).unwrap_or_default(),
+                reactions.remove(&id).unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
+pub async fn list(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    page: PageRequest,
+) -> Result<Page<Message>, AppError> {
+    access::membership(state, caller, chat_id).await?;
+    let rows = repo::messages::page(state.pool(), chat_id, page).await?;
+    let page = Page::from_rows(rows, page, |row| row.id.0);
+    let items = with_details(state, caller, page.items).await?;
+    MessageMetrics::fetched(items.len());
+    Ok(Page {
+        items,
+        next_before: page.next_before,
+        has_more: page.has_more,
+    })
+}
+
+/// Locks a live message of the chat for a change by its author; the chat's members are the
+/// event's recipients.
+async fn lock_own(
+    tx: &mut sqlx::PgConnection,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    message_id: MessageId,
+) -> Result<(MessageRow, Vec<UserId>), AppError> {
+    let members = repo::members::roles(&mut *tx, chat_id).await?;
+    role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
+    let row = repo::messages::lock_live(&mut *tx, chat_id, message_id)
+        .await?
+        .ok_or(AppError::NotFound("message"))?;
+    if row.sender_id != caller.id {
+        return Err(AppError::Forbidden("only its author may change a message"));
+    }
+    Ok((row, ids(&members)))
+}
+
+#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
+pub async fn edit(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    message_id: MessageId,
+    text: String,
+) -> Result<Message, AppError> {
+    content(state, &text)?;
+    let (chat, _) = access::membership(state, caller, chat_id).await?;
+    let sender = users::current(state, caller).await?;
+    let mut tx = db::begin(state.pool()).await?;
+    let (_, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
+    let row = repo::messages::update_content(&mut *tx, message_id, &text).await?;
+    let mentioned = mentions(&mut *tx, caller, &row.content).await?;
+    repo::messages::delete_mentions(&mut *tx, message_id).await?;
+    repo::messages::insert_mentions(&mut *tx, chat_id, message_id, &mentioned).await?;
+    events::record(
+        &mut *tx,
+        Event {
+            kind: EventKind::MessageUpdated,
+            workspace_id: caller.workspace_id,
+            chat_id: Some(chat_id),
+            actor_id: Some(caller.id),
+            recipients,
+            data: &payload(&row, chat.chat_type, sender.is_bot, mentioned),
+        },
+    )
+    .await?;
+    db::commit(tx).await?;
+    let mut views = with_details(state, caller, vec![row]).await?;
+    views
+        .pop()
+        .ok_or_else(|| AppError::internal("no message view"))
+}
+
+#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
+pub async fn delete(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    message_id: MessageId,
+) -> Result<(), AppError> {
+    access::membership(state, caller, chat_id).await?;
+    let mut tx = db::begin(state.pool()).await?;
+    let (_, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
+    repo::messages::soft_delete(&mut *tx, message_id).await?;
+    events::record(
+        &mut *tx,
+        Event {
+            kind: EventKind::MessageDeleted,
+            workspace_id: caller.workspace_id,
+            chat_id: Some(chat_id),
+            actor_id: Some(caller.id),
+            recipients,
+            data: &MessageDeleted {
+                id: message_id,
+                chat_id,
+            },
+        },
+    )
+    .await?;
+    db::commit(tx).await?;
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! The domain: each function is one use case, called by an HTTP handler today and by the WebSocket
+//! commands later. Authorization, validation, the transaction and the event all happen here.
+
+pub mod access;
+pub mod auth;
+pub mod chats;
+pub mod events;
+pub mod handles;
+pub mod invites;
+pub mod members;
+pub mod messages;
+pub mod reactions;
+pub mod rules;
+pub mod signup;
+pub mod users;

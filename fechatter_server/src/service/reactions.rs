@@ -1,0 +1,151 @@
+//! Reactions and read markers: the small per-member changes to a chat.
+
+use fechatter_events::payload::{ChatRead, ReactionChanged};
+use fechatter_events::{ChatId, EventKind, MessageId};
+use tracing::instrument;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::error::AppError;
+use crate::models::message::ReadState;
+use crate::repo;
+use crate::service::access;
+use crate::service::access::{ids, role_in};
+use crate::service::events::{self, Event};
+use crate::state::AppState;
+
+const MAX_EMOJI_CHARS: usize = 32;
+
+/// An emoji is a short token without spaces or control characters: a Unicode emoji or a
+/// `:shortcode:`.
+fn emoji(text: &str) -> Result<(), AppError> {
+    let chars = text.chars().count();
+    if chars == 0
+        || chars > MAX_EMOJI_CHARS
+        || text.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(AppError::invalid(
+            "invalid_emoji",
+            format!("an emoji is 1 to {MAX_EMOJI_CHARS} characters without spaces"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    Add,
+    Remove,
+}
+
+/// Adds or removes the caller's reaction; idempotent, and only an actual change writes an event.
+#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
+pub async fn react(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    message_id: MessageId,
+    text: &str,
+    change: Reaction,
+) -> Result<(), AppError> {
+    emoji(text)?;
+    access::membership(state, caller, chat_id).await?;
+    let mut tx = db::begin(state.pool()).await?;
+    let members = repo::members::roles(&mut *tx, chat_id).await?;
+    role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
+    repo::messages::find_live(&mut *tx, chat_id, message_id)
+        .await?
+        .ok_or(AppError::NotFound("message"))?;
+    let (changed, kind) = match change {
+        Reaction::Add => (
+            repo::reactions::insert(&mut *tx, message_id, caller.id, text).await?,
+            EventKind::MessageReactionAdded,
+        ),
+        Reaction::Remove => (
+            repo::reactions::delete(&mut *tx, message_id, caller.id, text).await?,
+            EventKind::MessageReactionRemoved,
+        ),
+    };
+    if changed {
+        events::record(
+            &mut *tx,
+            Event {
+                kind,
+                workspace_id: caller.workspace_id,
+                chat_id: Some(chat_id),
+                actor_id: Some(caller.id),
+                recipients: ids(&members),
+                data: &ReactionChanged {
+                    message_id,
+                    chat_id,
+                    user_id: caller.id,
+                    emoji: text.to_owned(),
+                },
+            },
+        )
+        .await?;
+    }
+    db::commit(tx).await?;
+    Ok(())
+}
+
+/// Moves the caller's read marker forward to `message_id`; never backwards. `chat.read` goes to
+/// the reader alone, and only when the marker moved.
+#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
+pub async fn mark_read(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    message_id: MessageId,
+) -> Result<ReadState, AppError> {
+    access::membership(state, caller, chat_id).await?;
+    let mut tx = db::begin(state.pool()).await?;
+    if !repo::messages::exists_in_chat(&mut *tx, chat_id, message_id).await? {
+        return Err(AppError::invalid(
+            "unknown_message",
+            "message_id is not a message of this chat",
+        ));
+    }
+    let advanced = repo::members::advance_read(&mut *tx, chat_id, caller.id, message_id).await?;
+    let current = match advanced {
+        Some(marker) => {
+            events::record(
+                &mut *tx,
+                Event {
+                    kind: EventKind::ChatRead,
+                    workspace_id: caller.workspace_id,
+                    chat_id: Some(chat_id),
+                    actor_id: Some(caller.id),
+                    recipients: vec![caller.id],
+                    data: &ChatRead {
+                        chat_id,
+                        user_id: caller.id,
+                        last_read_message_id: marker,
+                    },
+                },
+            )
+            .await?;
+            Some(marker)
+        }
+        None => repo::members::last_read(&mut *tx, chat_id, caller.id).await?,
+    };
+    db::commit(tx).await?;
+    Ok(ReadState {
+        chat_id,
+        last_read_message_id: current,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emojis_are_short_tokens() {
+        assert!(emoji("👍").is_ok());
+        assert!(emoji(":tada:").is_ok());
+        assert!(emoji("").is_err());
+        assert!(emoji("a b").is_err());
+        assert!(emoji(&"x".repeat(33)).is_err());
+    }
+}

@@ -1,0 +1,54 @@
+//! The caller's profile and the workspace directory.
+
+use std::sync::Arc;
+
+use fechatter_events::UserId;
+use tracing::instrument;
+
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::models::user::Me;
+use crate::models::{Page, PageRequest, User};
+use crate::repo;
+use crate::state::AppState;
+
+/// A user by id (cached).
+pub async fn find(state: &AppState, id: UserId) -> Result<Option<Arc<User>>, AppError> {
+    state
+        .caches()
+        .users
+        .get_or_load(id, || async move {
+            Ok::<_, AppError>(repo::users::find(state.pool(), id).await?.map(Arc::new))
+        })
+        .await
+}
+
+/// The caller's own user; a token for a user that no longer exists is not valid.
+pub async fn current(state: &AppState, caller: &CurrentUser) -> Result<Arc<User>, AppError> {
+    find(state, caller.id)
+        .await?
+        .filter(|user| user.workspace_id == caller.workspace_id)
+        .ok_or(AppError::SessionRevoked)
+}
+
+#[instrument(skip_all, fields(user = %caller.id))]
+pub async fn me(state: &AppState, caller: &CurrentUser) -> Result<Me, AppError> {
+    let user = current(state, caller).await?;
+    let workspace_name = repo::users::workspace_name(state.pool(), user.workspace_id)
+        .await?
+        .unwrap_or_default();
+    Ok(Me {
+        user: User::clone(&user),
+        workspace_name,
+    })
+}
+
+#[instrument(skip_all, fields(user = %caller.id))]
+pub async fn directory(
+    state: &AppState,
+    caller: &CurrentUser,
+    page: PageRequest,
+) -> Result<Page<User>, AppError> {
+    let rows = repo::users::directory(state.pool(), caller.workspace_id, page).await?;
+    Ok(Page::from_rows(rows, page, |user| user.id.0))
+}

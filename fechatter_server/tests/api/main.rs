@@ -1,0 +1,14 @@
+//! fechatter_server over HTTP, on real Postgres and NATS. One test binary (cheaper to build);
+//! nextest still runs each test in its own process, so each has its own metrics recorder.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod authorization;
+mod bad_input;
+mod bots;
+mod events;
+mod foundation;
+mod instances;
+mod outage;
+mod story;
