@@ -1,1 +1,3 @@
+//! End-to-end tests of the Fechatter topology (in `tests/`), and the helpers they share.
 
+pub mod ops;
