@@ -1,1 +1,74 @@
+//! Throw-away infrastructure for integration tests: real Postgres, NATS (JetStream), ClickHouse and
+//! Prometheus processes on free ports in temporary directories.
+//!
+//! `shared()` servers are started at most once per test binary and run, even under `cargo nextest`
+//! where every test is its own process; tests isolate themselves inside them (a database, a stream,
+//! a subject prefix each). `dedicated()` servers belong to one caller, which may stop and restart
+//! them for fault tests. Everything is killed and deleted when its owner goes away, even after a
+//! panic, an abort or SIGKILL: see `README.md`.
 
+pub mod clickhouse;
+pub mod nats;
+pub mod ports;
+pub mod postgres;
+pub mod prometheus;
+pub mod wait;
+
+mod commands;
+mod http;
+mod pg_template;
+mod process;
+mod scope;
+mod shared;
+mod watchdog;
+
+use std::path::Path;
+
+pub use clickhouse::ClickHouse;
+pub use nats::Nats;
+pub use ports::free_port;
+pub use postgres::{Postgres, TestDatabase};
+pub use prometheus::{Prometheus, PrometheusConfig};
+pub use wait::{eventually, wait_until};
+
+/// A fresh name such as `orders_3f9c…` for a database, stream or subject prefix: lowercase
+/// `[a-z0-9_]`, at most 57 characters, so it is a valid identifier for Postgres, ClickHouse and NATS.
+pub fn unique_name(prefix: &str) -> String {
+    let mut clean: String = prefix
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9') => c,
+            _ => '_',
+        })
+        .take(24)
+        .collect();
+    // Identifiers must not start with a digit in unquoted SQL.
+    if !clean.starts_with(|c: char| c.is_ascii_lowercase()) {
+        clean.insert(0, 't');
+    }
+    format!("{clean}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A directory shared by all test processes of this test binary in this run (under nextest) or by
+/// this process (otherwise); deleted with the shared servers at the end.
+pub fn run_dir() -> &'static Path {
+    &scope::run().dir
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unique_name;
+
+    #[test]
+    fn unique_names_are_valid_identifiers() {
+        let name = unique_name("My-Test.Case 1");
+        assert!(name.starts_with("my_test_case_1_"), "{name}");
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        );
+        assert!(unique_name("9").starts_with("t9_"));
+        assert!(unique_name(&"x".repeat(100)).len() <= 57);
+        assert_ne!(unique_name("a"), unique_name("a"));
+    }
+}
