@@ -3,11 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use e2e::ops::prometheus_config::render;
+use e2e::ops::repo_path;
 use e2e::ops::rules::{TestFile, load_rules, yaml_files};
 use e2e::ops::runbook::{RUNBOOK, anchors, section};
 use e2e::ops::topology::SERVICES;
-use e2e::ops::{repo_path, repo_root};
 use serde_norway::Value;
 
 /// The minimum of `alerts.md`: (alert, `for`, severities).
@@ -189,38 +188,4 @@ fn rule_files_are_relative_to_the_config_and_match_the_rules() {
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     assert_eq!(names, ["alerts.yml", "recording.yml"]);
-}
-
-#[test]
-fn a_rendered_config_scrapes_only_the_given_targets_with_absolute_rule_files() {
-    let targets: BTreeMap<String, Vec<String>> = [
-        (
-            "fechatter_server".to_owned(),
-            vec!["127.0.0.1:41000".to_owned()],
-        ),
-        ("prometheus".to_owned(), vec!["127.0.0.1:41001".to_owned()]),
-    ]
-    .into();
-    let rendered = render(
-        &repo_path("prometheus/prometheus.yml"),
-        &targets,
-        Some("1s"),
-    )
-    .unwrap_or_else(|err| panic!("{err:#}"));
-    let config: Value = serde_norway::from_str(&rendered).unwrap_or_else(|err| panic!("{err}"));
-    assert_eq!(jobs(&config), targets);
-    assert_eq!(config["global"]["scrape_interval"], Value::from("1s"));
-    assert_eq!(config["global"]["scrape_timeout"], Value::from("1s"));
-    let rules_glob = config["rule_files"][0].as_str().unwrap_or_default();
-    let root = repo_root()
-        .canonicalize()
-        .unwrap_or_else(|err| panic!("{err}"));
-    assert_eq!(
-        rules_glob,
-        root.join("prometheus/rules/*.yml").to_string_lossy()
-    );
-
-    let unknown: BTreeMap<String, Vec<String>> =
-        [("no_such_job".to_owned(), vec!["127.0.0.1:1".to_owned()])].into();
-    assert!(render(&repo_path("prometheus/prometheus.yml"), &unknown, None).is_err());
 }

@@ -6,7 +6,6 @@ pub mod catalogue;
 pub mod compose;
 pub mod dashboards;
 pub mod prometheus_api;
-pub mod prometheus_config;
 pub mod promql;
 pub mod rules;
 pub mod runbook;
