@@ -22,8 +22,8 @@ pub const BUILTIN_SERIES: &[&str] = &[
     "process_threads",
 ];
 
-/// Names from `shared/design/metrics.md` (or asked for by an issue) that the alerts and dashboards
-/// already use but no service declares YET: the services implementing them are being written. A
+/// Names from `shared/design/metrics.md` (or asked for by an issue, or declared on a service branch
+/// not merged yet) that the alerts and dashboards already use but no service declares YET: the services implementing them are being written. A
 /// test fails as soon as one of these becomes declared, so this list only shrinks; delete a name
 /// when its service lands, and the list when it is empty.
 pub const PENDING_DESIGN_METRICS: &[&str] = &[
@@ -99,6 +99,14 @@ pub const PENDING_DESIGN_METRICS: &[&str] = &[
     "analytics_query_duration_seconds",
     "analytics_query_result_rows",
     "analytics_daily_active_users",
+    // Beyond the design catalogue: declared on the service branches being written (notify,
+    // analytics) and used by the dashboards already.
+    "notify_events_dead_lettered_total",
+    "analytics_weekly_active_users",
+    "analytics_daily_messages_sent",
+    "analytics_events_duplicate_total",
+    "analytics_buffer_capacity_events",
+    "analytics_nats_dead_letters_total",
 ];
 
 /// The suffixes of a histogram's series.

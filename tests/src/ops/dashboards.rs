@@ -19,6 +19,8 @@ pub struct PanelQuery {
     pub panel_title: String,
     pub ref_id: String,
     pub expr: String,
+    /// `legendFormat`: `{{label}}` placeholders or `__auto`.
+    pub legend: String,
 }
 
 /// A query template variable; `all_value` is what "All" stands for in a query.
@@ -105,6 +107,10 @@ impl Dashboard {
                     panel_title: panel["title"].as_str().unwrap_or_default().to_owned(),
                     ref_id: target["refId"].as_str().unwrap_or_default().to_owned(),
                     expr: target["expr"].as_str().unwrap_or_default().to_owned(),
+                    legend: target["legendFormat"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                 });
             }
         }

@@ -1,10 +1,18 @@
-//! The metric names a PromQL expression selects, found by a small tokenizer rather than a full
-//! parser: enough for the expressions of our rules and dashboards, and strict where it matters (an
-//! unknown construct is an error, never a silently skipped name).
+//! The metric and label names a PromQL expression uses, found by a small tokenizer rather than a
+//! full parser: enough for the expressions of our rules and dashboards, and strict where it matters
+//! (an unknown construct is an error, never a silently skipped name).
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use anyhow::{Context, bail};
+use regex::Regex;
+
+/// A label matcher's name: `route=~`, `status!=`.
+static MATCHER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)")
+        .unwrap_or_else(|err| panic!("static regex: {err}"))
+});
 
 /// Keywords that are followed by a parenthesised list of label names, not of expressions.
 const LABEL_LIST_KEYWORDS: &[&str] = &[
@@ -21,11 +29,26 @@ const OTHER_KEYWORDS: &[&str] = &[
     "and", "or", "unless", "bool", "offset", "atan2", "inf", "nan", "Inf", "NaN",
 ];
 
-/// Every metric name selected in `expr` (recording-rule names such as `service:http_requests:rate5m`
-/// included), without function names, keywords, label names or Grafana variables.
+/// What an expression refers to.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct References {
+    /// Series names (recording-rule names such as `service:http_requests:rate5m` included).
+    pub metrics: BTreeSet<String>,
+    /// Label names in matchers and in `by`, `without`, `on`, `ignoring`, `group_left/right` lists.
+    pub labels: BTreeSet<String>,
+}
+
+/// Every metric name selected in `expr`, without function names, keywords, label names or Grafana
+/// variables.
 pub fn metric_names(expr: &str) -> anyhow::Result<BTreeSet<String>> {
+    Ok(references(expr)?.metrics)
+}
+
+/// The metric and label names `expr` uses.
+pub fn references(expr: &str) -> anyhow::Result<References> {
     let chars: Vec<char> = expr.chars().collect();
     let mut names = BTreeSet::new();
+    let mut labels = BTreeSet::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -46,6 +69,12 @@ pub fn metric_names(expr: &str) -> anyhow::Result<BTreeSet<String>> {
                     "selects a metric by `__name__` ({matchers}): name it instead so it can be checked"
                 );
             }
+            let outside_strings = without_strings(&chars[i..end])?;
+            labels.extend(
+                MATCHER
+                    .captures_iter(&outside_strings)
+                    .map(|capture| capture[1].to_owned()),
+            );
             i = end;
         } else if c == '[' {
             i = skip_group(&chars, i, '[', ']')?;
@@ -61,8 +90,15 @@ pub fn metric_names(expr: &str) -> anyhow::Result<BTreeSet<String>> {
             let ident: String = chars[start..i].iter().collect();
             let next = next_non_space(&chars, i);
             if LABEL_LIST_KEYWORDS.contains(&ident.as_str()) {
-                if next.map(|j| chars[j]) == Some('(') {
-                    i = skip_group(&chars, next.unwrap_or(i), '(', ')')?;
+                if let Some(open) = next.filter(|j| chars[*j] == '(') {
+                    i = skip_group(&chars, open, '(', ')')?;
+                    let list: String = chars[open + 1..i - 1].iter().collect();
+                    labels.extend(
+                        list.split(',')
+                            .map(str::trim)
+                            .filter(|label| !label.is_empty())
+                            .map(str::to_owned),
+                    );
                 }
             } else if OTHER_KEYWORDS.contains(&ident.as_str())
                 || next.map(|j| chars[j]) == Some('(')
@@ -79,7 +115,26 @@ pub fn metric_names(expr: &str) -> anyhow::Result<BTreeSet<String>> {
             bail!("unexpected character {c:?} at {i} in {expr:?}");
         }
     }
-    Ok(names)
+    Ok(References {
+        metrics: names,
+        labels,
+    })
+}
+
+/// `chars` with the content of every quoted string removed.
+fn without_strings(chars: &[char]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if matches!(chars[i], '"' | '\'' | '`') {
+            i = skip_string(chars, i)?;
+            out.push_str("\"\"");
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
 }
 
 fn is_ident_start(c: char) -> bool {
@@ -242,6 +297,18 @@ mod tests {
         assert_eq!(
             names(r#"count(ALERTS{alertstate="firing"}) by (alertname) or vector(0)"#),
             ["ALERTS"]
+        );
+    }
+
+    #[test]
+    fn label_names_come_from_matchers_and_grouping_lists_not_from_values() {
+        let refs = references(
+            r#"sum by (le, route) (rate(x_bucket{instance=~"$instance", status!="a=b"}[1m])) / on (route) group_left(team) y"#,
+        )
+        .unwrap_or_else(|err| panic!("{err:#}"));
+        assert_eq!(
+            refs.labels.into_iter().collect::<Vec<_>>(),
+            ["instance", "le", "route", "status", "team"]
         );
     }
 
