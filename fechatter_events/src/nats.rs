@@ -36,12 +36,18 @@ pub async fn probe(client: &Client) -> Result<(), String> {
             describe(client.connection_state())
         ));
     }
-    let jetstream = async_nats::jetstream::new(client.clone());
-    jetstream
-        .query_account()
+    // A raw `$JS.API.INFO` round trip: async-nats' typed account info requires fields
+    // (`reserved_memory`, `reserved_storage`) that NATS 2.9 does not send.
+    let response = client
+        .request("$JS.API.INFO", Default::default())
         .await
-        .map(|_| ())
-        .map_err(|err| format!("jetstream account info failed: {err}"))
+        .map_err(|err| format!("jetstream account info failed: {err}"))?;
+    let body: serde_json::Value = serde_json::from_slice(&response.payload)
+        .map_err(|err| format!("jetstream account info unreadable: {err}"))?;
+    match body.get("error") {
+        Some(error) => Err(format!("jetstream account info failed: {error}")),
+        None => Ok(()),
+    }
 }
 
 fn describe(state: State) -> &'static str {

@@ -20,6 +20,43 @@ pub struct Config {
     pub log_filter: String,
     pub health_interval: Duration,
     pub drain_delay: Duration,
+    pub sse: SseConfig,
+    pub replay: ReplayConfig,
+    pub consumer: ConsumerConfig,
+    /// How long a typing signal shows before the client lets it lapse.
+    pub typing_ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct SseConfig {
+    /// A comment line is sent this often so proxies keep idle streams open.
+    pub keep_alive: Duration,
+    /// Frames waiting for one connection; a connection whose buffer fills is cut off.
+    pub buffer: usize,
+    /// A connection whose client has not read for this long is closed.
+    pub write_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplayConfig {
+    /// A reconnect that missed more of its own events than this gets `resync` instead of a replay
+    /// (the replay is held in memory before it is sent).
+    pub max_events: usize,
+    /// A reconnect further behind than this many stream events (anyone's) gets `resync` without
+    /// scanning them.
+    pub max_scan: u64,
+    /// A reconnect whose first missed event is older than this gets `resync`.
+    pub max_age: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// The durable consumer's name; the dead-letter subject is named after it too.
+    pub durable_name: String,
+    /// Deliveries of one event before it goes to the dead-letter subject.
+    pub max_deliver: i64,
+    /// How long JetStream waits for an ack before redelivering.
+    pub ack_wait: Duration,
 }
 
 impl Config {
@@ -48,37 +85,71 @@ impl Config {
             log_filter: env.string("LOG", "info"),
             health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
             drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
+            sse: SseConfig {
+                keep_alive: millis_between(env, "SSE_KEEP_ALIVE_MS", 15_000, 100, 300_000)?,
+                buffer: env.bounded("SSE_BUFFER", 256, 1, 65_536)?,
+                write_timeout: millis_between(env, "SSE_WRITE_TIMEOUT_MS", 30_000, 100, 600_000)?,
+            },
+            replay: ReplayConfig {
+                max_events: env.bounded("REPLAY_MAX_EVENTS", 1_000, 1, 100_000)?,
+                max_scan: env.bounded("REPLAY_MAX_SCAN", 100_000, 1, 10_000_000)?,
+                max_age: Duration::from_secs(env.bounded(
+                    "REPLAY_MAX_AGE_SECONDS",
+                    3_600,
+                    1,
+                    30 * 24 * 3_600,
+                )?),
+            },
+            consumer: ConsumerConfig {
+                durable_name: env.string("CONSUMER_NAME", "notify"),
+                max_deliver: env.bounded("CONSUMER_MAX_DELIVER", 5, 1, 1_000)?,
+                ack_wait: millis_between(env, "CONSUMER_ACK_WAIT_MS", 10_000, 100, 600_000)?,
+            },
+            typing_ttl: millis_between(env, "TYPING_TTL_MS", 5_000, 100, 60_000)?,
         })
     }
+}
+
+fn millis_between(
+    env: &Env,
+    name: &str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    env.bounded(name, default, min, max)
+        .map(Duration::from_millis)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const SECRET: (&str, &str) = ("NOTIFY_JWT_SECRET", "a-test-secret-that-is-32-bytes-long!");
+
     #[test]
     fn defaults_follow_the_topology() {
-        let env = Env::from_map(
-            "NOTIFY",
-            [("NOTIFY_JWT_SECRET", "a-test-secret-that-is-32-bytes-long!")],
-        );
+        let env = Env::from_map("NOTIFY", [SECRET]);
         let config = Config::from(&env).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(
             (config.listen.port, config.listen.metrics_port),
             (6689, 9091)
         );
+        assert_eq!(config.sse.keep_alive, Duration::from_secs(15));
+        assert_eq!(config.consumer.durable_name, "notify");
     }
 
     #[test]
     fn an_invalid_nats_url_names_the_variable() {
-        let env = Env::from_map(
-            "NOTIFY",
-            [
-                ("NOTIFY_JWT_SECRET", "a-test-secret-that-is-32-bytes-long!"),
-                ("NOTIFY_NATS_URL", "http://nats:4222"),
-            ],
-        );
+        let env = Env::from_map("NOTIFY", [SECRET, ("NOTIFY_NATS_URL", "http://nats:4222")]);
         let err = Config::from(&env).unwrap_err();
         assert!(err.to_string().starts_with("NOTIFY_NATS_URL"), "{err}");
+    }
+
+    #[test]
+    fn a_zero_buffer_is_refused_naming_the_variable() {
+        let env = Env::from_map("NOTIFY", [SECRET, ("NOTIFY_SSE_BUFFER", "0")]);
+        let err = Config::from(&env).unwrap_err();
+        assert!(err.to_string().starts_with("NOTIFY_SSE_BUFFER"), "{err}");
     }
 }

@@ -1,10 +1,20 @@
 //! notify_server: live push of domain events over SSE.
 
+pub mod auth;
 pub mod config;
+pub mod connection;
+pub mod consumer;
+pub mod error;
+pub mod frame;
+pub mod handlers;
+pub mod hub;
 pub mod observability;
+pub mod replay;
 pub mod routes;
+pub mod routing;
 pub mod startup;
 pub mod state;
+pub mod typing;
 
 use std::net::SocketAddr;
 
@@ -43,7 +53,8 @@ impl Application {
             routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
         let server = ServiceServer::bind(&listen, api, startup::health(&state), handle)
             .await?
-            .with_drain_delay(state.config().drain_delay);
+            .with_drain_delay(state.config().drain_delay)
+            .with_write_stall_timeout(state.config().sse.write_timeout);
         Ok(Self { server, state })
     }
 
@@ -69,6 +80,15 @@ impl Application {
             health,
             shutdown.clone(),
         ));
+        tokio::spawn(consumer::run(state.clone(), shutdown.clone()));
+        tokio::spawn(typing::run(state.clone(), shutdown.clone()));
+        // SSE streams never end by themselves; they must, for the graceful shutdown to finish.
+        let closing = state.closing().clone();
+        let cancelled = shutdown.clone();
+        tokio::spawn(async move {
+            cancelled.cancelled().await;
+            closing.cancel();
+        });
         self.server.run(shutdown).await?;
         Ok(())
     }

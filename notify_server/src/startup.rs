@@ -23,13 +23,25 @@ pub async fn ensure_stream_then_serve(
     }
 }
 
-/// NATS is notify's only dependency, and a critical one.
+/// NATS is notify's only dependency, and a critical one; without its consumer subscribed notify
+/// pushes nothing, so that is critical too.
 pub fn health(state: &AppState) -> Health {
     let nats = state.nats().clone();
+    let consumer = state.consumer().clone();
     Health::builder(crate::observability::SERVICE)
         .check("nats", true, move || {
             let nats = nats.clone();
             async move { fechatter_events::nats::probe(&nats).await }
+        })
+        .check("nats_consumer", true, move || {
+            let active = consumer.is_active();
+            async move {
+                if active {
+                    Ok(())
+                } else {
+                    Err("the notify consumer is not subscribed".to_owned())
+                }
+            }
         })
         .build()
 }

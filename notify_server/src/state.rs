@@ -4,8 +4,12 @@ use std::sync::Arc;
 
 use fechatter_auth::TokenKeys;
 use fechatter_events::EventBus;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::consumer::ConsumerState;
+use crate::hub::Hub;
+use crate::replay::Replayer;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,7 +19,13 @@ pub struct AppState {
 struct Inner {
     config: Config,
     nats: async_nats::Client,
+    jetstream: async_nats::jetstream::Context,
     tokens: TokenKeys,
+    hub: Arc<Hub>,
+    consumer: ConsumerState,
+    replayer: Arc<Replayer>,
+    /// Cancelled on shutdown so SSE streams end and the server's graceful shutdown can finish.
+    closing: CancellationToken,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,12 +39,23 @@ impl AppState {
     pub async fn try_new(config: Config) -> Result<Self, StateError> {
         let nats =
             fechatter_events::nats::connect(config.nats_url.as_str(), "notify_server").await?;
+        let jetstream = async_nats::jetstream::new(nats.clone());
         let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
+        let replayer = Arc::new(Replayer {
+            jetstream: jetstream.clone(),
+            bus: config.event_bus.clone(),
+            limits: config.replay.clone(),
+        });
         Ok(Self {
             inner: Arc::new(Inner {
+                hub: Arc::new(Hub::new(config.sse.buffer)),
                 config,
                 nats,
+                jetstream,
                 tokens,
+                consumer: ConsumerState::default(),
+                replayer,
+                closing: CancellationToken::new(),
             }),
         })
     }
@@ -47,11 +68,31 @@ impl AppState {
         &self.inner.nats
     }
 
+    pub fn jetstream(&self) -> &async_nats::jetstream::Context {
+        &self.inner.jetstream
+    }
+
     pub fn event_bus(&self) -> &EventBus {
         &self.inner.config.event_bus
     }
 
     pub fn tokens(&self) -> &TokenKeys {
         &self.inner.tokens
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.inner.hub
+    }
+
+    pub fn consumer(&self) -> &ConsumerState {
+        &self.inner.consumer
+    }
+
+    pub fn replayer(&self) -> &Arc<Replayer> {
+        &self.inner.replayer
+    }
+
+    pub fn closing(&self) -> &CancellationToken {
+        &self.inner.closing
     }
 }

@@ -53,10 +53,10 @@ pub fn install(
         .gauge_with([("version", service.version)])
         .set(1.0);
     // In-flight must read 0 before the first request, not be absent.
-    SharedMetrics::for_prefix(service.prefix)
-        .http_requests_in_flight
-        .as_gauge()
-        .increment(0.0);
+    let in_flight = SharedMetrics::for_prefix(service.prefix).http_requests_in_flight;
+    if catalogue.iter().any(|def| def.name == in_flight.name) {
+        in_flight.as_gauge().increment(0.0);
+    }
     Ok(handle)
 }
 

@@ -177,10 +177,9 @@ where
     }
 }
 
-/// Wraps a finished router with request ids and per-request tracing. The span carries the method,
-/// the path without its query string (which may hold an access token) and the request id.
+/// One tracing span per API request, carrying the method, the path without its query string (which
+/// may hold an access token) and the request id; a line per response at debug, failures at warn.
 pub fn with_request_tracing(router: Router) -> Router {
-    // One line per response at debug (health probes would flood info); failures at warn.
     let trace = TraceLayer::new_for_http()
         .on_response(DefaultOnResponse::new().level(Level::DEBUG))
         .on_failure(DefaultOnFailure::new().level(Level::WARN))
@@ -197,9 +196,13 @@ pub fn with_request_tracing(router: Router) -> Router {
                 request_id = %request_id,
             )
         });
+    router.layer(trace)
+}
+
+/// Gives every request an `x-request-id` (kept when the client sent one) and echoes it on the response.
+pub fn with_request_ids(router: Router) -> Router {
     router
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(trace)
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 

@@ -16,6 +16,7 @@ pub mod health;
 pub mod http;
 pub mod server;
 pub mod shared;
+pub mod stall;
 pub mod telemetry;
 
 pub use catalogue::{MetricDef, MetricKind, Unit};

@@ -5,11 +5,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::health::Health;
+use crate::stall::WriteStallGuard;
 use crate::{exporter, http};
 
 /// A bound, ready-to-run service. Binding happens in `Application::build` so tests can ask for
@@ -23,6 +25,7 @@ pub struct ServiceServer {
     health: Health,
     handle: PrometheusHandle,
     drain_delay: Duration,
+    write_stall_timeout: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +63,7 @@ async fn bind(
 
 impl ServiceServer {
     /// Binds both ports. `api_router` is the service's own routes (already wrapped in the HTTP
-    /// metrics layer); the health router is merged beside it and request ids and tracing wrap both.
+    /// metrics layer); the health router is merged beside it.
     pub async fn bind(
         listen: &Listen,
         api_router: Router,
@@ -69,7 +72,9 @@ impl ServiceServer {
     ) -> Result<Self, BindError> {
         let (api, api_addr) = bind("API", &listen.host, listen.port).await?;
         let (metrics, metrics_addr) = bind("metrics", &listen.host, listen.metrics_port).await?;
-        let router = http::with_request_tracing(api_router.merge(health.router()));
+        // Health probes are neither traced nor counted as API requests; all responses carry ids.
+        let router =
+            http::with_request_ids(http::with_request_tracing(api_router).merge(health.router()));
         Ok(Self {
             api,
             metrics,
@@ -79,6 +84,7 @@ impl ServiceServer {
             health,
             handle,
             drain_delay: Duration::ZERO,
+            write_stall_timeout: None,
         })
     }
 
@@ -86,6 +92,13 @@ impl ServiceServer {
     /// notices before connections are refused.
     pub fn with_drain_delay(mut self, delay: Duration) -> Self {
         self.drain_delay = delay;
+        self
+    }
+
+    /// Closes API connections whose writes make no progress for `timeout` (a client that stopped
+    /// reading), so long-lived streaming responses cannot pin a connection forever.
+    pub fn with_write_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.write_stall_timeout = Some(timeout);
         self
     }
 
@@ -113,8 +126,10 @@ impl ServiceServer {
         );
         let health = self.health.clone();
         let drain_delay = self.drain_delay;
+        // `tap_io` keeps the `SocketAddr` connect info available through the wrapper.
+        let api = WriteStallGuard::new(self.api, self.write_stall_timeout).tap_io(|_| {});
         axum::serve(
-            self.api,
+            api,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )

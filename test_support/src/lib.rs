@@ -8,6 +8,7 @@
 //! panic, an abort or SIGKILL: see `README.md`.
 
 pub mod clickhouse;
+pub mod contract;
 pub mod nats;
 pub mod ports;
 pub mod postgres;
@@ -25,6 +26,7 @@ mod watchdog;
 use std::path::Path;
 
 pub use clickhouse::ClickHouse;
+pub use contract::assert_metrics_conform;
 pub use nats::Nats;
 pub use ports::free_port;
 pub use postgres::{Postgres, TestDatabase};

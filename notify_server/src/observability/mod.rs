@@ -24,5 +24,7 @@ pub fn catalogue() -> Vec<MetricDef> {
 
 /// Installs the exporter for this service's catalogue.
 pub fn install() -> Result<PrometheusHandle, ExporterError> {
-    observability::exporter::install(SERVICE, &catalogue())
+    let handle = observability::exporter::install(SERVICE, &catalogue())?;
+    metrics::initialise();
+    Ok(handle)
 }

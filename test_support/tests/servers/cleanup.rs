@@ -1,12 +1,10 @@
 //! Servers must die with their owner even when it cannot run destructors.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use test_support::{Nats, Postgres, wait_until};
-
-const REPORT: &str = "FECHATTER_CLEANUP_REPORT";
+use test_support::wait_until;
 
 /// Live (non-zombie) processes whose working directory is under `dir`: every server runs in its
 /// own directory below the scope directory.
@@ -32,33 +30,20 @@ fn processes_under(dir: &Path) -> Vec<String> {
 async fn servers_are_killed_and_deleted_after_their_owner_aborts() {
     let report =
         test_support::run_dir().join(format!("cleanup-report-{}", test_support::unique_name("r")));
-    let exe = std::env::current_exe().expect("current exe");
-    let mut child = Command::new(exe)
-        .args([
-            "--exact",
-            "cleanup::an_owner_that_aborts",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(REPORT, &report)
-        // Outside nextest the owner of shared servers is the process itself: it must clean up too.
-        .env_remove("NEXTEST_RUN_ID")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn the aborting test");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the child") {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the aborting test did not finish"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(!status.success(), "the child should have aborted");
-    let text = std::fs::read_to_string(&report).expect("the child wrote its report");
+    let status = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_aborting_owner"))
+            .arg(&report)
+            // Outside nextest the owner of shared servers is the process itself: it must clean up too.
+            .env_remove("NEXTEST_RUN_ID")
+            .stdout(Stdio::null())
+            .status(),
+    )
+    .await
+    .expect("the aborting owner finishes")
+    .expect("run the aborting owner");
+    assert!(!status.success(), "the owner should have aborted");
+    let text = std::fs::read_to_string(&report).expect("the owner wrote its report");
     let mut lines = text.lines();
     let dir = PathBuf::from(lines.next().expect("dir line"));
     let ports: Vec<u16> = lines.map(|l| l.parse().expect("a port")).collect();
@@ -76,24 +61,4 @@ async fn servers_are_killed_and_deleted_after_their_owner_aborts() {
         },
     )
     .await;
-}
-
-/// Run only by the test above, in a child process.
-#[tokio::test]
-#[ignore = "helper of servers_are_killed_and_deleted_after_their_owner_aborts"]
-async fn an_owner_that_aborts() {
-    let Ok(report) = std::env::var(REPORT) else {
-        return;
-    };
-    let postgres = Postgres::shared().await;
-    let nats = Nats::dedicated().await;
-    let lines = format!(
-        "{}\n{}\n{}\n",
-        test_support::run_dir().display(),
-        postgres.port(),
-        nats.port()
-    );
-    std::fs::write(report, lines).expect("write the report");
-    // No unwinding, no destructors: only the watchdog can clean up now.
-    std::process::abort();
 }

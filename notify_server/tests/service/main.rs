@@ -1,0 +1,12 @@
+//! notify_server against a real NATS: routing, replay, presence, typing, faults, health and metrics.
+//! One test binary, so the crate links once.
+
+mod auth;
+mod faults;
+mod foundation;
+mod presence;
+mod replay;
+mod routing;
+mod slow_consumer;
+mod support;
+mod typing;

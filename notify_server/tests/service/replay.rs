@@ -1,0 +1,209 @@
+use fechatter_events::EventKind;
+
+use crate::support::{Producer, SseClient, TestApp, data, envelope, seq};
+
+const CHAT: i64 = 300;
+
+/// Domain events up to and including sequence `last`, then the `connected` that ends a catch-up.
+async fn replayed_until_connected(client: &mut SseClient) -> Vec<u64> {
+    let mut seen = Vec::new();
+    loop {
+        let event = client.next_except(&["presence.changed", "typing"]).await;
+        match event.event.as_str() {
+            "connected" => return seen,
+            "resync" => panic!("unexpected resync: {}", event.data),
+            _ => seen.push(seq(&event)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reconnect_gets_exactly_what_it_missed_in_order_then_live_events() {
+    let app = TestApp::ready(&[]).await;
+    let producer = Producer::new(&app).await;
+    let mut client = app.connect(1).await;
+    let seen = producer
+        .publish(EventKind::MessageCreated, CHAT, &[1, 2])
+        .await;
+    let last_seen = client.next_domain().await;
+    assert_eq!(seq(&last_seen), seen);
+    drop(client);
+
+    let mut missed = Vec::new();
+    for n in 0..5 {
+        missed.push(
+            producer
+                .publish(EventKind::MessageCreated, CHAT, &[1, 2])
+                .await,
+        );
+        // Someone else's events in between are not replayed to user 1.
+        producer
+            .publish(EventKind::MessageCreated, CHAT + n, &[2, 3])
+            .await;
+    }
+
+    let mut client = app.open(1, Some(&last_seen.id)).await;
+    assert_eq!(replayed_until_connected(&mut client).await, missed);
+    let live = producer
+        .publish(EventKind::MessageUpdated, CHAT, &[1])
+        .await;
+    let next = client.next_domain().await;
+    assert_eq!((next.event.as_str(), seq(&next)), ("message.updated", live));
+    assert!(app.metric("notify_events_replayed_total").await >= Some(5.0));
+}
+
+#[tokio::test]
+async fn events_published_while_a_client_reconnects_arrive_once_each_in_order() {
+    let app = TestApp::ready(&[]).await;
+    let producer = Producer::new(&app).await;
+    let mut client = app.connect(1).await;
+    let first = producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+    let resume_from = client.next_domain().await.id;
+    drop(client);
+    let mut expected = Vec::new();
+    for _ in 0..5 {
+        expected.push(
+            producer
+                .publish(EventKind::MessageCreated, CHAT, &[1])
+                .await,
+        );
+    }
+
+    // Publishing goes on while the client reconnects, so some events land on each side of the seam.
+    let concurrent = tokio::spawn({
+        let producer = Producer::new(&app).await;
+        async move {
+            let mut sequences = Vec::new();
+            for _ in 0..30 {
+                sequences.push(
+                    producer
+                        .publish(EventKind::MessageCreated, CHAT, &[1])
+                        .await,
+                );
+            }
+            sequences
+        }
+    });
+    let mut client = app.open(1, Some(&resume_from)).await;
+    let concurrent = concurrent.await.unwrap_or_default();
+    expected.extend(&concurrent);
+    let last = concurrent.last().copied().unwrap_or(first);
+
+    let mut received = Vec::new();
+    while received.last().is_none_or(|s| *s < last) {
+        received.push(seq(&client.next_domain().await));
+    }
+    assert_eq!(received, expected, "no gap and no duplicate at the seam");
+}
+
+/// Connects, sees one event, disconnects while `mine` events for the user and `theirs` for others
+/// are published, reconnects: the first event must be one `resync` that moves the cursor to the
+/// head, and live events follow without any replay.
+async fn assert_resync_after(settings: &[(&str, &str)], mine: usize, theirs: usize) {
+    let app = TestApp::ready(settings).await;
+    let producer = Producer::new(&app).await;
+    let mut client = app.connect(1).await;
+    producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+    let resume_from = client.next_domain().await.id;
+    drop(client);
+    let mut head = 0;
+    for recipients in std::iter::repeat_n(&[1], mine).chain(std::iter::repeat_n(&[2], theirs)) {
+        head = producer
+            .publish(EventKind::MessageCreated, CHAT, recipients)
+            .await;
+    }
+
+    let mut client = app.open(1, Some(&resume_from)).await;
+    let resync = client.next_except(&["presence.changed"]).await;
+    assert_eq!(resync.event, "resync");
+    assert_eq!(data(&resync)["reason"], "too_far_behind");
+    assert_eq!(seq(&resync), head, "the client's cursor moves to the head");
+    let live = producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+    assert_eq!(seq(&client.next_domain().await), live, "nothing replayed");
+}
+
+#[tokio::test]
+async fn a_client_that_missed_more_events_than_a_replay_holds_gets_one_resync_then_live_events() {
+    assert_resync_after(&[("NOTIFY_REPLAY_MAX_EVENTS", "3")], 4, 0).await;
+}
+
+#[tokio::test]
+async fn a_client_further_behind_than_a_replay_scans_gets_one_resync_then_live_events() {
+    assert_resync_after(&[("NOTIFY_REPLAY_MAX_SCAN", "3")], 1, 3).await;
+}
+
+#[tokio::test]
+async fn a_client_whose_missed_events_are_too_old_gets_resync() {
+    let app = TestApp::ready(&[("NOTIFY_REPLAY_MAX_AGE_SECONDS", "60")]).await;
+    let producer = Producer::new(&app).await;
+    let mut client = app.connect(1).await;
+    producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+    let resume_from = client.next_domain().await.id;
+    drop(client);
+    // The producer stamped this event long ago (it waited in an outbox).
+    let mut old = envelope(EventKind::MessageCreated, CHAT, &[1], "old");
+    old.occurred_at -= chrono::Duration::hours(2);
+    producer.publish_envelope(&old).await;
+
+    let mut client = app.open(1, Some(&resume_from)).await;
+    let resync = client.next_except(&["presence.changed"]).await;
+    assert_eq!(
+        (resync.event.as_str(), &data(&resync)["reason"]),
+        ("resync", &serde_json::json!("expired"))
+    );
+}
+
+#[tokio::test]
+async fn a_client_whose_missed_events_left_the_stream_gets_resync() {
+    let app = TestApp::ready(&[]).await;
+    let producer = Producer::new(&app).await;
+    let mut client = app.connect(1).await;
+    producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+    let resume_from = client.next_domain().await.id;
+    drop(client);
+    producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+    let stream = producer
+        .jetstream()
+        .get_stream(&app.bus.stream)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    stream
+        .purge()
+        .await
+        .unwrap_or_else(|err| panic!("purge: {err}"));
+
+    let mut client = app.open(1, Some(&resume_from)).await;
+    let resync = client.next_except(&["presence.changed"]).await;
+    assert_eq!(resync.event, "resync");
+    assert_eq!(data(&resync)["reason"], "expired");
+}
+
+#[tokio::test]
+async fn a_malformed_last_event_id_is_treated_as_a_fresh_connect() {
+    let app = TestApp::ready(&[]).await;
+    let producer = Producer::new(&app).await;
+    let earlier = producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+
+    let mut client = app.open(1, Some("not-a-sequence")).await;
+    let connected = client.next().await;
+    assert_eq!(connected.event, "connected", "no resync, no replay");
+    assert_eq!(seq(&connected), earlier, "live from the stream head");
+    let live = producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+    assert_eq!(seq(&client.next_domain().await), live);
+}
