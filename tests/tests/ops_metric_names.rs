@@ -70,6 +70,10 @@ fn known_series() -> KnownSeries {
         declared,
         histograms,
         recorded,
+        pending: PENDING_DESIGN_METRICS
+            .iter()
+            .map(|n| n.to_string())
+            .collect(),
     }
 }
 

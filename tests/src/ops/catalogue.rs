@@ -52,21 +52,6 @@ pub const PENDING_DESIGN_METRICS: &[&str] = &[
     "fechatter_file_upload_size_bytes",
     "fechatter_file_upload_duration_seconds",
     "fechatter_rate_limited_total",
-    // notify_server (issue 6)
-    "notify_sse_connections_active",
-    "notify_sse_connections_opened_total",
-    "notify_sse_connections_closed_total",
-    "notify_sse_connection_duration_seconds",
-    "notify_nats_messages_received_total",
-    "notify_nats_message_processing_duration_seconds",
-    "notify_nats_errors_total",
-    "notify_nats_subscription_active",
-    "notify_events_broadcast_total",
-    "notify_events_delivered_total",
-    "notify_broadcast_failures_total",
-    "notify_events_replayed_total",
-    "notify_users_online",
-    "notify_online_users_query_duration_seconds",
     // bot_server (issue 7)
     "bot_nats_events_received_total",
     "bot_nats_event_processing_duration_seconds",
@@ -99,9 +84,8 @@ pub const PENDING_DESIGN_METRICS: &[&str] = &[
     "analytics_query_duration_seconds",
     "analytics_query_result_rows",
     "analytics_daily_active_users",
-    // Beyond the design catalogue: declared on the service branches being written (notify,
-    // analytics) and used by the dashboards already.
-    "notify_events_dead_lettered_total",
+    // Beyond the design catalogue: declared on the analytics branch being written and used by the
+    // dashboards already.
     "analytics_weekly_active_users",
     "analytics_daily_messages_sent",
     "analytics_events_duplicate_total",
@@ -118,6 +102,8 @@ pub struct KnownSeries {
     /// Declared histograms (base names), whose `_bucket`, `_sum` and `_count` series exist.
     pub histograms: BTreeSet<String>,
     pub recorded: BTreeSet<String>,
+    /// Names not declared yet: [`PENDING_DESIGN_METRICS`] outside unit tests.
+    pub pending: BTreeSet<String>,
 }
 
 impl KnownSeries {
@@ -131,13 +117,13 @@ impl KnownSeries {
         if BUILTIN_SERIES.contains(&name)
             || self.declared.contains(name)
             || self.recorded.contains(name)
-            || PENDING_DESIGN_METRICS.contains(&name)
+            || self.pending.contains(name)
         {
             return None;
         }
         for suffix in HISTOGRAM_SUFFIXES {
             if let Some(base) = name.strip_suffix(suffix) {
-                if self.histograms.contains(base) || PENDING_DESIGN_METRICS.contains(&base) {
+                if self.histograms.contains(base) || self.pending.contains(base) {
                     return None;
                 }
                 if self.declared.contains(base) {
@@ -160,6 +146,7 @@ mod tests {
             declared: ["a_total", "b_seconds", "c"].map(String::from).into(),
             histograms: ["b_seconds"].map(String::from).into(),
             recorded: ["service:a:rate5m"].map(String::from).into(),
+            pending: ["d_users", "e_rows"].map(String::from).into(),
         }
     }
 
@@ -173,8 +160,8 @@ mod tests {
             "service:a:rate5m",
             "up",
             "process_resident_memory_bytes",
-            "notify_users_online",
-            "analytics_query_result_rows_bucket",
+            "d_users",
+            "e_rows_bucket",
         ] {
             assert_eq!(known.problem(name), None, "{name}");
         }
