@@ -34,7 +34,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 fechatter \
-    && useradd --system --uid 10001 --gid fechatter --no-create-home --shell /usr/sbin/nologin fechatter
+    && useradd --system --uid 10001 --gid fechatter --no-create-home --shell /usr/sbin/nologin fechatter \
+    && install -d -o fechatter -g fechatter /var/lib/fechatter/files
 COPY --from=builder \
      /app/target/release/fechatter_server \
      /app/target/release/notify_server \
@@ -42,6 +43,8 @@ COPY --from=builder \
      /app/target/release/analytics_server \
      /usr/local/bin/
 USER fechatter:fechatter
+# Writable by the service user; a named volume mounted on .../files starts with this ownership.
+WORKDIR /var/lib/fechatter
 # 6688 fechatter API, 6689 notify SSE, 6686 bot health, 7777 analytics API; 9090-9092, 7778 metrics.
 EXPOSE 6688 6689 6686 7777 9090 9091 9092 7778
 CMD ["fechatter_server"]
