@@ -24,6 +24,57 @@ pub struct Config {
     pub log_filter: String,
     pub health_interval: Duration,
     pub drain_delay: Duration,
+    pub ingest: IngestConfig,
+    pub writer: WriterConfig,
+    pub consumer: ConsumerConfig,
+    /// A client session with no event for this long is over.
+    pub session_timeout: Duration,
+    /// How often the business gauges (daily active users, …) are recomputed from ClickHouse.
+    pub gauges_interval: Duration,
+}
+
+/// Limits of HTTP ingestion.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub batch_max_events: usize,
+    pub batch_max_bytes: usize,
+    pub max_future: Duration,
+    pub max_age: Duration,
+    pub max_properties_bytes: usize,
+}
+
+/// The buffer and its flushes to ClickHouse.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    pub buffer_capacity: usize,
+    pub flush_max_rows: usize,
+    pub flush_interval: Duration,
+    /// How many recently written event ids are remembered to drop duplicates.
+    pub dedup_window: usize,
+    /// Deadline of every ClickHouse request.
+    pub clickhouse_timeout: Duration,
+}
+
+/// The durable JetStream consumer `analytics`.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub ack_wait: Duration,
+    pub max_deliver: i64,
+    pub max_ack_pending: i64,
+}
+
+const SECOND: u64 = 1_000;
+const DAY: u64 = 86_400 * SECOND;
+
+fn millis(
+    env: &Env,
+    name: &str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    env.bounded(name, default, min, max)
+        .map(Duration::from_millis)
 }
 
 impl Config {
@@ -71,6 +122,58 @@ impl Config {
             log_filter: env.string("LOG", "info"),
             health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
             drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
+            ingest: IngestConfig::from(env)?,
+            writer: WriterConfig::from(env)?,
+            consumer: ConsumerConfig {
+                ack_wait: millis(env, "NATS_ACK_WAIT_MS", 30 * SECOND, SECOND, 3_600 * SECOND)?,
+                max_deliver: env.bounded("NATS_MAX_DELIVER", 5, 1, 1_000)?,
+                max_ack_pending: env.bounded("NATS_MAX_ACK_PENDING", 1_000, 1, 100_000)?,
+            },
+            session_timeout: millis(env, "SESSION_TIMEOUT_MS", 1_800 * SECOND, 100, DAY)?,
+            gauges_interval: millis(env, "GAUGES_INTERVAL_MS", 60 * SECOND, 100, DAY)?,
+        })
+    }
+}
+
+impl IngestConfig {
+    fn from(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            batch_max_events: env.bounded("BATCH_MAX_EVENTS", 1_000, 1, 100_000)?,
+            batch_max_bytes: env.bounded("BATCH_MAX_BYTES", 1 << 20, 1 << 10, 64 << 20)?,
+            max_future: millis(env, "EVENT_MAX_FUTURE_MS", 300 * SECOND, 0, DAY)?,
+            max_age: millis(env, "EVENT_MAX_AGE_MS", 30 * DAY, SECOND, 3_650 * DAY)?,
+            max_properties_bytes: env.bounded("EVENT_MAX_PROPERTIES_BYTES", 8 << 10, 2, 1 << 20)?,
+        })
+    }
+}
+
+impl WriterConfig {
+    fn from(env: &Env) -> Result<Self, ConfigError> {
+        let flush_max_rows = env.bounded("FLUSH_MAX_ROWS", 10_000, 1, 1_000_000)?;
+        let buffer_capacity: usize = env.bounded("BUFFER_CAPACITY", 100_000, 1, 10_000_000)?;
+        let batch_max_events: usize = env.bounded("BATCH_MAX_EVENTS", 1_000, 1, 100_000)?;
+        if buffer_capacity < batch_max_events {
+            return Err(ConfigError::Invalid {
+                variable: env.variable("BUFFER_CAPACITY"),
+                value: buffer_capacity.to_string(),
+                reason: format!(
+                    "must hold at least one full batch ({} = {batch_max_events})",
+                    env.variable("BATCH_MAX_EVENTS")
+                ),
+            });
+        }
+        Ok(Self {
+            buffer_capacity,
+            flush_max_rows,
+            flush_interval: millis(env, "FLUSH_INTERVAL_MS", SECOND, 10, 600 * SECOND)?,
+            dedup_window: env.bounded("DEDUP_WINDOW", 200_000, 0, 10_000_000)?,
+            clickhouse_timeout: millis(
+                env,
+                "CLICKHOUSE_TIMEOUT_MS",
+                10 * SECOND,
+                100,
+                600 * SECOND,
+            )?,
         })
     }
 }
@@ -96,6 +199,10 @@ mod tests {
             (7777, 7778)
         );
         assert_eq!(config.clickhouse_database, "fechatter_analytics");
+        assert_eq!(
+            (config.writer.flush_max_rows, config.writer.flush_interval),
+            (10_000, Duration::from_secs(1))
+        );
     }
 
     #[test]
@@ -109,6 +216,31 @@ mod tests {
             err.to_string().starts_with("ANALYTICS_CLICKHOUSE_DATABASE"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_buffer_smaller_than_one_batch_is_rejected() {
+        let err = Config::from(&env(&[
+            ("ANALYTICS_BATCH_MAX_EVENTS", "500"),
+            ("ANALYTICS_BUFFER_CAPACITY", "100"),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("ANALYTICS_BUFFER_CAPACITY"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn out_of_range_limits_name_their_variable() {
+        for (variable, value) in [
+            ("ANALYTICS_FLUSH_MAX_ROWS", "0"),
+            ("ANALYTICS_FLUSH_INTERVAL_MS", "1"),
+            ("ANALYTICS_NATS_MAX_DELIVER", "zero"),
+        ] {
+            let err = Config::from(&env(&[(variable, value)])).unwrap_err();
+            assert!(err.to_string().starts_with(variable), "{err}");
+        }
     }
 
     #[test]

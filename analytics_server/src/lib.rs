@@ -1,12 +1,23 @@
 //! analytics_server: client and domain events into ClickHouse, sessions and reports.
 
+pub mod auth;
+pub mod buffer;
 pub mod config;
+pub mod error;
+pub mod events;
+pub mod gauges;
+pub mod ingest;
 pub mod observability;
+pub mod reports;
 pub mod routes;
+pub mod sessions;
+pub mod sql_catalogue;
 pub mod startup;
 pub mod state;
+pub mod store;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use ::observability::http::HttpMetricsLayer;
 use ::observability::server::{BindError, ServiceServer};
@@ -27,6 +38,9 @@ pub enum StartupError {
     Serve(#[from] std::io::Error),
 }
 
+/// How long shutting down may keep trying to write what is still buffered.
+const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A built, bound service that has not started serving yet.
 pub struct Application {
     server: ServiceServer,
@@ -39,6 +53,7 @@ impl Application {
         let handle = observability::install()?;
         let listen = config.listen.clone();
         let state = AppState::try_new(config).await?;
+        observability::metrics::init(state.buffer().capacity());
         let api =
             routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
         let server = ServiceServer::bind(&listen, api, startup::health(&state), handle)
@@ -59,7 +74,8 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` is cancelled; background tasks stop with it.
+    /// Serves until `shutdown` is cancelled; background tasks stop with it. The buffer is flushed
+    /// last, after the API stopped accepting events.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
@@ -69,7 +85,31 @@ impl Application {
             health,
             shutdown.clone(),
         ));
-        self.server.run(shutdown).await?;
+        let stop_writing = CancellationToken::new();
+        let flusher = tokio::spawn(
+            buffer::flusher::Flusher {
+                buffer: state.buffer().clone(),
+                store: state.store().clone(),
+                interval: state.config().writer.flush_interval,
+                final_flush_timeout: FINAL_FLUSH_TIMEOUT,
+            }
+            .run(stop_writing.clone()),
+        );
+        let consumer = tokio::spawn(ingest::consumer::run(state.clone(), shutdown.clone()));
+        tokio::spawn(state.sessions().clone().run_expiry(shutdown.clone()));
+        let served = self.server.run(shutdown).await;
+        stop_writing.cancel();
+        let stopped = async {
+            let _ = flusher.await;
+            let _ = consumer.await;
+        };
+        if tokio::time::timeout(FINAL_FLUSH_TIMEOUT * 2, stopped)
+            .await
+            .is_err()
+        {
+            tracing::warn!("background tasks did not stop in time");
+        }
+        served?;
         Ok(())
     }
 }

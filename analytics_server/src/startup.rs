@@ -7,26 +7,24 @@ use tokio_util::sync::CancellationToken;
 use crate::observability::metrics::ClickHouseMetrics;
 use crate::state::AppState;
 
-/// Creates the ClickHouse database and the event stream (either may come up after us), then marks
-/// the service serving.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(900);
+
+/// Creates the ClickHouse database and tables (ClickHouse may come up after us), then marks the
+/// service serving and starts the business gauges, which read those tables.
+///
+/// The event stream is not awaited here: NATS is not critical for analytics (`health.md`), so the
+/// JetStream consumer creates the stream itself whenever NATS is reachable.
 pub async fn prepare_then_serve(state: AppState, health: Health, shutdown: CancellationToken) {
-    if until_ok("creating the ClickHouse database", &shutdown, || {
-        state.create_database()
+    if until_ok("preparing the ClickHouse schema", &shutdown, || {
+        state.prepare_clickhouse()
     })
     .await
     .is_none()
     {
         return;
     }
-    let jetstream = async_nats::jetstream::new(state.nats().clone());
-    if until_ok("creating the event stream", &shutdown, || {
-        state.event_bus().ensure_stream(&jetstream)
-    })
-    .await
-    .is_some()
-    {
-        health.mark_serving();
-    }
+    health.mark_serving();
+    tokio::spawn(crate::gauges::run(state, shutdown));
 }
 
 /// ClickHouse is critical (it is where everything goes); NATS only degrades the service, because
@@ -38,12 +36,12 @@ pub fn health(state: &AppState) -> Health {
         .check("clickhouse", true, move || {
             let state = clickhouse.clone();
             async move {
-                let outcome = state
-                    .clickhouse()
-                    .query("SELECT 1")
-                    .execute()
-                    .await
-                    .map_err(|err| err.to_string());
+                // Bounded below the check's own timeout so the gauge is always updated.
+                let probe = state.clickhouse().query("SELECT 1").execute();
+                let outcome = match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+                    Ok(outcome) => outcome.map_err(|err| err.to_string()),
+                    Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
+                };
                 ClickHouseMetrics::reachable(outcome.is_ok());
                 outcome
             }

@@ -6,7 +6,14 @@ use fechatter_auth::TokenKeys;
 use fechatter_events::EventBus;
 use secrecy::ExposeSecret;
 
+use crate::buffer::Buffer;
 use crate::config::Config;
+use crate::observability::metrics::ClickHouseMetrics;
+use crate::sessions::Sessions;
+use crate::store::{Store, StoreError};
+
+/// Live sessions tracked at most (beyond it new sessions are not counted in the gauge).
+const MAX_TRACKED_SESSIONS: usize = 100_000;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,8 +26,11 @@ struct Inner {
     clickhouse: clickhouse::Client,
     /// Bound to no database, for creating it.
     clickhouse_server: clickhouse::Client,
+    store: Store,
     nats: async_nats::Client,
     tokens: TokenKeys,
+    buffer: Buffer,
+    sessions: Sessions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,13 +56,23 @@ impl AppState {
         let nats =
             fechatter_events::nats::connect(config.nats_url.as_str(), "analytics_server").await?;
         let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
+        let store = Store::new(clickhouse.clone(), config.writer.clickhouse_timeout);
+        let buffer = Buffer::new(
+            config.writer.buffer_capacity,
+            config.writer.flush_max_rows,
+            config.writer.dedup_window,
+        );
+        let sessions = Sessions::new(config.session_timeout, MAX_TRACKED_SESSIONS);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 clickhouse,
                 clickhouse_server,
+                store,
                 nats,
                 tokens,
+                buffer,
+                sessions,
             }),
         })
     }
@@ -63,6 +83,18 @@ impl AppState {
 
     pub fn clickhouse(&self) -> &clickhouse::Client {
         &self.inner.clickhouse
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn buffer(&self) -> &Buffer {
+        &self.inner.buffer
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.inner.sessions
     }
 
     pub fn nats(&self) -> &async_nats::Client {
@@ -84,5 +116,19 @@ impl AppState {
             self.inner.config.clickhouse_database
         );
         self.inner.clickhouse_server.query(&sql).execute().await
+    }
+
+    /// Creates the database, then the tables; safe to repeat.
+    pub async fn prepare_clickhouse(&self) -> Result<(), StoreError> {
+        let timeout = self.inner.config.writer.clickhouse_timeout;
+        let created = match tokio::time::timeout(timeout, self.create_database()).await {
+            Ok(outcome) => outcome.map_err(StoreError::from),
+            Err(_) => Err(StoreError::Timeout(timeout)),
+        };
+        if created.is_err() {
+            ClickHouseMetrics::failed("schema");
+        }
+        created?;
+        self.inner.store.ensure_schema().await
     }
 }

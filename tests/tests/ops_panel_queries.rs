@@ -5,7 +5,7 @@
 //! queries over the domain series (messages, SSE, index, ingest…) return data after a full product
 //! story is checked by the end-to-end suite, which drives that story.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use e2e::ops::dashboards::{Dashboard, Intervals, variable_expr};
@@ -14,13 +14,8 @@ use e2e::ops::promql::metric_names;
 use e2e::ops::repo_path;
 use e2e::ops::rules::{load_rules, yaml_files};
 use e2e::ops::topology::SERVICES;
-use e2e::services::ServiceProcess;
-use fechatter_events::EventBus;
-use test_support::{
-    ClickHouse, Nats, Postgres, Prometheus, PrometheusConfig, eventually, unique_name,
-};
-
-const JWT_SECRET: &str = "ops-panel-queries-test-secret-0123456789";
+use e2e::{Service, Topology};
+use test_support::{Prometheus, eventually};
 
 /// Series every service exports from start-up, before any product traffic: after this test's run,
 /// Prometheus must hold each of them.
@@ -57,124 +52,53 @@ fn baseline_series() -> BTreeSet<String> {
     names
 }
 
-fn environment(
-    database_url: &str,
-    nats_url: &str,
-    bus: &EventBus,
-    clickhouse_url: &str,
-    clickhouse_database: &str,
-) -> BTreeMap<&'static str, BTreeMap<String, String>> {
-    let mut all = BTreeMap::new();
-    for service in SERVICES {
-        let p = service.env_prefix;
-        let mut env: BTreeMap<String, String> = [
-            (format!("{p}_JWT_SECRET"), JWT_SECRET.to_owned()),
-            (format!("{p}_NATS_URL"), nats_url.to_owned()),
-            (format!("{p}_NATS_STREAM"), bus.stream.clone()),
-            (
-                format!("{p}_NATS_SUBJECT_PREFIX"),
-                bus.subject_prefix.clone(),
-            ),
-            (format!("{p}_HEALTH_INTERVAL_MS"), "200".to_owned()),
-        ]
-        .into();
-        match service.name {
-            "fechatter_server" | "bot_server" => {
-                env.insert(format!("{p}_DATABASE_URL"), database_url.to_owned());
-            }
-            "analytics_server" => {
-                env.insert(format!("{p}_CLICKHOUSE_URL"), clickhouse_url.to_owned());
-                env.insert(
-                    format!("{p}_CLICKHOUSE_DATABASE"),
-                    clickhouse_database.to_owned(),
-                );
-            }
-            _ => {}
-        }
-        all.insert(service.name, env);
-    }
-    all
-}
+/// The services with an HTTP API (bot_server's port serves only health).
+const HTTP_SERVICES: [Service; 3] = [Service::Fechatter, Service::Notify, Service::Analytics];
 
-async fn burst(services: &[&ServiceProcess]) {
+async fn burst(topology: &Topology) {
     let client = reqwest::Client::new();
-    for service in services {
+    for service in HTTP_SERVICES {
         for _ in 0..20 {
             client
-                .get(format!("{}/api/no-such-route", service.url()))
+                .get(format!("{}/api/no-such-route", topology.url(service)))
                 .timeout(Duration::from_secs(5))
                 .send()
                 .await
-                .unwrap_or_else(|err| panic!("{}: {err}", service.service.name));
+                .unwrap_or_else(|err| panic!("{}: {err}", service.name()));
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dashboard_query_runs_and_returns_data_for_the_series_the_services_export() {
-    let database = Postgres::shared().await.create_database().await;
-    let nats = Nats::shared().await;
-    let bus = EventBus::isolated(&unique_name("ops_panels"));
-    let clickhouse = ClickHouse::shared().await;
-    let clickhouse_database = clickhouse.create_database().await;
-    let env = environment(
-        &database.url,
-        &nats.url(),
-        &bus,
-        &clickhouse.http_url(),
-        &clickhouse_database,
-    );
-
-    let logs = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
-    let mut services: Vec<ServiceProcess> = SERVICES
-        .iter()
-        .map(|service| {
-            ServiceProcess::spawn(service, &env[service.name], logs.path())
-                .unwrap_or_else(|err| panic!("{err:#}"))
-        })
-        .collect();
-    // Serving is enough: readiness is not what this test is about.
-    for service in &mut services {
-        service
-            .wait_until_ok("/live", Duration::from_secs(30))
-            .await
-            .unwrap_or_else(|err| panic!("{err:#}"));
-    }
-
-    let mut config = PrometheusConfig::new().scrape_self("prometheus");
-    for service in &services {
-        config = config.scrape(service.service.name, service.metrics_target());
-    }
+    let topology = Topology::start().await;
+    let mut config = topology.prometheus_config().scrape_self("prometheus");
     for rules in yaml_files(&repo_path("prometheus/rules")).unwrap_or_else(|err| panic!("{err:#}"))
     {
         config = config.rule_file(rules);
     }
     let prometheus = Prometheus::start(config).await;
-    for service in &services {
+    for service in Service::ALL {
         prometheus
-            .wait_for_up(service.service.name, Duration::from_secs(30))
+            .wait_for_up(service.name(), Duration::from_secs(30))
             .await;
     }
 
     // Two bursts of API requests (an unknown path is served and counted as `unmatched`): a counter
     // first seen after the first burst only shows an increase once the second one is scraped.
     let api = PrometheusApi::new(&prometheus.url());
-    let http_services: Vec<&ServiceProcess> = services
-        .iter()
-        .filter(|s| s.service.name != "bot_server")
-        .collect();
-    burst(&http_services).await;
+    burst(&topology).await;
     let requests = r#"sum by (job) (fechatter_http_requests_total{route="unmatched"} or notify_http_requests_total{route="unmatched"} or analytics_http_requests_total{route="unmatched"})"#;
     eventually(
         "the first burst scraped",
         Duration::from_secs(30),
         || async {
             let samples = api.query(requests).await.ok()?;
-            (samples.len() == http_services.len()).then_some(())
+            (samples.len() == HTTP_SERVICES.len()).then_some(())
         },
     )
     .await;
-    burst(&http_services).await;
+    burst(&topology).await;
 
     // The recording rules need an evaluation after the second burst is scraped.
     let recorded: BTreeSet<String> = load_rules(&repo_path("prometheus/rules"))
@@ -190,7 +114,7 @@ async fn every_dashboard_query_runs_and_returns_data_for_the_series_the_services
             .query("service:http_requests:rate5m > 0")
             .await
             .unwrap_or_default();
-        if expected.is_subset(&present) && rates.len() == http_services.len() {
+        if expected.is_subset(&present) && rates.len() == HTTP_SERVICES.len() {
             break present;
         }
         if tokio::time::Instant::now() >= deadline {

@@ -67,30 +67,6 @@ pub const PENDING_DESIGN_METRICS: &[&str] = &[
     "bot_agent_response_duration_seconds",
     "bot_agent_tokens_total",
     "bot_db_query_duration_seconds",
-    // analytics_server (issue 8); `analytics_daily_active_users` is the DAU gauge the issue asks for.
-    "analytics_events_ingested_total",
-    "analytics_ingest_batch_events",
-    "analytics_event_validation_errors_total",
-    "analytics_event_processing_duration_seconds",
-    "analytics_clickhouse_insert_duration_seconds",
-    "analytics_clickhouse_query_duration_seconds",
-    "analytics_clickhouse_errors_total",
-    "analytics_clickhouse_rows_inserted_total",
-    "analytics_buffer_pending_events",
-    "analytics_nats_messages_received_total",
-    "analytics_nats_subscription_active",
-    "analytics_sessions_active",
-    "analytics_session_duration_seconds",
-    "analytics_query_duration_seconds",
-    "analytics_query_result_rows",
-    "analytics_daily_active_users",
-    // Beyond the design catalogue: declared on the analytics branch being written and used by the
-    // dashboards already.
-    "analytics_weekly_active_users",
-    "analytics_daily_messages_sent",
-    "analytics_events_duplicate_total",
-    "analytics_buffer_capacity_events",
-    "analytics_nats_dead_letters_total",
 ];
 
 /// The suffixes of a histogram's series.

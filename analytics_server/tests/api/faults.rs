@@ -1,0 +1,190 @@
+//! ClickHouse going away mid-ingest, on a ClickHouse of the test's own.
+
+use chrono::Utc;
+use fechatter_events::payload::MessagePayload;
+use fechatter_events::{ChatId, ChatType, Envelope, EventKind, MessageId, UserId, WorkspaceId};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use test_support::{ClickHouse, Nats, wait_until};
+
+use crate::ingest_nats::{jetstream, publish, wait_consumer_idle};
+use crate::support::{TestApp, WAIT, event};
+
+const CAPACITY: usize = 2_000;
+const BATCH: usize = 500;
+const DOMAIN_EVENTS: usize = 20;
+const ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn batch() -> Value {
+    let events: Vec<Value> = (0..BATCH)
+        .map(|_| event("navigation", "s", Utc::now()))
+        .collect();
+    json!({ "events": events })
+}
+
+fn message(id: i64) -> Envelope {
+    let payload = MessagePayload {
+        id: MessageId(id),
+        chat_id: ChatId(1),
+        chat_type: ChatType::Group,
+        sender_id: UserId(1),
+        sender_is_bot: false,
+        content: "while ClickHouse is away".into(),
+        reply_to: None,
+        mentions: vec![],
+        files: vec![],
+        created_at: Utc::now(),
+        edited_at: None,
+    };
+    Envelope::new(
+        EventKind::MessageCreated,
+        WorkspaceId(1),
+        Some(ChatId(1)),
+        Some(UserId(1)),
+        vec![UserId(1)],
+        &payload,
+    )
+    .expect("an envelope")
+}
+
+#[tokio::test]
+async fn with_clickhouse_stopped_events_wait_in_a_bounded_buffer_and_are_all_written_once_it_returns()
+ {
+    let clickhouse = ClickHouse::dedicated().await;
+    let database = clickhouse.create_database().await;
+    let nats = Nats::shared().await;
+    let capacity = CAPACITY.to_string();
+    let batch_max = BATCH.to_string();
+    let app = TestApp::start(
+        &clickhouse.http_url(),
+        &database,
+        &nats.url(),
+        &[
+            ("ANALYTICS_BUFFER_CAPACITY", capacity.as_str()),
+            ("ANALYTICS_BATCH_MAX_EVENTS", batch_max.as_str()),
+            ("ANALYTICS_FLUSH_MAX_ROWS", "1000"),
+            ("ANALYTICS_NATS_ACK_WAIT_MS", "1000"),
+        ],
+    )
+    .await;
+    app.wait_ready().await;
+    let js = jetstream(&app).await;
+    let token = app.token(1, 1);
+
+    let (status, _) = app.post("/api/events", &batch(), Some(&token)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    app.wait_for_number(
+        "the first batch to be stored",
+        "SELECT count() FROM events",
+        BATCH as u64,
+    )
+    .await;
+
+    clickhouse.stop().await;
+    wait_until("/ready to answer 503", WAIT, || async {
+        app.status("/ready").await == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    wait_until("analytics_clickhouse_up to drop to 0", WAIT, || async {
+        app.metric("analytics_clickhouse_up", &[]).await == 0.0
+    })
+    .await;
+
+    let mut accepted = Vec::new();
+    for _ in 0..CAPACITY / BATCH {
+        let batch = batch();
+        let (status, body) = app.post("/api/events", &batch, Some(&token)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        accepted.push(batch);
+    }
+    let refused = batch();
+    let (status, body) = app.post("/api/events", &refused, Some(&token)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable"))
+    );
+    assert_eq!(
+        app.metric("analytics_buffer_pending_events", &[]).await,
+        CAPACITY as f64
+    );
+
+    // Domain events are delivered but wait, unacknowledged, for room in the buffer.
+    for id in 0..DOMAIN_EVENTS {
+        let envelope = message(id as i64);
+        publish(&js, &app, &envelope, &envelope.id.to_string()).await;
+    }
+    wait_until(
+        "the domain events to be delivered and held",
+        WAIT,
+        || async {
+            let Ok(stream) = js.get_stream(&app.bus.stream).await else {
+                return false;
+            };
+            let Ok(mut consumer) = stream
+                .get_consumer::<async_nats::jetstream::consumer::pull::Config>("analytics")
+                .await
+            else {
+                return false;
+            };
+            matches!(consumer.info().await, Ok(info) if info.num_ack_pending == DOMAIN_EVENTS)
+        },
+    )
+    .await;
+
+    // The outage outlasts the ack wait: progress acks must keep JetStream from redelivering.
+    tokio::time::sleep(ACK_WAIT * 3).await;
+    clickhouse.start().await;
+    let expected = (BATCH + CAPACITY + DOMAIN_EVENTS) as u64;
+    app.wait_for_number(
+        "everything held to be written",
+        "SELECT count() FROM events",
+        expected,
+    )
+    .await;
+    wait_consumer_idle(&js, &app).await;
+    app.wait_ready().await;
+    assert_eq!(app.number("SELECT count() FROM events").await, expected);
+    assert_eq!(
+        app.number("SELECT uniqExact(event_id) FROM events").await,
+        expected
+    );
+    assert_eq!(
+        app.number("SELECT count() FROM events WHERE source = 'nats'")
+            .await,
+        DOMAIN_EVENTS as u64
+    );
+    assert_eq!(
+        app.metric(
+            "analytics_nats_messages_received_total",
+            &[("event", "message.created")]
+        )
+        .await,
+        DOMAIN_EVENTS as f64,
+        "no domain event was redelivered"
+    );
+    assert_eq!(app.metric("analytics_clickhouse_up", &[]).await, 1.0);
+    assert_eq!(
+        app.metric("analytics_buffer_pending_events", &[]).await,
+        0.0
+    );
+    assert!(
+        app.metric(
+            "analytics_clickhouse_errors_total",
+            &[("operation", "insert")]
+        )
+        .await
+            >= 1.0
+    );
+
+    // The refused batch, retried now, is taken; the accepted ones, retried, are not stored twice.
+    let (status, _) = app.post("/api/events", &refused, Some(&token)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, body) = app.post("/api/events", &accepted[0], Some(&token)).await;
+    assert_eq!(body["duplicates"], BATCH);
+    app.wait_for_number(
+        "the retried batch to be stored",
+        "SELECT count() FROM events",
+        expected + BATCH as u64,
+    )
+    .await;
+}

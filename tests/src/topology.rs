@@ -1,0 +1,269 @@
+//! Starts Postgres, NATS and ClickHouse (dedicated, so tests may stop them) and the four services as
+//! child processes on free ports, each logging JSON to its own file.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use test_support::{ClickHouse, Nats, Postgres, PrometheusConfig, free_port, wait_until};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+
+/// Long enough for a cold debug binary to connect, migrate and create its stream.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const JWT_SECRET: &str = "an-end-to-end-test-secret-of-48-bytes-0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    Fechatter,
+    Notify,
+    Bot,
+    Analytics,
+}
+
+impl Service {
+    pub const ALL: [Service; 4] = [
+        Service::Fechatter,
+        Service::Notify,
+        Service::Bot,
+        Service::Analytics,
+    ];
+
+    /// The binary, which is also the Prometheus job name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Fechatter => "fechatter_server",
+            Service::Notify => "notify_server",
+            Service::Bot => "bot_server",
+            Service::Analytics => "analytics_server",
+        }
+    }
+
+    /// The metric prefix, as `check-metrics` expects it.
+    pub fn metric_prefix(self) -> &'static str {
+        match self {
+            Service::Fechatter => "fechatter",
+            Service::Notify => "notify",
+            Service::Bot => "bot",
+            Service::Analytics => "analytics",
+        }
+    }
+
+    fn env_prefix(self) -> &'static str {
+        match self {
+            Service::Fechatter => "FECHATTER",
+            Service::Notify => "NOTIFY",
+            Service::Bot => "BOT",
+            Service::Analytics => "ANALYTICS",
+        }
+    }
+}
+
+struct Process {
+    service: Service,
+    port: u16,
+    metrics_port: u16,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+    child: Mutex<Option<Child>>,
+}
+
+pub struct Topology {
+    pub postgres: Postgres,
+    pub nats: Nats,
+    pub clickhouse: ClickHouse,
+    pub jwt_secret: &'static str,
+    processes: Vec<Process>,
+    logs: tempfile::TempDir,
+}
+
+/// Where cargo put the service binaries: beside this test binary's `deps/` directory.
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current exe: {e}"));
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| panic!("no target directory above {}", exe.display()))
+}
+
+impl Topology {
+    /// Starts everything and waits until all four services are ready.
+    pub async fn start() -> Topology {
+        let (postgres, nats, clickhouse) = tokio::join!(
+            Postgres::dedicated(),
+            Nats::dedicated(),
+            ClickHouse::dedicated()
+        );
+        let logs = tempfile::tempdir().unwrap_or_else(|e| panic!("log dir: {e}"));
+        let database_url = postgres.url("postgres");
+        let mut topology = Topology {
+            processes: Vec::new(),
+            postgres,
+            nats,
+            clickhouse,
+            jwt_secret: JWT_SECRET,
+            logs,
+        };
+        let ports: Vec<(u16, u16)> = Service::ALL
+            .iter()
+            .map(|_| (free_port(), free_port()))
+            .collect();
+        let fechatter_url = format!("http://127.0.0.1:{}", ports[0].0);
+        for (service, (port, metrics_port)) in Service::ALL.into_iter().zip(ports) {
+            let prefix = service.env_prefix();
+            let mut env = vec![
+                ("HOST", "127.0.0.1".to_owned()),
+                ("PORT", port.to_string()),
+                ("METRICS_PORT", metrics_port.to_string()),
+                ("NATS_URL", topology.nats.url()),
+                ("JWT_SECRET", JWT_SECRET.to_owned()),
+                ("LOG_FORMAT", "json".to_owned()),
+                ("LOG", "info".to_owned()),
+                ("HEALTH_INTERVAL_MS", "500".to_owned()),
+            ];
+            match service {
+                Service::Fechatter | Service::Bot => {
+                    env.push(("DATABASE_URL", database_url.clone()));
+                }
+                Service::Analytics => {
+                    env.push(("CLICKHOUSE_URL", topology.clickhouse.http_url()));
+                }
+                Service::Notify => {}
+            }
+            if service == Service::Bot {
+                env.push(("FECHATTER_URL", fechatter_url.clone()));
+            }
+            topology.processes.push(Process {
+                service,
+                port,
+                metrics_port,
+                env: env
+                    .into_iter()
+                    .map(|(k, v)| (format!("{prefix}_{k}"), v))
+                    .collect(),
+                log: topology.logs.path().join(format!("{}.log", service.name())),
+                child: Mutex::new(None),
+            });
+        }
+        for service in Service::ALL {
+            topology.start_service(service).await;
+        }
+        for service in Service::ALL {
+            topology.wait_ready(service).await;
+        }
+        topology
+    }
+
+    fn process(&self, service: Service) -> &Process {
+        self.processes
+            .iter()
+            .find(|p| p.service == service)
+            .unwrap_or_else(|| panic!("{} is not part of the topology", service.name()))
+    }
+
+    /// `http://127.0.0.1:PORT` of the service's API (bot: its health port).
+    pub fn url(&self, service: Service) -> String {
+        format!("http://127.0.0.1:{}", self.process(service).port)
+    }
+
+    pub fn metrics_url(&self, service: Service) -> String {
+        format!(
+            "http://127.0.0.1:{}/metrics",
+            self.process(service).metrics_port
+        )
+    }
+
+    /// A Prometheus configuration scraping the four services under their job names.
+    pub fn prometheus_config(&self) -> PrometheusConfig {
+        self.processes
+            .iter()
+            .fold(PrometheusConfig::new(), |config, p| {
+                config.scrape(p.service.name(), format!("127.0.0.1:{}", p.metrics_port))
+            })
+    }
+
+    /// Starts (or restarts) a service with its original ports and environment.
+    pub async fn start_service(&self, service: Service) {
+        let process = self.process(service);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&process.log)
+            .unwrap_or_else(|e| panic!("open {}: {e}", process.log.display()));
+        let stderr = log
+            .try_clone()
+            .unwrap_or_else(|e| panic!("clone log handle: {e}"));
+        let binary = bin_dir().join(service.name());
+        assert!(
+            binary.exists(),
+            "{} is missing: build the services first (cargo build --workspace --bins)",
+            binary.display()
+        );
+        let child = Command::new(&binary)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(process.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        *process.child.lock().await = Some(child);
+    }
+
+    /// Waits until `/ready` answers 200.
+    pub async fn wait_ready(&self, service: Service) {
+        let url = format!("{}/ready", self.url(service));
+        let what = format!("{} to be ready", service.name());
+        let client = reqwest::Client::new();
+        wait_until(&what, READY_TIMEOUT, || async {
+            client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+    }
+
+    async fn signal(&self, service: Service, signal: Signal) {
+        let process = self.process(service);
+        let mut guard = process.child.lock().await;
+        let Some(mut child) = guard.take() else {
+            return;
+        };
+        if let Some(pid) = child.id() {
+            let _ = kill(Pid::from_raw(pid as i32), signal);
+        }
+        tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not exit after {signal}", service.name()))
+            .unwrap_or_else(|e| panic!("wait for {}: {e}", service.name()));
+    }
+
+    /// SIGTERM: a graceful, draining shutdown.
+    pub async fn stop_service(&self, service: Service) {
+        self.signal(service, Signal::SIGTERM).await;
+    }
+
+    /// SIGKILL: a crash.
+    pub async fn kill_service(&self, service: Service) {
+        self.signal(service, Signal::SIGKILL).await;
+    }
+
+    /// Everything the services have logged so far.
+    pub fn logs(&self) -> String {
+        self.processes
+            .iter()
+            .map(|p| std::fs::read_to_string(&p.log).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub fn log_dir(&self) -> &Path {
+        self.logs.path()
+    }
+}

@@ -1,0 +1,41 @@
+//! The whole topology comes up from the built binaries and is observable from the first scrape.
+
+use std::time::Duration;
+
+use e2e::{Service, Topology};
+use test_support::{Prometheus, assert_metrics_conform};
+
+#[tokio::test]
+async fn all_four_services_become_healthy_and_prometheus_scrapes_every_job() {
+    let topology = Topology::start().await;
+    let client = reqwest::Client::new();
+    for service in Service::ALL {
+        let response = client
+            .get(format!("{}/health", topology.url(service)))
+            .send()
+            .await
+            .expect("health answers");
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.expect("health is JSON");
+        assert_eq!(status, 200, "{}: {body}", service.name());
+        assert_eq!(body["service"], service.name());
+        assert_eq!(body["status"], "healthy", "{}: {body}", service.name());
+    }
+
+    let prometheus = Prometheus::start(topology.prometheus_config()).await;
+    for service in Service::ALL {
+        prometheus
+            .wait_for_up(service.name(), Duration::from_secs(30))
+            .await;
+    }
+    let up = prometheus.query("sum(up)").await;
+    assert_eq!(up[0]["value"][1], "4", "{up}");
+
+    for service in Service::ALL {
+        let url = topology.metrics_url(service);
+        let prefix = service.metric_prefix();
+        tokio::task::spawn_blocking(move || assert_metrics_conform(prefix, &url, &[]))
+            .await
+            .expect("check-metrics ran");
+    }
+}
