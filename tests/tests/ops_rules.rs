@@ -7,6 +7,7 @@ use e2e::ops::repo_path;
 use e2e::ops::rules::{TestFile, load_rules, yaml_files};
 use e2e::ops::runbook::{RUNBOOK, anchors, section};
 use e2e::ops::topology::SERVICES;
+use regex::Regex;
 use serde_norway::Value;
 
 /// The minimum of `alerts.md`: (alert, `for`, severities).
@@ -188,4 +189,59 @@ fn rule_files_are_relative_to_the_config_and_match_the_rules() {
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     assert_eq!(names, ["alerts.yml", "recording.yml"]);
+}
+
+/// The names of the checks a service registers as critical: `.check("name", true, …)` in its sources.
+fn critical_checks(service_dir: &std::path::Path) -> BTreeSet<String> {
+    let registration = Regex::new(r#"\.check\(\s*"([a-z0-9_]+)"\s*,\s*true\b"#)
+        .unwrap_or_else(|err| panic!("{err}"));
+    let mut found = BTreeSet::new();
+    let mut dirs = vec![service_dir.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in
+            std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        {
+            let path = entry.unwrap_or_else(|err| panic!("{err}")).path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                found.extend(registration.captures_iter(&text).map(|c| c[1].to_owned()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn service_not_ready_watches_exactly_the_critical_checks_of_each_service() {
+    let matcher = Regex::new(r#"check\s*=~?\s*"([^"]+)""#).unwrap_or_else(|err| panic!("{err}"));
+    let rules = load_rules(&repo_path("prometheus/rules")).unwrap_or_else(|err| panic!("{err:#}"));
+    for service in SERVICES {
+        let critical = critical_checks(&repo_path(service.name));
+        assert!(
+            !critical.is_empty(),
+            "{}: no critical check found",
+            service.name
+        );
+        let rule = rules
+            .iter()
+            .find(|rule| {
+                rule.alert.as_deref() == Some("ServiceNotReady")
+                    && rule.labels.get("service").map(String::as_str) == Some(service.name)
+            })
+            .unwrap_or_else(|| panic!("no ServiceNotReady rule for {}", service.name));
+        assert!(
+            rule.expr
+                .starts_with(&format!("{}_health_check_status{{", service.metric_prefix)),
+            "{}: {}",
+            service.name,
+            rule.expr
+        );
+        let watched: BTreeSet<String> = matcher
+            .captures(&rule.expr)
+            .map(|c| c[1].split('|').map(str::to_owned).collect())
+            .unwrap_or_default();
+        assert_eq!(watched, critical, "{}: {}", service.name, rule.expr);
+    }
 }
