@@ -1,0 +1,137 @@
+//! Which series names the alerts, recording rules and dashboards may use: the four services'
+//! declared catalogues, the series every exporter or Prometheus itself provides, the recording rules,
+//! and — while the services are still being built — the design-catalogue names not declared yet.
+
+use std::collections::BTreeSet;
+
+/// Series no service declares: the process metrics every exporter adds (`metrics-process`) and the
+/// ones Prometheus makes itself.
+pub const BUILTIN_SERIES: &[&str] = &[
+    "up",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "process_cpu_seconds_total",
+    "process_open_fds",
+    "process_max_fds",
+    "process_virtual_memory_bytes",
+    "process_virtual_memory_max_bytes",
+    "process_resident_memory_bytes",
+    "process_start_time_seconds",
+    "process_threads",
+];
+
+/// Names from `shared/design/metrics.md` (or asked for by an issue, or declared on a service branch
+/// not merged yet) that the alerts and dashboards already use but no service declares YET: the services implementing them are being written. A
+/// test fails as soon as one of these becomes declared, so this list only shrinks; delete a name
+/// when its service lands, and the list when it is empty.
+pub const PENDING_DESIGN_METRICS: &[&str] = &[
+    // fechatter_server: search (issue 7)
+    "fechatter_search_requests_total",
+    // fechatter_server: files, WebSocket, rate limits (issue 5)
+    "fechatter_websocket_connections_active",
+    "fechatter_websocket_messages_total",
+    "fechatter_file_uploads_total",
+    "fechatter_file_upload_size_bytes",
+    "fechatter_file_upload_duration_seconds",
+    "fechatter_rate_limited_total",
+    // bot_server (issue 7)
+    "bot_nats_events_received_total",
+    "bot_nats_event_processing_duration_seconds",
+    "bot_nats_subscription_active",
+    "bot_consumer_pending_events",
+    "bot_index_messages_total",
+    "bot_index_duration_seconds",
+    "bot_search_documents_indexed",
+    "bot_embeddings_generated_total",
+    "bot_embedding_duration_seconds",
+    "bot_embedding_dimensions",
+    "bot_agent_requests_total",
+    "bot_agent_response_duration_seconds",
+    "bot_agent_tokens_total",
+    "bot_db_query_duration_seconds",
+];
+
+/// The suffixes of a histogram's series.
+const HISTOGRAM_SUFFIXES: &[&str] = &["_bucket", "_sum", "_count"];
+
+/// The names a query may use.
+pub struct KnownSeries {
+    pub declared: BTreeSet<String>,
+    /// Declared histograms (base names), whose `_bucket`, `_sum` and `_count` series exist.
+    pub histograms: BTreeSet<String>,
+    pub recorded: BTreeSet<String>,
+    /// Names not declared yet: [`PENDING_DESIGN_METRICS`] outside unit tests.
+    pub pending: BTreeSet<String>,
+}
+
+impl KnownSeries {
+    /// Why `name` is not a series anyone provides, or `None` when it is fine.
+    pub fn problem(&self, name: &str) -> Option<String> {
+        if self.histograms.contains(name) {
+            return Some(format!(
+                "{name} is a histogram: query {name}_bucket, _sum or _count"
+            ));
+        }
+        if BUILTIN_SERIES.contains(&name)
+            || self.declared.contains(name)
+            || self.recorded.contains(name)
+            || self.pending.contains(name)
+        {
+            return None;
+        }
+        for suffix in HISTOGRAM_SUFFIXES {
+            if let Some(base) = name.strip_suffix(suffix) {
+                if self.histograms.contains(base) || self.pending.contains(base) {
+                    return None;
+                }
+                if self.declared.contains(base) {
+                    return Some(format!("{base} is declared but is not a histogram"));
+                }
+            }
+        }
+        Some(format!(
+            "{name} is not declared in any service catalogue, not a recording rule and not pending"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> KnownSeries {
+        KnownSeries {
+            declared: ["a_total", "b_seconds", "c"].map(String::from).into(),
+            histograms: ["b_seconds"].map(String::from).into(),
+            recorded: ["service:a:rate5m"].map(String::from).into(),
+            pending: ["d_users", "e_rows"].map(String::from).into(),
+        }
+    }
+
+    #[test]
+    fn declared_recorded_builtin_and_histogram_series_are_known() {
+        let known = known();
+        for name in [
+            "a_total",
+            "b_seconds_bucket",
+            "b_seconds_count",
+            "service:a:rate5m",
+            "up",
+            "process_resident_memory_bytes",
+            "d_users",
+            "e_rows_bucket",
+        ] {
+            assert_eq!(known.problem(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn typos_and_misused_histograms_are_reported() {
+        let known = known();
+        for name in ["a_totl", "c_bucket", "b_seconds", "process_rss_bytes"] {
+            assert!(known.problem(name).is_some(), "{name}");
+        }
+    }
+}

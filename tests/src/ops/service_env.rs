@@ -1,0 +1,79 @@
+//! The environment variables a service really reads, found in its configuration sources
+//! (`src/config.rs` and `src/config/**.rs`), where every setting is read as `env.<kind>("NAME", …)`
+//! from an `env_config::Env` with the service's prefix.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use anyhow::Context;
+use regex::Regex;
+
+static READ: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\benv\s*\.\s*[a-z_]+\s*\(\s*"([A-Z][A-Z0-9_]*)""#)
+        .unwrap_or_else(|err| panic!("static regex: {err}"))
+});
+
+/// `{PREFIX}_{NAME}` for every `env.<kind>("NAME", …)` call in the crate's configuration sources.
+pub fn variables_read(crate_dir: &Path, env_prefix: &str) -> anyhow::Result<BTreeSet<String>> {
+    let mut names = BTreeSet::new();
+    for file in config_sources(crate_dir)? {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        for capture in READ.captures_iter(&text) {
+            names.insert(format!("{env_prefix}_{}", &capture[1]));
+        }
+    }
+    Ok(names)
+}
+
+fn config_sources(crate_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let src = crate_dir.join("src");
+    let mut files = Vec::new();
+    let single = src.join("config.rs");
+    if single.is_file() {
+        files.push(single);
+    }
+    let mut dirs = vec![src.join("config")];
+    while let Some(dir) = dirs.pop() {
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_spread_over_lines_are_found() {
+        let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("config")).unwrap_or_else(|err| panic!("{err}"));
+        std::fs::write(
+            src.join("config.rs"),
+            "let a = env.port(\"PORT\", 1)?;\nlet b = env.url(\n    \"DATABASE_URL\",\n    \"x\")?;\nlet c = other(\"NOT_ME\");",
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+        std::fs::write(
+            src.join("config/llm.rs"),
+            "env.secret(\"LLM_API_KEY\", None, 0)",
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+        let names = variables_read(dir.path(), "BOT").unwrap_or_default();
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["BOT_DATABASE_URL", "BOT_LLM_API_KEY", "BOT_PORT"]
+        );
+    }
+}

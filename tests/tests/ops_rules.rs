@@ -1,0 +1,247 @@
+//! The Prometheus configuration, alert rules and their unit tests agree with `alerts.md`,
+//! `topology.md` and the runbook. (promtool itself runs in `scripts/check-ops`.)
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use e2e::ops::repo_path;
+use e2e::ops::rules::{TestFile, load_rules, yaml_files};
+use e2e::ops::runbook::{RUNBOOK, anchors, section};
+use e2e::ops::topology::SERVICES;
+use regex::Regex;
+use serde_norway::Value;
+
+/// The minimum of `alerts.md`: (alert, `for`, severities).
+const ALERTS: &[(&str, Option<&str>, &[&str])] = &[
+    ("ServiceDown", Some("1m"), &["critical"]),
+    ("HighErrorRate", Some("2m"), &["warning"]),
+    ("HighLatencyP95", Some("5m"), &["warning"]),
+    ("DatabaseConnectionPoolExhausted", Some("1m"), &["critical"]),
+    ("NATSSubscriptionDown", Some("30s"), &["critical"]),
+    ("OutboxBacklog", Some("2m"), &["critical"]),
+    ("ConsumerLag", Some("5m"), &["warning"]),
+    ("ClickHouseDown", Some("1m"), &["critical"]),
+    ("ServiceNotReady", Some("2m"), &["warning"]),
+    ("HighMemoryUsage", Some("5m"), &["warning"]),
+    ("ErrorBudgetBurn", None, &["critical", "warning"]),
+];
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(repo_path(relative)).unwrap_or_else(|err| panic!("{relative}: {err}"))
+}
+
+#[test]
+fn the_alert_rules_are_those_of_alerts_md_with_their_for_and_severity() {
+    let rules = load_rules(&repo_path("prometheus/rules")).unwrap_or_else(|err| panic!("{err:#}"));
+    let mut seen: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for rule in rules.iter().filter(|rule| rule.alert.is_some()) {
+        let name = rule.alert.as_deref().unwrap_or_default();
+        let Some((_, for_, severities)) = ALERTS.iter().find(|(alert, ..)| *alert == name) else {
+            panic!("{name} is not an alert of alerts.md: add it there first");
+        };
+        assert_eq!(rule.for_.as_deref(), *for_, "{name}: for");
+        let severity = rule.labels.get("severity").cloned().unwrap_or_default();
+        assert!(
+            severities.contains(&severity.as_str()),
+            "{name}: severity {severity:?}"
+        );
+        seen.entry(name).or_default().insert(severity);
+    }
+    for (name, _, severities) in ALERTS {
+        let found = seen.get(name).cloned().unwrap_or_default();
+        let expected: BTreeSet<String> = severities.iter().map(|s| s.to_string()).collect();
+        assert_eq!(found, expected, "{name}: missing or incomplete");
+    }
+}
+
+#[test]
+fn every_alert_explains_itself_and_links_to_its_runbook_section() {
+    let runbook = read(RUNBOOK);
+    let sections = anchors(&runbook);
+    let rules = load_rules(&repo_path("prometheus/rules")).unwrap_or_else(|err| panic!("{err:#}"));
+    for rule in rules.iter().filter(|rule| rule.alert.is_some()) {
+        let name = rule.alert.as_deref().unwrap_or_default();
+        for key in ["summary", "description", "runbook_url"] {
+            assert!(
+                rule.annotations
+                    .get(key)
+                    .is_some_and(|v| !v.trim().is_empty()),
+                "{name}: no {key}"
+            );
+        }
+        let url = &rule.annotations["runbook_url"];
+        let anchor = url
+            .strip_prefix(&format!("{RUNBOOK}#"))
+            .unwrap_or_else(|| panic!("{name}: runbook_url {url} is not {RUNBOOK}#section"));
+        assert_eq!(anchor, name.to_lowercase(), "{name}: its own section");
+        assert!(
+            sections.contains(anchor),
+            "{name}: no section #{anchor} in {RUNBOOK}"
+        );
+    }
+}
+
+#[test]
+fn every_runbook_section_says_what_the_alert_means_how_to_confirm_and_how_to_fix() {
+    let runbook = read(RUNBOOK);
+    for (name, ..) in ALERTS {
+        let text = section(&runbook, name).unwrap_or_else(|| panic!("no ## {name} in {RUNBOOK}"));
+        for part in ["**Meaning.**", "**Confirm.**", "**Fix.**"] {
+            assert!(text.contains(part), "{RUNBOOK} ## {name}: no {part}");
+        }
+    }
+    let operations = section(&runbook, "Start, stop and scale").unwrap_or_default();
+    for needle in [
+        "docker compose up",
+        "docker compose stop",
+        "./scripts/up",
+        "### Scale",
+    ] {
+        assert!(
+            operations.contains(needle),
+            "{RUNBOOK}: nothing on {needle}"
+        );
+    }
+}
+
+#[test]
+fn every_alert_has_a_unit_test_that_fires_it_and_one_where_it_stays_silent() {
+    let mut firing: BTreeSet<String> = BTreeSet::new();
+    let mut silent: BTreeSet<String> = BTreeSet::new();
+    let tests_dir = repo_path("prometheus/tests");
+    for path in yaml_files(&tests_dir).unwrap_or_else(|err| panic!("{err:#}")) {
+        let file = TestFile::load(&path).unwrap_or_else(|err| panic!("{err:#}"));
+        for rule_file in &file.rule_files {
+            assert!(
+                tests_dir.join(rule_file).is_file(),
+                "{}: rule file {rule_file} does not exist",
+                path.display()
+            );
+        }
+        for test in file.alert_tests() {
+            if test.exp_alerts.is_empty() {
+                silent.insert(test.alertname.clone());
+            } else {
+                firing.insert(test.alertname.clone());
+            }
+        }
+    }
+    for (name, ..) in ALERTS {
+        assert!(firing.contains(*name), "no promtool test fires {name}");
+        assert!(
+            silent.contains(*name),
+            "no promtool test expects {name} silent"
+        );
+    }
+}
+
+fn prometheus_config() -> Value {
+    serde_norway::from_str(&read("prometheus/prometheus.yml")).unwrap_or_else(|err| panic!("{err}"))
+}
+
+fn jobs(config: &Value) -> BTreeMap<String, Vec<String>> {
+    config["scrape_configs"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|job| {
+            let name = job["job_name"].as_str().unwrap_or_default().to_owned();
+            let targets = job["static_configs"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c["targets"].as_sequence().cloned().unwrap_or_default())
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect();
+            (name, targets)
+        })
+        .collect()
+}
+
+#[test]
+fn prometheus_scrapes_the_four_services_and_itself_on_their_topology_ports() {
+    let config = prometheus_config();
+    let mut expected: BTreeMap<String, Vec<String>> = SERVICES
+        .iter()
+        .map(|s| {
+            (
+                s.name.to_owned(),
+                vec![format!("{}:{}", s.name, s.metrics_port)],
+            )
+        })
+        .collect();
+    expected.insert("prometheus".into(), vec!["prometheus:9090".into()]);
+    assert_eq!(jobs(&config), expected);
+}
+
+#[test]
+fn rule_files_are_relative_to_the_config_and_match_the_rules() {
+    let config = prometheus_config();
+    let patterns: Vec<&str> = config["rule_files"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(patterns, ["rules/*.yml"]);
+    let rules = yaml_files(&repo_path("prometheus/rules")).unwrap_or_else(|err| panic!("{err:#}"));
+    let names: Vec<String> = rules
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(names, ["alerts.yml", "recording.yml"]);
+}
+
+/// The names of the checks a service registers as critical: `.check("name", true, …)` in its sources.
+fn critical_checks(service_dir: &std::path::Path) -> BTreeSet<String> {
+    let registration = Regex::new(r#"\.check\(\s*"([a-z0-9_]+)"\s*,\s*true\b"#)
+        .unwrap_or_else(|err| panic!("{err}"));
+    let mut found = BTreeSet::new();
+    let mut dirs = vec![service_dir.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in
+            std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        {
+            let path = entry.unwrap_or_else(|err| panic!("{err}")).path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                found.extend(registration.captures_iter(&text).map(|c| c[1].to_owned()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn service_not_ready_watches_exactly_the_critical_checks_of_each_service() {
+    let matcher = Regex::new(r#"check\s*=~?\s*"([^"]+)""#).unwrap_or_else(|err| panic!("{err}"));
+    let rules = load_rules(&repo_path("prometheus/rules")).unwrap_or_else(|err| panic!("{err:#}"));
+    for service in SERVICES {
+        let critical = critical_checks(&repo_path(service.name));
+        assert!(
+            !critical.is_empty(),
+            "{}: no critical check found",
+            service.name
+        );
+        let rule = rules
+            .iter()
+            .find(|rule| {
+                rule.alert.as_deref() == Some("ServiceNotReady")
+                    && rule.labels.get("service").map(String::as_str) == Some(service.name)
+            })
+            .unwrap_or_else(|| panic!("no ServiceNotReady rule for {}", service.name));
+        assert!(
+            rule.expr
+                .starts_with(&format!("{}_health_check_status{{", service.metric_prefix)),
+            "{}: {}",
+            service.name,
+            rule.expr
+        );
+        let watched: BTreeSet<String> = matcher
+            .captures(&rule.expr)
+            .map(|c| c[1].split('|').map(str::to_owned).collect())
+            .unwrap_or_default();
+        assert_eq!(watched, critical, "{}: {}", service.name, rule.expr);
+    }
+}
