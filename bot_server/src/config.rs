@@ -1,18 +1,15 @@
 //! Configuration from `BOT_*` environment variables, defaults from `topology.md`.
 
-use std::time::Duration;
-
 use env_config::{ConfigError, Env};
 use fechatter_events::EventBus;
-use observability::server::Listen;
-use observability::telemetry::LogFormat;
+use observability::RuntimeConfig;
 use secrecy::SecretString;
 use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The health endpoints' port (bot_server has no public API) and the metrics port.
-    pub listen: Listen,
+    pub runtime: RuntimeConfig,
     /// Holds credentials: never log it.
     pub database_url: SecretString,
     pub database_max_connections: u32,
@@ -22,10 +19,6 @@ pub struct Config {
     pub jwt_secret: SecretString,
     /// Where the bot posts its replies, so they are ordinary messages with events and SSE.
     pub fechatter_url: Url,
-    pub log_format: LogFormat,
-    pub log_filter: String,
-    pub health_interval: Duration,
-    pub drain_delay: Duration,
 }
 
 impl Config {
@@ -40,28 +33,13 @@ impl Config {
             &["postgres", "postgresql"],
         )?;
         Ok(Self {
-            listen: Listen {
-                host: env.string("HOST", "0.0.0.0"),
-                port: env.port("PORT", 6686)?,
-                metrics_port: env.port("METRICS_PORT", 9092)?,
-            },
+            runtime: RuntimeConfig::from_env(env, 6686, 9092)?,
             database_url: SecretString::from(database_url.to_string()),
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)?,
-            nats_url: env.url("NATS_URL", "nats://localhost:4222", &["nats", "tls"])?,
-            event_bus: EventBus {
-                stream: env.string("NATS_STREAM", fechatter_events::stream::DEFAULT_STREAM),
-                subject_prefix: env.string(
-                    "NATS_SUBJECT_PREFIX",
-                    fechatter_events::stream::DEFAULT_SUBJECT_PREFIX,
-                ),
-                ..EventBus::default()
-            },
+            nats_url: fechatter_events::nats::url_from_env(env)?,
+            event_bus: EventBus::from_env(env),
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,
-            log_format: env.parse("LOG_FORMAT", LogFormat::Pretty)?,
-            log_filter: env.string("LOG", "info"),
-            health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
-            drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
         })
     }
 }
@@ -80,7 +58,10 @@ mod tests {
     fn defaults_follow_the_topology() {
         let config = Config::from(&env(&[])).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(
-            (config.listen.port, config.listen.metrics_port),
+            (
+                config.runtime.listen.port,
+                config.runtime.listen.metrics_port
+            ),
             (6686, 9092)
         );
     }

@@ -4,14 +4,13 @@ use std::time::Duration;
 
 use env_config::{ConfigError, Env};
 use fechatter_events::EventBus;
-use observability::server::Listen;
-use observability::telemetry::LogFormat;
+use observability::RuntimeConfig;
 use secrecy::SecretString;
 use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub listen: Listen,
+    pub runtime: RuntimeConfig,
     /// Holds credentials: never log it.
     pub database_url: SecretString,
     pub database_max_connections: u32,
@@ -19,11 +18,6 @@ pub struct Config {
     pub event_bus: EventBus,
     pub jwt_secret: SecretString,
     pub access_token_ttl: Duration,
-    pub log_format: LogFormat,
-    pub log_filter: String,
-    /// How often the health checks run in the background to keep the status gauges current.
-    pub health_interval: Duration,
-    pub drain_delay: Duration,
     pub refresh_token_ttl: Duration,
     pub password_hashing: PasswordHashing,
     pub limits: Limits,
@@ -77,22 +71,11 @@ impl Config {
             &["postgres", "postgresql"],
         )?;
         Ok(Self {
-            listen: Listen {
-                host: env.string("HOST", "0.0.0.0"),
-                port: env.port("PORT", 6688)?,
-                metrics_port: env.port("METRICS_PORT", 9090)?,
-            },
+            runtime: RuntimeConfig::from_env(env, 6688, 9090)?,
             database_url: SecretString::from(database_url.to_string()),
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 20, 1, 1000)?,
-            nats_url: env.url("NATS_URL", "nats://localhost:4222", &["nats", "tls"])?,
-            event_bus: EventBus {
-                stream: env.string("NATS_STREAM", fechatter_events::stream::DEFAULT_STREAM),
-                subject_prefix: env.string(
-                    "NATS_SUBJECT_PREFIX",
-                    fechatter_events::stream::DEFAULT_SUBJECT_PREFIX,
-                ),
-                ..EventBus::default()
-            },
+            nats_url: fechatter_events::nats::url_from_env(env)?,
+            event_bus: EventBus::from_env(env),
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             access_token_ttl: Duration::from_secs(env.bounded(
                 "ACCESS_TOKEN_TTL_SECONDS",
@@ -100,10 +83,6 @@ impl Config {
                 1,
                 24 * 3600,
             )?),
-            log_format: env.parse("LOG_FORMAT", LogFormat::Pretty)?,
-            log_filter: env.string("LOG", "info"),
-            health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
-            drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
             refresh_token_ttl: Duration::from_secs(env.bounded(
                 "REFRESH_TOKEN_TTL_SECONDS",
                 30 * 24 * 3600,
@@ -158,7 +137,10 @@ mod tests {
     fn defaults_follow_the_topology() {
         let config = config(&[]).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(
-            (config.listen.port, config.listen.metrics_port),
+            (
+                config.runtime.listen.port,
+                config.runtime.listen.metrics_port
+            ),
             (6688, 9090)
         );
         assert_eq!(config.event_bus.stream, "FECHATTER_EVENTS");
