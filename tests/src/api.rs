@@ -158,6 +158,12 @@ impl Api {
 
     /// Signs up a member of `owner`'s workspace through an invite.
     pub async fn sign_up_member(&self, owner: &User, handle: &str) -> User {
+        let code = self.invite(owner).await;
+        self.sign_up_invited(&code, handle).await
+    }
+
+    /// A fresh invite code to `owner`'s workspace.
+    pub async fn invite(&self, owner: &User) -> String {
         let invite = self
             .post(
                 Some(&owner.access_token),
@@ -166,8 +172,11 @@ impl Api {
             )
             .await;
         invite.expect(201);
-        self.sign_up(json!({"invite_code": invite.body["code"]}), handle)
-            .await
+        invite.body["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub async fn sign_up_invited(&self, code: &str, handle: &str) -> User {
+        self.sign_up(json!({"invite_code": code}), handle).await
     }
 
     async fn sign_up(&self, mut body: Value, handle: &str) -> User {

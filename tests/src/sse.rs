@@ -66,6 +66,24 @@ impl Sse {
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id);
         }
+        Sse::send(request, last_event_id).await
+    }
+
+    /// Opens `GET {notify}/events?access_token=…`, as a browser's EventSource must (it cannot set
+    /// headers), and reads up to its `connected` event.
+    pub async fn connect_with_query_token(notify: &str, token: &str, timeout: Duration) -> Sse {
+        let request = reqwest::Client::new()
+            .get(format!("{notify}/events"))
+            .query(&[("access_token", token)]);
+        let mut sse = Sse::send(request, None).await;
+        loop {
+            if sse.next(timeout).await.event == "connected" {
+                return sse;
+            }
+        }
+    }
+
+    async fn send(request: reqwest::RequestBuilder, last_event_id: Option<&str>) -> Sse {
         let response = tokio::time::timeout(Duration::from_secs(10), request.send())
             .await
             .unwrap_or_else(|_| panic!("GET /events did not answer within 10 s"))

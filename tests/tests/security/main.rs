@@ -1,0 +1,216 @@
+//! Workspaces are sealed from each other on every interface (the chat API, live events, presence,
+//! reports), strangers and forged tokens get nothing, and no secret ever reaches a log.
+
+mod live;
+mod routes;
+
+use std::time::Duration;
+
+use e2e::analytics::{client_event, post_events, report, total};
+use e2e::api::{Api, PASSWORD};
+use e2e::{Service, Topology};
+use fechatter_auth::TokenKeys;
+use fechatter_events::{UserId, WorkspaceId};
+use routes::{Targets, ids, outsider_finds_nothing, strangers_are_refused};
+use secrecy::SecretString;
+use serde_json::json;
+use test_support::wait_until;
+
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Everything at debug, so that a secret in any line a service could log is caught.
+const LOUD: &[(&str, &str)] = &[
+    ("FECHATTER_LOG", "debug"),
+    ("NOTIFY_LOG", "debug"),
+    ("BOT_LOG", "debug"),
+    ("ANALYTICS_LOG", "debug"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secret_is_logged() {
+    let topology = Topology::start_with(LOUD).await;
+    let api = Api::new(topology.url(Service::Fechatter));
+    let analytics = Api::new(topology.url(Service::Analytics));
+
+    let ann = api.sign_up_owner("ann", "Acme").await;
+    let invite = api.invite(&ann).await;
+    let bob = api.sign_up_invited(&invite, "bob").await;
+    let cat = api.sign_up_member(&ann, "cat").await;
+    let zed = api.sign_up_owner("zed", "Globex").await;
+    let general = api
+        .create_chat(&ann, "public_channel", Some("general"), &[&bob])
+        .await;
+    let secret = api
+        .create_chat(&ann, "private_channel", Some("board"), &[&cat])
+        .await;
+    let globex = api.create_chat(&zed, "group", Some("globex"), &[]).await;
+    let hello = api.send(&ann, general, "hello acme").await;
+    let plans = api.send(&ann, secret, "the plans").await;
+    api.send(&zed, globex, "hello globex").await;
+    post_events(
+        &analytics,
+        Some(&ann),
+        &[client_event(
+            "search_performed",
+            "acme-session",
+            json!({"results": 3}),
+        )],
+    )
+    .await
+    .expect(202);
+
+    // The chat API, route by route.
+    let tried = outsider_finds_nothing(
+        &api,
+        &zed,
+        &Targets {
+            chat: general,
+            message: hello,
+            member: bob.id,
+        },
+    )
+    .await;
+    assert!(tried >= 10, "only {tried} routes name a resource");
+    outsider_finds_nothing(
+        &api,
+        &bob,
+        &Targets {
+            chat: secret,
+            message: plans,
+            member: cat.id,
+        },
+    )
+    .await;
+    let zeds = |path: &'static str| {
+        let api = &api;
+        let token = zed.access_token.clone();
+        async move { api.get(Some(&token), path).await.body }
+    };
+    assert_eq!(ids(&zeds("/api/chats").await, "id"), [globex].into());
+    assert!(ids(&zeds("/api/chats/public").await, "id").is_empty());
+    assert_eq!(ids(&zeds("/api/users").await, "id"), [zed.id].into());
+    let direct = api
+        .post(
+            Some(&zed.access_token),
+            "/api/chats",
+            json!({"chat_type": "direct", "members": [ann.id]}),
+        )
+        .await;
+    assert_eq!(
+        direct.status, 422,
+        "a chat with another workspace's user: {}",
+        direct.body
+    );
+
+    // Strangers and forged tokens.
+    assert!(strangers_are_refused(&api, None).await >= 15);
+    let forged = TokenKeys::new(
+        &SecretString::from("a-secret-that-is-not-the-deployments-one!".to_owned()),
+        Duration::from_secs(900),
+    )
+    .issue(
+        UserId(ann.id),
+        WorkspaceId(ann.workspace_id),
+        uuid::Uuid::now_v7(),
+    );
+    strangers_are_refused(&api, Some(&forged)).await;
+    for (service, path) in [
+        (Service::Notify, "/events"),
+        (Service::Notify, "/online-users"),
+        (Service::Analytics, "/api/reports/messages"),
+    ] {
+        let other = Api::new(topology.url(service));
+        for token in [None, Some(forged.as_str())] {
+            let reply = other.get(token, path).await;
+            assert_eq!(reply.status, 401, "{path} with {token:?}: {}", reply.body);
+        }
+    }
+
+    live::outsider_hears_nothing(&topology, &api, &ann, &bob, &zed, general, globex).await;
+
+    // Reports: Globex sees its own numbers only, and cannot write into Acme's.
+    wait_until("Acme's search to be counted", WAIT, || async {
+        total(
+            &report(&analytics, &ann, "search").await,
+            "searches",
+            |_| true,
+        ) == 1
+    })
+    .await;
+    // Globex's two messages, none of Acme's.
+    wait_until("Globex's messages to be counted", WAIT, || async {
+        let zed_messages = report(&analytics, &zed, "messages").await;
+        total(&zed_messages, "messages", |_| true) == 2
+            && total(&zed_messages, "messages", |row| row["chat_type"] == "group") == 2
+    })
+    .await;
+    let zed_top = report(&analytics, &zed, "top-chats").await;
+    assert_eq!(
+        zed_top.body["rows"][0]["chat_id"], globex,
+        "{}",
+        zed_top.body
+    );
+    assert_eq!(
+        total(
+            &report(&analytics, &zed, "search").await,
+            "searches",
+            |_| true
+        ),
+        0
+    );
+    let mut claimed = client_event("search_performed", "x", json!({}));
+    claimed["workspace_id"] = json!(ann.workspace_id);
+    let claim = post_events(&analytics, Some(&zed), &[claimed]).await;
+    assert_eq!(claim.status, 422, "{}", claim.body);
+
+    // Sessions end; tokens rotate.
+    let rotated = api
+        .post(
+            None,
+            "/api/refresh",
+            json!({"refresh_token": ann.refresh_token}),
+        )
+        .await;
+    rotated.expect(200);
+    let mut secrets = vec![
+        PASSWORD.to_owned(),
+        topology.jwt_secret.to_owned(),
+        invite,
+        forged,
+    ];
+    for key in ["access_token", "refresh_token"] {
+        secrets.push(rotated.body[key].as_str().unwrap_or_default().to_owned());
+    }
+    for user in [&ann, &bob, &cat, &zed] {
+        secrets.push(user.access_token.clone());
+        secrets.push(user.refresh_token.clone());
+    }
+    assert_no_secret_logged(&topology, &secrets).await;
+}
+
+/// The services logged plenty (requests included), and none of `secrets` in any form they were
+/// sent in.
+async fn assert_no_secret_logged(topology: &Topology, secrets: &[String]) {
+    wait_until("the request logs to be written", WAIT, || async {
+        topology.logs().contains("/api/chats")
+    })
+    .await;
+    let logs = topology.logs();
+    for service in Service::ALL {
+        assert!(
+            logs.contains(service.name()),
+            "nothing logged by {}",
+            service.name()
+        );
+    }
+    for secret in secrets {
+        assert!(secret.len() >= 16, "too short to look for: {secret:?}");
+        // A JWT's signature alone is as good as the token.
+        let tail = &secret[secret.len() - 16..];
+        assert!(
+            !logs.contains(secret.as_str()) && !logs.contains(tail),
+            "a secret ({}…) is in the logs",
+            &secret[..6]
+        );
+    }
+}
