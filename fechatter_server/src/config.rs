@@ -29,6 +29,7 @@ pub struct Config {
     pub limits: Limits,
     pub cache: CacheSettings,
     pub outbox: OutboxSettings,
+    pub search: SearchSettings,
 }
 
 /// Argon2id cost. The defaults are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane); tests
@@ -63,6 +64,16 @@ pub struct OutboxSettings {
     /// notification is lost.
     pub poll_interval: Duration,
     pub batch_size: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchSettings {
+    /// Re-rank lexical matches by the cosine similarity of their embeddings (see `docs/search.md`).
+    pub hybrid: bool,
+    /// Embeds queries for hybrid ranking; its dimension must be bot_server's
+    /// `BOT_EMBEDDING_DIMENSIONS` (and bot_server must use the offline embedder) for vectors to be
+    /// compared at all.
+    pub embedder: fechatter_search::HashedNgrams,
 }
 
 impl Config {
@@ -138,8 +149,27 @@ impl Config {
                 )?),
                 batch_size: env.bounded("OUTBOX_BATCH_SIZE", 100, 1, 10_000)?,
             },
+            search: SearchSettings {
+                hybrid: env.bool("SEARCH_HYBRID", false)?,
+                embedder: search_embedder(env)?,
+            },
         })
     }
+}
+
+fn search_embedder(env: &Env) -> Result<fechatter_search::HashedNgrams, ConfigError> {
+    use fechatter_search::embedding::{DEFAULT_DIMENSIONS, MAX_DIMENSIONS, MIN_DIMENSIONS};
+    let dimensions = env.bounded(
+        "SEARCH_EMBEDDING_DIMENSIONS",
+        DEFAULT_DIMENSIONS,
+        MIN_DIMENSIONS,
+        MAX_DIMENSIONS,
+    )?;
+    fechatter_search::HashedNgrams::new(dimensions).map_err(|err| ConfigError::Invalid {
+        variable: env.variable("SEARCH_EMBEDDING_DIMENSIONS"),
+        value: dimensions.to_string(),
+        reason: err.to_string(),
+    })
 }
 
 #[cfg(test)]
