@@ -62,7 +62,8 @@ CREATE TABLE measure_big (id int PRIMARY KEY, search_text text NOT NULL,
 INSERT INTO measure_big
 SELECT g, format('message %s about %s with ticket x-%s and %s', g,
                  (ARRAY['deploys','reviews','budgets','incidents','releases'])[1 + g % 5],
-                 g % 9973, CASE WHEN g % 50000 = 7 THEN 'zanzibar' ELSE 'nothing' END)
+                 g % 9973, CASE WHEN g % 50000 = 7 THEN 'zanzibar'
+                                WHEN g % 50000 = 8 THEN '日本語のテキスト' ELSE 'nothing' END)
 FROM generate_series(1, 200000) g;
 CREATE INDEX measure_big_tsv ON measure_big USING gin (tsv);
 CREATE INDEX measure_big_trgm ON measure_big USING gin (search_text gin_trgm_ops);
@@ -74,6 +75,7 @@ SELECT count(*) FROM measure_big WHERE tsv @@ to_tsquery('simple', '''zanzi'':*'
 SELECT count(*) FROM measure_big WHERE search_text LIKE '%zanzi%';
 SELECT count(*) FROM measure_big WHERE tsv @@ to_tsquery('simple', '''x-997'':*');
 SELECT count(*) FROM measure_big WHERE search_text LIKE '%x-997%';
+SELECT count(*) FROM measure_big WHERE search_text LIKE '%テキスト%';
 SELECT id FROM measure_big WHERE tsv @@ to_tsquery('simple', '''deplo'':*')
  ORDER BY ts_rank_cd(tsv, to_tsquery('simple', '''deplo'':*'), 32) DESC, id DESC LIMIT 20;
 \timing off

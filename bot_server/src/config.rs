@@ -1,5 +1,7 @@
 //! Configuration from `BOT_*` environment variables, defaults from `topology.md`.
 
+mod ai;
+
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
@@ -8,6 +10,8 @@ use observability::server::Listen;
 use observability::telemetry::LogFormat;
 use secrecy::SecretString;
 use url::Url;
+
+pub use ai::{EmbeddingProvider, EmbeddingSettings, LlmSettings};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -26,6 +30,34 @@ pub struct Config {
     pub log_filter: String,
     pub health_interval: Duration,
     pub drain_delay: Duration,
+    pub consumer: ConsumerSettings,
+    pub embeddings: EmbeddingSettings,
+    /// An OpenAI-compatible chat-completions endpoint; without one the assistant answers by quoting.
+    pub llm: Option<LlmSettings>,
+    pub assistant: AssistantSettings,
+}
+
+/// The durable JetStream consumer `bot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerSettings {
+    /// Events handled at once (and unacknowledged at most).
+    pub concurrency: usize,
+    /// Deliveries of one event before it is parked on the dead-letter subject.
+    pub max_deliver: i64,
+    pub ack_wait: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssistantSettings {
+    /// How many of the chat's latest messages `@bot summary` reads.
+    pub summary_messages: i64,
+    /// How many earlier messages a search or a question brings back.
+    pub matches: i64,
+    /// Messages older than this when their event arrives (after an outage, a replay) are indexed
+    /// but not answered: an answer to a long-forgotten question is noise.
+    pub max_age: Duration,
+    /// Re-rank the messages found for a question by embedding similarity.
+    pub hybrid: bool,
 }
 
 impl Config {
@@ -62,6 +94,29 @@ impl Config {
             log_filter: env.string("LOG", "info"),
             health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
             drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
+            consumer: ConsumerSettings {
+                concurrency: env.bounded("CONSUMER_CONCURRENCY", 4, 1, 256)?,
+                max_deliver: env.bounded("CONSUMER_MAX_DELIVER", 5, 1, 1000)?,
+                ack_wait: Duration::from_millis(env.bounded(
+                    "CONSUMER_ACK_WAIT_MS",
+                    60_000,
+                    1_000,
+                    3_600_000,
+                )?),
+            },
+            embeddings: ai::embeddings(env)?,
+            llm: ai::llm(env)?,
+            assistant: AssistantSettings {
+                summary_messages: env.bounded("ASSISTANT_SUMMARY_MESSAGES", 50, 2, 500)?,
+                matches: env.bounded("ASSISTANT_MATCHES", 5, 1, 20)?,
+                max_age: Duration::from_secs(env.bounded(
+                    "ASSISTANT_MAX_AGE_SECONDS",
+                    900,
+                    1,
+                    7 * 24 * 3600,
+                )?),
+                hybrid: env.bool("SEARCH_HYBRID", true)?,
+            },
         })
     }
 }
@@ -83,11 +138,26 @@ mod tests {
             (config.listen.port, config.listen.metrics_port),
             (6686, 9092)
         );
+        assert!(config.llm.is_none());
+        assert!(matches!(
+            config.embeddings.provider,
+            EmbeddingProvider::Offline
+        ));
+        assert_eq!(config.embeddings.dimensions, 512);
     }
 
     #[test]
     fn an_invalid_fechatter_url_names_the_variable() {
         let err = Config::from(&env(&[("BOT_FECHATTER_URL", "ftp://x")])).unwrap_err();
         assert!(err.to_string().starts_with("BOT_FECHATTER_URL"), "{err}");
+    }
+
+    #[test]
+    fn a_consumer_without_concurrency_is_refused() {
+        let err = Config::from(&env(&[("BOT_CONSUMER_CONCURRENCY", "0")])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("BOT_CONSUMER_CONCURRENCY"),
+            "{err}"
+        );
     }
 }
