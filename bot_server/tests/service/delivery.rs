@@ -1,13 +1,14 @@
 //! The durable consumer: redeliveries are recognised, late events never undo newer ones, events
 //! that can never be read are parked on the dead-letter subject, and the lag is exported.
 
+use chrono::Utc;
 use fechatter_events::payload::MessagePayload;
-use fechatter_events::{ChatId, EventId, EventKind, WorkspaceId};
+use fechatter_events::{ChatId, EventId, EventKind, UserId, WorkspaceId};
 use futures::StreamExt;
 use serde_json::json;
 use test_support::assert_metrics_conform;
 
-use crate::support::{Stack, WAIT};
+use crate::support::{Stack, StackOptions, WAIT};
 
 #[tokio::test]
 async fn the_same_event_twice_is_indexed_once_and_an_older_version_never_overwrites_an_edit() {
@@ -61,10 +62,16 @@ async fn the_same_event_twice_is_indexed_once_and_an_older_version_never_overwri
 }
 
 #[tokio::test]
-async fn an_event_that_cannot_be_read_lands_on_the_dead_letter_subject_and_the_consumer_goes_on() {
-    let stack = Stack::start().await;
+async fn events_that_cannot_be_read_or_keep_failing_land_on_the_dead_letter_subject() {
+    let stack = Stack::start_with(StackOptions {
+        bot_env: vec![("CONSUMER_MAX_DELIVER", "2".to_owned())],
+        ..StackOptions::default()
+    })
+    .await;
     let ann = stack.owner("ann", "Acme").await;
     let chat = stack.chat(&ann, "group", Some("ops"), &[]).await;
+    let sent = stack.send(&ann, chat, "an ordinary message").await;
+    stack.wait_for_search(&ann, "q=ordinary", &[sent]).await;
     let nats = stack.nats().await;
     let mut parked = nats
         .subscribe(stack.bus.dead_letter_subject("bot"))
@@ -72,40 +79,99 @@ async fn an_event_that_cannot_be_read_lands_on_the_dead_letter_subject_and_the_c
         .unwrap_or_else(|err| panic!("{err}"));
     nats.flush().await.unwrap_or_else(|err| panic!("{err}"));
 
-    let subject = stack.bus.subject(EventKind::MessageCreated);
-    stack.publish(subject.clone(), b"{not json".to_vec()).await;
+    let envelope = |kind: EventKind, data: serde_json::Value| {
+        fechatter_events::Envelope::new(
+            kind,
+            WorkspaceId(ann.workspace_id),
+            Some(ChatId(chat)),
+            Some(UserId(ann.id)),
+            vec![UserId(ann.id)],
+            &data,
+        )
+        .unwrap_or_else(|err| panic!("{err}"))
+        .to_json()
+        .unwrap_or_default()
+    };
+    let unreadable = b"{not json".to_vec();
     // A well-formed envelope whose payload is not a message.
-    let wrong = fechatter_events::Envelope::new(
-        EventKind::MessageCreated,
-        WorkspaceId(ann.workspace_id),
-        Some(ChatId(chat)),
-        None,
-        Vec::new(),
-        &json!({"unexpected": true}),
-    )
-    .unwrap_or_else(|err| panic!("{err}"));
-    let wrong = wrong.to_json().unwrap_or_default();
-    stack.publish(subject.clone(), wrong.clone()).await;
+    let not_a_message = envelope(EventKind::MessageCreated, json!({"unexpected": true}));
+    // An edit Postgres refuses every time (text cannot hold NUL): retried, then given up on.
+    let refused = envelope(
+        EventKind::MessageUpdated,
+        json!({"id": sent, "chat_id": chat, "chat_type": "group", "sender_id": ann.id,
+               "content": "bad \u{0} text", "reply_to": null, "mentions": [], "files": [],
+               "created_at": Utc::now(), "edited_at": Utc::now()}),
+    );
+    for payload in [&unreadable, &not_a_message] {
+        stack
+            .publish(
+                stack.bus.subject(EventKind::MessageCreated),
+                payload.clone(),
+            )
+            .await;
+    }
+    stack
+        .publish(
+            stack.bus.subject(EventKind::MessageUpdated),
+            refused.clone(),
+        )
+        .await;
 
-    for expected in [b"{not json".to_vec(), wrong] {
+    let mut arrived = Vec::new();
+    for _ in 0..3 {
         let message = tokio::time::timeout(WAIT, parked.next())
             .await
-            .unwrap_or_else(|_| panic!("nothing reached the dead-letter subject"))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "only {} events reached the dead-letter subject",
+                    arrived.len()
+                )
+            })
             .unwrap_or_else(|| panic!("the subscription ended"));
-        assert_eq!(message.payload.to_vec(), expected);
-        let original = message
-            .headers
-            .as_ref()
-            .and_then(|headers| headers.get("Fechatter-Original-Subject"))
-            .map(|value| value.as_str().to_owned());
-        assert_eq!(original.as_deref(), Some(subject.as_str()));
+        let header = |name: &str| {
+            message
+                .headers
+                .as_ref()
+                .and_then(|headers| headers.get(name))
+                .map(|value| value.as_str().to_owned())
+                .unwrap_or_default()
+        };
+        arrived.push((
+            message.payload.to_vec(),
+            header("Fechatter-Original-Subject"),
+            header("Fechatter-Dead-Letter-Reason"),
+        ));
     }
-    assert_eq!(
-        stack
-            .metric("bot_events_dead_lettered_total", &[("reason", "malformed")])
-            .await,
-        2.0
-    );
+    arrived.sort();
+    let mut expected = vec![
+        (unreadable, stack.bus.subject(EventKind::MessageCreated)),
+        (not_a_message, stack.bus.subject(EventKind::MessageCreated)),
+        (
+            refused.clone(),
+            stack.bus.subject(EventKind::MessageUpdated),
+        ),
+    ];
+    expected.sort();
+    let got: Vec<(Vec<u8>, String)> = arrived
+        .iter()
+        .map(|(payload, subject, _)| (payload.clone(), subject.clone()))
+        .collect();
+    assert_eq!(got, expected);
+    let reason = arrived
+        .iter()
+        .find(|(payload, _, _)| *payload == refused)
+        .map(|(_, _, reason)| reason.clone())
+        .unwrap_or_default();
+    assert!(reason.starts_with("database"), "{reason}");
+    for (reason, count) in [("malformed", 2.0), ("failed", 1.0)] {
+        assert_eq!(
+            stack
+                .metric("bot_events_dead_lettered_total", &[("reason", reason)])
+                .await,
+            count
+        );
+    }
+    assert_eq!(stack.search_ids(&ann, "q=ordinary").await, [sent]);
 
     // The consumer carries on with the next events and catches up completely.
     let message = stack.send(&ann, chat, "still indexing").await;
