@@ -104,8 +104,11 @@ async fn compose(
             let passages =
                 repo::passages::latest(state.pool(), message.chat_id, message.id, limit).await?;
             match llm {
-                Some(llm) => ask(llm, prompt::summary(&passages), &[]).await,
-                None => {
+                // Nothing to summarise needs no model (and costs no tokens).
+                Some(llm) if !passages.is_empty() => {
+                    ask(llm, prompt::summary(&passages), &[]).await
+                }
+                _ => {
                     let chosen: Vec<_> = summary::choose(&passages)
                         .into_iter()
                         .map(|index| &passages[index])
@@ -118,7 +121,10 @@ async fn compose(
             let passages =
                 retrieval::relevant(state, message.chat_id, message.id, &question).await?;
             match llm {
-                Some(llm) => ask(llm, prompt::question(&question, &passages), &passages).await,
+                Some(llm) if !passages.is_empty() => {
+                    ask(llm, prompt::question(&question, &passages), &passages).await
+                }
+                Some(_) => answered(replies::nothing_relevant().to_owned()),
                 None => answered(replies::quoted_answer(&passages)),
             }
         }

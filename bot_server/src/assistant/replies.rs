@@ -104,9 +104,13 @@ pub fn summary(considered: usize, chosen: &[&Passage]) -> String {
     limited(text)
 }
 
+pub fn nothing_relevant() -> &'static str {
+    "I found no earlier message in this chat about that."
+}
+
 pub fn quoted_answer(passages: &[Passage]) -> String {
     if passages.is_empty() {
-        return format!("I found no earlier message in this chat about that.\n{NO_LLM}");
+        return format!("{}\n{NO_LLM}", nothing_relevant());
     }
     limited(format!(
         "These earlier messages look most relevant:\n{}{NO_LLM}",
