@@ -50,7 +50,7 @@ impl FechatterClient {
         reply_to: MessageId,
         content: &str,
         idempotency_key: &str,
-    ) -> Result<MessageId, PostError> {
+    ) -> Result<(), PostError> {
         let token = self
             .tokens
             .issue(bot.user_id, bot.workspace_id, bot.session_id);
@@ -65,13 +65,7 @@ impl FechatterClient {
             .await
             .map_err(|err| PostError::Unavailable(err.without_url().to_string()))?;
         match response.status() {
-            status if status.is_success() => {
-                let body: serde_json::Value = response
-                    .json()
-                    .await
-                    .map_err(|err| PostError::Unavailable(err.without_url().to_string()))?;
-                Ok(MessageId(body["id"].as_i64().unwrap_or_default()))
-            }
+            status if status.is_success() => Ok(()),
             StatusCode::UNAUTHORIZED => Err(PostError::Unauthorized),
             StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
                 Err(PostError::Unavailable(response.status().to_string()))

@@ -57,6 +57,8 @@ pub enum StateError {
     Nats(#[from] async_nats::ConnectError),
     #[error("building the HTTP client: {0}")]
     Http(reqwest::Error),
+    #[error("BOT_EMBEDDING_DIMENSIONS: {0}")]
+    Embeddings(#[from] fechatter_search::embedding::DimensionsOutOfRange),
 }
 
 impl AppState {
@@ -77,7 +79,7 @@ impl AppState {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(StateError::Http)?;
-        let embeddings = Embeddings::new(&config.embeddings, http.clone());
+        let embeddings = Embeddings::new(&config.embeddings, http.clone())?;
         let llm = config
             .llm
             .clone()

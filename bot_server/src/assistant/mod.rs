@@ -64,7 +64,7 @@ pub async fn answer_if_asked(
         .reply(&bot, message.chat_id, message.id, &text, &key)
         .await
     {
-        Ok(_) => {
+        Ok(()) => {
             AgentMetrics::request(result, started.elapsed());
             Ok(())
         }

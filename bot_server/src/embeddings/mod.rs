@@ -11,6 +11,8 @@ use std::time::Instant;
 pub use http::HttpEmbedder;
 pub use offline::OfflineEmbedder;
 
+use fechatter_search::embedding::DimensionsOutOfRange;
+
 use crate::config::{EmbeddingProvider, EmbeddingSettings};
 use crate::observability::metrics::EmbeddingMetrics;
 
@@ -49,9 +51,12 @@ pub enum Embeddings {
 }
 
 impl Embeddings {
-    pub fn new(settings: &EmbeddingSettings, client: reqwest::Client) -> Self {
-        match &settings.provider {
-            EmbeddingProvider::Offline => Self::Offline(OfflineEmbedder::new(settings.dimensions)),
+    pub fn new(
+        settings: &EmbeddingSettings,
+        client: reqwest::Client,
+    ) -> Result<Self, DimensionsOutOfRange> {
+        Ok(match &settings.provider {
+            EmbeddingProvider::Offline => Self::Offline(OfflineEmbedder::new(settings.dimensions)?),
             EmbeddingProvider::Http {
                 url,
                 api_key,
@@ -65,7 +70,7 @@ impl Embeddings {
                 settings.dimensions,
                 *timeout,
             )),
-        }
+        })
     }
 
     pub fn model(&self) -> &str {

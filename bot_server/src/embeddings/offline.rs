@@ -2,30 +2,26 @@
 //! embeds queries with.
 
 use fechatter_search::HashedNgrams;
+use fechatter_search::embedding::DimensionsOutOfRange;
 
 use super::{Embedder, EmbeddingError};
 
 pub struct OfflineEmbedder {
-    hashed: Option<HashedNgrams>,
-    dimensions: usize,
+    hashed: HashedNgrams,
     model: String,
 }
 
 impl OfflineEmbedder {
-    /// `dimensions` was validated by the configuration; out of range it embeds nothing (every call
-    /// fails the dimension check) rather than panicking.
-    pub fn new(dimensions: usize) -> Self {
-        let hashed = HashedNgrams::new(dimensions).ok();
-        let model = hashed.map(|h| h.model()).unwrap_or_default();
-        Self {
+    pub fn new(dimensions: usize) -> Result<Self, DimensionsOutOfRange> {
+        let hashed = HashedNgrams::new(dimensions)?;
+        Ok(Self {
             hashed,
-            dimensions,
-            model,
-        }
+            model: hashed.model(),
+        })
     }
 
     pub fn dimensions(&self) -> usize {
-        self.dimensions
+        self.hashed.dimensions()
     }
 }
 
@@ -39,6 +35,6 @@ impl Embedder for OfflineEmbedder {
     }
 
     async fn embed(&self, text: &str) -> Result<Vec<f32>, EmbeddingError> {
-        Ok(self.hashed.map(|h| h.embed(text)).unwrap_or_default())
+        Ok(self.hashed.embed(text))
     }
 }
