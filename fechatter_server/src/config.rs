@@ -234,6 +234,19 @@ mod tests {
     }
 
     #[test]
+    fn search_is_lexical_by_default_and_a_bad_dimension_names_its_variable() {
+        let config = config(&[]).unwrap_or_else(|err| panic!("{err}"));
+        assert!(!config.search.hybrid);
+        assert_eq!(config.search.embedder.dimensions(), 512);
+        let err = config(&[("FECHATTER_SEARCH_EMBEDDING_DIMENSIONS", "4")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("FECHATTER_SEARCH_EMBEDDING_DIMENSIONS"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_database_url_of_another_scheme_is_rejected() {
         let err = config(&[("FECHATTER_DATABASE_URL", "mysql://root:pw@db/x")]).unwrap_err();
         assert!(err.to_string().contains("FECHATTER_DATABASE_URL"));
