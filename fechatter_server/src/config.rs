@@ -235,9 +235,9 @@ mod tests {
 
     #[test]
     fn search_is_lexical_by_default_and_a_bad_dimension_names_its_variable() {
-        let config = config(&[]).unwrap_or_else(|err| panic!("{err}"));
-        assert!(!config.search.hybrid);
-        assert_eq!(config.search.embedder.dimensions(), 512);
+        let defaults = config(&[]).unwrap_or_else(|err| panic!("{err}"));
+        assert!(!defaults.search.hybrid);
+        assert_eq!(defaults.search.embedder.dimensions(), 512);
         let err = config(&[("FECHATTER_SEARCH_EMBEDDING_DIMENSIONS", "4")]).unwrap_err();
         assert!(
             err.to_string()
