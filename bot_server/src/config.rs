@@ -1,10 +1,16 @@
 //! Configuration from `BOT_*` environment variables, defaults from `topology.md`.
 
+mod ai;
+
+use std::time::Duration;
+
 use env_config::{ConfigError, Env};
 use fechatter_events::EventBus;
 use observability::RuntimeConfig;
 use secrecy::SecretString;
 use url::Url;
+
+pub use ai::{EmbeddingProvider, EmbeddingSettings, LlmSettings};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -19,6 +25,34 @@ pub struct Config {
     pub jwt_secret: SecretString,
     /// Where the bot posts its replies, so they are ordinary messages with events and SSE.
     pub fechatter_url: Url,
+    pub consumer: ConsumerSettings,
+    pub embeddings: EmbeddingSettings,
+    /// An OpenAI-compatible chat-completions endpoint; without one the assistant answers by quoting.
+    pub llm: Option<LlmSettings>,
+    pub assistant: AssistantSettings,
+}
+
+/// The durable JetStream consumer `bot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerSettings {
+    /// Events handled at once (and unacknowledged at most).
+    pub concurrency: usize,
+    /// Deliveries of one event before it is parked on the dead-letter subject.
+    pub max_deliver: i64,
+    pub ack_wait: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssistantSettings {
+    /// How many of the chat's latest messages `@bot summary` reads.
+    pub summary_messages: i64,
+    /// How many earlier messages a search or a question brings back.
+    pub matches: i64,
+    /// Messages older than this when their event arrives (after an outage, a replay) are indexed
+    /// but not answered: an answer to a long-forgotten question is noise.
+    pub max_age: Duration,
+    /// Re-rank the messages found for a question by embedding similarity.
+    pub hybrid: bool,
 }
 
 impl Config {
@@ -40,6 +74,29 @@ impl Config {
             event_bus: EventBus::from_env(env),
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,
+            consumer: ConsumerSettings {
+                concurrency: env.bounded("CONSUMER_CONCURRENCY", 4, 1, 256)?,
+                max_deliver: env.bounded("CONSUMER_MAX_DELIVER", 5, 1, 1000)?,
+                ack_wait: Duration::from_millis(env.bounded(
+                    "CONSUMER_ACK_WAIT_MS",
+                    60_000,
+                    1_000,
+                    3_600_000,
+                )?),
+            },
+            embeddings: ai::embeddings(env)?,
+            llm: ai::llm(env)?,
+            assistant: AssistantSettings {
+                summary_messages: env.bounded("ASSISTANT_SUMMARY_MESSAGES", 50, 2, 500)?,
+                matches: env.bounded("ASSISTANT_MATCHES", 5, 1, 20)?,
+                max_age: Duration::from_secs(env.bounded(
+                    "ASSISTANT_MAX_AGE_SECONDS",
+                    900,
+                    1,
+                    7 * 24 * 3600,
+                )?),
+                hybrid: env.bool("SEARCH_HYBRID", true)?,
+            },
         })
     }
 }
@@ -64,11 +121,26 @@ mod tests {
             ),
             (6686, 9092)
         );
+        assert!(config.llm.is_none());
+        assert!(matches!(
+            config.embeddings.provider,
+            EmbeddingProvider::Offline
+        ));
+        assert_eq!(config.embeddings.dimensions, 512);
     }
 
     #[test]
     fn an_invalid_fechatter_url_names_the_variable() {
         let err = Config::from(&env(&[("BOT_FECHATTER_URL", "ftp://x")])).unwrap_err();
         assert!(err.to_string().starts_with("BOT_FECHATTER_URL"), "{err}");
+    }
+
+    #[test]
+    fn a_consumer_without_concurrency_is_refused() {
+        let err = Config::from(&env(&[("BOT_CONSUMER_CONCURRENCY", "0")])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("BOT_CONSUMER_CONCURRENCY"),
+            "{err}"
+        );
     }
 }

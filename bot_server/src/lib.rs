@@ -1,8 +1,19 @@
 //! bot_server: indexes messages for search, computes embeddings, and answers as the assistant.
-//! Its only HTTP endpoints are the health checks.
+//! Its only HTTP endpoints are the health checks; its work arrives from the durable JetStream
+//! consumer `bot` ([`consumer`]) and its replies leave through fechatter_server's API
+//! ([`fechatter`]).
 
+pub mod assistant;
 pub mod config;
+pub mod consumer;
+pub mod db;
+pub mod embeddings;
+pub mod events;
+pub mod fechatter;
+pub mod identity;
+pub mod index;
 pub mod observability;
+pub mod repo;
 pub mod startup;
 pub mod state;
 
@@ -26,6 +37,7 @@ impl Application {
     /// Binds the ports (0 picks a free one) and builds the state; never waits for a dependency.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let handle = observability::install()?;
+        observability::metrics::initialise(config.embeddings.dimensions);
         let runtime = config.runtime.clone();
         let state = AppState::try_new(config)
             .await
@@ -57,7 +69,18 @@ impl Application {
             shutdown.clone(),
         ));
         tokio::spawn(startup::sample_pool(state.clone(), shutdown.clone()));
-        self.server.run(shutdown).await?;
+        tokio::spawn(startup::provision_missing_bots(
+            state.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(startup::maintain_index(state.clone(), shutdown.clone()));
+        tokio::spawn(consumer::lag::sample(state.clone(), shutdown.clone()));
+        let consumer = tokio::spawn(consumer::run(state.clone(), shutdown.clone()));
+        let served = self.server.run(shutdown.clone()).await;
+        // Events in hand finish (and are acked) before the process exits, whatever stopped it.
+        shutdown.cancel();
+        let _ = consumer.await;
+        served?;
         Ok(())
     }
 }

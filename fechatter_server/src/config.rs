@@ -23,6 +23,7 @@ pub struct Config {
     pub limits: Limits,
     pub cache: CacheSettings,
     pub outbox: OutboxSettings,
+    pub search: SearchSettings,
 }
 
 /// Argon2id cost. The defaults are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane); tests
@@ -57,6 +58,16 @@ pub struct OutboxSettings {
     /// notification is lost.
     pub poll_interval: Duration,
     pub batch_size: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchSettings {
+    /// Re-rank lexical matches by the cosine similarity of their embeddings (see `docs/search.md`).
+    pub hybrid: bool,
+    /// Embeds queries for hybrid ranking; its dimension must be bot_server's
+    /// `BOT_EMBEDDING_DIMENSIONS` (and bot_server must use the offline embedder) for vectors to be
+    /// compared at all.
+    pub embedder: fechatter_search::HashedNgrams,
 }
 
 impl Config {
@@ -117,8 +128,27 @@ impl Config {
                 )?),
                 batch_size: env.bounded("OUTBOX_BATCH_SIZE", 100, 1, 10_000)?,
             },
+            search: SearchSettings {
+                hybrid: env.bool("SEARCH_HYBRID", false)?,
+                embedder: search_embedder(env)?,
+            },
         })
     }
+}
+
+fn search_embedder(env: &Env) -> Result<fechatter_search::HashedNgrams, ConfigError> {
+    use fechatter_search::embedding::{DEFAULT_DIMENSIONS, MAX_DIMENSIONS, MIN_DIMENSIONS};
+    let dimensions = env.bounded(
+        "SEARCH_EMBEDDING_DIMENSIONS",
+        DEFAULT_DIMENSIONS,
+        MIN_DIMENSIONS,
+        MAX_DIMENSIONS,
+    )?;
+    fechatter_search::HashedNgrams::new(dimensions).map_err(|err| ConfigError::Invalid {
+        variable: env.variable("SEARCH_EMBEDDING_DIMENSIONS"),
+        value: dimensions.to_string(),
+        reason: err.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -181,6 +211,19 @@ mod tests {
         let err = config(&[("FECHATTER_MAX_MESSAGE_CHARS", "0")]).unwrap_err();
         assert!(
             err.to_string().starts_with("FECHATTER_MAX_MESSAGE_CHARS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn search_is_lexical_by_default_and_a_bad_dimension_names_its_variable() {
+        let defaults = config(&[]).unwrap_or_else(|err| panic!("{err}"));
+        assert!(!defaults.search.hybrid);
+        assert_eq!(defaults.search.embedder.dimensions(), 512);
+        let err = config(&[("FECHATTER_SEARCH_EMBEDDING_DIMENSIONS", "4")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("FECHATTER_SEARCH_EMBEDDING_DIMENSIONS"),
             "{err}"
         );
     }

@@ -6,7 +6,7 @@ use axum::routing::{delete, get, patch, post, put};
 use fechatter_http::ApiError;
 use http::StatusCode;
 
-use crate::handlers::{auth, chats, messages, users};
+use crate::handlers::{auth, chats, messages, search, users};
 use crate::state::AppState;
 
 async fn method_not_allowed() -> ApiError {
@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
             put(messages::add_reaction).delete(messages::remove_reaction),
         )
         .route("/api/chats/{id}/read", post(messages::mark_read))
+        .route("/api/search", get(search::search))
         .fallback(fechatter_http::route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

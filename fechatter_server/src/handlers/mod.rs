@@ -3,4 +3,5 @@
 pub mod auth;
 pub mod chats;
 pub mod messages;
+pub mod search;
 pub mod users;

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod chat;
 pub mod message;
 pub mod page;
+pub mod search;
 pub mod user;
 
 pub use chat::{Chat, ChatAccess, Member};

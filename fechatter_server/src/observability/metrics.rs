@@ -112,6 +112,12 @@ pub const SIGNINS: MetricDef = MetricDef::counter(
     &["result"],
 );
 
+pub const SEARCH_REQUESTS: MetricDef = MetricDef::counter(
+    "fechatter_search_requests_total",
+    "Searches answered by GET /api/search (valid queries that ran).",
+    &[],
+);
+
 /// The declarations owned by fechatter_server (the shared HTTP and health metrics are added by
 /// [`super::catalogue`]).
 pub const DECLARED: &[MetricDef] = &[
@@ -134,6 +140,7 @@ pub const DECLARED: &[MetricDef] = &[
     CHATS_CREATED,
     SIGNUPS,
     SIGNINS,
+    SEARCH_REQUESTS,
 ];
 
 /// Counters that alerts and dashboards rate over must exist from the start, not from their first
@@ -142,6 +149,7 @@ pub fn initialise() {
     EVENTS_PUBLISH_ERRORS.as_counter().increment(0);
     SIGNUPS.as_counter().increment(0);
     MESSAGES_FETCHED.as_counter().increment(0);
+    SEARCH_REQUESTS.as_counter().increment(0);
 }
 
 /// The connection pool's occupancy and each database operation.
@@ -301,5 +309,13 @@ impl BusinessMetrics {
             SigninResult::Failure => "failure",
         };
         SIGNINS.counter_with([("result", result)]).increment(1);
+    }
+}
+
+pub struct SearchMetrics;
+
+impl SearchMetrics {
+    pub fn searched() {
+        SEARCH_REQUESTS.as_counter().increment(1);
     }
 }

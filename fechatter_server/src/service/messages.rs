@@ -18,7 +18,7 @@ use crate::repo;
 use crate::repo::messages::NewMessage;
 use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
-use crate::service::{access, handles, users};
+use crate::service::{access, assistant, handles, users};
 use crate::state::AppState;
 
 /// Non-blank and within the configured length, counted in characters.
@@ -89,7 +89,7 @@ pub async fn send(
     let sender = users::current(state, caller).await?;
 
     let mut tx = db::begin(state.pool()).await?;
-    let members = repo::members::roles(&mut *tx, chat_id).await?;
+    let mut members = repo::members::roles(&mut *tx, chat_id).await?;
     role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
     let reply_exists = match input.reply_to {
         Some(reply_to) => repo::messages::exists_in_chat(&mut *tx, chat_id, reply_to).await?,
@@ -118,6 +118,9 @@ pub async fn send(
     };
     let mentioned = mentions(&mut *tx, caller, &row.content).await?;
     repo::messages::insert_mentions(&mut *tx, chat_id, row.id, &mentioned).await?;
+    let bot_joined =
+        assistant::join_if_mentioned(&mut tx, state, caller, &chat, &mut members, &mentioned)
+            .await?;
     events::record(
         &mut *tx,
         Event {
@@ -131,6 +134,9 @@ pub async fn send(
     )
     .await?;
     db::commit(tx).await?;
+    if bot_joined {
+        access::forget_chat(state, chat_id).await;
+    }
     MessageMetrics::sent(chat.chat_type, started.elapsed());
     Ok((Message::from_row(row, mentioned, Vec::new()), true))
 }

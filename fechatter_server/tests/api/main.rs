@@ -11,4 +11,5 @@ mod events;
 mod foundation;
 mod instances;
 mod outage;
+mod search;
 mod story;
