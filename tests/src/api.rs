@@ -254,4 +254,37 @@ impl Api {
         all.reverse();
         all
     }
+
+    /// The ids of every message `user`'s search for `query` finds, through all pages, best first.
+    pub async fn search(&self, user: &User, query: &str) -> Vec<i64> {
+        self.search_hits(user, query)
+            .await
+            .iter()
+            .filter_map(|hit| hit["message_id"].as_i64())
+            .collect()
+    }
+
+    /// Every hit of `user`'s search for `query`, through all pages, best first.
+    pub async fn search_hits(&self, user: &User, query: &str) -> Vec<Value> {
+        let mut found = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let mut url = reqwest::Url::parse(&self.url("/api/search"))
+                .unwrap_or_else(|err| panic!("search URL: {err}"));
+            url.query_pairs_mut()
+                .append_pair("q", query)
+                .append_pair("limit", "100");
+            if let Some(before) = &before {
+                url.query_pairs_mut().append_pair("before", before);
+            }
+            let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+            let page = self.get(Some(&user.access_token), &path).await;
+            page.expect(200);
+            found.extend(page.items());
+            match page.body["next_before"].as_str() {
+                Some(next) => before = Some(next.to_owned()),
+                None => return found,
+            }
+        }
+    }
 }

@@ -24,6 +24,7 @@ pub const FAULT_ONLY_SERIES: &[(&str, &str)] = &[
     ("analytics_http_errors_total", "faults/clickhouse.rs"),
     ("analytics_clickhouse_errors_total", "faults/clickhouse.rs"),
     ("analytics_nats_dead_letters_total", "faults/poison.rs"),
+    ("bot_events_dead_lettered_total", "faults/poison.rs"),
 ];
 
 /// Declared series that nothing can move today, each with the reason; reported to the lead, not

@@ -1,6 +1,6 @@
 //! Twenty people chat in four rooms for half a minute while NATS restarts under them: not one
 //! message is lost or doubled anywhere. Sent = stored = delivered once to each member's live
-//! connection = counted once in ClickHouse.
+//! connection = counted once in ClickHouse = indexed once for search.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -101,10 +101,12 @@ async fn twenty_people_chat_through_a_nats_restart_and_nothing_is_lost_or_double
     for (room, sender) in senders {
         sent.entry(room).or_default().push(sender.stop().await);
     }
+    let mut closing = Vec::new();
     for room in &rooms {
-        let closing = api.send(&owner, room.id, OVER).await;
+        let id = api.send(&owner, room.id, OVER).await;
+        closing.push(id);
         sent.entry(room.id).or_default().push(Sent {
-            ids: vec![closing],
+            ids: vec![id],
             failures: Vec::new(),
         });
     }
@@ -147,6 +149,24 @@ async fn twenty_people_chat_through_a_nats_restart_and_nothing_is_lost_or_double
             .await
             == (total, total)
     })
+    .await;
+    // Indexed once: the host's search for what everyone wrote finds each message exactly once.
+    let mut written: Vec<i64> = sent
+        .values()
+        .flatten()
+        .flat_map(|s| s.ids.clone())
+        .filter(|id| !closing.contains(id))
+        .collect();
+    written.sort_unstable();
+    wait_until(
+        "the search index to hold every message once",
+        WAIT,
+        || async {
+            let mut found = api.search(&owner, "says").await;
+            found.sort_unstable();
+            found == written
+        },
+    )
     .await;
 }
 

@@ -105,6 +105,7 @@ const FAST_SETTINGS: &[(&str, &str)] = &[
     ("NOTIFY_SSE_KEEP_ALIVE_MS", "1000"),
     // An event in flight when notify dies is redelivered this soon after it restarts.
     ("NOTIFY_CONSUMER_ACK_WAIT_MS", "2000"),
+    ("BOT_CONSUMER_ACK_WAIT_MS", "2000"),
     ("ANALYTICS_FLUSH_INTERVAL_MS", "200"),
     ("ANALYTICS_GAUGES_INTERVAL_MS", "1000"),
     ("ANALYTICS_CLICKHOUSE_TIMEOUT_MS", "2000"),

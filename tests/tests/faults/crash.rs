@@ -136,3 +136,46 @@ async fn analytics_killed_mid_conversation_resumes_and_counts_every_message_once
         messages.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_killed_mid_conversation_resumes_indexes_every_message_once_and_answers_once() {
+    let topology = Topology::start().await;
+    let pair = Pair::meet(&topology).await;
+    let sender = Sender::start(pair.api.clone(), pair.ann.clone(), pair.chat, EVERY);
+    wait_until("messages indexed before the crash", WAIT, || async {
+        pair.api.search(&pair.bob, "ann says").await.len() >= 5
+    })
+    .await;
+
+    // A question the bot is most likely still working on when it dies.
+    let question = pair.api.send(&pair.bob, pair.chat, "@bot summary").await;
+    topology.kill_service(Service::Bot).await;
+    let at_kill = sender.stored();
+    wait_until("messages sent while the bot is dead", WAIT, || async {
+        sender.stored() >= at_kill + 10
+    })
+    .await;
+    topology.start_service(Service::Bot).await;
+    topology.wait_ready(Service::Bot).await;
+    let at_return = sender.stored();
+    wait_until("messages sent after the restart", WAIT, || async {
+        sender.stored() >= at_return + 10
+    })
+    .await;
+    let sent = sender.stop().await;
+    assert!(sent.failures.is_empty(), "{:?}", sent.failures);
+
+    pair.indexed_exactly(&sent.ids).await;
+    let replies = || async {
+        pair.api
+            .messages(&pair.ann, pair.chat)
+            .await
+            .into_iter()
+            .filter(|m| m["reply_to"] == question)
+            .count()
+    };
+    wait_until("the bot's answer", WAIT, || async { replies().await >= 1 }).await;
+    // Everything sent after the question is indexed, so the question's event was handled (and
+    // redelivered, if it was in flight) before: a second answer would be there by now.
+    assert_eq!(replies().await, 1, "one answer to one question");
+}

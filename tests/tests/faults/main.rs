@@ -51,6 +51,40 @@ impl Pair {
         }
     }
 
+    /// Waits until bob's search for what ann's sender writes finds exactly `ids` among ann's
+    /// messages (in any order), each once: the bot indexed every message, none twice.
+    pub async fn indexed_exactly(&self, ids: &[i64]) {
+        let mut expected = ids.to_vec();
+        expected.sort_unstable();
+        let mut found = Vec::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while tokio::time::Instant::now() < deadline {
+            found = self
+                .api
+                .search_hits(&self.bob, "says")
+                .await
+                .iter()
+                .filter(|hit| hit["sender_id"] == self.ann.id)
+                .filter_map(|hit| hit["message_id"].as_i64())
+                .collect();
+            found.sort_unstable();
+            if found == expected {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!(
+            "the search index holds {} results for {} messages (duplicates: {})",
+            found.len(),
+            expected.len(),
+            found.len()
+                - found
+                    .iter()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len()
+        );
+    }
+
     /// Reads bob's app until it has every message of `ids` and asserts it got each exactly once,
     /// in order, and nothing else.
     pub async fn bob_sees_exactly(&mut self, ids: &[i64]) {

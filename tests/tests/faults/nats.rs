@@ -1,7 +1,7 @@
 //! NATS stops for twenty seconds while ann keeps sending: every send succeeds (the outbox holds the
-//! events), fechatter is degraded, notify and bot are not ready, `NATSSubscriptionDown` goes off;
-//! when NATS returns every message reaches bob's app and ClickHouse exactly once, in order, and
-//! everything is healthy again without a restart.
+//! events), fechatter is degraded, notify and bot are not ready, `NATSSubscriptionDown` goes off
+//! for each consumer; when NATS returns every message reaches bob's app, the search index and
+//! ClickHouse exactly once, and everything is healthy again without a restart.
 
 use std::time::Duration;
 
@@ -49,22 +49,16 @@ async fn with_nats_down_for_twenty_seconds_sends_succeed_and_every_message_arriv
     for service in [Service::Notify, Service::Bot] {
         topology.wait_ready_status(service, 503, WAIT).await;
     }
-    wait_for_alert(
-        &prometheus,
-        "NATSSubscriptionDown",
-        "firing",
-        &[("service", "notify_server")],
-        WAIT,
-    )
-    .await;
-    wait_for_alert(
-        &prometheus,
-        "NATSSubscriptionDown",
-        "firing",
-        &[("service", "analytics_server")],
-        WAIT,
-    )
-    .await;
+    for service in ["notify_server", "bot_server", "analytics_server"] {
+        wait_for_alert(
+            &prometheus,
+            "NATSSubscriptionDown",
+            "firing",
+            &[("service", service)],
+            WAIT,
+        )
+        .await;
+    }
     prometheus_value(&prometheus, "fechatter_outbox_pending_events > 0").await;
     prometheus_value(
         &prometheus,
@@ -95,6 +89,7 @@ async fn with_nats_down_for_twenty_seconds_sends_succeed_and_every_message_arriv
     );
 
     pair.bob_sees_exactly(&sent.ids).await;
+    pair.indexed_exactly(&sent.ids).await;
     let total = sent.ids.len() as u64;
     wait_until("ClickHouse to hold every message once", WAIT, || async {
         topology

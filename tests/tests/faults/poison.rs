@@ -1,5 +1,5 @@
-//! Something publishes an event no consumer can read: notify and analytics each park it on their
-//! dead-letter subject and count it, and the chat goes on for everyone.
+//! Something publishes an event no consumer can read: notify, bot and analytics each park it on
+//! their dead-letter subject and count it, and the chat goes on for everyone.
 
 use e2e::Topology;
 use fechatter_events::{EventBus, EventKind};
@@ -46,7 +46,7 @@ async fn an_unreadable_event_is_dead_lettered_by_each_consumer_and_the_chat_goes
     .await;
 
     let mut parked = Vec::new();
-    while parked.len() < 2 {
+    while parked.len() < 3 {
         let message = tokio::time::timeout(WAIT, dead_letters.next())
             .await
             .unwrap_or_else(|_| panic!("dead letters so far: {parked:?}"))
@@ -57,11 +57,9 @@ async fn an_unreadable_event_is_dead_lettered_by_each_consumer_and_the_chat_goes
     parked.sort();
     assert_eq!(
         parked,
-        [
-            format!("{}.dlq.analytics", bus.subject_prefix),
-            format!("{}.dlq.notify", bus.subject_prefix)
-        ]
+        ["analytics", "bot", "notify"].map(|consumer| bus.dead_letter_subject(consumer))
     );
     prometheus_value(&prometheus, "sum(notify_events_dead_lettered_total) > 0").await;
     prometheus_value(&prometheus, "sum(analytics_nats_dead_letters_total) > 0").await;
+    prometheus_value(&prometheus, "sum(bot_events_dead_lettered_total) > 0").await;
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use e2e::analytics::{client_event, post_events, report, total};
 use e2e::api::{Api, PASSWORD};
+use e2e::llm::{API_KEY, LlmMock};
 use e2e::{Service, Topology};
 use fechatter_auth::TokenKeys;
 use fechatter_events::{UserId, WorkspaceId};
@@ -28,7 +29,10 @@ const LOUD: &[(&str, &str)] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secret_is_logged() {
-    let topology = Topology::start_with(LOUD).await;
+    let model = LlmMock::start().await;
+    let mut settings = LOUD.to_vec();
+    settings.extend([("BOT_LLM_URL", model.url()), ("BOT_LLM_API_KEY", API_KEY)]);
+    let topology = Topology::start_with(&settings).await;
     let api = Api::new(topology.url(Service::Fechatter));
     let analytics = Api::new(topology.url(Service::Analytics));
 
@@ -88,7 +92,24 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
     };
     assert_eq!(ids(&zeds("/api/chats").await, "id"), [globex].into());
     assert!(ids(&zeds("/api/chats/public").await, "id").is_empty());
-    assert_eq!(ids(&zeds("/api/users").await, "id"), [zed.id].into());
+    // Globex's directory: zed and Globex's own assistant.
+    let directory = zeds("/api/users").await;
+    let people: Vec<&serde_json::Value> = directory["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|user| user["is_bot"] == false)
+        .collect();
+    assert_eq!(people.len(), 1, "{directory}");
+    assert_eq!(people[0]["id"], zed.id);
+    assert!(
+        directory["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|user| user["workspace_id"] == zed.workspace_id),
+        "{directory}"
+    );
     let direct = api
         .post(
             Some(&zed.access_token),
@@ -101,6 +122,32 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
         "a chat with another workspace's user: {}",
         direct.body
     );
+
+    // Search: once Acme's messages are indexed, no one outside a chat finds them.
+    wait_until("Acme's messages to be searchable", WAIT, || async {
+        api.search(&ann, "plans").await == [plans] && api.search(&bob, "acme").await == [hello]
+    })
+    .await;
+    assert!(api.search(&zed, "acme").await.is_empty());
+    assert!(api.search(&zed, "plans").await.is_empty());
+    assert!(
+        api.search(&bob, "plans").await.is_empty(),
+        "bob is not in the board channel"
+    );
+    for (user, chat) in [(&zed, general), (&bob, secret)] {
+        let scoped = api
+            .get(
+                Some(&user.access_token),
+                &format!("/api/search?q=the&chat_id={chat}"),
+            )
+            .await;
+        assert!(
+            scoped.status == 404 || scoped.items().is_empty(),
+            "{} searching chat {chat}: {}",
+            user.handle,
+            scoped.body
+        );
+    }
 
     // Strangers and forged tokens.
     assert!(strangers_are_refused(&api, None).await >= 15);
@@ -174,6 +221,7 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
     rotated.expect(200);
     let mut secrets = vec![
         PASSWORD.to_owned(),
+        API_KEY.to_owned(),
         topology.jwt_secret.to_owned(),
         invite,
         forged,

@@ -11,14 +11,24 @@ use serde_json::json;
 
 use crate::{WAIT, reconnect};
 
-/// What the story did, for the reports to count.
+/// What the story did so far, for its next parts and the reports.
 pub struct Told {
-    pub ann: User,
-    pub zed: User,
-    pub general: i64,
-    pub dm: i64,
+    pub cast: Cast,
+    pub chats: Chats,
+    pub devices: Vec<Device>,
     /// Messages created per workspace owner (`ann`, `zed`) and chat type.
     pub messages: BTreeMap<(&'static str, &'static str), u64>,
+    /// Messages the search part looks for.
+    pub said: Said,
+}
+
+pub struct Said {
+    /// Bob's "got a minute?" in the direct chat.
+    pub minute: i64,
+    /// Cat's "bob missed this" in #general.
+    pub missed: i64,
+    /// Zed's "globex only".
+    pub globex_only: i64,
 }
 
 /// One device with the app open.
@@ -34,7 +44,6 @@ pub struct Chats {
     pub globex: i64,
 }
 
-/// The people the reconnect part needs.
 pub struct Cast {
     pub ann: User,
     pub bob: User,
@@ -208,22 +217,21 @@ pub async fn play(topology: &Topology) -> Told {
         "both of ann's devices get the same events"
     );
 
-    let cast = Cast {
-        ann: ann.clone(),
-        bob,
-        cat,
-        zed: zed.clone(),
-    };
+    let cast = Cast { ann, bob, cat, zed };
     let missed = reconnect::come_back(&api, &notify, &mut devices, &cast, &chats).await;
     count("ann", "direct", missed.direct);
     count("ann", "public_channel", missed.public);
     count("zed", "group", missed.elsewhere);
 
     Told {
-        ann,
-        zed,
-        general: chats.general,
-        dm: chats.dm,
+        cast,
+        said: Said {
+            minute: dm[0],
+            missed: missed.in_general,
+            globex_only: globex[0],
+        },
+        chats,
+        devices,
         messages,
     }
 }

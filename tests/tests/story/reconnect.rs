@@ -14,6 +14,8 @@ pub struct Missed {
     pub public: u64,
     /// In Globex, which bob never sees.
     pub elsewhere: u64,
+    /// The one sent to #general while bob was away.
+    pub in_general: i64,
 }
 
 pub async fn come_back(
@@ -88,5 +90,6 @@ pub async fn come_back(
         direct: 3,
         public: 1,
         elsewhere: 1,
+        in_general: missed[2],
     }
 }
