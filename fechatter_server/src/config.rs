@@ -1,5 +1,9 @@
 //! Configuration from `FECHATTER_*` environment variables, defaults from `topology.md`.
 
+mod files;
+mod rate_limits;
+mod websocket;
+
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
@@ -8,6 +12,10 @@ use observability::server::Listen;
 use observability::telemetry::LogFormat;
 use secrecy::SecretString;
 use url::Url;
+
+pub use files::FileSettings;
+pub use rate_limits::RateLimits;
+pub use websocket::WebSocketSettings;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -29,6 +37,9 @@ pub struct Config {
     pub limits: Limits,
     pub cache: CacheSettings,
     pub outbox: OutboxSettings,
+    pub files: FileSettings,
+    pub rate_limits: RateLimits,
+    pub websocket: WebSocketSettings,
 }
 
 /// Argon2id cost. The defaults are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane); tests
@@ -138,6 +149,9 @@ impl Config {
                 )?),
                 batch_size: env.bounded("OUTBOX_BATCH_SIZE", 100, 1, 10_000)?,
             },
+            files: FileSettings::from(env)?,
+            rate_limits: RateLimits::from(env)?,
+            websocket: WebSocketSettings::from(env)?,
         })
     }
 }

@@ -135,6 +135,11 @@ impl Topology {
             if service == Service::Bot {
                 env.push(("FECHATTER_URL", fechatter_url.clone()));
             }
+            if service == Service::Fechatter {
+                // Uploads go beside the logs, deleted with them.
+                let files = topology.logs.path().join("files");
+                env.push(("FILES_DIR", files.display().to_string()));
+            }
             topology.processes.push(Process {
                 service,
                 port,

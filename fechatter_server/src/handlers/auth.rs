@@ -7,31 +7,57 @@ use crate::error::AppError;
 use crate::models::auth::{
     AuthTokens, Invite, InviteRequest, RefreshRequest, SigninRequest, SignupRequest,
 };
+use crate::openapi::responses::{
+    BadJson, ErrorBody, Forbidden, RateLimited, ServerErrors, Unauthenticated,
+};
+use crate::rate_limit::{IpLimited, limits};
 use crate::service;
 use crate::state::AppState;
 
+#[utoipa::path(post, path = "/api/signup", tag = "auth", request_body = SignupRequest,
+    responses(
+        (status = 201, description = "Signed up: the owner of a new workspace, or a member of the invite's", body = AuthTokens),
+        (status = 409, description = "The email is taken", body = ErrorBody),
+        BadJson, RateLimited, ServerErrors))]
 pub async fn signup(
     State(state): State<AppState>,
+    _: IpLimited<limits::Signup>,
     Json(input): Json<SignupRequest>,
 ) -> Result<(StatusCode, Json<AuthTokens>), AppError> {
     let tokens = service::signup::signup(&state, input).await?;
     Ok((StatusCode::CREATED, Json(tokens)))
 }
 
+#[utoipa::path(post, path = "/api/signin", tag = "auth", request_body = SigninRequest,
+    responses(
+        (status = 200, description = "Signed in", body = AuthTokens),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        BadJson, RateLimited, ServerErrors))]
 pub async fn signin(
     State(state): State<AppState>,
+    _: IpLimited<limits::Signin>,
     Json(input): Json<SigninRequest>,
 ) -> Result<Json<AuthTokens>, AppError> {
     Ok(Json(service::auth::signin(&state, input).await?))
 }
 
+#[utoipa::path(post, path = "/api/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new access token and the next refresh token (the given one is spent)", body = AuthTokens),
+        (status = 401, description = "The refresh token is unknown, expired or already used", body = ErrorBody),
+        BadJson, RateLimited, ServerErrors))]
 pub async fn refresh(
     State(state): State<AppState>,
+    _: IpLimited<limits::Refresh>,
     Json(input): Json<RefreshRequest>,
 ) -> Result<Json<AuthTokens>, AppError> {
     Ok(Json(service::auth::refresh(&state, input).await?))
 }
 
+#[utoipa::path(post, path = "/api/signout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session and its tokens are revoked"),
+        Unauthenticated, ServerErrors))]
 pub async fn signout(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -40,6 +66,11 @@ pub async fn signout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/workspace/invites", tag = "auth", security(("bearer" = [])),
+    request_body = InviteRequest,
+    responses(
+        (status = 201, description = "An invite code, shown once", body = Invite),
+        Forbidden, BadJson, Unauthenticated, ServerErrors))]
 pub async fn create_invite(
     State(state): State<AppState>,
     caller: CurrentUser,

@@ -9,6 +9,11 @@ use crate::error::AppError;
 use crate::extract::Path;
 use crate::models::message::{EditMessage, MarkRead, ReadState, SendMessage};
 use crate::models::{Message, Page, PageQuery};
+use crate::openapi::responses::{
+    BadJson, BadParameters, Conflict, Forbidden, NotFound, RateLimited, ServerErrors,
+    Unauthenticated, Unprocessable,
+};
+use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
 use crate::service::reactions::Reaction;
 use crate::state::AppState;
@@ -22,23 +27,28 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
-    value
-        .to_str()
-        .ok()
-        .filter(|key| {
-            !key.is_empty()
-                && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
-                && key.bytes().all(|b| b.is_ascii_graphic())
-        })
-        .map(Some)
-        .ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_idempotency_key",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            )
-        })
+    check_idempotency_key(value.to_str().unwrap_or_default()).map(Some)
 }
 
+/// An idempotency key is 1 to 255 visible ASCII characters (HTTP header or WebSocket field).
+pub fn check_idempotency_key(key: &str) -> Result<&str, AppError> {
+    if !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
+        && key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Ok(key);
+    }
+    Err(AppError::bad_request(
+        "invalid_idempotency_key",
+        "Idempotency-Key must be 1 to 255 visible ASCII characters",
+    ))
+}
+
+#[utoipa::path(get, path = "/api/chats/{id}/messages", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), PageQuery),
+    responses(
+        (status = 200, description = "Live messages, newest first", body = Page<Message>),
+        NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -51,9 +61,19 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(post, path = "/api/chats/{id}/messages", tag = "messages", security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The chat"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the original message"),
+    ),
+    request_body = SendMessage,
+    responses(
+        (status = 201, description = "The message (the original one on a retry)", body = Message,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the original message of a retried key"))),
+        NotFound, Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn send(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::Send>,
     Path(chat_id): Path<ChatId>,
     headers: HeaderMap,
     Json(input): Json<SendMessage>,
@@ -69,6 +89,12 @@ pub async fn send(
     Ok(response)
 }
 
+#[utoipa::path(patch, path = "/api/chats/{id}/messages/{message_id}", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message")),
+    request_body = EditMessage,
+    responses(
+        (status = 200, description = "The edited message", body = Message),
+        Forbidden, NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn edit(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -80,6 +106,11 @@ pub async fn edit(
     Ok(Json(message))
 }
 
+#[utoipa::path(delete, path = "/api/chats/{id}/messages/{message_id}", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message")),
+    responses(
+        (status = 204, description = "Deleted"),
+        Forbidden, NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -89,6 +120,13 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(put, path = "/api/chats/{id}/messages/{message_id}/reactions/{emoji}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message"),
+        ("emoji" = String, Path, description = "A Unicode emoji or a :shortcode:")),
+    responses(
+        (status = 204, description = "The caller reacts with this emoji"),
+        NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn add_reaction(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -98,6 +136,13 @@ pub async fn add_reaction(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/api/chats/{id}/messages/{message_id}/reactions/{emoji}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message"),
+        ("emoji" = String, Path, description = "A Unicode emoji or a :shortcode:")),
+    responses(
+        (status = 204, description = "The caller no longer reacts with this emoji"),
+        NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn remove_reaction(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -115,6 +160,12 @@ pub async fn remove_reaction(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/chats/{id}/read", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat")),
+    request_body = MarkRead,
+    responses(
+        (status = 200, description = "The read marker (it only moves forward)", body = ReadState),
+        NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn mark_read(
     State(state): State<AppState>,
     caller: CurrentUser,

@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod chats;
+pub mod files;
 pub mod messages;
 pub mod users;

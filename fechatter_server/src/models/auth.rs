@@ -1,10 +1,11 @@
 use chrono::{DateTime, Utc};
 use fechatter_events::WorkspaceId;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::User;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     pub fullname: String,
@@ -20,21 +21,21 @@ pub struct SignupRequest {
     pub handle: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SigninRequest {
     pub email: String,
     pub password: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// The answer to sign-up, sign-in and refresh.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuthTokens {
     pub access_token: String,
     pub refresh_token: String,
@@ -44,7 +45,7 @@ pub struct AuthTokens {
     pub user: User,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     #[serde(default)]
@@ -53,7 +54,7 @@ pub struct InviteRequest {
     pub expires_in_hours: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Invite {
     /// Shown once: only its hash is stored.
     pub code: String,

@@ -2,6 +2,7 @@
 //! ([`crate::db::timed`]) and takes any executor, so services compose them inside a transaction.
 
 pub mod chats;
+pub mod files;
 pub mod invalidations;
 pub mod invites;
 pub mod members;

@@ -5,6 +5,7 @@ pub mod access;
 pub mod auth;
 pub mod chats;
 pub mod events;
+pub mod files;
 pub mod handles;
 pub mod invites;
 pub mod members;

@@ -29,13 +29,6 @@ pub const BUILTIN_SERIES: &[&str] = &[
 pub const PENDING_DESIGN_METRICS: &[&str] = &[
     // fechatter_server: search (issue 7)
     "fechatter_search_requests_total",
-    // fechatter_server: files, WebSocket, rate limits (issue 5)
-    "fechatter_websocket_connections_active",
-    "fechatter_websocket_messages_total",
-    "fechatter_file_uploads_total",
-    "fechatter_file_upload_size_bytes",
-    "fechatter_file_upload_duration_seconds",
-    "fechatter_rate_limited_total",
     // bot_server (issue 7)
     "bot_nats_events_received_total",
     "bot_nats_event_processing_duration_seconds",
