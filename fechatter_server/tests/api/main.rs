@@ -11,6 +11,7 @@ mod events;
 mod files;
 mod foundation;
 mod instances;
+mod openapi;
 mod outage;
 mod rate_limits;
 mod story;
