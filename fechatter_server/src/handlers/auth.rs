@@ -4,6 +4,7 @@ use http::StatusCode;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::extract::JsonObject;
 use crate::models::auth::{
     AuthTokens, Invite, InviteRequest, RefreshRequest, SigninRequest, SignupRequest,
 };
@@ -22,7 +23,7 @@ use crate::state::AppState;
 pub async fn signup(
     State(state): State<AppState>,
     _: IpLimited<limits::Signup>,
-    Json(input): Json<SignupRequest>,
+    JsonObject(input): JsonObject<SignupRequest>,
 ) -> Result<(StatusCode, Json<AuthTokens>), AppError> {
     let tokens = service::signup::signup(&state, input).await?;
     Ok((StatusCode::CREATED, Json(tokens)))
@@ -36,7 +37,7 @@ pub async fn signup(
 pub async fn signin(
     State(state): State<AppState>,
     _: IpLimited<limits::Signin>,
-    Json(input): Json<SigninRequest>,
+    JsonObject(input): JsonObject<SigninRequest>,
 ) -> Result<Json<AuthTokens>, AppError> {
     Ok(Json(service::auth::signin(&state, input).await?))
 }
@@ -49,7 +50,7 @@ pub async fn signin(
 pub async fn refresh(
     State(state): State<AppState>,
     _: IpLimited<limits::Refresh>,
-    Json(input): Json<RefreshRequest>,
+    JsonObject(input): JsonObject<RefreshRequest>,
 ) -> Result<Json<AuthTokens>, AppError> {
     Ok(Json(service::auth::refresh(&state, input).await?))
 }
@@ -74,7 +75,7 @@ pub async fn signout(
 pub async fn create_invite(
     State(state): State<AppState>,
     caller: CurrentUser,
-    Json(input): Json<InviteRequest>,
+    JsonObject(input): JsonObject<InviteRequest>,
 ) -> Result<(StatusCode, Json<Invite>), AppError> {
     let invite = service::invites::create(&state, &caller, input).await?;
     Ok((StatusCode::CREATED, Json(invite)))

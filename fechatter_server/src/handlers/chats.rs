@@ -5,6 +5,7 @@ use http::StatusCode;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::extract::JsonObject;
 use crate::extract::Path;
 use crate::models::chat::{AddMember, CreateChat, PublicChannel, UpdateChat};
 use crate::models::{Chat, Member, Page, PageQuery};
@@ -55,7 +56,7 @@ pub async fn public_channels(
 pub async fn create(
     State(state): State<AppState>,
     caller: CurrentUser,
-    Json(input): Json<CreateChat>,
+    JsonObject(input): JsonObject<CreateChat>,
 ) -> Result<(StatusCode, Json<Chat>), AppError> {
     let (chat, created) = service::chats::create(&state, &caller, input).await?;
     let status = if created {
@@ -89,7 +90,7 @@ pub async fn update(
     State(state): State<AppState>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
-    Json(input): Json<UpdateChat>,
+    JsonObject(input): JsonObject<UpdateChat>,
 ) -> Result<Json<Chat>, AppError> {
     Ok(Json(
         service::chats::update(&state, &caller, chat_id, input).await?,
@@ -137,7 +138,7 @@ pub async fn add_member(
     State(state): State<AppState>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
-    Json(input): Json<AddMember>,
+    JsonObject(input): JsonObject<AddMember>,
 ) -> Result<(StatusCode, Json<Member>), AppError> {
     let member = service::members::add(&state, &caller, chat_id, input).await?;
     Ok((StatusCode::CREATED, Json(member)))

@@ -6,6 +6,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::extract::JsonObject;
 use crate::extract::Path;
 use crate::models::message::{EditMessage, MarkRead, ReadState, SendMessage};
 use crate::models::{Message, Page, PageQuery};
@@ -76,7 +77,7 @@ pub async fn send(
     caller: LimitedUser<limits::Send>,
     Path(chat_id): Path<ChatId>,
     headers: HeaderMap,
-    Json(input): Json<SendMessage>,
+    JsonObject(input): JsonObject<SendMessage>,
 ) -> Result<Response, AppError> {
     let key = idempotency_key(&headers)?;
     let (message, created) = service::messages::send(&state, &caller, chat_id, input, key).await?;
@@ -99,7 +100,7 @@ pub async fn edit(
     State(state): State<AppState>,
     caller: CurrentUser,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
-    Json(input): Json<EditMessage>,
+    JsonObject(input): JsonObject<EditMessage>,
 ) -> Result<Json<Message>, AppError> {
     let message =
         service::messages::edit(&state, &caller, chat_id, message_id, input.content).await?;
@@ -170,7 +171,7 @@ pub async fn mark_read(
     State(state): State<AppState>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
-    Json(input): Json<MarkRead>,
+    JsonObject(input): JsonObject<MarkRead>,
 ) -> Result<Json<ReadState>, AppError> {
     let read = service::reactions::mark_read(&state, &caller, chat_id, input.message_id).await?;
     Ok(Json(read))

@@ -8,11 +8,15 @@ use super::User;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
+    /// 1 to 64 characters once trimmed.
+    #[schema(pattern = r"\S")]
     pub fullname: String,
     pub email: String,
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     /// The name of a new workspace; ignored when `invite_code` joins an existing one.
     #[serde(default)]
+    #[schema(pattern = r"\S")]
     pub workspace: Option<String>,
     #[serde(default)]
     pub invite_code: Option<String>,

@@ -69,6 +69,8 @@ pub struct ReactionCount {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
+    /// Not blank; at most `FECHATTER_MAX_MESSAGE_CHARS` characters (4000 by default).
+    #[schema(min_length = 1, pattern = r"\S")]
     pub content: String,
     #[serde(default)]
     pub reply_to: Option<MessageId>,
@@ -80,6 +82,8 @@ pub struct SendMessage {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditMessage {
+    /// Not blank; at most `FECHATTER_MAX_MESSAGE_CHARS` characters (4000 by default).
+    #[schema(min_length = 1, pattern = r"\S")]
     pub content: String,
 }
 

@@ -117,6 +117,15 @@ pub fn parse(text: &str) -> (Option<String>, Result<Command, AppError>) {
             );
         }
     };
+    if crate::extract::has_nul(&value) {
+        return (
+            id,
+            Err(AppError::invalid(
+                "invalid_command",
+                crate::extract::NUL_MESSAGE,
+            )),
+        );
+    }
     let command = serde_json::from_value(value).map_err(|err| {
         AppError::invalid(
             "invalid_command",

@@ -231,6 +231,11 @@ async fn bad_frames_get_an_error_frame_and_the_socket_stays_usable() {
     ws.send_json(json!({"id": "x2", "type": "mark_read", "chat_id": chat, "message_id": "five"}))
         .await;
     assert_eq!(ws.reply("x2").await["error"]["code"], "invalid_command");
+    ws.send_json(
+        json!({"id": "x0", "type": "send_message", "chat_id": chat, "content": "a\u{0}b"}),
+    )
+    .await;
+    assert_eq!(ws.reply("x0").await["error"]["code"], "invalid_command");
     ws.send_json(json!({"id": "x3", "type": "send_message", "chat_id": chat, "content": "  "}))
         .await;
     let empty = ws.reply("x3").await;
