@@ -81,14 +81,21 @@ async fn write(
             }
         }
     }
-    // A client that stopped reading would block the close frame too: it gets a bounded chance.
-    if let Some((code, reason)) = closer.reason().filter(|reason| *reason != TOO_SLOW) {
+    // A client that stopped reading would block the close frame too: it gets none.
+    let Some((code, reason)) = closer.reason().filter(|reason| *reason != TOO_SLOW) else {
+        return;
+    };
+    let finish = async {
+        // Fails harmlessly when the client closed first; `close` then flushes the reply to its
+        // close frame, completing the handshake either way.
         let close = Message::Close(Some(CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
         }));
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(close)).await;
-    }
+        let _ = sink.send(close).await;
+        let _ = sink.close().await;
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, finish).await;
 }
 
 /// The moment the caller's access token expires.

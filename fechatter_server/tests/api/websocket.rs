@@ -352,3 +352,61 @@ async fn a_client_that_never_reads_is_cut_off_and_the_gauge_returns_to_where_it_
     }
     assert_eq!(active_sockets(&app).await, before);
 }
+
+#[tokio::test]
+async fn a_silent_client_is_dropped_by_the_keep_alive_while_one_that_reads_stays() {
+    let app = TestApp::spawn_with(AppOptions {
+        env: vec![("WS_PING_INTERVAL_MS", "200".to_owned())],
+        ..AppOptions::default()
+    })
+    .await;
+    let ann = app.owner("ann", "Acme").await;
+    let bob = app.member(&ann, "bob").await;
+    let chat = app.chat(&ann, "group", Some("g"), &[&bob]).await;
+    let message = app.send(&ann, chat, "hi").await;
+    let mut reading = app.ws(&ann).await;
+    let request = format!("{}?access_token={}", app.ws_url(), bob.token)
+        .into_client_request()
+        .unwrap_or_else(|err| panic!("{err}"));
+    // Bob's client never polls its socket, so it never answers a ping.
+    let (_silent, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .unwrap_or_else(|err| panic!("handshake: {err}"));
+    wait_for_sockets(&app, 2.0).await;
+
+    // Several ping intervals pass: bob's socket is dropped, ann's (answering pings) is not.
+    reading.read_until(wait_for_sockets(&app, 1.0)).await;
+    reading
+        .send_json(json!({"id": "r", "type": "mark_read", "chat_id": chat, "message_id": message}))
+        .await;
+    assert_eq!(reading.reply("r").await["type"], "ack");
+
+    // A close from the client is answered, and the socket is gone.
+    let answer = reading.close().await;
+    assert_eq!(answer.map(|(code, _)| code), Some(1000));
+    wait_for_sockets(&app, 0.0).await;
+}
+
+#[tokio::test]
+async fn on_shutdown_open_sockets_are_closed_as_going_away() {
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let mut ws = app.ws(&ann).await;
+    wait_for_sockets(&app, 1.0).await;
+    app.shut_down();
+    assert_eq!(ws.closed().await.map(|(code, _)| code), Some(1001));
+}
+
+#[tokio::test]
+async fn a_socket_ends_when_its_access_token_expires() {
+    let app = TestApp::spawn_with(AppOptions {
+        env: vec![("ACCESS_TOKEN_TTL_SECONDS", "1".to_owned())],
+        ..AppOptions::default()
+    })
+    .await;
+    let ann = app.owner("ann", "Acme").await;
+    let mut ws = app.ws(&ann).await;
+    let close = ws.closed().await;
+    assert_eq!(close, Some((1008, "the access token expired".to_owned())));
+    wait_for_sockets(&app, 0.0).await;
+}

@@ -162,6 +162,11 @@ impl TestApp {
         app
     }
 
+    /// Stops the app as a shutdown signal would.
+    pub fn shut_down(&self) {
+        self.shutdown.cancel();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -130,6 +130,39 @@ impl WsClient {
         &self.unread
     }
 
+    /// Keeps reading (so pings are answered) until `until` completes; panics if the socket ends.
+    pub async fn read_until<T>(&mut self, until: impl std::future::Future<Output = T>) -> T {
+        tokio::pin!(until);
+        loop {
+            tokio::select! {
+                done = &mut until => return done,
+                next = self.stream.next() => match next {
+                    Some(Ok(Message::Text(text))) => {
+                        let frame = serde_json::from_str(text.as_str()).unwrap_or_default();
+                        self.unread.push_back(frame);
+                    }
+                    Some(Ok(Message::Close(frame))) => panic!("the server closed the socket: {frame:?}"),
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => panic!("reading a frame: {err}"),
+                    None => panic!("the socket ended"),
+                },
+            }
+        }
+    }
+
+    /// Closes the socket from this side and waits for the server's answering close frame.
+    pub async fn close(&mut self) -> Option<(u16, String)> {
+        let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal,
+            reason: "bye".into(),
+        };
+        self.stream
+            .close(Some(frame))
+            .await
+            .unwrap_or_else(|err| panic!("closing: {err}"));
+        self.closed().await
+    }
+
     /// Waits for the server to close the socket; the close frame, if one was sent.
     pub async fn closed(&mut self) -> Option<(u16, String)> {
         loop {
