@@ -1,6 +1,7 @@
 //! `GET /api/openapi.json`: the API described from the code (utoipa). Every route of
 //! [`crate::routes::router`] is listed in [`ApiDoc`]; a test keeps the two in step.
 
+pub mod health;
 pub mod responses;
 
 use std::sync::OnceLock;
@@ -74,15 +75,18 @@ pub struct UploadForm {
         (name = "files", description = "Uploads and downloads"),
         (name = "realtime", description = "The WebSocket"),
         (name = "meta", description = "This document"),
+        (name = "health", description = "Liveness, readiness and health (never authenticated or rate limited)"),
     )
 )]
 pub struct ApiDoc;
 
-/// The bearer scheme, and the download's content types (the types uploads may have).
+/// The bearer scheme, the download's content types (the types uploads may have), and the health
+/// endpoints.
 struct SecurityAndContent;
 
 impl Modify for SecurityAndContent {
     fn modify(&self, openapi: &mut Spec) {
+        health::document(openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
