@@ -6,7 +6,7 @@ use axum::routing::{delete, get, patch, post, put};
 use fechatter_http::ApiError;
 use http::StatusCode;
 
-use crate::handlers::{auth, chats, files, messages, users};
+use crate::handlers::{auth, chats, files, messages, search, users};
 use crate::state::AppState;
 
 async fn method_not_allowed() -> ApiError {
@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/files/{id}", get(files::download))
         .route("/api/ws", get(crate::ws::connect))
         .route("/api/openapi.json", get(crate::openapi::spec))
+        .route("/api/search", get(search::search))
         .fallback(fechatter_http::route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

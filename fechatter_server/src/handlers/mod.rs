@@ -4,4 +4,5 @@ pub mod auth;
 pub mod chats;
 pub mod files;
 pub mod messages;
+pub mod search;
 pub mod users;

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod file;
 pub mod message;
 pub mod page;
+pub mod search;
 pub mod user;
 
 pub use chat::{Chat, ChatAccess, Member};

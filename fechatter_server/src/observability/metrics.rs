@@ -147,6 +147,11 @@ pub const RATE_LIMITED: MetricDef = MetricDef::counter(
     "Requests refused with 429, by route template.",
     &["route"],
 );
+pub const SEARCH_REQUESTS: MetricDef = MetricDef::counter(
+    "fechatter_search_requests_total",
+    "Searches answered by GET /api/search (valid queries that ran).",
+    &[],
+);
 
 /// The declarations owned by fechatter_server (the shared HTTP and health metrics are added by
 /// [`super::catalogue`]).
@@ -176,6 +181,7 @@ pub const DECLARED: &[MetricDef] = &[
     WEBSOCKET_CONNECTIONS_ACTIVE,
     WEBSOCKET_MESSAGES,
     RATE_LIMITED,
+    SEARCH_REQUESTS,
 ];
 
 /// Counters that alerts and dashboards rate over must exist from the start, not from their first
@@ -193,6 +199,7 @@ pub fn initialise() {
     FILE_UPLOADS
         .counter_with([("result", UploadResult::Success.as_str())])
         .increment(0);
+    SEARCH_REQUESTS.as_counter().increment(0);
 }
 
 /// The connection pool's occupancy and each database operation.
@@ -441,5 +448,13 @@ impl ProtectionMetrics {
     /// `route` is a route template (`/api/signin`), never a raw path.
     pub fn rate_limited(route: &'static str) {
         RATE_LIMITED.counter_with([("route", route)]).increment(1);
+    }
+}
+
+pub struct SearchMetrics;
+
+impl SearchMetrics {
+    pub fn searched() {
+        SEARCH_REQUESTS.as_counter().increment(1);
     }
 }

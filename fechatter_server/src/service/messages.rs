@@ -19,7 +19,7 @@ use crate::repo;
 use crate::repo::messages::NewMessage;
 use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
-use crate::service::{access, files, handles, users};
+use crate::service::{access, assistant, files, handles, users};
 use crate::state::AppState;
 
 /// Non-blank and within the configured length, counted in characters.
@@ -90,7 +90,7 @@ pub async fn send(
     let sender = users::current(state, caller).await?;
 
     let mut tx = db::begin(state.pool()).await?;
-    let members = repo::members::roles(&mut *tx, chat_id).await?;
+    let mut members = repo::members::roles(&mut *tx, chat_id).await?;
     role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
     let reply_exists = match input.reply_to {
         Some(reply_to) => repo::messages::exists_in_chat(&mut *tx, chat_id, reply_to).await?,
@@ -120,6 +120,9 @@ pub async fn send(
     };
     let mentioned = mentions(&mut *tx, caller, &row.content).await?;
     repo::messages::insert_mentions(&mut *tx, chat_id, row.id, &mentioned).await?;
+    let bot_joined =
+        assistant::join_if_mentioned(&mut tx, state, caller, &chat, &mut members, &mentioned)
+            .await?;
     repo::files::attach(&mut *tx, chat_id, row.id, &file_ids).await?;
     let mut data = payload(&row, chat.chat_type, sender.is_bot, mentioned.clone());
     data.files = file_ids;
@@ -137,6 +140,9 @@ pub async fn send(
     .await?;
     let attached = attached_files(&mut *tx, &data.files, row.id).await?;
     db::commit(tx).await?;
+    if bot_joined {
+        access::forget_chat(state, chat_id).await;
+    }
     MessageMetrics::sent(chat.chat_type, started.elapsed());
     Ok((
         Message::from_row(row, mentioned, Vec::new()).with_files(attached),

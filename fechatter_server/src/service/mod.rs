@@ -2,6 +2,7 @@
 //! commands later. Authorization, validation, the transaction and the event all happen here.
 
 pub mod access;
+pub mod assistant;
 pub mod auth;
 pub mod chats;
 pub mod events;
@@ -12,5 +13,6 @@ pub mod members;
 pub mod messages;
 pub mod reactions;
 pub mod rules;
+pub mod search;
 pub mod signup;
 pub mod users;

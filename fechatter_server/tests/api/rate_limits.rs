@@ -33,6 +33,7 @@ async fn the_request_after_the_limit_gets_429_with_retry_after_and_is_counted_pe
             ("RATE_LIMIT_AUTH_PER_MINUTE", "3".to_owned()),
             ("RATE_LIMIT_SEND_PER_MINUTE", "3".to_owned()),
             ("RATE_LIMIT_UPLOAD_PER_MINUTE", "1".to_owned()),
+            ("RATE_LIMIT_SEARCH_PER_MINUTE", "1".to_owned()),
         ],
         ..AppOptions::default()
     })
@@ -106,7 +107,12 @@ async fn the_request_after_the_limit_gets_429_with_retry_after_and_is_counted_pe
         .expect(201);
     assert_rate_limited(&app.upload(&bob, "b.png", "image/png", &png(100)).await);
 
+    // Searches: one a minute here.
+    app.get(Some(&bob), "/api/search?q=one").await.expect(200);
+    assert_rate_limited(&app.get(Some(&bob), "/api/search?q=one").await);
+
     let metrics = app.scrape().await;
+    assert_eq!(limited(&metrics, "/api/search"), 1.0);
     assert_eq!(limited(&metrics, "/api/ws"), 1.0);
     assert_eq!(limited(&metrics, "/api/chats/{id}/messages"), 1.0);
     assert_eq!(limited(&metrics, "/api/files"), 1.0);
