@@ -69,6 +69,15 @@ async fn the_request_after_the_limit_gets_429_with_retry_after_and_is_counted_pe
         .header("x-forwarded-for", "203.0.113.99")
         .json(&json!({"email": ann.email, "password": PASSWORD}));
     assert_rate_limited(&app.send_request(forged).await);
+    // Another peer address has a bucket of its own.
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap_or_else(|err| panic!("{err}"));
+    let other_peer = elsewhere
+        .post(app.url("/api/signin"))
+        .json(&json!({"email": ann.email, "password": PASSWORD}));
+    app.send_request(other_peer).await.expect(200);
     let metrics = app.scrape().await;
     assert_eq!(limited(&metrics, "/api/signin"), 2.0);
     assert_eq!(limited(&metrics, "/api/signup"), 0.0);
