@@ -179,7 +179,14 @@ async fn main() -> ExitCode {
         }
     };
 
+    let workdir = files.path().join("schemathesis");
+    if let Err(err) = std::fs::create_dir_all(&workdir) {
+        eprintln!("fuzz_api: a working directory for schemathesis: {err}");
+        return ExitCode::FAILURE;
+    }
     let status = tokio::process::Command::new(&schemathesis)
+        // Schemathesis keeps caches in its working directory: not in the repository.
+        .current_dir(&workdir)
         .arg("run")
         .arg(format!("{base}/api/openapi.json"))
         .args(["--checks", "all"])
