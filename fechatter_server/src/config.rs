@@ -1,5 +1,9 @@
 //! Configuration from `FECHATTER_*` environment variables, defaults from `topology.md`.
 
+mod files;
+mod rate_limits;
+mod websocket;
+
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
@@ -7,6 +11,10 @@ use fechatter_events::EventBus;
 use observability::RuntimeConfig;
 use secrecy::SecretString;
 use url::Url;
+
+pub use files::FileSettings;
+pub use rate_limits::RateLimits;
+pub use websocket::WebSocketSettings;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -23,6 +31,9 @@ pub struct Config {
     pub limits: Limits,
     pub cache: CacheSettings,
     pub outbox: OutboxSettings,
+    pub files: FileSettings,
+    pub rate_limits: RateLimits,
+    pub websocket: WebSocketSettings,
     pub search: SearchSettings,
 }
 
@@ -128,6 +139,9 @@ impl Config {
                 )?),
                 batch_size: env.bounded("OUTBOX_BATCH_SIZE", 100, 1, 10_000)?,
             },
+            files: FileSettings::from(env)?,
+            rate_limits: RateLimits::from(env)?,
+            websocket: WebSocketSettings::from(env)?,
             search: SearchSettings {
                 hybrid: env.bool("SEARCH_HYBRID", false)?,
                 embedder: search_embedder(env)?,

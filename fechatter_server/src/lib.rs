@@ -9,12 +9,16 @@ pub mod extract;
 pub mod handlers;
 pub mod models;
 pub mod observability;
+pub mod openapi;
 pub mod outbox;
+pub mod rate_limit;
 pub mod repo;
 pub mod routes;
 pub mod service;
 pub mod startup;
 pub mod state;
+pub mod storage;
+pub mod ws;
 
 use std::net::SocketAddr;
 
@@ -69,6 +73,8 @@ impl Application {
         ));
         tokio::spawn(startup::sample_gauges(state.clone(), shutdown.clone()));
         tokio::spawn(cache::invalidation::follow(state.clone(), shutdown.clone()));
+        tokio::spawn(rate_limit::sweep(state.clone(), shutdown.clone()));
+        tokio::spawn(ws::events::run(state.clone(), shutdown.clone()));
         self.server.run(shutdown).await?;
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod chat;
+pub mod file;
 pub mod message;
 pub mod page;
 pub mod search;

@@ -10,11 +10,18 @@ use chrono::{DateTime, Utc};
 use fechatter_events::{ChatId, MessageId, UserId};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// Words (prefixes match), "quoted phrases", URLs and dashed terms; `OR` between words.
+    #[param(required = true)]
     pub q: Option<String>,
+    /// Only this chat (one of the caller's).
     pub chat_id: Option<ChatId>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next_before` of the previous page.
     pub before: Option<String>,
@@ -64,7 +71,7 @@ pub struct SearchRow {
     pub score: f32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SearchHit {
     pub message_id: MessageId,
     pub chat_id: ChatId,
@@ -77,7 +84,7 @@ pub struct SearchHit {
     pub edited_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SearchPage {
     pub items: Vec<SearchHit>,
     pub next_before: Option<String>,

@@ -3,6 +3,7 @@
 
 pub mod bots;
 pub mod chats;
+pub mod files;
 pub mod invalidations;
 pub mod invites;
 pub mod members;

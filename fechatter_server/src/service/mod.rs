@@ -6,6 +6,7 @@ pub mod assistant;
 pub mod auth;
 pub mod chats;
 pub mod events;
+pub mod files;
 pub mod handles;
 pub mod invites;
 pub mod members;

@@ -28,6 +28,12 @@ fn validate(params: SearchParams) -> Result<Request, AppError> {
     let text = params
         .q
         .ok_or_else(|| AppError::bad_request("invalid_query", "q is required"))?;
+    if text.contains('\0') {
+        return Err(AppError::bad_request(
+            "invalid_query",
+            "q may not contain NUL characters",
+        ));
+    }
     let query = SearchQuery::parse(&text)
         .map_err(|err| AppError::bad_request("invalid_query", err.to_string()))?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);

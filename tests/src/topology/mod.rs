@@ -174,6 +174,11 @@ impl Topology {
             if service == Service::Bot {
                 env.push(("FECHATTER_URL", fechatter_url.clone()));
             }
+            if service == Service::Fechatter {
+                // Uploads go beside the logs, deleted with them.
+                let files = topology.logs.path().join("files");
+                env.push(("FILES_DIR", files.display().to_string()));
+            }
             let mut env: Vec<(String, String)> = env
                 .into_iter()
                 .map(|(k, v)| (format!("{prefix}_{k}"), v))

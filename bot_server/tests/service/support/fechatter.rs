@@ -57,6 +57,8 @@ impl Fechatter {
             ("OUTBOX_POLL_INTERVAL_MS", "200".to_owned()),
             ("LOG_FORMAT", "json".to_owned()),
             ("LOG", "warn".to_owned()),
+            // Uploads beside the log, not in the working directory.
+            ("FILES_DIR", logs.path().join("files").display().to_string()),
         ];
         let child = Command::new(binary())
             .env_clear()
