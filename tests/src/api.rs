@@ -80,9 +80,19 @@ pub struct Api {
 impl Api {
     /// `base` like `http://127.0.0.1:6688`.
     pub fn new(base: impl Into<String>) -> Api {
+        Self::build(base.into(), reqwest::Client::builder())
+    }
+
+    /// A client connecting from another local address (`127.0.0.2`…): another client machine, as
+    /// far as per-address limits are concerned.
+    pub fn from_address(base: impl Into<String>, local: std::net::IpAddr) -> Api {
+        Self::build(base.into(), reqwest::Client::builder().local_address(local))
+    }
+
+    fn build(base: String, builder: reqwest::ClientBuilder) -> Api {
         Api {
-            base: base.into(),
-            http: reqwest::Client::builder()
+            base,
+            http: builder
                 .timeout(REQUEST_TIMEOUT)
                 .build()
                 .unwrap_or_else(|err| panic!("HTTP client: {err}")),
@@ -286,5 +296,53 @@ impl Api {
                 None => return found,
             }
         }
+    }
+
+    /// Uploads `bytes` as `filename` (multipart field `file`); the stored file's description.
+    pub async fn upload(&self, user: &User, filename: &str, bytes: &[u8]) -> Reply {
+        let boundary = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let started = Instant::now();
+        let response = self
+            .http
+            .post(self.url("/api/files"))
+            .bearer_auth(&user.access_token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("POST /api/files: {err}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or_default();
+        Reply {
+            status,
+            body,
+            headers,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// `GET /api/files/{id}` as `user`: the status and the bytes.
+    pub async fn download(&self, user: &User, id: i64) -> (u16, Vec<u8>) {
+        let response = self
+            .http
+            .get(self.url(&format!("/api/files/{id}")))
+            .bearer_auth(&user.access_token)
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("GET /api/files/{id}: {err}"));
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap_or_default().to_vec();
+        (status, bytes)
     }
 }

@@ -13,5 +13,6 @@ pub mod sse;
 pub mod topology;
 pub mod traffic;
 pub mod truth;
+pub mod ws;
 
 pub use topology::{Service, Topology};

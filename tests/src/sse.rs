@@ -174,6 +174,22 @@ impl Sse {
         })
         .await
     }
+
+    /// The data of the next signal named `name` (`typing`, `presence.changed`…), and the stored
+    /// events that came before it.
+    pub async fn until_signal(&mut self, name: &str, timeout: Duration) -> (Vec<Delivered>, Value) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut passed = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let event = self.next(left).await;
+            if event.event == name {
+                let data = serde_json::from_str(&event.data).unwrap_or_default();
+                return (passed, data);
+            }
+            passed.extend(Delivered::from_event(&event));
+        }
+    }
 }
 
 /// The message ids among `events`, in order.

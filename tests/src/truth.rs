@@ -11,13 +11,15 @@ use crate::ops::prometheus_api::PrometheusApi;
 use crate::ops::promql::metric_names;
 use crate::ops::repo_path;
 
-/// Series that move only when something fails. The story fails nothing, so after it these may be
-/// absent (labelled counters appear with their first increment) or zero; each is asserted by the
-/// test file named beside it (a unit test below keeps that true).
+/// Series that move only when something fails or a client misbehaves. The story does neither, so
+/// after it these may be absent (labelled counters appear with their first increment) or zero;
+/// each is asserted by the test file named beside it (a unit test below keeps that true).
 pub const FAULT_ONLY_SERIES: &[(&str, &str)] = &[
     ("fechatter_http_errors_total", "faults/postgres.rs"),
     ("fechatter_db_errors_total", "faults/postgres.rs"),
     ("fechatter_events_publish_errors_total", "faults/nats.rs"),
+    // A client over its rate: a password-guessing one.
+    ("fechatter_rate_limited_total", "security/main.rs"),
     ("notify_nats_errors_total", "faults/nats.rs"),
     ("notify_events_dead_lettered_total", "faults/poison.rs"),
     ("notify_broadcast_failures_total", "faults/slow_reader.rs"),

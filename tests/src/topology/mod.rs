@@ -101,6 +101,11 @@ const FAST_SETTINGS: &[(&str, &str)] = &[
     ("FECHATTER_ARGON2_MEMORY_KIB", "64"),
     ("FECHATTER_ARGON2_ITERATIONS", "1"),
     ("FECHATTER_OUTBOX_POLL_INTERVAL_MS", "200"),
+    // Every client of a test shares one address, and fault tests send and search as fast as they
+    // can; the security test runs with tight limits of its own.
+    ("FECHATTER_RATE_LIMIT_AUTH_PER_MINUTE", "1000"),
+    ("FECHATTER_RATE_LIMIT_SEND_PER_MINUTE", "6000"),
+    ("FECHATTER_RATE_LIMIT_SEARCH_PER_MINUTE", "6000"),
     // A closed SSE client is noticed at the next keep-alive.
     ("NOTIFY_SSE_KEEP_ALIVE_MS", "1000"),
     // An event in flight when notify dies is redelivered this soon after it restarts.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use e2e::analytics::{client_event, post_events, report, total};
 use e2e::api::{Api, PASSWORD};
 use e2e::llm::{API_KEY, LlmMock};
+use e2e::metrics::{scrape, value};
 use e2e::{Service, Topology};
 use fechatter_auth::TokenKeys;
 use fechatter_events::{UserId, WorkspaceId};
@@ -19,8 +20,10 @@ use test_support::wait_until;
 
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// Everything at debug, so that a secret in any line a service could log is caught.
-const LOUD: &[(&str, &str)] = &[
+/// Everything at debug, so that a secret in any line a service could log is caught; and sign-in
+/// limited to 10 attempts a minute per address.
+const SETTINGS: &[(&str, &str)] = &[
+    ("FECHATTER_RATE_LIMIT_AUTH_PER_MINUTE", "10"),
     ("FECHATTER_LOG", "debug"),
     ("NOTIFY_LOG", "debug"),
     ("BOT_LOG", "debug"),
@@ -30,7 +33,7 @@ const LOUD: &[(&str, &str)] = &[
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secret_is_logged() {
     let model = LlmMock::start().await;
-    let mut settings = LOUD.to_vec();
+    let mut settings = SETTINGS.to_vec();
     settings.extend([("BOT_LLM_URL", model.url()), ("BOT_LLM_API_KEY", API_KEY)]);
     let topology = Topology::start_with(&settings).await;
     let api = Api::new(topology.url(Service::Fechatter));
@@ -50,6 +53,8 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
     let globex = api.create_chat(&zed, "group", Some("globex"), &[]).await;
     let hello = api.send(&ann, general, "hello acme").await;
     let plans = api.send(&ann, secret, "the plans").await;
+    let shared = share(&api, &ann, general, "agenda.txt").await;
+    let private = share(&api, &ann, secret, "board-minutes.txt").await;
     api.send(&zed, globex, "hello globex").await;
     post_events(
         &analytics,
@@ -71,6 +76,7 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
             chat: general,
             message: hello,
             member: bob.id,
+            file: shared,
         },
     )
     .await;
@@ -82,6 +88,7 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
             chat: secret,
             message: plans,
             member: cat.id,
+            file: private,
         },
     )
     .await;
@@ -150,7 +157,7 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
     }
 
     // Strangers and forged tokens.
-    assert!(strangers_are_refused(&api, None).await >= 15);
+    assert!(strangers_are_refused(&api, None).await >= 20);
     let forged = TokenKeys::new(
         &SecretString::from("a-secret-that-is-not-the-deployments-one!".to_owned()),
         Duration::from_secs(900),
@@ -210,6 +217,35 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
     let claim = post_events(&analytics, Some(&zed), &[claimed]).await;
     assert_eq!(claim.status, 422, "{}", claim.body);
 
+    // A password guesser on another machine is slowed down; ann, on hers, is not.
+    let guesser = Api::from_address(topology.url(Service::Fechatter), [127, 0, 0, 2].into());
+    let mut throttled = None;
+    for _ in 0..11 {
+        let guess = guesser
+            .post(
+                None,
+                "/api/signin",
+                json!({"email": ann.email, "password": "guess-0123456789"}),
+            )
+            .await;
+        if guess.status == 429 {
+            throttled = Some(guess);
+            break;
+        }
+        assert_eq!(guess.status, 401, "{}", guess.body);
+    }
+    let throttled = throttled.unwrap_or_else(|| panic!("11 wrong passwords were all answered"));
+    assert_eq!(throttled.body["code"], "rate_limited", "{}", throttled.body);
+    assert!(throttled.headers.contains_key("retry-after"));
+    assert!(
+        value(
+            &scrape(&topology.metrics_url(Service::Fechatter)).await,
+            "fechatter_rate_limited_total",
+            &[]
+        )
+        .is_some_and(|n| n >= 1.0)
+    );
+
     // Sessions end; tokens rotate.
     let rotated = api
         .post(
@@ -234,6 +270,21 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
         secrets.push(user.refresh_token.clone());
     }
     assert_no_secret_logged(&topology, &secrets).await;
+}
+
+/// Uploads a file as `user` and shares it in `chat`; its id.
+async fn share(api: &Api, user: &e2e::api::User, chat: i64, name: &str) -> i64 {
+    let content = format!("{name}: for members only\n");
+    let upload = api.upload(user, name, content.as_bytes()).await;
+    upload.expect(201);
+    api.post(
+        Some(&user.access_token),
+        &format!("/api/chats/{chat}/messages"),
+        json!({"content": name, "files": [upload.id()]}),
+    )
+    .await
+    .expect(201);
+    upload.id()
 }
 
 /// The services logged plenty (requests included), and none of `secrets` in any form they were

@@ -4,6 +4,7 @@
 mod assistant;
 mod chat;
 mod observability;
+mod realtime;
 mod reconnect;
 mod reports;
 mod search;
@@ -26,6 +27,7 @@ async fn two_workspaces_chat_live_the_reports_count_it_and_every_series_panel_an
     let prometheus = observability::start_prometheus(&topology).await;
     let mut told = chat::play(&topology).await;
     assistant::ask(&topology, &mut told, &model).await;
+    realtime::share_and_answer(&topology, &mut told).await;
     search::search(&topology, &told).await;
     reports::check(&topology, &told).await;
     observability::check(&prometheus).await;
