@@ -90,6 +90,15 @@ impl Ws {
         .await
     }
 
+    /// The events pushed so far that were not asked for.
+    pub fn unread_events(&self) -> Vec<Value> {
+        self.unread
+            .iter()
+            .filter(|frame| frame["type"] == "event")
+            .map(|frame| frame["event"].clone())
+            .collect()
+    }
+
     /// The pushed `message.created` event of message `id`.
     pub async fn message_event(&mut self, id: i64) -> Value {
         let frame = self

@@ -96,5 +96,14 @@ pub async fn share_and_answer(topology: &Topology, told: &mut Told) {
         .command(json!({"type": "mark_read", "chat_id": general, "message_id": reply}))
         .await;
     assert_eq!(read["result"]["last_read_message_id"], reply, "{read}");
+    // The socket carried bob's events only (his answer and read among them).
+    let pushed = browser.unread_events();
+    assert!(!pushed.is_empty());
+    for event in pushed {
+        let to_bob = event["recipients"]
+            .as_array()
+            .is_some_and(|ids| ids.contains(&json!(bob.id)));
+        assert!(to_bob, "bob's socket got {event}");
+    }
     *told.messages.entry(("ann", "public_channel")).or_default() += 2;
 }
