@@ -140,7 +140,12 @@ impl Topology {
             Nats::dedicated(),
             ClickHouse::dedicated()
         );
-        let logs = tempfile::tempdir().unwrap_or_else(|e| panic!("log dir: {e}"));
+        let mut logs = tempfile::tempdir().unwrap_or_else(|e| panic!("log dir: {e}"));
+        if std::env::var_os("FECHATTER_TEST_KEEP").is_some() {
+            // As test_support does with its servers' directories: kept for a post-mortem.
+            logs.disable_cleanup(true);
+            eprintln!("topology logs kept in {}", logs.path().display());
+        }
         let database_url = postgres.url("postgres");
         let mut topology = Topology {
             processes: Vec::new(),
