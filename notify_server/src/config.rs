@@ -28,6 +28,9 @@ pub struct SseConfig {
     pub keep_alive: Duration,
     /// Frames waiting for one connection; a connection whose buffer fills is cut off.
     pub buffer: usize,
+    /// Live connections this instance holds at most (each costs memory and a file descriptor);
+    /// beyond it `GET /events` answers 503 with `Retry-After`.
+    pub max_connections: usize,
     /// A connection whose client has not read for this long is closed.
     pub write_timeout: Duration,
 }
@@ -68,6 +71,7 @@ impl Config {
             sse: SseConfig {
                 keep_alive: millis_between(env, "SSE_KEEP_ALIVE_MS", 15_000, 100, 300_000)?,
                 buffer: env.bounded("SSE_BUFFER", 256, 1, 65_536)?,
+                max_connections: env.bounded("SSE_MAX_CONNECTIONS", 50_000, 1, 10_000_000)?,
                 write_timeout: millis_between(env, "SSE_WRITE_TIMEOUT_MS", 30_000, 100, 600_000)?,
             },
             replay: ReplayConfig {

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::frame::Frame;
-use crate::hub::{ConnectionId, Hub};
+use crate::hub::{AtCapacity, ConnectionId, Hub};
 use crate::observability::metrics::{CloseReason, SseMetrics};
 use crate::replay::CatchUp;
 
@@ -46,10 +46,14 @@ pub struct Opening {
 impl Connection {
     /// Registers with the hub at once, so nothing published from now on is missed, and runs
     /// `catch_up` when the stream is first polled.
-    pub fn open(hub: Arc<Hub>, opening: Opening, catch_up: BoxFuture<'static, CatchUp>) -> Self {
-        let registration = hub.register(opening.user, opening.workspace);
+    pub fn open(
+        hub: Arc<Hub>,
+        opening: Opening,
+        catch_up: BoxFuture<'static, CatchUp>,
+    ) -> Result<Self, AtCapacity> {
+        let registration = hub.register(opening.user, opening.workspace)?;
         SseMetrics::connection_opened();
-        Self {
+        Ok(Self {
             hub,
             id: registration.id,
             frames: registration.frames,
@@ -61,7 +65,7 @@ impl Connection {
             floor: 0,
             opened: Instant::now(),
             closed: None,
-        }
+        })
     }
 
     pub fn into_stream(self) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
@@ -188,9 +192,10 @@ mod tests {
 
     #[tokio::test]
     async fn live_events_covered_by_the_catch_up_or_already_sent_are_dropped() {
-        let hub = Arc::new(Hub::new(16));
+        let hub = Arc::new(Hub::new(16, 16));
         let closing = CancellationToken::new();
-        let connection = Connection::open(hub.clone(), opening(1, &closing), caught_up_at(5));
+        let connection = Connection::open(hub.clone(), opening(1, &closing), caught_up_at(5))
+            .unwrap_or_else(|err| panic!("{err}"));
         for seq in [4, 5, 6, 6, 7] {
             hub.deliver(&[UserId(1)], event(seq));
         }
@@ -204,9 +209,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_cut_off_by_the_hub_ends_and_unregisters() {
-        let hub = Arc::new(Hub::new(1));
+        let hub = Arc::new(Hub::new(1, 16));
         let closing = CancellationToken::new();
-        let connection = Connection::open(hub.clone(), opening(1, &closing), caught_up_at(0));
+        let connection = Connection::open(hub.clone(), opening(1, &closing), caught_up_at(0))
+            .unwrap_or_else(|err| panic!("{err}"));
         for seq in 1..=3 {
             hub.deliver(&[UserId(1)], event(seq));
         }

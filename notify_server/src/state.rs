@@ -48,7 +48,7 @@ impl AppState {
         });
         Ok(Self {
             inner: Arc::new(Inner {
-                hub: Arc::new(Hub::new(config.sse.buffer)),
+                hub: Arc::new(Hub::new(config.sse.buffer, config.sse.max_connections)),
                 config,
                 nats,
                 jetstream,

@@ -10,6 +10,7 @@ use chrono::Utc;
 
 use crate::auth::AuthUser;
 use crate::connection::{Connection, Opening};
+use crate::error::NotifyError;
 use crate::replay::Resume;
 use crate::state::AppState;
 
@@ -20,7 +21,7 @@ pub async fn events(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, NotifyError> {
     let resume = Resume::from_headers(&headers);
     let user = claims.user_id();
     let lifetime = u64::try_from(claims.exp - Utc::now().timestamp()).unwrap_or(0);
@@ -34,16 +35,16 @@ pub async fn events(
             closing: state.closing().clone(),
         },
         Box::pin(async move { replayer.catch_up(user, resume).await }),
-    );
+    )?;
     let keep_alive = KeepAlive::new()
         .interval(state.config().sse.keep_alive)
         .text("keep-alive");
-    (
+    Ok((
         [
             (X_ACCEL_BUFFERING, HeaderValue::from_static("no")),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         Sse::new(connection.into_stream()).keep_alive(keep_alive),
     )
-        .into_response()
+        .into_response())
 }

@@ -24,7 +24,14 @@ use crate::observability::metrics::{BroadcastMetrics, PresenceMetrics};
 pub struct Hub {
     registry: Mutex<Registry>,
     buffer: usize,
+    max_connections: usize,
 }
+
+/// The hub already holds as many connections as it may: memory and file descriptors stay bounded
+/// and the client retries later (or on another instance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this server holds its maximum of {0} live connections")]
+pub struct AtCapacity(pub usize);
 
 /// A connection's end of the hub.
 pub struct Registration {
@@ -35,11 +42,12 @@ pub struct Registration {
 }
 
 impl Hub {
-    /// A hub whose connections each buffer at most `buffer` frames.
-    pub fn new(buffer: usize) -> Self {
+    /// A hub of at most `max_connections` connections that each buffer at most `buffer` frames.
+    pub fn new(buffer: usize, max_connections: usize) -> Self {
         Self {
             registry: Mutex::new(Registry::default()),
             buffer: buffer.max(1),
+            max_connections,
         }
     }
 
@@ -49,17 +57,24 @@ impl Hub {
     }
 
     /// Adds a connection; from now on it receives every frame for `user`.
-    pub fn register(&self, user: UserId, workspace: WorkspaceId) -> Registration {
+    pub fn register(
+        &self,
+        user: UserId,
+        workspace: WorkspaceId,
+    ) -> Result<Registration, AtCapacity> {
+        let mut registry = self.lock();
+        if registry.connection_count() >= self.max_connections {
+            return Err(AtCapacity(self.max_connections));
+        }
         let (sender, frames) = mpsc::channel(self.buffer);
         let cut_off = CancellationToken::new();
-        let mut registry = self.lock();
         let (id, change) = registry.add(user, workspace, sender, cut_off.clone());
         settle(&mut registry, change.into_iter().collect());
-        Registration {
+        Ok(Registration {
             id,
             frames,
             cut_off,
-        }
+        })
     }
 
     /// Removes a connection (when its stream ends); harmless if it was already cut off.
@@ -136,16 +151,21 @@ mod tests {
         Frame::event(EventKind::MessageCreated, seq, "{}")
     }
 
+    fn register(hub: &Hub, user: i64, workspace: WorkspaceId) -> Registration {
+        hub.register(UserId(user), workspace)
+            .unwrap_or_else(|err| panic!("{err}"))
+    }
+
     fn drain(registration: &mut Registration) -> Vec<Arc<Frame>> {
         std::iter::from_fn(|| registration.frames.try_recv().ok()).collect()
     }
 
     #[test]
     fn every_connection_of_a_recipient_gets_the_frame_and_nobody_else() {
-        let hub = Hub::new(8);
-        let mut tab1 = hub.register(UserId(1), WS);
-        let mut tab2 = hub.register(UserId(1), WS);
-        let mut other = hub.register(UserId(2), WS);
+        let hub = Hub::new(8, 16);
+        let mut tab1 = register(&hub, 1, WS);
+        let mut tab2 = register(&hub, 1, WS);
+        let mut other = register(&hub, 2, WS);
         for registration in [&mut tab1, &mut tab2, &mut other] {
             drain(registration);
         }
@@ -157,11 +177,11 @@ mod tests {
 
     #[test]
     fn the_workspace_hears_of_presence_on_the_first_and_last_connection_only() {
-        let hub = Hub::new(8);
-        let mut observer = hub.register(UserId(9), WS);
-        let outsider_ws = hub.register(UserId(8), WorkspaceId(2));
-        let tab1 = hub.register(UserId(1), WS);
-        let tab2 = hub.register(UserId(1), WS);
+        let hub = Hub::new(8, 16);
+        let mut observer = register(&hub, 9, WS);
+        let outsider_ws = register(&hub, 8, WorkspaceId(2));
+        let tab1 = register(&hub, 1, WS);
+        let tab2 = register(&hub, 1, WS);
         hub.unregister(tab1.id);
         assert_eq!(hub.online_users(WS), vec![UserId(1), UserId(9)]);
         hub.unregister(tab2.id);
@@ -179,9 +199,9 @@ mod tests {
 
     #[test]
     fn a_connection_that_falls_behind_is_cut_off_and_the_others_carry_on() {
-        let hub = Hub::new(2);
-        let slow = hub.register(UserId(1), WS);
-        let mut fast = hub.register(UserId(2), WS);
+        let hub = Hub::new(2, 16);
+        let slow = register(&hub, 1, WS);
+        let mut fast = register(&hub, 2, WS);
         for seq in 1..=3 {
             hub.deliver(&[UserId(1), UserId(2)], event(seq));
             drain(&mut fast);
@@ -190,5 +210,16 @@ mod tests {
         assert_eq!(hub.online_users(WS), vec![UserId(2)]);
         assert_eq!(hub.deliver(&[UserId(1), UserId(2)], event(4)), 1);
         hub.unregister(slow.id);
+    }
+
+    #[test]
+    fn a_full_hub_refuses_a_connection_until_one_leaves() {
+        let hub = Hub::new(2, 2);
+        let first = register(&hub, 1, WS);
+        let _second = register(&hub, 2, WS);
+        assert_eq!(hub.register(UserId(3), WS).err(), Some(AtCapacity(2)));
+        assert_eq!(hub.online_users(WS), vec![UserId(1), UserId(2)]);
+        hub.unregister(first.id);
+        assert!(hub.register(UserId(3), WS).is_ok());
     }
 }

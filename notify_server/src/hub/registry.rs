@@ -177,6 +177,11 @@ impl Registry {
     pub fn online_users(&self) -> usize {
         self.online_users
     }
+
+    /// Open connections, including any cut off whose stream has not ended yet.
+    pub fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! One test binary, so the crate links once.
 
 mod auth;
+mod capacity;
 mod faults;
 mod foundation;
 mod presence;

@@ -1,6 +1,7 @@
 //! A device stops reading its event stream (a laptop asleep with the socket open): notify cuts it
 //! off once its buffer is full instead of holding events for it forever, counts that, and everyone
-//! else still gets every message.
+//! else still gets every message. A notify holding all the devices it may refuses one more with a
+//! counted 503 instead of growing without bound.
 
 use e2e::api::Api;
 use e2e::metrics::{scrape, value};
@@ -18,6 +19,8 @@ use crate::{Pair, WAIT, prometheus_value};
 const SETTINGS: &[(&str, &str)] = &[
     ("NOTIFY_SSE_BUFFER", "16"),
     ("NOTIFY_SSE_WRITE_TIMEOUT_MS", "3000"),
+    // Bob's and cat's devices.
+    ("NOTIFY_SSE_MAX_CONNECTIONS", "2"),
     ("FECHATTER_MAX_MESSAGE_CHARS", "100000"),
 ];
 const LONG: usize = 60_000;
@@ -73,6 +76,19 @@ async fn a_device_that_stops_reading_is_cut_off_and_everyone_else_gets_every_mes
             .is_some_and(|ids| ids.iter().any(|id| *id == cat.id))
     };
     wait_until("cat's device to be online", WAIT, cat_online).await;
+
+    let refused =
+        tokio::time::timeout(WAIT, directory.get(Some(&pair.ann.access_token), "/events"))
+            .await
+            .unwrap_or_else(|_| panic!("a third device was neither refused nor served"));
+    assert_eq!(refused.status, 503, "{:?}", refused.body);
+    assert_eq!(refused.body["code"], "over_capacity", "{:?}", refused.body);
+    assert!(refused.headers.contains_key("retry-after"));
+    prometheus_value(
+        &prometheus,
+        r#"sum(notify_http_errors_total{route="/events",status="503"}) == 1"#,
+    )
+    .await;
 
     // Bob keeps reading all along.
     let mut bobs_app = pair.bobs_app;
