@@ -127,6 +127,11 @@ pub fn open_files_limit() -> io::Result<u64> {
         .ok_or_else(|| io::Error::other("no open-files limit in /proc/self/limits"))
 }
 
+/// Descriptors this process has open now.
+pub fn open_files() -> io::Result<u64> {
+    Ok(fs::read_dir("/proc/self/fd")?.count() as u64)
+}
+
 /// A CPU-time reading to subtract from a later one.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuMark {

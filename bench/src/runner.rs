@@ -30,9 +30,14 @@ fn cpu_model() -> String {
                 .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // Not available_parallelism: this process may be pinned to fewer CPUs than the machine has.
+    let cores = std::fs::read_to_string("/proc/cpuinfo").map_or(0, |text| {
+        text.lines()
+            .filter(|line| line.starts_with("processor"))
+            .count()
+    });
     let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
-    format!("{model} ({} CPUs online: {})", cores.max(1), online.trim())
+    format!("{model}, {cores} CPUs (online: {})", online.trim())
 }
 
 async fn command_version(program: &str, arg: &str) -> String {

@@ -22,11 +22,13 @@ async fn item(Path(id): Path<u64>) -> Json<Value> {
     Json(json!({ "id": id, "name": "item", "tags": ["a", "b"] }))
 }
 
-/// The API router, with the metrics layer when `metrics` is on.
+/// The API router, with the metrics layer when `metrics` is on. Like the services, the layer
+/// wraps a router whose state is already given (`with_state`), so its routes are final.
 pub fn router(metrics: bool) -> Router {
     let router = Router::new()
         .route("/api/items/{id}", get(item))
-        .route("/live", get(|| async { StatusCode::OK }));
+        .route("/live", get(|| async { StatusCode::OK }))
+        .with_state(());
     if metrics {
         router.layer(HttpMetricsLayer::new(SharedMetrics::for_prefix(PREFIX)))
     } else {

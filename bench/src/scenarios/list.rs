@@ -10,7 +10,6 @@ use anyhow::Context;
 use bytes::Bytes;
 use http::{Method, Request};
 use http_body_util::Full;
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use super::{http_row, pgbench_row, postgres_pid, unique, with_cpu};
@@ -18,7 +17,10 @@ use crate::launch::Spawned;
 use crate::load::{self, LoadReport, Workload};
 use crate::procfs::{self, CpuMark};
 use crate::report::{Check, Row, ScenarioResult};
-use crate::{Setup, request, seed};
+use crate::{Setup, request};
+
+mod data;
+use data::{generic_plan, seed};
 
 /// (path, token) pairs taken in turn.
 struct ListWorkload {
@@ -35,62 +37,18 @@ impl Workload for ListWorkload {
     }
 }
 
-/// The repository's keyset query, with the first page asked as `id < i64::MAX` (pgbench
-/// variables cannot be NULL; the plan is the same).
-const PGBENCH_PAGE: &str = "\\set k random(0, :chats - 1)
+/// The repository's keyset queries (`fechatter_server::repo::messages::page`): the first page,
+/// and a page before a message.
+const PGBENCH_FIRST_PAGE: &str = "\\set k random(0, :chats - 1)
 \\set chat :first_chat + :k
 SELECT id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at FROM messages
-WHERE chat_id = :chat AND deleted_at IS NULL AND (:before::bigint IS NULL OR id < :before)
-ORDER BY id DESC LIMIT 51;
+WHERE chat_id = :chat AND deleted_at IS NULL ORDER BY id DESC LIMIT 51;
 ";
-const FIRST_PAGE: i64 = i64::MAX;
-
-struct Seeding {
-    chats: Vec<i64>,
-    deep_chat: i64,
-    /// The id of the message at rank `list_depth` (newest first) of the deep chat.
-    deep_before: i64,
-    first: Vec<(String, String)>,
-    deep_tokens: Vec<String>,
-}
-
-async fn seed(setup: &Setup, pool: &PgPool) -> anyhow::Result<Seeding> {
-    let scale = &setup.scale;
-    let seeded = seed::chats(pool, &setup.jwt_secret, scale.chats, scale.chat_size).await?;
-    for (k, chat) in seeded.chats.iter().enumerate() {
-        let sender = seeded.users[k * scale.chat_size].id;
-        seed::messages(pool, *chat, sender, scale.messages_per_chat).await?;
-    }
-    let deep_chat = seed::extra_chat(pool, &seeded, scale.chat_size).await?;
-    seed::messages(pool, deep_chat, seeded.users[0].id, scale.list_depth + 50).await?;
-    seed::analyze(pool).await?;
-    let deep_before: i64 = sqlx::query_scalar(
-        "SELECT id FROM messages WHERE chat_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1",
-    )
-    .bind(deep_chat)
-    .bind(scale.list_depth - 1)
-    .fetch_one(pool)
-    .await?;
-    Ok(Seeding {
-        first: seeded
-            .users
-            .iter()
-            .map(|u| {
-                (
-                    format!("/api/chats/{}/messages?limit=50", u.chat),
-                    u.token.clone(),
-                )
-            })
-            .collect(),
-        deep_tokens: seeded.users[..scale.chat_size]
-            .iter()
-            .map(|u| u.token.clone())
-            .collect(),
-        chats: seeded.chats,
-        deep_chat,
-        deep_before,
-    })
-}
+const PGBENCH_PAGE_BEFORE: &str = "\\set k random(0, :chats - 1)
+\\set chat :first_chat + :k
+SELECT id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at
+FROM messages WHERE chat_id = :chat AND deleted_at IS NULL AND id < :before ORDER BY id DESC LIMIT 51;
+";
 
 async fn drive(
     setup: &Setup,
@@ -109,36 +67,6 @@ async fn drive(
         load::run(service.api, connections, warmup, workload.clone()).await;
     }
     load::run(service.api, connections, duration, workload).await
-}
-
-/// How Postgres runs the deep page once the statement's plan is cached (generic), as it is for
-/// the service's prepared statement after five executions.
-async fn generic_plan(pool: &PgPool, chat: i64, before: i64) -> anyhow::Result<String> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query("SET plan_cache_mode = force_generic_plan")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "PREPARE deep_page(bigint, bigint, bigint) AS
-         SELECT id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at
-         FROM messages WHERE chat_id = $1 AND deleted_at IS NULL AND ($2::bigint IS NULL OR id < $2)
-         ORDER BY id DESC LIMIT $3",
-    )
-    .execute(&mut *conn)
-    .await?;
-    let lines: Vec<String> = sqlx::query_scalar(&format!(
-        "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE deep_page({chat}, {before}, 51)"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
-    sqlx::query("DEALLOCATE deep_page")
-        .execute(&mut *conn)
-        .await?;
-    Ok(lines
-        .iter()
-        .map(|line| line.trim())
-        .collect::<Vec<_>>()
-        .join("; "))
 }
 
 fn p50(row: &Row) -> f64 {
@@ -249,15 +177,27 @@ pub async fn run(
             ("before", before.to_string()),
         ]
     };
-    let spread = vars(seeding.chats[0], seeding.chats.len(), FIRST_PAGE);
+    let spread = vars(seeding.chats[0], seeding.chats.len(), 0);
     if !setup.warmup.is_zero() {
         pgbench
-            .run(database_url, PGBENCH_PAGE, clients, setup.warmup, &spread)
+            .run(
+                database_url,
+                PGBENCH_FIRST_PAGE,
+                clients,
+                setup.warmup,
+                &spread,
+            )
             .await?;
     }
     let db_cpu = postgres.map(CpuMark::tree).transpose()?;
     let peer = pgbench
-        .run(database_url, PGBENCH_PAGE, clients, setup.duration, &spread)
+        .run(
+            database_url,
+            PGBENCH_FIRST_PAGE,
+            clients,
+            setup.duration,
+            &spread,
+        )
         .await?;
     let peer_cpu = db_cpu.map(|mark| mark.elapsed()).transpose()?;
     let seconds = setup.duration.as_secs().max(1) as f64;
@@ -265,16 +205,16 @@ pub async fn run(
     let peer_first = pgbench
         .run(
             database_url,
-            PGBENCH_PAGE,
+            PGBENCH_FIRST_PAGE,
             clients,
             depth_time,
-            &vars(seeding.deep_chat, 1, FIRST_PAGE),
+            &vars(seeding.deep_chat, 1, 0),
         )
         .await?;
     let peer_deep = pgbench
         .run(
             database_url,
-            PGBENCH_PAGE,
+            PGBENCH_PAGE_BEFORE,
             clients,
             depth_time,
             &vars(seeding.deep_chat, 1, seeding.deep_before),

@@ -112,7 +112,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Nanoseconds per request through the router, `calls` times, with or without the layer.
-async fn in_process(metrics: bool, calls: u64) -> anyhow::Result<f64> {
+pub async fn in_process(metrics: bool, calls: u64) -> anyhow::Result<f64> {
     let router = trivial::router(metrics);
     let started = Instant::now();
     for n in 0..calls {

@@ -9,7 +9,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use async_nats::jetstream;
 use bytes::Bytes;
 use chrono::Utc;
 use fechatter_events::payload::MessagePayload;
@@ -27,45 +26,8 @@ use crate::sse::client::Subscriber;
 use crate::sse::ramp;
 use crate::sse::tally::Tally;
 
-enum Publisher {
-    JetStream {
-        context: Box<jetstream::Context>,
-        subject: String,
-    },
-    Hub {
-        url: String,
-        client: reqwest::Client,
-    },
-}
-
-impl Publisher {
-    async fn publish(&self, seq: u64, envelope: &Envelope) -> anyhow::Result<()> {
-        let body = Bytes::from(envelope.to_json()?);
-        match self {
-            Publisher::JetStream { context, subject } => {
-                let mut headers = async_nats::HeaderMap::new();
-                headers.insert(
-                    async_nats::header::NATS_MESSAGE_ID,
-                    envelope.id.to_string().as_str(),
-                );
-                context
-                    .publish_with_headers(subject.clone(), headers, body)
-                    .await?
-                    .await?;
-            }
-            Publisher::Hub { url, client } => {
-                client
-                    .post(format!("{url}/publish"))
-                    .header("x-seq", seq.to_string())
-                    .body(body)
-                    .send()
-                    .await?
-                    .error_for_status()?;
-            }
-        }
-        Ok(())
-    }
-}
+mod publish;
+use publish::{Target, publish_all};
 
 fn envelope(index: usize, recipients: &[UserId]) -> anyhow::Result<Envelope> {
     let payload = MessagePayload {
@@ -102,8 +64,7 @@ async fn measure(
     system: &str,
     server: &Spawned,
     subscribers: Vec<Subscriber>,
-    publisher: Publisher,
-    base: impl std::future::Future<Output = anyhow::Result<u64>>,
+    target: Target,
     infra: Option<(&str, u32)>,
 ) -> anyhow::Result<Measured> {
     let scale = &setup.scale;
@@ -117,25 +78,25 @@ async fn measure(
         .deliveries
         .as_ref()
         .context("a fan-out tally counts deliveries")?;
-    deliveries.set_base(base.await?);
-    let envelopes: Vec<Envelope> = (0..events)
-        .map(|i| envelope(i, &recipients))
+    let bodies: Vec<(Bytes, String)> = (0..events)
+        .map(|i| {
+            let envelope = envelope(i, &recipients)?;
+            Ok((Bytes::from(envelope.to_json()?), envelope.id.to_string()))
+        })
         .collect::<anyhow::Result<_>>()?;
-    let payload_bytes = envelopes
-        .first()
-        .map_or(0, |e| e.to_json().map_or(0, |j| j.len()));
+    let payload_bytes = bodies.first().map_or(0, |(body, _)| body.len());
     let cpu = CpuMark::process(server.pid)?;
     let infra_cpu = infra.map(|(_, pid)| CpuMark::process(pid)).transpose()?;
     let client_cpu = CpuMark::process(std::process::id())?;
     let mut peak_rss = procfs::rss_bytes(server.pid)?;
-    let started = Instant::now();
-    let interval = Duration::from_secs_f64(1.0 / f64::from(scale.fanout_rate));
-    for (index, envelope) in envelopes.iter().enumerate() {
-        tokio::time::sleep_until((started + interval * index as u32).into()).await;
-        deliveries.publishing(index);
-        publisher.publish(index as u64 + 1, envelope).await?;
+    let publishing = publish_all(target, tally.clone(), bodies, scale.fanout_rate);
+    while !publishing.is_finished() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
         peak_rss = peak_rss.max(procfs::rss_bytes(server.pid)?);
     }
+    publishing
+        .join()
+        .map_err(|_| anyhow::anyhow!("the publisher thread panicked"))??;
     let expected = (events * count) as u64;
     // Undelivered after this is lost for the benchmark: bounded so a slow run still ends.
     let drain_until = Instant::now() + setup.duration + Duration::from_secs(10);
@@ -207,17 +168,9 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
             ],
         )
         .await?;
-    let client = async_nats::connect(nats_url)
-        .await
-        .context("connecting to NATS")?;
-    let context = jetstream::new(client);
-    let publisher = Publisher::JetStream {
-        context: Box::new(context.clone()),
-        subject: bus.subject(EventKind::MessageCreated),
-    };
-    let base = async {
-        let mut stream = context.get_stream(&bus.stream).await?;
-        Ok(stream.info().await?.state.last_sequence)
+    let target = Target::JetStream {
+        url: nats_url.to_owned(),
+        bus: bus.clone(),
     };
     let subscribers = ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.jwt_secret);
     let nats = server_pid(nats_url).map(|pid| ("NATS", pid));
@@ -226,26 +179,21 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
         "notify_server (via JetStream)",
         &notify,
         subscribers,
-        publisher,
-        base,
+        target,
         nats,
     )
     .await?;
     notify.stop().await?;
 
     let hub = setup.launcher.peer("sse-hub", &["sse-hub"]).await?;
-    let publisher = Publisher::Hub {
-        url: hub.url(),
-        client: reqwest::Client::new(),
-    };
+    let target = Target::Hub { url: hub.url() };
     let subscribers = ramp::hub_subscribers(count);
     let mut peer = measure(
         setup,
         "bare axum + broadcast hub (via HTTP POST)",
         &hub,
         subscribers,
-        publisher,
-        async { Ok(0) },
+        target,
         None,
     )
     .await?;
