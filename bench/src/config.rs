@@ -30,6 +30,14 @@ fn optional(env: &Env, name: &str) -> Option<String> {
     env.optional_string(name).filter(|value| !value.is_empty())
 }
 
+fn words(env: &Env, name: &str) -> Vec<String> {
+    env.string(name, "")
+        .split([' ', ','])
+        .filter(|word| !word.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 impl RunConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         let env = Env::from_process("BENCH");
@@ -75,6 +83,8 @@ impl RunConfig {
                 bench_exe,
                 service_cpus: optional(&env, "SERVICE_CPUS"),
                 log_dir: PathBuf::from(env.string("LOG_DIR", "target/bench/logs")),
+                wrap: words(&env, "WRAP"),
+                wrap_only: words(&env, "WRAP_ONLY"),
             },
             pgbench: Pgbench {
                 exe: PathBuf::from(env.string("PGBENCH", "/usr/lib/postgresql/15/bin/pgbench")),

@@ -24,6 +24,10 @@ pub struct Launcher {
     /// `taskset -c` list for the measured processes; `None` leaves them unpinned.
     pub service_cpus: Option<String>,
     pub log_dir: PathBuf,
+    /// A command the measured process runs under, e.g. `valgrind --tool=callgrind`, for
+    /// profiling; applied to the processes named in `wrap_only` (all when empty).
+    pub wrap: Vec<String>,
+    pub wrap_only: Vec<String>,
 }
 
 /// A running process under measurement; killed when dropped.
@@ -47,15 +51,18 @@ fn tail(path: &Path) -> String {
 }
 
 impl Launcher {
-    fn command(&self, program: &Path) -> Command {
-        match &self.service_cpus {
-            Some(cpus) => {
-                let mut command = Command::new("taskset");
-                command.arg("-c").arg(cpus).arg(program);
-                command
-            }
-            None => Command::new(program),
+    fn command(&self, name: &str, program: &Path) -> Command {
+        let mut argv: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(cpus) = &self.service_cpus {
+            argv.extend(["taskset".into(), "-c".into(), cpus.into()]);
         }
+        if self.wrap_only.is_empty() || self.wrap_only.iter().any(|only| only == name) {
+            argv.extend(self.wrap.iter().map(Into::into));
+        }
+        argv.push(program.into());
+        let mut command = Command::new(&argv[0]);
+        command.args(&argv[1..]);
+        command
     }
 
     async fn spawn(
@@ -105,7 +112,7 @@ impl Launcher {
         }
         let api = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        let mut command = self.command(&program);
+        let mut command = self.command(binary, &program);
         command.env_clear();
         let base = [
             ("HOST", "127.0.0.1".to_owned()),
@@ -124,7 +131,7 @@ impl Launcher {
     pub async fn peer(&self, name: &str, args: &[&str]) -> anyhow::Result<Spawned> {
         let api = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        let mut command = self.command(&self.bench_exe);
+        let mut command = self.command(name, &self.bench_exe);
         command
             .arg("peer")
             .args(args)

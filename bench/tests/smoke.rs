@@ -44,6 +44,8 @@ fn setup(logs: &Path) -> Setup {
             bench_exe: PathBuf::from(env!("CARGO_BIN_EXE_bench")),
             service_cpus: None,
             log_dir: logs.to_path_buf(),
+            wrap: Vec::new(),
+            wrap_only: Vec::new(),
         },
         pgbench: Pgbench {
             exe: pgbench(),
@@ -87,7 +89,7 @@ async fn sending_messages_is_measured_against_pgbench_without_errors() {
     let db = Postgres::shared().await.create_database().await;
     let nats = Nats::shared().await;
     let result = within("send", send::run(&setup(logs.path()), &db.url, &nats.url())).await;
-    assert_worked(&result, 2);
+    assert_worked(&result, 4);
     assert!(result.rows[0].cpu_us_per_op.is_some_and(|cpu| cpu > 0.0));
 }
 
@@ -97,7 +99,7 @@ async fn listing_messages_is_measured_at_the_first_page_and_in_depth() {
     let db = Postgres::shared().await.create_database().await;
     let nats = Nats::shared().await;
     let result = within("list", list::run(&setup(logs.path()), &db.url, &nats.url())).await;
-    assert_worked(&result, 6);
+    assert_worked(&result, 7);
     assert!(
         result
             .notes

@@ -20,7 +20,9 @@ use crate::report::{Check, Row, ScenarioResult};
 use crate::{Setup, request};
 
 mod data;
+mod queries;
 use data::{generic_plan, seed};
+use queries::{PGBENCH_FIRST_PAGE, PGBENCH_LIST_QUERIES, PGBENCH_PAGE_BEFORE};
 
 /// (path, token) pairs taken in turn.
 struct ListWorkload {
@@ -36,19 +38,6 @@ impl Workload for ListWorkload {
         request(Method::GET, &self.host, path, Some(token), None)
     }
 }
-
-/// The repository's keyset queries (`fechatter_server::repo::messages::page`): the first page,
-/// and a page before a message.
-const PGBENCH_FIRST_PAGE: &str = "\\set k random(0, :chats - 1)
-\\set chat :first_chat + :k
-SELECT id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at FROM messages
-WHERE chat_id = :chat AND deleted_at IS NULL ORDER BY id DESC LIMIT 51;
-";
-const PGBENCH_PAGE_BEFORE: &str = "\\set k random(0, :chats - 1)
-\\set chat :first_chat + :k
-SELECT id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at
-FROM messages WHERE chat_id = :chat AND deleted_at IS NULL AND id < :before ORDER BY id DESC LIMIT 51;
-";
 
 async fn drive(
     setup: &Setup,
@@ -220,6 +209,23 @@ pub async fn run(
             &vars(seeding.deep_chat, 1, seeding.deep_before),
         )
         .await?;
+    let mut replay_vars = spread.clone();
+    replay_vars.extend([
+        ("first_message", seeding.first_message.to_string()),
+        ("per_chat", scale.messages_per_chat.to_string()),
+        ("viewer", "1".to_owned()),
+    ]);
+    let replay_cpu = postgres.map(CpuMark::tree).transpose()?;
+    let replay = pgbench
+        .run(
+            database_url,
+            PGBENCH_LIST_QUERIES,
+            clients,
+            depth_time,
+            &replay_vars,
+        )
+        .await?;
+    let replay_cpu = replay_cpu.map(|mark| mark.elapsed()).transpose()?;
     let plan = generic_plan(&pool, seeding.deep_chat, seeding.deep_before).await?;
     let peer_row = with_cpu(
         pgbench_row("pgbench, the same keyset query", &peer, seconds),
@@ -242,6 +248,20 @@ pub async fn run(
         &peer_deep,
         depth_seconds,
     ));
+
+    // A diagnosis of where a list request's time goes, not the peer it is held to.
+    let mut replay_row = with_cpu(
+        pgbench_row(
+            "pgbench, fechatter's three list queries",
+            &replay,
+            depth_seconds,
+        ),
+        None,
+        replay_cpu.map(|cpu| ("Postgres", cpu)),
+        None,
+    );
+    replay_row.peer = false;
+    rows.push(replay_row);
 
     let depth_ratio = p50(&rows[2]) / p50(&rows[1]);
     let peer_depth_ratio = p50(&rows[5]) / p50(&rows[4]);

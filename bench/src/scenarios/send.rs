@@ -13,12 +13,14 @@ use http_body_util::Full;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use super::{http_row, pgbench_row, postgres_pid, unique, with_cpu};
+use super::{http_row, postgres_pid, unique, with_cpu};
 use crate::load::{self, Outcome, Workload};
 use crate::procfs::{self, CpuMark};
 use crate::report::{Check, ScenarioResult};
 use crate::seed::{self, CONTENT, ChatUser};
 use crate::{Setup, request};
+
+mod peer;
 
 struct SendWorkload {
     host: String,
@@ -55,15 +57,6 @@ impl Workload for SendWorkload {
     }
 }
 
-/// The peer: one message row per transaction, the sender a member of the chat as in the API run.
-const PGBENCH_INSERT: &str = "\\set k random(0, :users - 1)
-\\set chat :first_chat + :k / :chat_size
-\\set sender :first_user + :k
-INSERT INTO messages (chat_id, sender_id, content, idempotency_key)
-VALUES (:chat, :sender, :content, gen_random_uuid()::text)
-RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at;
-";
-
 async fn count(pool: &PgPool, sql: &str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(sql).fetch_one(pool).await?)
 }
@@ -78,12 +71,6 @@ async fn outbox_drained(pool: &PgPool, within: Duration) -> anyhow::Result<Durat
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(started.elapsed())
-}
-
-/// Ids must be consecutive for pgbench's arithmetic; they are in a fresh database.
-fn consecutive(ids: impl Iterator<Item = i64>) -> bool {
-    let ids: Vec<i64> = ids.collect();
-    ids.windows(2).all(|pair| pair[1] == pair[0] + 1)
 }
 
 pub async fn run(
@@ -158,55 +145,14 @@ pub async fn run(
     )];
 
     // The peer, on the same database and table, with as many connections as fechatter's pool.
-    if !consecutive(seeded.chats.iter().copied()) || !consecutive(seeded.users.iter().map(|u| u.id))
-    {
-        bail!("seeded ids are not consecutive; pgbench cannot address them");
-    }
-    let vars = [
-        ("users", seeded.users.len().to_string()),
-        ("chat_size", scale.chat_size.to_string()),
-        ("first_chat", seeded.chats[0].to_string()),
-        ("first_user", seeded.users[0].id.to_string()),
-        ("content", CONTENT.to_owned()),
-    ];
-    let pgbench = &setup.pgbench;
-    if !setup.warmup.is_zero() {
-        pgbench
-            .run(
-                database_url,
-                PGBENCH_INSERT,
-                scale.db_connections,
-                setup.warmup,
-                &vars,
-            )
-            .await?;
-    }
-    let db_cpu = postgres.map(CpuMark::tree).transpose()?;
-    let peer = pgbench
-        .run(
-            database_url,
-            PGBENCH_INSERT,
-            scale.db_connections,
-            setup.duration,
-            &vars,
-        )
-        .await?;
-    let peer_cpu = db_cpu.map(|mark| mark.elapsed()).transpose()?;
-    let peer_row = with_cpu(
-        pgbench_row(
-            "pgbench INSERT … RETURNING (same table)",
-            &peer,
-            setup.duration.as_secs().max(1) as f64,
-        ),
-        None,
-        peer_cpu.map(|cpu| ("Postgres", cpu)),
-        None,
-    );
+    let mut peers = peer::rows(setup, database_url, postgres, &seeded).await?;
+    let peer_row = peers.remove(0);
     let ratio = rows[0].throughput / peer_row.throughput.max(f64::EPSILON);
     rows[0]
         .extra
         .push(("vs peer".to_owned(), format!("{:.0} %", ratio * 100.0)));
     rows.push(peer_row);
+    rows.extend(peers);
 
     let p99 = rows[0].latency.map_or(f64::INFINITY, |l| l.p99_ms);
     let checks = vec![
@@ -233,6 +179,10 @@ pub async fn run(
              published every event to JetStream {:.1} s after the run",
             drained.as_secs_f64()
         ),
+        "the two rows after the peer replay fechatter's transaction (member roles, insert, \
+         outbox insert with pg_notify, commit) with pgbench: the database's share of a send, \
+         without the relay's publishing and deleting"
+            .to_owned(),
     ];
     Ok(ScenarioResult {
         scenario: "send".to_owned(),

@@ -7,6 +7,9 @@ use crate::{Setup, seed};
 
 pub struct Seeding {
     pub chats: Vec<i64>,
+    /// The first message id of chat 0: chat `k`'s messages are the next `messages_per_chat`
+    /// ids from `first_message + k * messages_per_chat`.
+    pub first_message: i64,
     pub deep_chat: i64,
     /// The id of the message at rank `list_depth` (newest first) of the deep chat.
     pub deep_before: i64,
@@ -23,6 +26,18 @@ pub async fn seed(setup: &Setup, pool: &PgPool) -> anyhow::Result<Seeding> {
         let sender = seeded.users[k * scale.chat_size].id;
         seed::messages(pool, *chat, sender, scale.messages_per_chat).await?;
     }
+    let starts: Vec<i64> = sqlx::query_scalar(
+        "SELECT min(id) FROM messages WHERE chat_id = ANY($1) GROUP BY chat_id ORDER BY chat_id",
+    )
+    .bind(&seeded.chats)
+    .fetch_all(pool)
+    .await?;
+    let first_message = starts.first().copied().unwrap_or_default();
+    let contiguous = starts
+        .iter()
+        .enumerate()
+        .all(|(k, start)| *start == first_message + k as i64 * scale.messages_per_chat);
+    anyhow::ensure!(contiguous, "seeded message ids are not contiguous per chat");
     let deep_chat = seed::extra_chat(pool, &seeded, scale.chat_size).await?;
     seed::messages(pool, deep_chat, seeded.users[0].id, scale.list_depth + 50).await?;
     seed::analyze(pool).await?;
@@ -49,6 +64,7 @@ pub async fn seed(setup: &Setup, pool: &PgPool) -> anyhow::Result<Seeding> {
             .map(|u| u.token.clone())
             .collect(),
         chats: seeded.chats,
+        first_message,
         deep_chat,
         deep_before,
     })
