@@ -128,7 +128,7 @@ async fn fan_out_delivers_every_event_to_every_subscriber_of_notify_and_the_hub(
     let nats = Nats::shared().await;
     let setup = setup(logs.path());
     let result = within("sse-fanout", sse_fanout::run(&setup, &nats.url())).await;
-    assert_worked(&result, 2);
+    assert_worked(&result, 3);
     let events = 2 * setup.scale.fanout_rate as u64;
     for row in &result.rows {
         assert_eq!(

@@ -59,18 +59,42 @@ struct Measured {
     p99_ms: f64,
 }
 
+/// Publishing runs at most this long: every delivery of a slow run still has to drain.
+const MAX_PUBLISHING: Duration = Duration::from_secs(10);
+
+/// One measured fan-out: who serves it, where events are published, what the payload lists.
+struct Run<'a> {
+    system: &'a str,
+    target: Target,
+    /// The infrastructure process on the publishing path (NATS for notify), for its CPU.
+    infra: Option<(&'a str, u32)>,
+    /// The envelope lists every subscriber as a recipient, as fechatter writes it; a diagnostic
+    /// run sends the same event listing the sender only, to see what the payload costs.
+    full_recipients: bool,
+}
+
+fn publishing_time(setup: &Setup) -> Duration {
+    setup.duration.min(MAX_PUBLISHING)
+}
+
 async fn measure(
     setup: &Setup,
-    system: &str,
     server: &Spawned,
     subscribers: Vec<Subscriber>,
-    target: Target,
-    infra: Option<(&str, u32)>,
+    run: Run<'_>,
 ) -> anyhow::Result<Measured> {
+    let Run {
+        system,
+        target,
+        infra,
+        full_recipients,
+    } = run;
     let scale = &setup.scale;
     let count = subscribers.len();
-    let events = (setup.duration.as_secs_f64() * f64::from(scale.fanout_rate)).ceil() as usize;
-    let recipients: Vec<UserId> = (1..=count as i64).map(UserId).collect();
+    let events =
+        (publishing_time(setup).as_secs_f64() * f64::from(scale.fanout_rate)).ceil() as usize;
+    let listed = if full_recipients { count } else { 1 };
+    let recipients: Vec<UserId> = (1..=listed as i64).map(UserId).collect();
     let tally = Arc::new(Tally::with_deliveries(events));
     let timeout = Duration::from_secs(120) + Duration::from_millis(count as u64 * 10);
     let ramp = ramp::open_all(server.api, subscribers, tally.clone(), timeout).await?;
@@ -99,7 +123,7 @@ async fn measure(
         .map_err(|_| anyhow::anyhow!("the publisher thread panicked"))??;
     let expected = (events * count) as u64;
     // Undelivered after this is lost for the benchmark: bounded so a slow run still ends.
-    let drain_until = Instant::now() + setup.duration + Duration::from_secs(10);
+    let drain_until = Instant::now() + publishing_time(setup) + Duration::from_secs(10);
     while deliveries.received.load(Ordering::Relaxed) < expected && Instant::now() < drain_until {
         tokio::time::sleep(Duration::from_millis(100)).await;
         peak_rss = peak_rss.max(procfs::rss_bytes(server.pid)?);
@@ -176,11 +200,14 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
     let nats = server_pid(nats_url).map(|pid| ("NATS", pid));
     let service = measure(
         setup,
-        "notify_server (via JetStream)",
         &notify,
         subscribers,
-        target,
-        nats,
+        Run {
+            system: "notify_server (via JetStream)",
+            target,
+            infra: nats,
+            full_recipients: true,
+        },
     )
     .await?;
     notify.stop().await?;
@@ -190,15 +217,30 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
     let subscribers = ramp::hub_subscribers(count);
     let mut peer = measure(
         setup,
-        "bare axum + broadcast hub (via HTTP POST)",
         &hub,
         subscribers,
-        target,
-        None,
+        Run {
+            system: "bare axum + broadcast hub (via HTTP POST)",
+            target: target.clone(),
+            infra: None,
+            full_recipients: true,
+        },
+    )
+    .await?;
+    peer.row.peer = true;
+    let small = measure(
+        setup,
+        &hub,
+        ramp::hub_subscribers(count),
+        Run {
+            system: "bare hub, the envelope listing only its sender (diagnostic)",
+            target,
+            infra: None,
+            full_recipients: false,
+        },
     )
     .await?;
     hub.stop().await?;
-    peer.row.peer = true;
     if service.row.ops == 0 {
         bail!("notify delivered nothing");
     }
@@ -217,7 +259,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
             "{count} subscribers of one chat, {} messages/s offered for {:?} ({} deliveries/s offered); \
              every envelope lists all {count} members as recipients, as fechatter writes it",
             scale.fanout_rate,
-            setup.duration,
+            publishing_time(setup),
             u64::from(scale.fanout_rate) * count as u64
         ),
         format!(
@@ -228,7 +270,8 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
             count as u64 * (count as u64 - 1) / 2
         ),
         format!(
-            "peer fan-out: {} lost, p99 {:.1} ms",
+            "peer fan-out: {} lost, p99 {:.1} ms; the last row is the same hub and subscribers with \
+             an envelope that lists only its sender: what the payload of a 10 000-member event costs",
             peer.lost, peer.p99_ms
         ),
     ];
@@ -236,7 +279,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
         scenario: "sse-fanout".to_owned(),
         title: "SSE fan-out".to_owned(),
         run: Default::default(),
-        rows: vec![service_row, peer.row],
+        rows: vec![service_row, peer.row, small.row],
         checks,
         notes,
     })
