@@ -71,7 +71,7 @@ impl Scale {
             fanout_rate: 10,
             ingest_connections: 4,
             ingest_batch: 1_000,
-            metrics_rounds: 3,
+            metrics_rounds: 5,
             metrics_micro_calls: 1_000_000,
         }
     }

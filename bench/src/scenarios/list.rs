@@ -21,7 +21,7 @@ use crate::{Setup, request};
 
 mod data;
 mod queries;
-use data::{generic_plan, seed};
+use data::{generic_plan, long_chat_length, seed};
 use queries::{PGBENCH_FIRST_PAGE, PGBENCH_LIST_QUERIES, PGBENCH_PAGE_BEFORE};
 
 /// (path, token) pairs taken in turn.
@@ -287,7 +287,7 @@ pub async fn run(
             scale.http_connections,
             scale.chats,
             scale.messages_per_chat,
-            scale.list_depth + 50
+            long_chat_length(setup)
         ),
         format!(
             "pgbench's own depth ratio (p50 at depth / first page): {depth_ratio_peer:.2} ×",

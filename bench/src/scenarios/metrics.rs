@@ -145,10 +145,19 @@ pub async fn run(setup: &Setup) -> anyhow::Result<ScenarioResult> {
     }
     let throughput_off = median(off.iter().map(|r| r.throughput).collect());
     let throughput_on = median(on.iter().map(|r| r.throughput).collect());
-    let cpu_off = median(off.iter().map(|r| r.cpu_us).collect());
-    let cpu_on = median(on.iter().map(|r| r.cpu_us).collect());
-    let loss = (1.0 - throughput_on / throughput_off) * 100.0;
-    let added = cpu_on - cpu_off;
+    // Rounds next to each other share the machine's background load: compare them in pairs.
+    let loss = median(
+        off.iter()
+            .zip(&on)
+            .map(|(off, on)| (1.0 - on.throughput / off.throughput) * 100.0)
+            .collect(),
+    );
+    let added = median(
+        off.iter()
+            .zip(&on)
+            .map(|(off, on)| on.cpu_us - off.cpu_us)
+            .collect(),
+    );
 
     trivial::install_exporter()?;
     let calls = setup.scale.metrics_micro_calls;
@@ -171,10 +180,10 @@ pub async fn run(setup: &Setup) -> anyhow::Result<ScenarioResult> {
             .map(|r| r.row.clone())
             .unwrap_or_default();
         row.extra.push((
-            "rounds (req/s)".to_owned(),
+            "rounds (req/s @ CPU µs/req)".to_owned(),
             rounds
                 .iter()
-                .map(|r| format!("{:.0}", r.throughput))
+                .map(|r| format!("{:.0} @ {:.2}", r.throughput, r.cpu_us))
                 .collect::<Vec<_>>()
                 .join(", "),
         ));
@@ -199,8 +208,10 @@ pub async fn run(setup: &Setup) -> anyhow::Result<ScenarioResult> {
     ];
     let notes = vec![
         format!(
-            "{rounds} alternating rounds of {per_round:?} per variant, {} connections; medians; \
-             /metrics scraped every {SCRAPE_EVERY:?} during the on rounds (15× production)",
+            "{rounds} alternating rounds of {per_round:?} per variant, {} connections; the losses \
+             and added CPU are medians of each round's pair (adjacent in time, so under similar \
+             background load); /metrics scraped every {SCRAPE_EVERY:?} during the on rounds \
+             (15× production)",
             setup.scale.http_connections
         ),
         format!(

@@ -19,6 +19,12 @@ pub struct Seeding {
     pub deep_tokens: Vec<String>,
 }
 
+/// The long chat's length: the page at `list_depth` has older pages after it, so it measures
+/// how deep the page is, not how the last page's look-ahead for a next one goes.
+pub fn long_chat_length(setup: &Setup) -> i64 {
+    setup.scale.list_depth + 1000
+}
+
 pub async fn seed(setup: &Setup, pool: &PgPool) -> anyhow::Result<Seeding> {
     let scale = &setup.scale;
     let seeded = seed::chats(pool, &setup.jwt_secret, scale.chats, scale.chat_size).await?;
@@ -39,7 +45,7 @@ pub async fn seed(setup: &Setup, pool: &PgPool) -> anyhow::Result<Seeding> {
         .all(|(k, start)| *start == first_message + k as i64 * scale.messages_per_chat);
     anyhow::ensure!(contiguous, "seeded message ids are not contiguous per chat");
     let deep_chat = seed::extra_chat(pool, &seeded, scale.chat_size).await?;
-    seed::messages(pool, deep_chat, seeded.users[0].id, scale.list_depth + 50).await?;
+    seed::messages(pool, deep_chat, seeded.users[0].id, long_chat_length(setup)).await?;
     seed::analyze(pool).await?;
     let deep_before: i64 = sqlx::query_scalar(
         "SELECT id FROM messages WHERE chat_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1",
