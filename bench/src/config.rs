@@ -24,6 +24,9 @@ pub struct RunConfig {
     pub commit: String,
     /// `release` or `debug`: which binaries were measured.
     pub profile: String,
+    /// Before each scenario, wait (up to ten minutes) for the 1-minute load average to drop
+    /// below this: other work on the machine moves the absolute figures.
+    pub max_load: Option<f64>,
 }
 
 fn optional(env: &Env, name: &str) -> Option<String> {
@@ -111,6 +114,10 @@ impl RunConfig {
             doc: PathBuf::from(env.string("DOC", "docs/benchmarks.md")),
             commit: env.string("COMMIT", "unknown"),
             profile: env.string("PROFILE", "release"),
+            max_load: match optional(&env, "MAX_LOAD") {
+                Some(_) => Some(env.parse("MAX_LOAD", f64::INFINITY)?),
+                None => None,
+            },
         })
     }
 }

@@ -200,12 +200,29 @@ pub fn render(results: &Path, doc: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Waits, bounded, for a quieter machine.
+async fn quiet(max_load: f64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    while load_average() >= max_load && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    if load_average() >= max_load {
+        eprintln!(
+            "==> load average still {:.2}: measuring anyway",
+            load_average()
+        );
+    }
+}
+
 /// Runs the scenarios in turn; one that fails is reported and the others still run.
 pub async fn run(config: &RunConfig, names: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.setup.launcher.log_dir)?;
     let tools = tools(config).await;
     let mut failed = Vec::new();
     for name in names {
+        if let Some(max_load) = config.max_load {
+            quiet(max_load).await;
+        }
         eprintln!("==> scenario {name}");
         let load_before = load_average();
         let started = std::time::Instant::now();

@@ -147,7 +147,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
         Check::at_least(
             "connections held",
             service_row.ops as f64,
-            count as f64,
+            wanted as f64,
             "conn",
         ),
         Check::at_most("RSS per connection", service_kib, 12.0, "KiB"),
