@@ -40,17 +40,27 @@ fn ticks(n: u64) -> Duration {
 
 /// CPU time of a process and all its children, including children that already exited and were
 /// reaped (their time moved into the parent's cutime/cstime): Postgres backends come and go.
+///
+/// A child reaped while the children are being listed would be counted nowhere, so the reading is
+/// taken again until the parent reaped nothing during it.
 pub fn tree_cpu_time(root: u32) -> io::Result<Duration> {
-    let (own, reaped, _) = stat(root)?;
-    let mut total = own + reaped;
-    for pid in pids()? {
-        if let Ok((child_own, _, ppid)) = stat(pid)
-            && ppid == root
-        {
-            total += child_own;
+    let mut attempts = 0;
+    loop {
+        let (_, reaped_before, _) = stat(root)?;
+        let mut children = 0;
+        for pid in pids()? {
+            if let Ok((child_own, _, ppid)) = stat(pid)
+                && ppid == root
+            {
+                children += child_own;
+            }
+        }
+        let (own, reaped, _) = stat(root)?;
+        attempts += 1;
+        if reaped == reaped_before || attempts >= 20 {
+            return Ok(ticks(own + reaped + children));
         }
     }
-    Ok(ticks(total))
 }
 
 fn pids() -> io::Result<Vec<u32>> {
@@ -183,6 +193,24 @@ mod tests {
         }
         assert!(spin > 0);
         assert!(cpu_time(pid).is_ok_and(|t| t >= Duration::from_millis(10)));
+    }
+
+    #[test]
+    fn the_tree_keeps_the_time_of_children_that_exited() {
+        let pid = std::process::id();
+        let before = tree_cpu_time(pid).unwrap_or_default();
+        let status = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"])
+            .status()
+            .unwrap_or_else(|err| panic!("sh: {err}"));
+        assert!(status.success());
+        let after = tree_cpu_time(pid).unwrap_or_default();
+        // The child burned well over 100 ms; once reaped, its time is ours.
+        assert!(
+            after - before >= Duration::from_millis(100),
+            "{before:?} → {after:?}"
+        );
+        assert!(cpu_time(pid).unwrap_or_default() < after);
     }
 
     #[test]

@@ -26,9 +26,9 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// Records the shared HTTP metrics for every request that passes through it. Add it with
 /// `Router::layer` so it runs after routing and sees [`MatchedPath`].
 ///
-/// The per-request path is kept free of allocation, string hashing and recorder look-ups (it
-/// costs well under a microsecond; see docs/benchmarks.md): label strings and metric handles are
-/// built once per (route, method, status) and found again by route, then by method and status.
+/// The per-request path is kept free of allocation, string hashing, reference counting and
+/// recorder look-ups (see docs/benchmarks.md): label strings and metric handles are built once per
+/// (route, method, status) and found again by route, then by method and status.
 #[derive(Clone)]
 pub struct HttpMetricsLayer {
     state: Arc<LayerState>,
@@ -37,20 +37,32 @@ pub struct HttpMetricsLayer {
 struct LayerState {
     metrics: &'static SharedMetrics,
     /// Resolved on the first request, once the service has installed its recorder.
-    in_flight: OnceLock<Gauge>,
-    routes: RwLock<HashMap<Arc<str>, Arc<RouteHandles>>>,
+    in_flight: OnceLock<&'static Gauge>,
+    /// Kept for the life of the process, like the series they feed: one per route template, a
+    /// bounded set (labels never carry raw paths).
+    routes: RwLock<HashMap<Arc<str>, &'static RouteHandles>>,
 }
 
 /// The handles of one route template, per (method, status) seen so far: a route sees few.
 struct RouteHandles {
     route: Arc<str>,
-    outcomes: RwLock<Vec<(Method, u16, Arc<Handles>)>>,
+    outcomes: RwLock<Vec<(Method, u16, Handles)>>,
 }
 
 struct Handles {
     requests: Counter,
     duration: Histogram,
     errors: Option<Counter>,
+}
+
+impl Handles {
+    fn record(&self, seconds: f64) {
+        self.requests.increment(1);
+        self.duration.record(seconds);
+        if let Some(errors) = &self.errors {
+            errors.increment(1);
+        }
+    }
 }
 
 impl HttpMetricsLayer {
@@ -80,20 +92,19 @@ fn method_label(method: &Method) -> Method {
 }
 
 impl LayerState {
-    fn in_flight(&self) -> Gauge {
+    fn in_flight(&self) -> &'static Gauge {
         self.in_flight
-            .get_or_init(|| self.metrics.http_requests_in_flight.as_gauge())
-            .clone()
+            .get_or_init(|| Box::leak(Box::new(self.metrics.http_requests_in_flight.as_gauge())))
     }
 
-    fn route(&self, route: &str) -> Arc<RouteHandles> {
+    fn route(&self, route: &str) -> &'static RouteHandles {
         if let Some(found) = self
             .routes
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(route)
         {
-            return found.clone();
+            return found;
         }
         let route: Arc<str> = Arc::from(route);
         self.routes
@@ -101,37 +112,35 @@ impl LayerState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .entry(route.clone())
             .or_insert_with(|| {
-                Arc::new(RouteHandles {
+                Box::leak(Box::new(RouteHandles {
                     route,
                     outcomes: RwLock::new(Vec::new()),
-                })
+                }))
             })
-            .clone()
     }
 }
 
 impl RouteHandles {
-    fn handles(&self, metrics: &SharedMetrics, method: &Method, status: u16) -> Arc<Handles> {
-        let find = |outcomes: &[(Method, u16, Arc<Handles>)]| {
-            outcomes
-                .iter()
-                .find(|(m, s, _)| *s == status && m == method)
-                .map(|(_, _, handles)| handles.clone())
-        };
-        if let Some(found) = find(
-            &self
+    /// Records one request under its (method, status), creating the handles the first time.
+    fn record(&self, metrics: &SharedMetrics, method: &Method, status: u16, seconds: f64) {
+        let is_it = |(m, s, _): &&(Method, u16, Handles)| *s == status && m == method;
+        {
+            let outcomes = self
                 .outcomes
                 .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        ) {
-            return found;
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some((_, _, handles)) = outcomes.iter().find(is_it) {
+                handles.record(seconds);
+                return;
+            }
         }
         let mut outcomes = self
             .outcomes
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(found) = find(&outcomes) {
-            return found;
+        if let Some((_, _, handles)) = outcomes.iter().find(is_it) {
+            handles.record(seconds);
+            return;
         }
         let labels = || {
             [
@@ -140,13 +149,13 @@ impl RouteHandles {
                 ("status", status.to_string()),
             ]
         };
-        let handles = Arc::new(Handles {
+        let handles = Handles {
             requests: metrics.http_requests.counter_with(labels()),
             duration: metrics.http_request_duration.histogram_with(labels()),
             errors: (status >= 500).then(|| metrics.http_errors.counter_with(labels())),
-        });
-        outcomes.push((method.clone(), status, handles.clone()));
-        handles
+        };
+        handles.record(seconds);
+        outcomes.push((method.clone(), status, handles));
     }
 }
 
@@ -168,16 +177,16 @@ pub struct HttpMetricsService<S> {
     state: Arc<LayerState>,
     /// `Router::layer` wraps each route's endpoint separately, so an instance (and its clones)
     /// nearly always sees one route: its handles are kept here to skip the shared map.
-    last_route: Arc<OnceLock<Arc<RouteHandles>>>,
+    last_route: Arc<OnceLock<&'static RouteHandles>>,
 }
 
 impl<S> HttpMetricsService<S> {
-    fn route(&self, route: &str) -> Arc<RouteHandles> {
+    fn route(&self, route: &str) -> &'static RouteHandles {
         match self.last_route.get() {
-            Some(handles) if handles.route.as_ref() == route => handles.clone(),
+            Some(handles) if handles.route.as_ref() == route => handles,
             _ => {
                 let handles = self.state.route(route);
-                let _ = self.last_route.set(handles.clone());
+                let _ = self.last_route.set(handles);
                 handles
             }
         }
@@ -185,10 +194,10 @@ impl<S> HttpMetricsService<S> {
 }
 
 /// Decrements the in-flight gauge however the request ends, cancellation included.
-struct InFlight(Gauge);
+struct InFlight(&'static Gauge);
 
 impl InFlight {
-    fn start(gauge: Gauge) -> Self {
+    fn start(gauge: &'static Gauge) -> Self {
         gauge.increment(1.0);
         Self(gauge)
     }
@@ -237,7 +246,7 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        route: Arc<RouteHandles>,
+        route: &'static RouteHandles,
         method: Method,
         metrics: &'static SharedMetrics,
         in_flight: Option<InFlight>,
@@ -260,12 +269,8 @@ where
         let status = result
             .as_ref()
             .map_or(500, |response| response.status().as_u16());
-        let handles = this.route.handles(this.metrics, this.method, status);
-        handles.requests.increment(1);
-        handles.duration.record(elapsed);
-        if let Some(errors) = &handles.errors {
-            errors.increment(1);
-        }
+        this.route
+            .record(this.metrics, this.method, status, elapsed);
         Poll::Ready(result)
     }
 }
