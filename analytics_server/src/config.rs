@@ -4,14 +4,13 @@ use std::time::Duration;
 
 use env_config::{ConfigError, Env};
 use fechatter_events::EventBus;
-use observability::server::Listen;
-use observability::telemetry::LogFormat;
+use observability::RuntimeConfig;
 use secrecy::SecretString;
 use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub listen: Listen,
+    pub runtime: RuntimeConfig,
     pub clickhouse_url: Url,
     pub clickhouse_database: String,
     pub clickhouse_user: String,
@@ -20,10 +19,6 @@ pub struct Config {
     pub event_bus: EventBus,
     /// The secret fechatter_server signs access tokens with.
     pub jwt_secret: SecretString,
-    pub log_format: LogFormat,
-    pub log_filter: String,
-    pub health_interval: Duration,
-    pub drain_delay: Duration,
     pub ingest: IngestConfig,
     pub writer: WriterConfig,
     pub consumer: ConsumerConfig,
@@ -95,11 +90,7 @@ impl Config {
             });
         }
         Ok(Self {
-            listen: Listen {
-                host: env.string("HOST", "0.0.0.0"),
-                port: env.port("PORT", 7777)?,
-                metrics_port: env.port("METRICS_PORT", 7778)?,
-            },
+            runtime: RuntimeConfig::from_env(env, 7777, 7778)?,
             clickhouse_url: env.url(
                 "CLICKHOUSE_URL",
                 "http://localhost:8123",
@@ -108,20 +99,9 @@ impl Config {
             clickhouse_database,
             clickhouse_user: env.string("CLICKHOUSE_USER", "default"),
             clickhouse_password: env.secret("CLICKHOUSE_PASSWORD", Some(""), 0)?,
-            nats_url: env.url("NATS_URL", "nats://localhost:4222", &["nats", "tls"])?,
-            event_bus: EventBus {
-                stream: env.string("NATS_STREAM", fechatter_events::stream::DEFAULT_STREAM),
-                subject_prefix: env.string(
-                    "NATS_SUBJECT_PREFIX",
-                    fechatter_events::stream::DEFAULT_SUBJECT_PREFIX,
-                ),
-                ..EventBus::default()
-            },
+            nats_url: fechatter_events::nats::url_from_env(env)?,
+            event_bus: EventBus::from_env(env),
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
-            log_format: env.parse("LOG_FORMAT", LogFormat::Pretty)?,
-            log_filter: env.string("LOG", "info"),
-            health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
-            drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
             ingest: IngestConfig::from(env)?,
             writer: WriterConfig::from(env)?,
             consumer: ConsumerConfig {
@@ -195,7 +175,10 @@ mod tests {
     fn defaults_follow_the_topology() {
         let config = Config::from(&env(&[])).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(
-            (config.listen.port, config.listen.metrics_port),
+            (
+                config.runtime.listen.port,
+                config.runtime.listen.metrics_port
+            ),
             (7777, 7778)
         );
         assert_eq!(config.clickhouse_database, "fechatter_analytics");

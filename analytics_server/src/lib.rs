@@ -20,23 +20,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ::observability::http::HttpMetricsLayer;
-use ::observability::server::{BindError, ServiceServer};
+use ::observability::server::{Service, ServiceServer};
 use tokio_util::sync::CancellationToken;
 
+pub use ::observability::StartupError;
 pub use config::Config;
 pub use state::AppState;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Exporter(#[from] ::observability::exporter::ExporterError),
-    #[error(transparent)]
-    State(#[from] state::StateError),
-    #[error(transparent)]
-    Bind(#[from] BindError),
-    #[error("server error: {0}")]
-    Serve(#[from] std::io::Error),
-}
 
 /// How long shutting down may keep trying to write what is still buffered.
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,14 +40,14 @@ impl Application {
     /// Binds the ports (0 picks a free one) and builds the state; never waits for a dependency.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let handle = observability::install()?;
-        let listen = config.listen.clone();
-        let state = AppState::try_new(config).await?;
+        let runtime = config.runtime.clone();
+        let state = AppState::try_new(config)
+            .await
+            .map_err(StartupError::dependency)?;
         observability::metrics::init(state.buffer().capacity());
         let api =
             routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
-        let server = ServiceServer::bind(&listen, api, startup::health(&state), handle)
-            .await?
-            .with_drain_delay(state.config().drain_delay);
+        let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
         Ok(Self { server, state })
     }
 
@@ -79,7 +68,6 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
-        health.spawn_monitor(state.config().health_interval, shutdown.clone());
         tokio::spawn(startup::prepare_then_serve(
             state.clone(),
             health,
@@ -111,5 +99,22 @@ impl Application {
         }
         served?;
         Ok(())
+    }
+}
+
+impl Service for Application {
+    type Config = Config;
+    const NAME: &'static str = "analytics_server";
+
+    fn runtime(config: &Config) -> &::observability::RuntimeConfig {
+        &config.runtime
+    }
+
+    async fn build(config: Config) -> Result<Self, StartupError> {
+        Application::build(config).await
+    }
+
+    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        Application::run(self, shutdown).await
     }
 }

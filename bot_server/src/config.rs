@@ -1,18 +1,21 @@
 //! Configuration from `BOT_*` environment variables, defaults from `topology.md`.
 
+mod ai;
+
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
 use fechatter_events::EventBus;
-use observability::server::Listen;
-use observability::telemetry::LogFormat;
+use observability::RuntimeConfig;
 use secrecy::SecretString;
 use url::Url;
+
+pub use ai::{EmbeddingProvider, EmbeddingSettings, LlmSettings};
 
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The health endpoints' port (bot_server has no public API) and the metrics port.
-    pub listen: Listen,
+    pub runtime: RuntimeConfig,
     /// Holds credentials: never log it.
     pub database_url: SecretString,
     pub database_max_connections: u32,
@@ -22,10 +25,34 @@ pub struct Config {
     pub jwt_secret: SecretString,
     /// Where the bot posts its replies, so they are ordinary messages with events and SSE.
     pub fechatter_url: Url,
-    pub log_format: LogFormat,
-    pub log_filter: String,
-    pub health_interval: Duration,
-    pub drain_delay: Duration,
+    pub consumer: ConsumerSettings,
+    pub embeddings: EmbeddingSettings,
+    /// An OpenAI-compatible chat-completions endpoint; without one the assistant answers by quoting.
+    pub llm: Option<LlmSettings>,
+    pub assistant: AssistantSettings,
+}
+
+/// The durable JetStream consumer `bot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerSettings {
+    /// Events handled at once (and unacknowledged at most).
+    pub concurrency: usize,
+    /// Deliveries of one event before it is parked on the dead-letter subject.
+    pub max_deliver: i64,
+    pub ack_wait: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssistantSettings {
+    /// How many of the chat's latest messages `@bot summary` reads.
+    pub summary_messages: i64,
+    /// How many earlier messages a search or a question brings back.
+    pub matches: i64,
+    /// Messages older than this when their event arrives (after an outage, a replay) are indexed
+    /// but not answered: an answer to a long-forgotten question is noise.
+    pub max_age: Duration,
+    /// Re-rank the messages found for a question by embedding similarity.
+    pub hybrid: bool,
 }
 
 impl Config {
@@ -40,28 +67,36 @@ impl Config {
             &["postgres", "postgresql"],
         )?;
         Ok(Self {
-            listen: Listen {
-                host: env.string("HOST", "0.0.0.0"),
-                port: env.port("PORT", 6686)?,
-                metrics_port: env.port("METRICS_PORT", 9092)?,
-            },
+            runtime: RuntimeConfig::from_env(env, 6686, 9092)?,
             database_url: SecretString::from(database_url.to_string()),
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)?,
-            nats_url: env.url("NATS_URL", "nats://localhost:4222", &["nats", "tls"])?,
-            event_bus: EventBus {
-                stream: env.string("NATS_STREAM", fechatter_events::stream::DEFAULT_STREAM),
-                subject_prefix: env.string(
-                    "NATS_SUBJECT_PREFIX",
-                    fechatter_events::stream::DEFAULT_SUBJECT_PREFIX,
-                ),
-                ..EventBus::default()
-            },
+            nats_url: fechatter_events::nats::url_from_env(env)?,
+            event_bus: EventBus::from_env(env),
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,
-            log_format: env.parse("LOG_FORMAT", LogFormat::Pretty)?,
-            log_filter: env.string("LOG", "info"),
-            health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
-            drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
+            consumer: ConsumerSettings {
+                concurrency: env.bounded("CONSUMER_CONCURRENCY", 4, 1, 256)?,
+                max_deliver: env.bounded("CONSUMER_MAX_DELIVER", 5, 1, 1000)?,
+                ack_wait: Duration::from_millis(env.bounded(
+                    "CONSUMER_ACK_WAIT_MS",
+                    60_000,
+                    1_000,
+                    3_600_000,
+                )?),
+            },
+            embeddings: ai::embeddings(env)?,
+            llm: ai::llm(env)?,
+            assistant: AssistantSettings {
+                summary_messages: env.bounded("ASSISTANT_SUMMARY_MESSAGES", 50, 2, 500)?,
+                matches: env.bounded("ASSISTANT_MATCHES", 5, 1, 20)?,
+                max_age: Duration::from_secs(env.bounded(
+                    "ASSISTANT_MAX_AGE_SECONDS",
+                    900,
+                    1,
+                    7 * 24 * 3600,
+                )?),
+                hybrid: env.bool("SEARCH_HYBRID", true)?,
+            },
         })
     }
 }
@@ -80,14 +115,32 @@ mod tests {
     fn defaults_follow_the_topology() {
         let config = Config::from(&env(&[])).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(
-            (config.listen.port, config.listen.metrics_port),
+            (
+                config.runtime.listen.port,
+                config.runtime.listen.metrics_port
+            ),
             (6686, 9092)
         );
+        assert!(config.llm.is_none());
+        assert!(matches!(
+            config.embeddings.provider,
+            EmbeddingProvider::Offline
+        ));
+        assert_eq!(config.embeddings.dimensions, 512);
     }
 
     #[test]
     fn an_invalid_fechatter_url_names_the_variable() {
         let err = Config::from(&env(&[("BOT_FECHATTER_URL", "ftp://x")])).unwrap_err();
         assert!(err.to_string().starts_with("BOT_FECHATTER_URL"), "{err}");
+    }
+
+    #[test]
+    fn a_consumer_without_concurrency_is_refused() {
+        let err = Config::from(&env(&[("BOT_CONSUMER_CONCURRENCY", "0")])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("BOT_CONSUMER_CONCURRENCY"),
+            "{err}"
+        );
     }
 }

@@ -1,31 +1,31 @@
 //! bot_server: indexes messages for search, computes embeddings, and answers as the assistant.
-//! Its only HTTP endpoints are the health checks.
+//! Its only HTTP endpoints are the health checks; its work arrives from the durable JetStream
+//! consumer `bot` ([`consumer`]) and its replies leave through fechatter_server's API
+//! ([`fechatter`]).
 
+pub mod assistant;
 pub mod config;
+pub mod consumer;
+pub mod db;
+pub mod embeddings;
+pub mod events;
+pub mod fechatter;
+pub mod identity;
+pub mod index;
 pub mod observability;
+pub mod repo;
 pub mod startup;
 pub mod state;
 
 use std::net::SocketAddr;
 
-use ::observability::server::{BindError, ServiceServer};
+use ::observability::server::{Service, ServiceServer};
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
+pub use ::observability::StartupError;
 pub use config::Config;
 pub use state::AppState;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Exporter(#[from] ::observability::exporter::ExporterError),
-    #[error(transparent)]
-    State(#[from] state::StateError),
-    #[error(transparent)]
-    Bind(#[from] BindError),
-    #[error("server error: {0}")]
-    Serve(#[from] std::io::Error),
-}
 
 /// A built, bound service that has not started serving yet.
 pub struct Application {
@@ -37,12 +37,13 @@ impl Application {
     /// Binds the ports (0 picks a free one) and builds the state; never waits for a dependency.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let handle = observability::install()?;
-        let listen = config.listen.clone();
-        let state = AppState::try_new(config).await?;
+        observability::metrics::initialise(config.embeddings.dimensions);
+        let runtime = config.runtime.clone();
+        let state = AppState::try_new(config)
+            .await
+            .map_err(StartupError::dependency)?;
         let api = Router::new().fallback(fechatter_http::route_not_found);
-        let server = ServiceServer::bind(&listen, api, startup::health(&state), handle)
-            .await?
-            .with_drain_delay(state.config().drain_delay);
+        let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
         Ok(Self { server, state })
     }
 
@@ -62,14 +63,41 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
-        health.spawn_monitor(state.config().health_interval, shutdown.clone());
         tokio::spawn(startup::ensure_stream_then_serve(
             state.clone(),
             health,
             shutdown.clone(),
         ));
         tokio::spawn(startup::sample_pool(state.clone(), shutdown.clone()));
-        self.server.run(shutdown).await?;
+        tokio::spawn(startup::provision_missing_bots(
+            state.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(startup::maintain_index(state.clone(), shutdown.clone()));
+        tokio::spawn(consumer::lag::sample(state.clone(), shutdown.clone()));
+        let consumer = tokio::spawn(consumer::run(state.clone(), shutdown.clone()));
+        let served = self.server.run(shutdown.clone()).await;
+        // Events in hand finish (and are acked) before the process exits, whatever stopped it.
+        shutdown.cancel();
+        let _ = consumer.await;
+        served?;
         Ok(())
+    }
+}
+
+impl Service for Application {
+    type Config = Config;
+    const NAME: &'static str = "bot_server";
+
+    fn runtime(config: &Config) -> &::observability::RuntimeConfig {
+        &config.runtime
+    }
+
+    async fn build(config: Config) -> Result<Self, StartupError> {
+        Application::build(config).await
+    }
+
+    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        Application::run(self, shutdown).await
     }
 }

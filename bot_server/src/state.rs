@@ -1,14 +1,21 @@
 //! The state shared by every background task and the health endpoints.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use fechatter_auth::TokenKeys;
 use fechatter_events::EventBus;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use crate::assistant::llm::LlmClient;
 use crate::config::Config;
+use crate::embeddings::Embeddings;
+use crate::fechatter::FechatterClient;
+use crate::identity::Bots;
+use crate::observability::metrics::ConsumerMetrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +26,27 @@ struct Inner {
     config: Config,
     pool: PgPool,
     nats: async_nats::Client,
+    jetstream: async_nats::jetstream::Context,
+    embeddings: Embeddings,
+    llm: Option<LlmClient>,
+    fechatter: FechatterClient,
+    bots: Bots,
+    consumer: ConsumerState,
+}
+
+/// Whether the durable consumer is subscribed right now.
+#[derive(Default)]
+pub struct ConsumerState(AtomicBool);
+
+impl ConsumerState {
+    pub fn is_subscribed(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub fn set_subscribed(&self, subscribed: bool) {
+        self.0.store(subscribed, Ordering::SeqCst);
+        ConsumerMetrics::subscription_active(subscribed);
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +55,10 @@ pub enum StateError {
     DatabaseUrl(sqlx::Error),
     #[error("BOT_NATS_URL: {0}")]
     Nats(#[from] async_nats::ConnectError),
+    #[error("building the HTTP client: {0}")]
+    Http(reqwest::Error),
+    #[error("BOT_EMBEDDING_DIMENSIONS: {0}")]
+    Embeddings(#[from] fechatter_search::embedding::DimensionsOutOfRange),
 }
 
 impl AppState {
@@ -42,8 +74,30 @@ impl AppState {
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(options.application_name("bot_server"));
         let nats = fechatter_events::nats::connect(config.nats_url.as_str(), "bot_server").await?;
+        let jetstream = async_nats::jetstream::new(nats.clone());
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(StateError::Http)?;
+        let embeddings = Embeddings::new(&config.embeddings, http.clone())?;
+        let llm = config
+            .llm
+            .clone()
+            .map(|settings| LlmClient::new(http.clone(), settings));
+        let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
+        let fechatter = FechatterClient::new(http, &config.fechatter_url, tokens);
         Ok(Self {
-            inner: Arc::new(Inner { config, pool, nats }),
+            inner: Arc::new(Inner {
+                config,
+                pool,
+                nats,
+                jetstream,
+                embeddings,
+                llm,
+                fechatter,
+                bots: Bots::default(),
+                consumer: ConsumerState::default(),
+            }),
         })
     }
 
@@ -59,7 +113,31 @@ impl AppState {
         &self.inner.nats
     }
 
+    pub fn jetstream(&self) -> &async_nats::jetstream::Context {
+        &self.inner.jetstream
+    }
+
     pub fn event_bus(&self) -> &EventBus {
         &self.inner.config.event_bus
+    }
+
+    pub fn embeddings(&self) -> &Embeddings {
+        &self.inner.embeddings
+    }
+
+    pub fn llm(&self) -> Option<&LlmClient> {
+        self.inner.llm.as_ref()
+    }
+
+    pub fn fechatter(&self) -> &FechatterClient {
+        &self.inner.fechatter
+    }
+
+    pub fn bots(&self) -> &Bots {
+        &self.inner.bots
+    }
+
+    pub fn consumer(&self) -> &ConsumerState {
+        &self.inner.consumer
     }
 }

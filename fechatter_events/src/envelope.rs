@@ -10,6 +10,7 @@ use crate::{ChatId, EventId, EventKind, UserId, WorkspaceId};
 pub const ENVELOPE_VERSION: u16 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     pub id: EventId,

@@ -5,6 +5,13 @@ use std::time::Duration;
 
 use async_nats::connection::State;
 use async_nats::{Client, ConnectOptions};
+use env_config::{ConfigError, Env};
+use url::Url;
+
+/// `{PREFIX}_NATS_URL`, by default the local server of `topology.md`.
+pub fn url_from_env(env: &Env) -> Result<Url, ConfigError> {
+    env.url("NATS_URL", "nats://localhost:4222", &["nats", "tls"])
+}
 
 /// Connects in the background: returns at once even when NATS is down, then keeps retrying.
 pub async fn connect(url: &str, client_name: &str) -> Result<Client, async_nats::ConnectError> {

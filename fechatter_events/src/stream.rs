@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
+use env_config::Env;
 
 use crate::{EphemeralKind, EventKind};
 
@@ -34,6 +35,15 @@ impl Default for EventBus {
 }
 
 impl EventBus {
+    /// The bus named by `{PREFIX}_NATS_STREAM` and `{PREFIX}_NATS_SUBJECT_PREFIX`.
+    pub fn from_env(env: &Env) -> Self {
+        Self {
+            stream: env.string("NATS_STREAM", DEFAULT_STREAM),
+            subject_prefix: env.string("NATS_SUBJECT_PREFIX", DEFAULT_SUBJECT_PREFIX),
+            ..Self::default()
+        }
+    }
+
     /// A bus with its own stream and subjects, e.g. one per test.
     pub fn isolated(name: &str) -> Self {
         let name = name.replace(['.', '-', ' ', '*', '>'], "_");

@@ -120,13 +120,22 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The envelope `{"code", "message", ...extra}`, for transports other than an HTTP response
+    /// (a WebSocket error frame).
+    pub fn body(&self) -> Value {
         let mut body = Map::new();
         body.insert("code".into(), self.code.into());
-        body.insert("message".into(), self.message.into());
-        body.extend(self.extra);
-        (self.status, self.headers, AxumJson(Value::Object(body))).into_response()
+        body.insert("message".into(), self.message.clone().into());
+        body.extend(self.extra.clone());
+        Value::Object(body)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
+        (self.status, self.headers, AxumJson(body)).into_response()
     }
 }
 

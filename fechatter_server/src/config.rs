@@ -1,17 +1,24 @@
 //! Configuration from `FECHATTER_*` environment variables, defaults from `topology.md`.
 
+mod files;
+mod rate_limits;
+mod websocket;
+
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
 use fechatter_events::EventBus;
-use observability::server::Listen;
-use observability::telemetry::LogFormat;
+use observability::RuntimeConfig;
 use secrecy::SecretString;
 use url::Url;
 
+pub use files::FileSettings;
+pub use rate_limits::RateLimits;
+pub use websocket::WebSocketSettings;
+
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub listen: Listen,
+    pub runtime: RuntimeConfig,
     /// Holds credentials: never log it.
     pub database_url: SecretString,
     pub database_max_connections: u32,
@@ -19,16 +26,15 @@ pub struct Config {
     pub event_bus: EventBus,
     pub jwt_secret: SecretString,
     pub access_token_ttl: Duration,
-    pub log_format: LogFormat,
-    pub log_filter: String,
-    /// How often the health checks run in the background to keep the status gauges current.
-    pub health_interval: Duration,
-    pub drain_delay: Duration,
     pub refresh_token_ttl: Duration,
     pub password_hashing: PasswordHashing,
     pub limits: Limits,
     pub cache: CacheSettings,
     pub outbox: OutboxSettings,
+    pub files: FileSettings,
+    pub rate_limits: RateLimits,
+    pub websocket: WebSocketSettings,
+    pub search: SearchSettings,
 }
 
 /// Argon2id cost. The defaults are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane); tests
@@ -65,6 +71,16 @@ pub struct OutboxSettings {
     pub batch_size: i64,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchSettings {
+    /// Re-rank lexical matches by the cosine similarity of their embeddings (see `docs/search.md`).
+    pub hybrid: bool,
+    /// Embeds queries for hybrid ranking; its dimension must be bot_server's
+    /// `BOT_EMBEDDING_DIMENSIONS` (and bot_server must use the offline embedder) for vectors to be
+    /// compared at all.
+    pub embedder: fechatter_search::HashedNgrams,
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from(&Env::from_process("FECHATTER"))
@@ -77,22 +93,11 @@ impl Config {
             &["postgres", "postgresql"],
         )?;
         Ok(Self {
-            listen: Listen {
-                host: env.string("HOST", "0.0.0.0"),
-                port: env.port("PORT", 6688)?,
-                metrics_port: env.port("METRICS_PORT", 9090)?,
-            },
+            runtime: RuntimeConfig::from_env(env, 6688, 9090)?,
             database_url: SecretString::from(database_url.to_string()),
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 20, 1, 1000)?,
-            nats_url: env.url("NATS_URL", "nats://localhost:4222", &["nats", "tls"])?,
-            event_bus: EventBus {
-                stream: env.string("NATS_STREAM", fechatter_events::stream::DEFAULT_STREAM),
-                subject_prefix: env.string(
-                    "NATS_SUBJECT_PREFIX",
-                    fechatter_events::stream::DEFAULT_SUBJECT_PREFIX,
-                ),
-                ..EventBus::default()
-            },
+            nats_url: fechatter_events::nats::url_from_env(env)?,
+            event_bus: EventBus::from_env(env),
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             access_token_ttl: Duration::from_secs(env.bounded(
                 "ACCESS_TOKEN_TTL_SECONDS",
@@ -100,10 +105,6 @@ impl Config {
                 1,
                 24 * 3600,
             )?),
-            log_format: env.parse("LOG_FORMAT", LogFormat::Pretty)?,
-            log_filter: env.string("LOG", "info"),
-            health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
-            drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
             refresh_token_ttl: Duration::from_secs(env.bounded(
                 "REFRESH_TOKEN_TTL_SECONDS",
                 30 * 24 * 3600,
@@ -138,8 +139,30 @@ impl Config {
                 )?),
                 batch_size: env.bounded("OUTBOX_BATCH_SIZE", 100, 1, 10_000)?,
             },
+            files: FileSettings::from(env)?,
+            rate_limits: RateLimits::from(env)?,
+            websocket: WebSocketSettings::from(env)?,
+            search: SearchSettings {
+                hybrid: env.bool("SEARCH_HYBRID", false)?,
+                embedder: search_embedder(env)?,
+            },
         })
     }
+}
+
+fn search_embedder(env: &Env) -> Result<fechatter_search::HashedNgrams, ConfigError> {
+    use fechatter_search::embedding::{DEFAULT_DIMENSIONS, MAX_DIMENSIONS, MIN_DIMENSIONS};
+    let dimensions = env.bounded(
+        "SEARCH_EMBEDDING_DIMENSIONS",
+        DEFAULT_DIMENSIONS,
+        MIN_DIMENSIONS,
+        MAX_DIMENSIONS,
+    )?;
+    fechatter_search::HashedNgrams::new(dimensions).map_err(|err| ConfigError::Invalid {
+        variable: env.variable("SEARCH_EMBEDDING_DIMENSIONS"),
+        value: dimensions.to_string(),
+        reason: err.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -158,7 +181,10 @@ mod tests {
     fn defaults_follow_the_topology() {
         let config = config(&[]).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(
-            (config.listen.port, config.listen.metrics_port),
+            (
+                config.runtime.listen.port,
+                config.runtime.listen.metrics_port
+            ),
             (6688, 9090)
         );
         assert_eq!(config.event_bus.stream, "FECHATTER_EVENTS");
@@ -199,6 +225,19 @@ mod tests {
         let err = config(&[("FECHATTER_MAX_MESSAGE_CHARS", "0")]).unwrap_err();
         assert!(
             err.to_string().starts_with("FECHATTER_MAX_MESSAGE_CHARS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn search_is_lexical_by_default_and_a_bad_dimension_names_its_variable() {
+        let defaults = config(&[]).unwrap_or_else(|err| panic!("{err}"));
+        assert!(!defaults.search.hybrid);
+        assert_eq!(defaults.search.embedder.dimensions(), 512);
+        let err = config(&[("FECHATTER_SEARCH_EMBEDDING_DIMENSIONS", "4")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("FECHATTER_SEARCH_EMBEDDING_DIMENSIONS"),
             "{err}"
         );
     }

@@ -33,8 +33,20 @@ pub enum AppError {
     Invalid { code: &'static str, message: String },
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// 413: a body or upload over its limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 415: content of a type the API does not take.
+    #[error("{message}")]
+    UnsupportedMediaType { code: &'static str, message: String },
+    /// 429: try again after this long.
+    #[error("too many requests; retry in {0:?}")]
+    RateLimited(std::time::Duration),
     #[error("the database is unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// 503 for another dependency (NATS); the cause is logged, never shown.
+    #[error("a dependency is unavailable: {0}")]
+    DependencyUnavailable(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
     #[error("{0}")]
@@ -107,8 +119,17 @@ impl From<AppError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
             AppError::BadRequest { code, .. } => ApiError::bad_request(code, message),
+            AppError::TooLarge(_) => ApiError::payload_too_large(message),
+            AppError::UnsupportedMediaType { code, .. } => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, code, message)
+            }
+            AppError::RateLimited(wait) => ApiError::rate_limited(wait),
             AppError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
+                ApiError::unavailable("the service is temporarily unavailable; retry shortly")
+            }
+            AppError::DependencyUnavailable(cause) => {
+                tracing::warn!(error = %cause, "dependency unavailable");
                 ApiError::unavailable("the service is temporarily unavailable; retry shortly")
             }
             AppError::Database(cause) => ApiError::internal(&cause),

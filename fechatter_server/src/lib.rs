@@ -9,33 +9,26 @@ pub mod extract;
 pub mod handlers;
 pub mod models;
 pub mod observability;
+pub mod openapi;
 pub mod outbox;
+pub mod rate_limit;
 pub mod repo;
 pub mod routes;
 pub mod service;
 pub mod startup;
 pub mod state;
+pub mod storage;
+pub mod ws;
 
 use std::net::SocketAddr;
 
 use ::observability::http::HttpMetricsLayer;
-use ::observability::server::{BindError, ServiceServer};
+use ::observability::server::{Service, ServiceServer};
 use tokio_util::sync::CancellationToken;
 
+pub use ::observability::StartupError;
 pub use config::Config;
 pub use state::AppState;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Exporter(#[from] ::observability::exporter::ExporterError),
-    #[error(transparent)]
-    State(#[from] state::StateError),
-    #[error(transparent)]
-    Bind(#[from] BindError),
-    #[error("server error: {0}")]
-    Serve(#[from] std::io::Error),
-}
 
 /// A built, bound service that has not started serving yet.
 pub struct Application {
@@ -47,13 +40,13 @@ impl Application {
     /// Binds the ports (0 picks a free one) and builds the state; never waits for a dependency.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let handle = observability::install()?;
-        let listen = config.listen.clone();
-        let state = AppState::try_new(config).await?;
+        let runtime = config.runtime.clone();
+        let state = AppState::try_new(config)
+            .await
+            .map_err(StartupError::dependency)?;
         let api =
             routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
-        let server = ServiceServer::bind(&listen, api, startup::health(&state), handle)
-            .await?
-            .with_drain_delay(state.config().drain_delay);
+        let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
         Ok(Self { server, state })
     }
 
@@ -73,7 +66,6 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
-        health.spawn_monitor(state.config().health_interval, shutdown.clone());
         tokio::spawn(startup::migrate_then_relay(
             state.clone(),
             health,
@@ -81,7 +73,26 @@ impl Application {
         ));
         tokio::spawn(startup::sample_gauges(state.clone(), shutdown.clone()));
         tokio::spawn(cache::invalidation::follow(state.clone(), shutdown.clone()));
+        tokio::spawn(rate_limit::sweep(state.clone(), shutdown.clone()));
+        tokio::spawn(ws::events::run(state.clone(), shutdown.clone()));
         self.server.run(shutdown).await?;
         Ok(())
+    }
+}
+
+impl Service for Application {
+    type Config = Config;
+    const NAME: &'static str = "fechatter_server";
+
+    fn runtime(config: &Config) -> &::observability::RuntimeConfig {
+        &config.runtime
+    }
+
+    async fn build(config: Config) -> Result<Self, StartupError> {
+        Application::build(config).await
+    }
+
+    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        Application::run(self, shutdown).await
     }
 }

@@ -6,7 +6,7 @@ use axum::routing::{delete, get, patch, post, put};
 use fechatter_http::ApiError;
 use http::StatusCode;
 
-use crate::handlers::{auth, chats, messages, users};
+use crate::handlers::{auth, chats, files, messages, search, users};
 use crate::state::AppState;
 
 async fn method_not_allowed() -> ApiError {
@@ -19,6 +19,7 @@ async fn method_not_allowed() -> ApiError {
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config().limits.max_body_bytes;
+    let upload_body_limit = state.config().files.max_upload_bytes + 64 * 1024;
     Router::new()
         .route("/api/signup", post(auth::signup))
         .route("/api/signin", post(auth::signin))
@@ -55,6 +56,15 @@ pub fn router(state: AppState) -> Router {
             put(messages::add_reaction).delete(messages::remove_reaction),
         )
         .route("/api/chats/{id}/read", post(messages::mark_read))
+        .route(
+            "/api/files",
+            // The file size limit is enforced on the file itself; this bounds the multipart framing.
+            post(files::upload).layer(DefaultBodyLimit::max(upload_body_limit)),
+        )
+        .route("/api/files/{id}", get(files::download))
+        .route("/api/ws", get(crate::ws::connect))
+        .route("/api/openapi.json", get(crate::openapi::spec))
+        .route("/api/search", get(search::search))
         .fallback(fechatter_http::route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -13,6 +13,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use crate::auth::Passwords;
 use crate::cache::Caches;
 use crate::config::Config;
+use crate::rate_limit::RateLimiters;
+use crate::storage::FileStore;
+use crate::ws::WebSockets;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,6 +30,9 @@ struct Inner {
     passwords: Passwords,
     caches: Caches,
     migrated: AtomicBool,
+    files: FileStore,
+    limiters: RateLimiters,
+    sockets: WebSockets,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +43,8 @@ pub enum StateError {
     Nats(#[from] async_nats::ConnectError),
     #[error("FECHATTER_ARGON2_*: {0}")]
     PasswordHashing(argon2::Error),
+    #[error("FECHATTER_FILES_DIR: {0}")]
+    FilesDir(std::io::Error),
 }
 
 impl AppState {
@@ -58,6 +66,9 @@ impl AppState {
         let passwords =
             Passwords::new(config.password_hashing).map_err(StateError::PasswordHashing)?;
         let caches = Caches::new(config.cache);
+        let files = FileStore::open(&config.files.dir).map_err(StateError::FilesDir)?;
+        let limiters = RateLimiters::new(&config.rate_limits);
+        let sockets = WebSockets::new(&config.websocket);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -67,6 +78,9 @@ impl AppState {
                 passwords,
                 caches,
                 migrated: AtomicBool::new(false),
+                files,
+                limiters,
+                sockets,
             }),
         })
     }
@@ -97,6 +111,18 @@ impl AppState {
 
     pub fn caches(&self) -> &Caches {
         &self.inner.caches
+    }
+
+    pub fn files(&self) -> &FileStore {
+        &self.inner.files
+    }
+
+    pub fn limiters(&self) -> &RateLimiters {
+        &self.inner.limiters
+    }
+
+    pub fn sockets(&self) -> &WebSockets {
+        &self.inner.sockets
     }
 
     /// Whether the schema migrations have been applied since start-up.

@@ -4,22 +4,17 @@ use std::time::Duration;
 
 use env_config::{ConfigError, Env};
 use fechatter_events::EventBus;
-use observability::server::Listen;
-use observability::telemetry::LogFormat;
+use observability::RuntimeConfig;
 use secrecy::SecretString;
 use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub listen: Listen,
+    pub runtime: RuntimeConfig,
     pub nats_url: Url,
     pub event_bus: EventBus,
     /// The secret fechatter_server signs access tokens with.
     pub jwt_secret: SecretString,
-    pub log_format: LogFormat,
-    pub log_filter: String,
-    pub health_interval: Duration,
-    pub drain_delay: Duration,
     pub sse: SseConfig,
     pub replay: ReplayConfig,
     pub consumer: ConsumerConfig,
@@ -66,25 +61,10 @@ impl Config {
 
     pub fn from(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            listen: Listen {
-                host: env.string("HOST", "0.0.0.0"),
-                port: env.port("PORT", 6689)?,
-                metrics_port: env.port("METRICS_PORT", 9091)?,
-            },
-            nats_url: env.url("NATS_URL", "nats://localhost:4222", &["nats", "tls"])?,
-            event_bus: EventBus {
-                stream: env.string("NATS_STREAM", fechatter_events::stream::DEFAULT_STREAM),
-                subject_prefix: env.string(
-                    "NATS_SUBJECT_PREFIX",
-                    fechatter_events::stream::DEFAULT_SUBJECT_PREFIX,
-                ),
-                ..EventBus::default()
-            },
+            runtime: RuntimeConfig::from_env(env, 6689, 9091)?,
+            nats_url: fechatter_events::nats::url_from_env(env)?,
+            event_bus: EventBus::from_env(env),
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
-            log_format: env.parse("LOG_FORMAT", LogFormat::Pretty)?,
-            log_filter: env.string("LOG", "info"),
-            health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
-            drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
             sse: SseConfig {
                 keep_alive: millis_between(env, "SSE_KEEP_ALIVE_MS", 15_000, 100, 300_000)?,
                 buffer: env.bounded("SSE_BUFFER", 256, 1, 65_536)?,
@@ -132,7 +112,10 @@ mod tests {
         let env = Env::from_map("NOTIFY", [SECRET]);
         let config = Config::from(&env).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(
-            (config.listen.port, config.listen.metrics_port),
+            (
+                config.runtime.listen.port,
+                config.runtime.listen.metrics_port
+            ),
             (6689, 9091)
         );
         assert_eq!(config.sse.keep_alive, Duration::from_secs(15));

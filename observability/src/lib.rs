@@ -11,6 +11,7 @@
 
 pub mod buckets;
 pub mod catalogue;
+pub mod config;
 pub mod exporter;
 pub mod health;
 pub mod http;
@@ -20,8 +21,9 @@ pub mod stall;
 pub mod telemetry;
 
 pub use catalogue::{MetricDef, MetricKind, Unit};
+pub use config::{Listen, RuntimeConfig};
 pub use health::{Health, HealthBuilder};
-pub use server::ServiceServer;
+pub use server::{Service, ServiceServer, StartupError};
 pub use shared::SharedMetrics;
 
 /// Who a service is, for metric names and the `/health` body.

@@ -2,6 +2,7 @@
 //! metrics port, with a draining shutdown.
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::Router;
@@ -25,6 +26,7 @@ pub struct ServiceServer {
     health: Health,
     handle: PrometheusHandle,
     drain_delay: Duration,
+    health_interval: Duration,
     write_stall_timeout: Option<Duration>,
 }
 
@@ -37,12 +39,29 @@ pub struct BindError {
     source: std::io::Error,
 }
 
-/// Where a service listens; port 0 asks the OS for a free port (tests).
-#[derive(Debug, Clone)]
-pub struct Listen {
-    pub host: String,
-    pub port: u16,
-    pub metrics_port: u16,
+pub use crate::config::Listen;
+use crate::config::RuntimeConfig;
+use crate::exporter::ExporterError;
+
+/// Why a service could not start: every service's `Application::build` and `run` return this.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Exporter(#[from] ExporterError),
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// A dependency's client could not even be configured (not: the dependency is down, which a
+    /// service survives).
+    #[error("{0}")]
+    Dependency(Box<dyn std::error::Error + Send + Sync>),
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+impl StartupError {
+    pub fn dependency(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Dependency(Box::new(err))
+    }
 }
 
 async fn bind(
@@ -65,11 +84,12 @@ impl ServiceServer {
     /// Binds both ports. `api_router` is the service's own routes (already wrapped in the HTTP
     /// metrics layer); the health router is merged beside it.
     pub async fn bind(
-        listen: &Listen,
+        runtime: &RuntimeConfig,
         api_router: Router,
         health: Health,
         handle: PrometheusHandle,
     ) -> Result<Self, BindError> {
+        let listen = &runtime.listen;
         let (api, api_addr) = bind("API", &listen.host, listen.port).await?;
         let (metrics, metrics_addr) = bind("metrics", &listen.host, listen.metrics_port).await?;
         // Health probes are neither traced nor counted as API requests; all responses carry ids.
@@ -83,16 +103,10 @@ impl ServiceServer {
             router,
             health,
             handle,
-            drain_delay: Duration::ZERO,
+            drain_delay: runtime.drain_delay,
+            health_interval: runtime.health_interval,
             write_stall_timeout: None,
         })
-    }
-
-    /// How long to keep accepting traffic after `/ready` turns 503 on shutdown, so a load balancer
-    /// notices before connections are refused.
-    pub fn with_drain_delay(mut self, delay: Duration) -> Self {
-        self.drain_delay = delay;
-        self
     }
 
     /// Closes API connections whose writes make no progress for `timeout` (a client that stopped
@@ -115,8 +129,11 @@ impl ServiceServer {
     }
 
     /// Serves until `shutdown` is cancelled, then drains: `/ready` answers 503, new connections are
-    /// accepted for the drain delay, and in-flight requests finish.
-    pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
+    /// accepted for the drain delay, and in-flight requests finish. The health checks run in the
+    /// background meanwhile, so the status gauges stay current.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        self.health
+            .spawn_monitor(self.health_interval, shutdown.clone());
         exporter::spawn_upkeep(self.handle.clone(), shutdown.clone());
         let metrics_shutdown = shutdown.clone();
         let metrics = tokio::spawn(
@@ -172,4 +189,42 @@ pub fn shutdown_on_signal() -> CancellationToken {
         cancel.cancel();
     });
     token
+}
+
+/// What every service's `main` does, given its `Application`.
+pub trait Service: Sized + Send {
+    type Config: Send;
+    /// The service name, e.g. `notify_server`.
+    const NAME: &'static str;
+    fn runtime(config: &Self::Config) -> &RuntimeConfig;
+    fn build(config: Self::Config) -> impl Future<Output = Result<Self, StartupError>> + Send;
+    fn run(
+        self,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = Result<(), StartupError>> + Send;
+}
+
+/// The body of every service's `main`: a configuration error exits with status 2 and names the
+/// variable; otherwise tracing is set up and the service runs until Ctrl-C or SIGTERM.
+pub async fn main<S: Service>(config: Result<S::Config, impl std::fmt::Display>) -> ExitCode {
+    let config = match config {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{}: configuration error: {err}", S::NAME);
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = S::runtime(&config);
+    crate::telemetry::init(runtime.log_format, &runtime.log_filter);
+    let result = match S::build(config).await {
+        Ok(service) => service.run(shutdown_on_signal()).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "{} stopped with an error", S::NAME);
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -34,19 +34,29 @@ impl Launch for NatsServer {
         }
     }
 
-    async fn prepare(&self) {}
+    async fn prepare(&self) {
+        // Every stream reserves its `max_bytes` (1 GiB by default) against the server's store
+        // limit, which NATS derives from the free disk; a shared server holds a stream per test,
+        // so the limit is raised far beyond what the tests really write.
+        let config = format!(
+            "jetstream {{\n  store_dir: \"{}\"\n  max_file_store: 100TB\n  max_memory_store: 1GB\n}}\n",
+            self.dir.join("jetstream").display()
+        );
+        std::fs::write(self.dir.join("nats.conf"), config)
+            .unwrap_or_else(|e| panic!("writing the NATS config: {e}"));
+    }
 
     fn command(&self) -> Command {
         let mut command = Command::new(find_binary("nats-server", "nats-server"));
         command
+            .arg("-c")
+            .arg(self.dir.join("nats.conf"))
             .args(["-a", "127.0.0.1", "-p"])
             .arg(self.port.to_string())
             .arg("-m")
             .arg(self.monitoring_port.to_string())
             // The store directory stays across stop/start, so streams survive a restart.
-            .arg("-js")
-            .arg("-sd")
-            .arg(self.dir.join("jetstream"));
+            .arg("-js");
         command
     }
 

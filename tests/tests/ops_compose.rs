@@ -155,10 +155,10 @@ fn every_variable_a_service_is_given_is_one_it_reads() {
 fn configured_listen(service: &Service, env: BTreeMap<String, String>) -> Result<Listen, String> {
     let env = Env::from_map(service.env_prefix, env);
     let listen = match service.name {
-        "fechatter_server" => fechatter_server::Config::from(&env).map(|c| c.listen),
-        "notify_server" => notify_server::Config::from(&env).map(|c| c.listen),
-        "bot_server" => bot_server::Config::from(&env).map(|c| c.listen),
-        "analytics_server" => analytics_server::Config::from(&env).map(|c| c.listen),
+        "fechatter_server" => fechatter_server::Config::from(&env).map(|c| c.runtime.listen),
+        "notify_server" => notify_server::Config::from(&env).map(|c| c.runtime.listen),
+        "bot_server" => bot_server::Config::from(&env).map(|c| c.runtime.listen),
+        "analytics_server" => analytics_server::Config::from(&env).map(|c| c.runtime.listen),
         other => panic!("unknown service {other}"),
     };
     listen.map_err(|err| err.to_string())

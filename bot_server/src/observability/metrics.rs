@@ -1,7 +1,99 @@
 //! Every bot_server metric, declared once, recorded only through the functions below.
 
+use std::time::Duration;
+
+use observability::buckets::{LATENCY_SECONDS, SLOW_SECONDS};
 use observability::{MetricDef, Unit};
 
+pub const NATS_EVENTS_RECEIVED: MetricDef = MetricDef::counter(
+    "bot_nats_events_received_total",
+    "Events delivered by the durable consumer `bot` (redeliveries included), by event kind.",
+    &["event"],
+);
+pub const NATS_EVENT_PROCESSING_DURATION: MetricDef = MetricDef::histogram(
+    "bot_nats_event_processing_duration_seconds",
+    Unit::Seconds,
+    "Time from receiving an event to acknowledging it (indexing and any answer included), by kind.",
+    &["event"],
+    LATENCY_SECONDS,
+);
+pub const NATS_SUBSCRIPTION_ACTIVE: MetricDef = MetricDef::gauge(
+    "bot_nats_subscription_active",
+    Unit::Count,
+    "1 while the durable consumer is subscribed and NATS is connected, else 0.",
+    &[],
+);
+pub const CONSUMER_PENDING: MetricDef = MetricDef::gauge(
+    "bot_consumer_pending_events",
+    Unit::Count,
+    "Events in the stream the consumer has not been delivered yet (consumer info num_pending, sampled every second).",
+    &[],
+);
+pub const EVENTS_DEAD_LETTERED: MetricDef = MetricDef::counter(
+    "bot_events_dead_lettered_total",
+    "Events given up on and published to the dead-letter subject, by reason: malformed, failed.",
+    &["reason"],
+);
+pub const INDEX_MESSAGES: MetricDef = MetricDef::counter(
+    "bot_index_messages_total",
+    "Message events applied to the search index, by result: indexed, deleted, stale (an older version), duplicate (an event seen before), gone (the message no longer exists), failed.",
+    &["result"],
+);
+pub const INDEX_DURATION: MetricDef = MetricDef::histogram(
+    "bot_index_duration_seconds",
+    Unit::Seconds,
+    "Time to apply one message event to the index, embedding included.",
+    &[],
+    LATENCY_SECONDS,
+);
+pub const SEARCH_DOCUMENTS_INDEXED: MetricDef = MetricDef::gauge(
+    "bot_search_documents_indexed",
+    Unit::Count,
+    "Messages in the search index, deleted ones excluded (sampled every 10 seconds).",
+    &[],
+);
+pub const EMBEDDINGS_GENERATED: MetricDef = MetricDef::counter(
+    "bot_embeddings_generated_total",
+    "Texts embedded, by provider (offline, http) and result (success, error).",
+    &["provider", "result"],
+);
+pub const EMBEDDING_DURATION: MetricDef = MetricDef::histogram(
+    "bot_embedding_duration_seconds",
+    Unit::Seconds,
+    "Time to embed one text, by provider.",
+    &["provider"],
+    LATENCY_SECONDS,
+);
+pub const EMBEDDING_DIMENSIONS: MetricDef = MetricDef::gauge(
+    "bot_embedding_dimensions",
+    Unit::Count,
+    "The configured length of every stored embedding.",
+    &[],
+);
+pub const AGENT_REQUESTS: MetricDef = MetricDef::counter(
+    "bot_agent_requests_total",
+    "Messages the assistant answered, by result: answered, provider_error (an apology was posted), post_failed (the reply could not be posted).",
+    &["result"],
+);
+pub const AGENT_RESPONSE_DURATION: MetricDef = MetricDef::histogram(
+    "bot_agent_response_duration_seconds",
+    Unit::Seconds,
+    "Time from starting to answer a message to its reply being posted.",
+    &[],
+    SLOW_SECONDS,
+);
+pub const AGENT_TOKENS: MetricDef = MetricDef::counter(
+    "bot_agent_tokens_total",
+    "Tokens the language model reported using, by kind: prompt, completion.",
+    &["kind"],
+);
+pub const DB_QUERY_DURATION: MetricDef = MetricDef::histogram(
+    "bot_db_query_duration_seconds",
+    Unit::Seconds,
+    "Time each database operation took, connection acquisition included, by operation.",
+    &["operation"],
+    LATENCY_SECONDS,
+);
 pub const DB_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
     "bot_db_connections_active",
     Unit::Count,
@@ -11,9 +103,38 @@ pub const DB_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
 
 /// The declarations owned by bot_server (the shared health metrics are added by
 /// [`super::catalogue`]).
-pub const DECLARED: &[MetricDef] = &[DB_CONNECTIONS_ACTIVE];
+pub const DECLARED: &[MetricDef] = &[
+    NATS_EVENTS_RECEIVED,
+    NATS_EVENT_PROCESSING_DURATION,
+    NATS_SUBSCRIPTION_ACTIVE,
+    CONSUMER_PENDING,
+    EVENTS_DEAD_LETTERED,
+    INDEX_MESSAGES,
+    INDEX_DURATION,
+    SEARCH_DOCUMENTS_INDEXED,
+    EMBEDDINGS_GENERATED,
+    EMBEDDING_DURATION,
+    EMBEDDING_DIMENSIONS,
+    AGENT_REQUESTS,
+    AGENT_RESPONSE_DURATION,
+    AGENT_TOKENS,
+    DB_QUERY_DURATION,
+    DB_CONNECTIONS_ACTIVE,
+];
 
-/// The connection pool's occupancy.
+/// Series the dashboards and alerts read exist from start-up, not from their first change.
+pub fn initialise(embedding_dimensions: usize) {
+    NATS_SUBSCRIPTION_ACTIVE.as_gauge().set(0.0);
+    CONSUMER_PENDING.as_gauge().set(0.0);
+    EMBEDDING_DIMENSIONS
+        .as_gauge()
+        .set(embedding_dimensions as f64);
+    for kind in ["prompt", "completion"] {
+        AGENT_TOKENS.counter_with([("kind", kind)]).increment(0);
+    }
+}
+
+/// The connection pool's occupancy and each database operation.
 pub struct PoolMetrics;
 
 impl PoolMetrics {
@@ -21,5 +142,156 @@ impl PoolMetrics {
         DB_CONNECTIONS_ACTIVE
             .as_gauge()
             .set((f64::from(size) - idle as f64).max(0.0));
+    }
+}
+
+pub struct DbMetrics;
+
+impl DbMetrics {
+    /// `operation` is a fixed name such as `documents.upsert`, never built from input.
+    pub fn query(operation: &'static str, elapsed: Duration) {
+        DB_QUERY_DURATION
+            .histogram_with([("operation", operation)])
+            .record(elapsed.as_secs_f64());
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadLetterReason {
+    /// The event can never be handled (an envelope or payload that does not decode).
+    Malformed,
+    /// Handling kept failing until the consumer's max-deliver.
+    Failed,
+}
+
+pub struct ConsumerMetrics;
+
+impl ConsumerMetrics {
+    /// `event` is an `EventKind::as_str()` or `unknown`.
+    pub fn received(event: &'static str) {
+        NATS_EVENTS_RECEIVED
+            .counter_with([("event", event)])
+            .increment(1);
+    }
+
+    pub fn processed(event: &'static str, elapsed: Duration) {
+        NATS_EVENT_PROCESSING_DURATION
+            .histogram_with([("event", event)])
+            .record(elapsed.as_secs_f64());
+    }
+
+    pub fn subscription_active(active: bool) {
+        NATS_SUBSCRIPTION_ACTIVE
+            .as_gauge()
+            .set(if active { 1.0 } else { 0.0 });
+    }
+
+    pub fn pending(events: u64) {
+        CONSUMER_PENDING.as_gauge().set(events as f64);
+    }
+
+    pub fn dead_lettered(reason: DeadLetterReason) {
+        let reason = match reason {
+            DeadLetterReason::Malformed => "malformed",
+            DeadLetterReason::Failed => "failed",
+        };
+        EVENTS_DEAD_LETTERED
+            .counter_with([("reason", reason)])
+            .increment(1);
+    }
+}
+
+/// What applying a message event did to the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexResult {
+    Indexed,
+    Deleted,
+    Stale,
+    Duplicate,
+    Gone,
+    Failed,
+}
+
+impl IndexResult {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IndexResult::Indexed => "indexed",
+            IndexResult::Deleted => "deleted",
+            IndexResult::Stale => "stale",
+            IndexResult::Duplicate => "duplicate",
+            IndexResult::Gone => "gone",
+            IndexResult::Failed => "failed",
+        }
+    }
+}
+
+pub struct IndexMetrics;
+
+impl IndexMetrics {
+    pub fn applied(result: IndexResult, elapsed: Duration) {
+        INDEX_MESSAGES
+            .counter_with([("result", result.as_str())])
+            .increment(1);
+        INDEX_DURATION.as_histogram().record(elapsed.as_secs_f64());
+    }
+
+    /// A redelivered event, skipped before any work.
+    pub fn duplicate() {
+        INDEX_MESSAGES
+            .counter_with([("result", IndexResult::Duplicate.as_str())])
+            .increment(1);
+    }
+
+    pub fn documents(count: i64) {
+        SEARCH_DOCUMENTS_INDEXED.as_gauge().set(count as f64);
+    }
+}
+
+pub struct EmbeddingMetrics;
+
+impl EmbeddingMetrics {
+    /// `provider` is `offline` or `http`.
+    pub fn embedded(provider: &'static str, ok: bool, elapsed: Duration) {
+        let result = if ok { "success" } else { "error" };
+        EMBEDDINGS_GENERATED
+            .counter_with([("provider", provider), ("result", result)])
+            .increment(1);
+        EMBEDDING_DURATION
+            .histogram_with([("provider", provider)])
+            .record(elapsed.as_secs_f64());
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentResult {
+    Answered,
+    ProviderError,
+    PostFailed,
+}
+
+pub struct AgentMetrics;
+
+impl AgentMetrics {
+    pub fn request(result: AgentResult, elapsed: Duration) {
+        let result = match result {
+            AgentResult::Answered => "answered",
+            AgentResult::ProviderError => "provider_error",
+            AgentResult::PostFailed => "post_failed",
+        };
+        AGENT_REQUESTS
+            .counter_with([("result", result)])
+            .increment(1);
+        AGENT_RESPONSE_DURATION
+            .as_histogram()
+            .record(elapsed.as_secs_f64());
+    }
+
+    pub fn tokens(prompt: u64, completion: u64) {
+        AGENT_TOKENS
+            .counter_with([("kind", "prompt")])
+            .increment(prompt);
+        AGENT_TOKENS
+            .counter_with([("kind", "completion")])
+            .increment(completion);
     }
 }

@@ -17,6 +17,25 @@ pub struct CurrentUser {
     pub id: UserId,
     pub workspace_id: WorkspaceId,
     pub session_id: Uuid,
+    /// When the access token expires (Unix seconds); long-lived connections end then.
+    pub expires_at: i64,
+}
+
+impl CurrentUser {
+    /// Whether the caller's session is still open (long-lived connections re-check it).
+    pub async fn ensure_signed_in(&self, state: &AppState) -> Result<(), AppError> {
+        let session = state
+            .caches()
+            .sessions
+            .get_or_load(self.session_id, || {
+                repo::sessions::find(state.pool(), self.session_id)
+            })
+            .await?;
+        match session {
+            Some(session) if !session.revoked && session.user_id == self.id => Ok(()),
+            _ => Err(AppError::SessionRevoked),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -25,22 +44,14 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = bearer_token(&parts.headers, parts.uri.query())?;
         let claims = state.tokens().verify(&token)?;
-        let session = state
-            .caches()
-            .sessions
-            .get_or_load(claims.sid, || {
-                repo::sessions::find(state.pool(), claims.sid)
-            })
-            .await?;
-        match session {
-            Some(session) if !session.revoked && session.user_id == claims.sub => {}
-            _ => return Err(AppError::SessionRevoked),
-        }
-        state.caches().active_users.seen(claims.sub).await;
-        Ok(Self {
+        let user = Self {
             id: claims.sub,
             workspace_id: claims.ws,
             session_id: claims.sid,
-        })
+            expires_at: claims.exp,
+        };
+        user.ensure_signed_in(state).await?;
+        state.caches().active_users.seen(claims.sub).await;
+        Ok(user)
     }
 }

@@ -5,12 +5,22 @@ use http::StatusCode;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::extract::JsonObject;
 use crate::extract::Path;
 use crate::models::chat::{AddMember, CreateChat, PublicChannel, UpdateChat};
 use crate::models::{Chat, Member, Page, PageQuery};
+use crate::openapi::responses::{
+    BadJson, BadParameters, Conflict, Forbidden, NotFound, ServerErrors, Unauthenticated,
+    Unprocessable,
+};
 use crate::service;
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/api/chats", tag = "chats", security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "The caller's chats with unread and mention counts", body = Page<Chat>),
+        BadParameters, Unauthenticated, ServerErrors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -20,6 +30,11 @@ pub async fn list(
     Ok(Json(service::chats::list(&state, &caller, page).await?))
 }
 
+#[utoipa::path(get, path = "/api/chats/public", tag = "chats", security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "The workspace's public channels, joined or not", body = Page<PublicChannel>),
+        BadParameters, Unauthenticated, ServerErrors))]
 pub async fn public_channels(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -32,10 +47,16 @@ pub async fn public_channels(
 }
 
 /// 201 for a new chat; 200 with the existing one when a direct chat with that user exists.
+#[utoipa::path(post, path = "/api/chats", tag = "chats", security(("bearer" = [])),
+    request_body = CreateChat,
+    responses(
+        (status = 201, description = "The new chat", body = Chat),
+        (status = 200, description = "The existing direct chat with that user", body = Chat),
+        Conflict, BadJson, Unauthenticated, ServerErrors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: CurrentUser,
-    Json(input): Json<CreateChat>,
+    JsonObject(input): JsonObject<CreateChat>,
 ) -> Result<(StatusCode, Json<Chat>), AppError> {
     let (chat, created) = service::chats::create(&state, &caller, input).await?;
     let status = if created {
@@ -46,6 +67,11 @@ pub async fn create(
     Ok((status, Json(chat)))
 }
 
+#[utoipa::path(get, path = "/api/chats/{id}", tag = "chats", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat")),
+    responses(
+        (status = 200, description = "The chat as the caller sees it", body = Chat),
+        NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn get(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -54,17 +80,28 @@ pub async fn get(
     Ok(Json(service::chats::get(&state, &caller, chat_id).await?))
 }
 
+#[utoipa::path(patch, path = "/api/chats/{id}", tag = "chats", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat")),
+    request_body = UpdateChat,
+    responses(
+        (status = 200, description = "The renamed or redescribed chat", body = Chat),
+        Forbidden, NotFound, Conflict, BadJson, Unauthenticated, ServerErrors))]
 pub async fn update(
     State(state): State<AppState>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
-    Json(input): Json<UpdateChat>,
+    JsonObject(input): JsonObject<UpdateChat>,
 ) -> Result<Json<Chat>, AppError> {
     Ok(Json(
         service::chats::update(&state, &caller, chat_id, input).await?,
     ))
 }
 
+#[utoipa::path(delete, path = "/api/chats/{id}", tag = "chats", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat")),
+    responses(
+        (status = 204, description = "Deleted"),
+        Forbidden, NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -74,6 +111,11 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/chats/{id}/members", tag = "chats", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), PageQuery),
+    responses(
+        (status = 200, description = "The chat's members", body = Page<Member>),
+        NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn members(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -86,16 +128,27 @@ pub async fn members(
     ))
 }
 
+#[utoipa::path(post, path = "/api/chats/{id}/members", tag = "chats", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat")),
+    request_body = AddMember,
+    responses(
+        (status = 201, description = "The new member", body = Member),
+        Forbidden, NotFound, Conflict, BadJson, Unauthenticated, ServerErrors))]
 pub async fn add_member(
     State(state): State<AppState>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
-    Json(input): Json<AddMember>,
+    JsonObject(input): JsonObject<AddMember>,
 ) -> Result<(StatusCode, Json<Member>), AppError> {
     let member = service::members::add(&state, &caller, chat_id, input).await?;
     Ok((StatusCode::CREATED, Json(member)))
 }
 
+#[utoipa::path(delete, path = "/api/chats/{id}/members/{user_id}", tag = "chats", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), ("user_id" = i64, Path, description = "The member")),
+    responses(
+        (status = 204, description = "Removed (or left)"),
+        Forbidden, NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: CurrentUser,

@@ -6,9 +6,15 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::extract::JsonObject;
 use crate::extract::Path;
 use crate::models::message::{EditMessage, MarkRead, ReadState, SendMessage};
 use crate::models::{Message, Page, PageQuery};
+use crate::openapi::responses::{
+    BadJson, BadParameters, Conflict, Forbidden, NotFound, RateLimited, ServerErrors,
+    Unauthenticated, Unprocessable,
+};
+use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
 use crate::service::reactions::Reaction;
 use crate::state::AppState;
@@ -22,23 +28,28 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
-    value
-        .to_str()
-        .ok()
-        .filter(|key| {
-            !key.is_empty()
-                && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
-                && key.bytes().all(|b| b.is_ascii_graphic())
-        })
-        .map(Some)
-        .ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_idempotency_key",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            )
-        })
+    check_idempotency_key(value.to_str().unwrap_or_default()).map(Some)
 }
 
+/// An idempotency key is 1 to 255 visible ASCII characters (HTTP header or WebSocket field).
+pub fn check_idempotency_key(key: &str) -> Result<&str, AppError> {
+    if !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
+        && key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Ok(key);
+    }
+    Err(AppError::bad_request(
+        "invalid_idempotency_key",
+        "Idempotency-Key must be 1 to 255 visible ASCII characters",
+    ))
+}
+
+#[utoipa::path(get, path = "/api/chats/{id}/messages", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), PageQuery),
+    responses(
+        (status = 200, description = "Live messages, newest first", body = Page<Message>),
+        NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -51,12 +62,22 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(post, path = "/api/chats/{id}/messages", tag = "messages", security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The chat"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the original message"),
+    ),
+    request_body = SendMessage,
+    responses(
+        (status = 201, description = "The message (the original one on a retry)", body = Message,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the original message of a retried key"))),
+        NotFound, Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn send(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::Send>,
     Path(chat_id): Path<ChatId>,
     headers: HeaderMap,
-    Json(input): Json<SendMessage>,
+    JsonObject(input): JsonObject<SendMessage>,
 ) -> Result<Response, AppError> {
     let key = idempotency_key(&headers)?;
     let (message, created) = service::messages::send(&state, &caller, chat_id, input, key).await?;
@@ -69,17 +90,28 @@ pub async fn send(
     Ok(response)
 }
 
+#[utoipa::path(patch, path = "/api/chats/{id}/messages/{message_id}", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message")),
+    request_body = EditMessage,
+    responses(
+        (status = 200, description = "The edited message", body = Message),
+        Forbidden, NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn edit(
     State(state): State<AppState>,
     caller: CurrentUser,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
-    Json(input): Json<EditMessage>,
+    JsonObject(input): JsonObject<EditMessage>,
 ) -> Result<Json<Message>, AppError> {
     let message =
         service::messages::edit(&state, &caller, chat_id, message_id, input.content).await?;
     Ok(Json(message))
 }
 
+#[utoipa::path(delete, path = "/api/chats/{id}/messages/{message_id}", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message")),
+    responses(
+        (status = 204, description = "Deleted"),
+        Forbidden, NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -89,6 +121,13 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(put, path = "/api/chats/{id}/messages/{message_id}/reactions/{emoji}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message"),
+        ("emoji" = String, Path, description = "A Unicode emoji or a :shortcode:")),
+    responses(
+        (status = 204, description = "The caller reacts with this emoji"),
+        NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn add_reaction(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -98,6 +137,13 @@ pub async fn add_reaction(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/api/chats/{id}/messages/{message_id}/reactions/{emoji}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message"),
+        ("emoji" = String, Path, description = "A Unicode emoji or a :shortcode:")),
+    responses(
+        (status = 204, description = "The caller no longer reacts with this emoji"),
+        NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn remove_reaction(
     State(state): State<AppState>,
     caller: CurrentUser,
@@ -115,11 +161,17 @@ pub async fn remove_reaction(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/chats/{id}/read", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat")),
+    request_body = MarkRead,
+    responses(
+        (status = 200, description = "The read marker (it only moves forward)", body = ReadState),
+        NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn mark_read(
     State(state): State<AppState>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
-    Json(input): Json<MarkRead>,
+    JsonObject(input): JsonObject<MarkRead>,
 ) -> Result<Json<ReadState>, AppError> {
     let read = service::reactions::mark_read(&state, &caller, chat_id, input.message_id).await?;
     Ok(Json(read))

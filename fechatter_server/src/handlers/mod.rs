@@ -2,5 +2,7 @@
 
 pub mod auth;
 pub mod chats;
+pub mod files;
 pub mod messages;
+pub mod search;
 pub mod users;

@@ -5,13 +5,23 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::models::user::Me;
 use crate::models::{Page, PageQuery, User};
+use crate::openapi::responses::{BadParameters, ServerErrors, Unauthenticated};
 use crate::service;
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        Unauthenticated, ServerErrors))]
 pub async fn me(State(state): State<AppState>, caller: CurrentUser) -> Result<Json<Me>, AppError> {
     Ok(Json(service::users::me(&state, &caller).await?))
 }
 
+#[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "The workspace's users, newest first", body = Page<User>),
+        BadParameters, Unauthenticated, ServerErrors))]
 pub async fn directory(
     State(state): State<AppState>,
     caller: CurrentUser,

@@ -1,17 +1,22 @@
 use chrono::{DateTime, Utc};
 use fechatter_events::WorkspaceId;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::User;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
+    /// 1 to 64 characters once trimmed.
+    #[schema(pattern = r"\S")]
     pub fullname: String,
     pub email: String,
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     /// The name of a new workspace; ignored when `invite_code` joins an existing one.
     #[serde(default)]
+    #[schema(pattern = r"\S")]
     pub workspace: Option<String>,
     #[serde(default)]
     pub invite_code: Option<String>,
@@ -20,21 +25,21 @@ pub struct SignupRequest {
     pub handle: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SigninRequest {
     pub email: String,
     pub password: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// The answer to sign-up, sign-in and refresh.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuthTokens {
     pub access_token: String,
     pub refresh_token: String,
@@ -44,7 +49,7 @@ pub struct AuthTokens {
     pub user: User,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     #[serde(default)]
@@ -53,7 +58,7 @@ pub struct InviteRequest {
     pub expires_in_hours: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Invite {
     /// Shown once: only its hash is stored.
     pub code: String,

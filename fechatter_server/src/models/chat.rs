@@ -4,11 +4,12 @@ use chrono::{DateTime, Utc};
 use fechatter_events::{ChatId, ChatType, MessageId, UserId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
+use utoipa::ToSchema;
 
 use super::Role;
 
 /// A chat as one member sees it, with that member's role and unread state.
-#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow, ToSchema)]
 pub struct Chat {
     pub id: ChatId,
     pub workspace_id: WorkspaceId,
@@ -29,7 +30,7 @@ pub struct Chat {
 }
 
 /// A public channel as the workspace directory of channels shows it, joined or not.
-#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow, ToSchema)]
 pub struct PublicChannel {
     pub id: ChatId,
     pub name: Option<String>,
@@ -68,7 +69,7 @@ impl ChatAccess {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow, ToSchema)]
 pub struct Member {
     pub user_id: UserId,
     pub fullname: String,
@@ -78,7 +79,7 @@ pub struct Member {
     pub joined_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChat {
     pub chat_type: ChatType,
@@ -91,7 +92,7 @@ pub struct CreateChat {
     pub members: Vec<UserId>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateChat {
     #[serde(default)]
@@ -100,7 +101,7 @@ pub struct UpdateChat {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     pub user_id: UserId,

@@ -1,7 +1,10 @@
 use chrono::{DateTime, Utc};
-use fechatter_events::{ChatId, MessageId, UserId};
+use fechatter_events::{ChatId, FileId, MessageId, UserId};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
+use utoipa::ToSchema;
+
+use super::file::FileInfo;
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct MessageRow {
@@ -16,7 +19,7 @@ pub struct MessageRow {
 }
 
 /// A message as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Message {
     pub id: MessageId,
     pub chat_id: ChatId,
@@ -25,6 +28,8 @@ pub struct Message {
     pub reply_to: Option<MessageId>,
     pub mentions: Vec<UserId>,
     pub reactions: Vec<ReactionCount>,
+    /// The files the message references, in the order given.
+    pub files: Vec<FileInfo>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
 }
@@ -39,14 +44,20 @@ impl Message {
             reply_to: row.reply_to,
             mentions,
             reactions,
+            files: Vec::new(),
             created_at: row.created_at,
             edited_at: row.edited_at,
         }
     }
+
+    pub fn with_files(mut self, files: Vec<FileInfo>) -> Self {
+        self.files = files;
+        self
+    }
 }
 
 /// One emoji on one message: how many reacted with it and whether the caller did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow, ToSchema)]
 pub struct ReactionCount {
     #[serde(skip)]
     pub message_id: MessageId,
@@ -55,27 +66,34 @@ pub struct ReactionCount {
     pub me: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
+    /// Not blank; at most `FECHATTER_MAX_MESSAGE_CHARS` characters (4000 by default).
+    #[schema(min_length = 1, pattern = r"\S")]
     pub content: String,
     #[serde(default)]
     pub reply_to: Option<MessageId>,
+    /// Uploaded files to reference: the sender's own, or ones already visible to them.
+    #[serde(default)]
+    pub files: Vec<FileId>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditMessage {
+    /// Not blank; at most `FECHATTER_MAX_MESSAGE_CHARS` characters (4000 by default).
+    #[schema(min_length = 1, pattern = r"\S")]
     pub content: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
     pub message_id: MessageId,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ReadState {
     pub chat_id: ChatId,
     pub last_read_message_id: Option<MessageId>,

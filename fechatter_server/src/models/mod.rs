@@ -2,8 +2,10 @@
 
 pub mod auth;
 pub mod chat;
+pub mod file;
 pub mod message;
 pub mod page;
+pub mod search;
 pub mod user;
 
 pub use chat::{Chat, ChatAccess, Member};

@@ -2,10 +2,22 @@ use chrono::{DateTime, Utc};
 use fechatter_events::{UserId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
+use utoipa::ToSchema;
 
 /// A role in a workspace or a chat; ordered by power, so `role >= Role::Admin` reads naturally.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, sqlx::Type,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
@@ -25,7 +37,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow, ToSchema)]
 pub struct User {
     pub id: UserId,
     pub workspace_id: WorkspaceId,
@@ -39,7 +51,7 @@ pub struct User {
 }
 
 /// `GET /api/users/me`
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Me {
     #[serde(flatten)]
     pub user: User,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use fechatter_events::{ChatType, EventKind};
-use observability::buckets::LATENCY_SECONDS;
+use observability::buckets::{LATENCY_SECONDS, SIZE_BYTES, SLOW_SECONDS};
 use observability::{MetricDef, Unit};
 
 pub const DB_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
@@ -112,6 +112,47 @@ pub const SIGNINS: MetricDef = MetricDef::counter(
     &["result"],
 );
 
+pub const FILE_UPLOADS: MetricDef = MetricDef::counter(
+    "fechatter_file_uploads_total",
+    "Upload attempts by result (success, too_large, unsupported_type, invalid, failed).",
+    &["result"],
+);
+pub const FILE_UPLOAD_SIZE: MetricDef = MetricDef::histogram(
+    "fechatter_file_upload_size_bytes",
+    Unit::Bytes,
+    "Size of each file stored.",
+    &[],
+    SIZE_BYTES,
+);
+pub const FILE_UPLOAD_DURATION: MetricDef = MetricDef::histogram(
+    "fechatter_file_upload_duration_seconds",
+    Unit::Seconds,
+    "Time to receive, check and store an upload, whatever its result.",
+    &[],
+    SLOW_SECONDS,
+);
+pub const WEBSOCKET_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
+    "fechatter_websocket_connections_active",
+    Unit::Count,
+    "Open WebSocket connections.",
+    &[],
+);
+pub const WEBSOCKET_MESSAGES: MetricDef = MetricDef::counter(
+    "fechatter_websocket_messages_total",
+    "WebSocket data frames by direction: in (client commands) and out (acks, errors, events).",
+    &["direction"],
+);
+pub const RATE_LIMITED: MetricDef = MetricDef::counter(
+    "fechatter_rate_limited_total",
+    "Requests refused with 429, by route template.",
+    &["route"],
+);
+pub const SEARCH_REQUESTS: MetricDef = MetricDef::counter(
+    "fechatter_search_requests_total",
+    "Searches answered by GET /api/search (valid queries that ran).",
+    &[],
+);
+
 /// The declarations owned by fechatter_server (the shared HTTP and health metrics are added by
 /// [`super::catalogue`]).
 pub const DECLARED: &[MetricDef] = &[
@@ -134,6 +175,13 @@ pub const DECLARED: &[MetricDef] = &[
     CHATS_CREATED,
     SIGNUPS,
     SIGNINS,
+    FILE_UPLOADS,
+    FILE_UPLOAD_SIZE,
+    FILE_UPLOAD_DURATION,
+    WEBSOCKET_CONNECTIONS_ACTIVE,
+    WEBSOCKET_MESSAGES,
+    RATE_LIMITED,
+    SEARCH_REQUESTS,
 ];
 
 /// Counters that alerts and dashboards rate over must exist from the start, not from their first
@@ -142,6 +190,16 @@ pub fn initialise() {
     EVENTS_PUBLISH_ERRORS.as_counter().increment(0);
     SIGNUPS.as_counter().increment(0);
     MESSAGES_FETCHED.as_counter().increment(0);
+    WEBSOCKET_CONNECTIONS_ACTIVE.as_gauge().set(0.0);
+    for direction in [Direction::In, Direction::Out] {
+        WEBSOCKET_MESSAGES
+            .counter_with([("direction", direction.as_str())])
+            .increment(0);
+    }
+    FILE_UPLOADS
+        .counter_with([("result", UploadResult::Success.as_str())])
+        .increment(0);
+    SEARCH_REQUESTS.as_counter().increment(0);
 }
 
 /// The connection pool's occupancy and each database operation.
@@ -301,5 +359,102 @@ impl BusinessMetrics {
             SigninResult::Failure => "failure",
         };
         SIGNINS.counter_with([("result", result)]).increment(1);
+    }
+}
+
+/// How an upload ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadResult {
+    Success,
+    TooLarge,
+    UnsupportedType,
+    /// Malformed multipart, an empty file, a client that went away.
+    Invalid,
+    /// Our side failed (disk, database).
+    Failed,
+}
+
+impl UploadResult {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UploadResult::Success => "success",
+            UploadResult::TooLarge => "too_large",
+            UploadResult::UnsupportedType => "unsupported_type",
+            UploadResult::Invalid => "invalid",
+            UploadResult::Failed => "failed",
+        }
+    }
+}
+
+pub struct FileMetrics;
+
+impl FileMetrics {
+    pub fn upload(result: UploadResult, elapsed: Duration) {
+        FILE_UPLOADS
+            .counter_with([("result", result.as_str())])
+            .increment(1);
+        FILE_UPLOAD_DURATION
+            .as_histogram()
+            .record(elapsed.as_secs_f64());
+    }
+
+    pub fn stored(size_bytes: u64) {
+        FILE_UPLOAD_SIZE.as_histogram().record(size_bytes as f64);
+    }
+}
+
+/// Which way a WebSocket frame went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    In,
+    Out,
+}
+
+impl Direction {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+pub struct WebSocketMetrics;
+
+impl WebSocketMetrics {
+    pub fn opened() {
+        WEBSOCKET_CONNECTIONS_ACTIVE.as_gauge().increment(1.0);
+    }
+
+    pub fn closed() {
+        WEBSOCKET_CONNECTIONS_ACTIVE.as_gauge().decrement(1.0);
+    }
+
+    pub fn frame(direction: Direction) {
+        WEBSOCKET_MESSAGES
+            .counter_with([("direction", direction.as_str())])
+            .increment(1);
+    }
+}
+
+pub struct ProtectionMetrics;
+
+impl ProtectionMetrics {
+    /// Makes the series of a limited route exist from start-up.
+    pub fn prime(route: &'static str) {
+        RATE_LIMITED.counter_with([("route", route)]).increment(0);
+    }
+
+    /// `route` is a route template (`/api/signin`), never a raw path.
+    pub fn rate_limited(route: &'static str) {
+        RATE_LIMITED.counter_with([("route", route)]).increment(1);
+    }
+}
+
+pub struct SearchMetrics;
+
+impl SearchMetrics {
+    pub fn searched() {
+        SEARCH_REQUESTS.as_counter().increment(1);
     }
 }

@@ -1,12 +1,15 @@
 //! All SQL lives here, one module per table group. Every function is one timed operation
 //! ([`crate::db::timed`]) and takes any executor, so services compose them inside a transaction.
 
+pub mod bots;
 pub mod chats;
+pub mod files;
 pub mod invalidations;
 pub mod invites;
 pub mod members;
 pub mod messages;
 pub mod outbox;
 pub mod reactions;
+pub mod search;
 pub mod sessions;
 pub mod users;

@@ -11,6 +11,7 @@ use tracing::instrument;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::AppError;
+use crate::models::file::FileInfo;
 use crate::models::message::{MessageRow, ReactionCount, SendMessage};
 use crate::models::{Message, Page, PageRequest};
 use crate::observability::metrics::MessageMetrics;
@@ -18,7 +19,7 @@ use crate::repo;
 use crate::repo::messages::NewMessage;
 use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
-use crate::service::{access, handles, users};
+use crate::service::{access, assistant, files, handles, users};
 use crate::state::AppState;
 
 /// Non-blank and within the configured length, counted in characters.
@@ -89,7 +90,7 @@ pub async fn send(
     let sender = users::current(state, caller).await?;
 
     let mut tx = db::begin(state.pool()).await?;
-    let members = repo::members::roles(&mut *tx, chat_id).await?;
+    let mut members = repo::members::roles(&mut *tx, chat_id).await?;
     role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
     let reply_exists = match input.reply_to {
         Some(reply_to) => repo::messages::exists_in_chat(&mut *tx, chat_id, reply_to).await?,
@@ -101,6 +102,7 @@ pub async fn send(
             "reply_to is not a message of this chat",
         ));
     }
+    let file_ids = files::attachable(&mut *tx, caller, &input.files).await?;
     let inserted = repo::messages::insert(
         &mut *tx,
         NewMessage {
@@ -118,6 +120,12 @@ pub async fn send(
     };
     let mentioned = mentions(&mut *tx, caller, &row.content).await?;
     repo::messages::insert_mentions(&mut *tx, chat_id, row.id, &mentioned).await?;
+    let bot_joined =
+        assistant::join_if_mentioned(&mut tx, state, caller, &chat, &mut members, &mentioned)
+            .await?;
+    repo::files::attach(&mut *tx, chat_id, row.id, &file_ids).await?;
+    let mut data = payload(&row, chat.chat_type, sender.is_bot, mentioned.clone());
+    data.files = file_ids;
     events::record(
         &mut *tx,
         Event {
@@ -126,13 +134,33 @@ pub async fn send(
             chat_id: Some(chat_id),
             actor_id: Some(caller.id),
             recipients: ids(&members),
-            data: &payload(&row, chat.chat_type, sender.is_bot, mentioned.clone()),
+            data: &data,
         },
     )
     .await?;
+    let attached = attached_files(&mut *tx, &data.files, row.id).await?;
     db::commit(tx).await?;
+    if bot_joined {
+        access::forget_chat(state, chat_id).await;
+    }
     MessageMetrics::sent(chat.chat_type, started.elapsed());
-    Ok((Message::from_row(row, mentioned, Vec::new()), true))
+    Ok((
+        Message::from_row(row, mentioned, Vec::new()).with_files(attached),
+        true,
+    ))
+}
+
+/// The files just attached to a new message (no query when there are none).
+async fn attached_files(
+    db: impl PgExecutor<'_>,
+    file_ids: &[fechatter_events::FileId],
+    message: MessageId,
+) -> Result<Vec<FileInfo>, AppError> {
+    if file_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = repo::files::of_messages(db, &[message]).await?;
+    Ok(rows.into_iter().map(|row| row.file.into()).collect())
 }
 
 /// The message an idempotency key already produced.
@@ -174,6 +202,13 @@ async fn with_details(
     for count in repo::reactions::counts(state.pool(), &ids, viewer.id).await? {
         reactions.entry(count.message_id).or_default().push(count);
     }
+    let mut attached: HashMap<MessageId, Vec<FileInfo>> = HashMap::new();
+    for row in repo::files::of_messages(state.pool(), &ids).await? {
+        attached
+            .entry(row.message_id)
+            .or_default()
+            .push(row.file.into());
+    }
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -183,6 +218,7 @@ async fn with_details(
                 mentions.remove(&id).unwrap_or_default(),
                 reactions.remove(&id).unwrap_or_default(),
             )
+            .with_files(attached.remove(&id).unwrap_or_default())
         })
         .collect())
 }
@@ -242,6 +278,12 @@ pub async fn edit(
     let mentioned = mentions(&mut *tx, caller, &row.content).await?;
     repo::messages::delete_mentions(&mut *tx, message_id).await?;
     repo::messages::insert_mentions(&mut *tx, chat_id, message_id, &mentioned).await?;
+    let mut data = payload(&row, chat.chat_type, sender.is_bot, mentioned);
+    data.files = repo::files::of_messages(&mut *tx, &[message_id])
+        .await?
+        .into_iter()
+        .map(|attached| attached.file.id)
+        .collect();
     events::record(
         &mut *tx,
         Event {
@@ -250,7 +292,7 @@ pub async fn edit(
             chat_id: Some(chat_id),
             actor_id: Some(caller.id),
             recipients,
-            data: &payload(&row, chat.chat_type, sender.is_bot, mentioned),
+            data: &data,
         },
     )
     .await?;

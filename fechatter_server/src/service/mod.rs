@@ -2,14 +2,17 @@
 //! commands later. Authorization, validation, the transaction and the event all happen here.
 
 pub mod access;
+pub mod assistant;
 pub mod auth;
 pub mod chats;
 pub mod events;
+pub mod files;
 pub mod handles;
 pub mod invites;
 pub mod members;
 pub mod messages;
 pub mod reactions;
 pub mod rules;
+pub mod search;
 pub mod signup;
 pub mod users;

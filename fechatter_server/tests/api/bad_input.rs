@@ -79,6 +79,13 @@ async fn bad_input_gets_its_status_and_code_and_leaves_the_database_unchanged() 
     send("   \n".into())
         .await
         .expect_error(422, "empty_content");
+    // Postgres text cannot hold NUL; found by the API fuzzer as a 500.
+    send("nul \u{0} inside".into())
+        .await
+        .expect_error(422, "invalid_body");
+    app.send_request(raw(&messages, "application/json", "[\"content\"]".into()))
+        .await
+        .expect_error(422, "invalid_body");
     send("é".repeat(101))
         .await
         .expect_error(422, "content_too_long");

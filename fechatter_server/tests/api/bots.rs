@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fechatter_auth::TokenKeys;
-use fechatter_events::payload::MessagePayload;
+use fechatter_events::payload::{MemberChanged, MessagePayload};
 use fechatter_events::{EventKind, UserId, WorkspaceId};
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -12,18 +12,23 @@ use uuid::Uuid;
 use crate::common::events::only;
 use crate::common::{JWT_SECRET, TestApp, TestUser};
 
+/// The workspace bot as bot_server creates it: a user row with `is_bot`.
+async fn insert_bot(app: &TestApp, owner: &TestUser) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO users (workspace_id, fullname, handle, is_bot) VALUES ($1, 'Assistant', 'bot', true)
+         RETURNING id",
+    )
+    .bind(owner.workspace_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap_or_else(|err| panic!("{err}"))
+}
+
 #[tokio::test]
 async fn a_bot_user_made_in_the_database_posts_with_a_minted_token_and_is_mentioned_as_bot() {
     let app = TestApp::spawn().await;
     let ann = app.owner("ann", "Acme").await;
-    let bot_id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (workspace_id, fullname, handle, is_bot) VALUES ($1, 'Assistant', 'bot', true)
-         RETURNING id",
-    )
-    .bind(ann.workspace_id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap_or_else(|err| panic!("{err}"));
+    let bot_id = insert_bot(&app, &ann).await;
     let session = Uuid::now_v7();
     sqlx::query("INSERT INTO sessions (id, user_id) VALUES ($1, $2)")
         .bind(session)
@@ -79,5 +84,81 @@ async fn a_bot_user_made_in_the_database_posts_with_a_minted_token_and_is_mentio
             listed_bot["handle"].as_str()
         ),
         (Some(true), Some("bot"))
+    );
+}
+
+#[tokio::test]
+async fn mentioning_the_bot_in_a_chat_it_is_not_in_adds_it_before_the_message_but_never_to_a_direct_chat()
+ {
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let bob = app.member(&ann, "bob").await;
+    let bot = insert_bot(&app, &ann).await;
+    let group = app.chat(&ann, "group", Some("ops"), &[&bob]).await;
+    let direct = app.chat(&ann, "direct", None, &[&bob]).await;
+    let mut seen = app.published_events().await.len();
+
+    app.send(&bob, group, "@bot when is the deployment?").await;
+    let events = app.new_events(&mut seen).await;
+    let kinds: Vec<EventKind> = events.iter().map(|event| event.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::ChatMemberAdded, EventKind::MessageCreated]
+    );
+    for event in &events {
+        let mut recipients: Vec<i64> = event.recipients.iter().map(|user| user.0).collect();
+        recipients.sort_unstable();
+        assert_eq!(recipients, [ann.id, bob.id, bot], "{:?}", event.kind);
+    }
+    let added: MemberChanged = events[0].payload().unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(
+        (added.user_id, added.role.as_str()),
+        (UserId(bot), "member")
+    );
+    let members = app
+        .get(Some(&ann), &format!("/api/chats/{group}/members"))
+        .await;
+    assert!(
+        members.item_ids("user_id").contains(&bot),
+        "{}",
+        members.body
+    );
+
+    // Once a member, a mention adds nothing.
+    app.send(&ann, group, "thanks @bot").await;
+    only(
+        &app.new_events(&mut seen).await,
+        EventKind::MessageCreated,
+        &[ann.id, bob.id, bot],
+    );
+
+    // A direct chat stays between its two people.
+    app.send(&ann, direct, "@bot are you here?").await;
+    only(
+        &app.new_events(&mut seen).await,
+        EventKind::MessageCreated,
+        &[ann.id, bob.id],
+    );
+    let members = app
+        .get(Some(&ann), &format!("/api/chats/{direct}/members"))
+        .await;
+    assert_eq!(members.item_ids("user_id").len(), 2);
+
+    // Mentioning a human who is not a member adds nobody.
+    let cat = app.member(&ann, "cat").await;
+    seen = app.published_events().await.len();
+    app.send(&ann, group, "@cat have a look").await;
+    only(
+        &app.new_events(&mut seen).await,
+        EventKind::MessageCreated,
+        &[ann.id, bob.id, bot],
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM chat_members WHERE chat_id = {group} AND user_id = {}",
+            cat.id
+        ))
+        .await,
+        0
     );
 }

@@ -4,8 +4,10 @@
 #![allow(dead_code)]
 
 pub mod events;
+pub mod files;
 pub mod http;
 pub mod metrics;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -43,8 +45,11 @@ pub struct TestApp {
     pub nats_url: String,
     /// A pool of the test's own on the app's database, to check what was stored.
     pub pool: PgPool,
+    /// The app's file store.
+    pub files_dir: std::path::PathBuf,
     shutdown: CancellationToken,
     _database: Option<TestDatabase>,
+    _files: tempfile::TempDir,
 }
 
 impl Drop for TestApp {
@@ -118,7 +123,11 @@ impl TestApp {
         let bus = options
             .bus
             .unwrap_or_else(|| EventBus::isolated(&unique_name("t")));
-        let config = config(&database_url, &nats_url, &bus, &options.env);
+        let files = tempfile::tempdir().unwrap_or_else(|err| panic!("files dir: {err}"));
+        let files_dir = files.path().join("store");
+        let mut env = vec![("FILES_DIR", files_dir.display().to_string())];
+        env.extend(options.env.iter().cloned());
+        let config = config(&database_url, &nats_url, &bus, &env);
         let app = Application::build(config)
             .await
             .unwrap_or_else(|err| panic!("building the app: {err}"));
@@ -142,13 +151,20 @@ impl TestApp {
             database_url,
             nats_url,
             pool,
+            files_dir,
             shutdown,
             _database: database,
+            _files: files,
         };
         if !options.skip_ready {
             app.wait_ready().await;
         }
         app
+    }
+
+    /// Stops the app as a shutdown signal would.
+    pub fn shut_down(&self) {
+        self.shutdown.cancel();
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -62,3 +62,25 @@ async fn a_dedicated_nats_keeps_its_streams_across_stop_and_start() {
 
     assert_eq!(messages_in(&nats, &name).await, 1);
 }
+
+#[tokio::test]
+async fn a_server_holds_more_gigabyte_sized_streams_than_the_free_disk_would_allow() {
+    let nats = Nats::dedicated().await;
+    let client = async_nats::connect(nats.url())
+        .await
+        .expect("connect to NATS");
+    let js = jetstream::new(client);
+    // Each test's stream reserves its max_bytes; a run creates dozens on one shared server.
+    for _ in 0..64 {
+        let name = unique_name("big").to_uppercase();
+        js.create_stream(stream::Config {
+            subjects: vec![format!("{}.>", name.to_lowercase())],
+            name,
+            storage: stream::StorageType::File,
+            max_bytes: 1024 * 1024 * 1024,
+            ..Default::default()
+        })
+        .await
+        .expect("a 1 GiB stream is accepted");
+    }
+}

@@ -26,32 +26,7 @@ pub const BUILTIN_SERIES: &[&str] = &[
 /// not merged yet) that the alerts and dashboards already use but no service declares YET: the services implementing them are being written. A
 /// test fails as soon as one of these becomes declared, so this list only shrinks; delete a name
 /// when its service lands, and the list when it is empty.
-pub const PENDING_DESIGN_METRICS: &[&str] = &[
-    // fechatter_server: search (issue 7)
-    "fechatter_search_requests_total",
-    // fechatter_server: files, WebSocket, rate limits (issue 5)
-    "fechatter_websocket_connections_active",
-    "fechatter_websocket_messages_total",
-    "fechatter_file_uploads_total",
-    "fechatter_file_upload_size_bytes",
-    "fechatter_file_upload_duration_seconds",
-    "fechatter_rate_limited_total",
-    // bot_server (issue 7)
-    "bot_nats_events_received_total",
-    "bot_nats_event_processing_duration_seconds",
-    "bot_nats_subscription_active",
-    "bot_consumer_pending_events",
-    "bot_index_messages_total",
-    "bot_index_duration_seconds",
-    "bot_search_documents_indexed",
-    "bot_embeddings_generated_total",
-    "bot_embedding_duration_seconds",
-    "bot_embedding_dimensions",
-    "bot_agent_requests_total",
-    "bot_agent_response_duration_seconds",
-    "bot_agent_tokens_total",
-    "bot_db_query_duration_seconds",
-];
+pub const PENDING_DESIGN_METRICS: &[&str] = &[];
 
 /// The suffixes of a histogram's series.
 const HISTOGRAM_SUFFIXES: &[&str] = &["_bucket", "_sum", "_count"];

@@ -1,6 +1,8 @@
 //! The environment variables a service really reads, found in its configuration sources
-//! (`src/config.rs` and `src/config/**.rs`), where every setting is read as `env.<kind>("NAME", …)`
-//! from an `env_config::Env` with the service's prefix.
+//! (`src/config.rs` and `src/config/**.rs`, plus the shared readers those call:
+//! `observability::RuntimeConfig::from_env`, `fechatter_events::EventBus::from_env` and
+//! `fechatter_events::nats::url_from_env`), where every setting is read as
+//! `env.<kind>("NAME", …)` from an `env_config::Env` with the service's prefix.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,7 +29,31 @@ pub fn variables_read(crate_dir: &Path, env_prefix: &str) -> anyhow::Result<BTre
     Ok(names)
 }
 
+/// Shared readers, by the call that reaches them from a service's configuration.
+const SHARED_READERS: &[(&str, &str)] = &[
+    ("RuntimeConfig::from_env", "observability/src/config.rs"),
+    ("EventBus::from_env", "fechatter_events/src/stream.rs"),
+    ("nats::url_from_env", "fechatter_events/src/nats.rs"),
+];
+
 fn config_sources(crate_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let own = own_config_sources(crate_dir)?;
+    let mut files = own.clone();
+    let workspace = crate_dir.parent().unwrap_or(crate_dir);
+    for (call, reader) in SHARED_READERS {
+        for file in &own {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            if text.contains(call) {
+                files.push(workspace.join(reader));
+                break;
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn own_config_sources(crate_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let src = crate_dir.join("src");
     let mut files = Vec::new();
     let single = src.join("config.rs");

@@ -3,17 +3,17 @@
 //! Checks are registered with a name, a critical flag and a timeout; they run concurrently and each
 //! run updates `{service}_health_check_status{check}` and `_health_check_duration_seconds{check}`.
 
+mod routes;
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use futures::future::{BoxFuture, join_all};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -317,7 +317,7 @@ impl Health {
         });
     }
 
-    fn count(&self, endpoint: &'static str, status: StatusCode) {
+    pub(crate) fn count(&self, endpoint: &'static str, status: StatusCode) {
         self.inner
             .metrics
             .health_requests
@@ -327,16 +327,6 @@ impl Health {
             ])
             .increment(1);
     }
-
-    /// The router with `/health`, `/ready` and `/live`. It carries no auth and no rate limit, and
-    /// is merged outside the HTTP metrics layer.
-    pub fn router(&self) -> Router {
-        Router::new()
-            .route("/live", get(live))
-            .route("/ready", get(ready))
-            .route("/health", get(health))
-            .with_state(self.clone())
-    }
 }
 
 fn humanize(duration: Duration) -> String {
@@ -344,101 +334,5 @@ fn humanize(duration: Duration) -> String {
         format!("{}s", duration.as_secs())
     } else {
         format!("{}ms", duration.as_millis())
-    }
-}
-
-async fn live(State(health): State<Health>) -> Response {
-    health.count("/live", StatusCode::OK);
-    (StatusCode::OK, Json(serde_json::json!({"status": "alive"}))).into_response()
-}
-
-async fn ready(State(health): State<Health>) -> Response {
-    let readiness = health.readiness().await;
-    let status = if readiness.is_ready() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    health.count("/ready", status);
-    (status, Json(readiness)).into_response()
-}
-
-async fn health(State(health): State<Health>) -> Response {
-    let report = health.report().await;
-    let status = match report.status {
-        OverallStatus::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
-        OverallStatus::Healthy | OverallStatus::Degraded => StatusCode::OK,
-    };
-    health.count("/health", status);
-    (status, Json(report)).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SERVICE: ServiceInfo = ServiceInfo {
-        name: "unit_server",
-        prefix: "unit",
-        version: "0.0.0",
-    };
-
-    fn health(critical_up: bool, optional_up: bool) -> Health {
-        let result = |up: bool| {
-            if up {
-                Ok(())
-            } else {
-                Err("refused".to_owned())
-            }
-        };
-        Health::builder(SERVICE)
-            .check("db", true, move || async move { result(critical_up) })
-            .check("bus", false, move || async move { result(optional_up) })
-            .check_with_timeout("slow", false, Duration::from_millis(20), || async {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                Ok(())
-            })
-            .build()
-    }
-
-    #[tokio::test]
-    async fn a_down_critical_check_makes_the_service_unhealthy() {
-        let report = health(false, true).report().await;
-        assert_eq!(report.status, OverallStatus::Unhealthy);
-        assert_eq!(report.checks["db"].error.as_deref(), Some("refused"));
-    }
-
-    #[tokio::test]
-    async fn a_down_optional_check_only_degrades() {
-        let report = health(true, false).report().await;
-        assert_eq!(report.status, OverallStatus::Degraded);
-    }
-
-    #[tokio::test]
-    async fn a_check_that_hangs_is_cut_at_its_timeout_and_measured() {
-        let report = health(true, true).report().await;
-        let slow = &report.checks["slow"];
-        assert_eq!(slow.error.as_deref(), Some("timed out after 20ms"));
-        assert!(slow.latency_ms >= 19.0, "{}", slow.latency_ms);
-    }
-
-    #[tokio::test]
-    async fn readiness_follows_the_lifecycle_and_critical_checks() {
-        let up = health(true, false);
-        assert_eq!(up.readiness().await.reason, Some("starting"));
-        up.mark_serving();
-        assert!(
-            up.readiness().await.is_ready(),
-            "a degraded service is ready"
-        );
-        up.mark_draining();
-        assert_eq!(up.readiness().await.reason, Some("draining"));
-        up.mark_serving();
-        assert_eq!(up.lifecycle(), Lifecycle::Draining, "draining is final");
-
-        let down = health(false, true);
-        down.mark_serving();
-        let readiness = down.readiness().await;
-        assert_eq!(readiness.failing, vec!["db"]);
     }
 }

@@ -11,6 +11,8 @@ use test_support::{ClickHouse, Nats, Postgres, PrometheusConfig, free_port, wait
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
+mod probes;
+
 /// Long enough for a cold debug binary to connect, migrate and create its stream.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const JWT_SECRET: &str = "an-end-to-end-test-secret-of-48-bytes-0123456789";
@@ -79,8 +81,13 @@ pub struct Topology {
     logs: tempfile::TempDir,
 }
 
-/// Where cargo put the service binaries: beside this test binary's `deps/` directory.
+/// Where the service binaries are: `FECHATTER_E2E_BIN_DIR` when set (a build of one's own where
+/// several checkouts share a target directory), else where cargo put them, beside this test
+/// binary's `deps/` directory.
 fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FECHATTER_E2E_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current exe: {e}"));
     exe.parent()
         .and_then(Path::parent)
@@ -88,15 +95,57 @@ fn bin_dir() -> PathBuf {
         .unwrap_or_else(|| panic!("no target directory above {}", exe.display()))
 }
 
+/// Settings every topology gets on top of the services' defaults: short intervals and timeouts so
+/// faults are noticed, retried and recovered from within seconds, and cheap password hashing.
+const FAST_SETTINGS: &[(&str, &str)] = &[
+    ("FECHATTER_ARGON2_MEMORY_KIB", "64"),
+    ("FECHATTER_ARGON2_ITERATIONS", "1"),
+    ("FECHATTER_OUTBOX_POLL_INTERVAL_MS", "200"),
+    // Every client of a test shares one address, and fault tests send and search as fast as they
+    // can; the security test runs with tight limits of its own.
+    ("FECHATTER_RATE_LIMIT_AUTH_PER_MINUTE", "1000"),
+    ("FECHATTER_RATE_LIMIT_SEND_PER_MINUTE", "6000"),
+    ("FECHATTER_RATE_LIMIT_SEARCH_PER_MINUTE", "6000"),
+    // A closed SSE client is noticed at the next keep-alive.
+    ("NOTIFY_SSE_KEEP_ALIVE_MS", "1000"),
+    // An event in flight when notify dies is redelivered this soon after it restarts.
+    ("NOTIFY_CONSUMER_ACK_WAIT_MS", "2000"),
+    ("BOT_CONSUMER_ACK_WAIT_MS", "2000"),
+    ("ANALYTICS_FLUSH_INTERVAL_MS", "200"),
+    ("ANALYTICS_GAUGES_INTERVAL_MS", "1000"),
+    ("ANALYTICS_CLICKHOUSE_TIMEOUT_MS", "2000"),
+    ("ANALYTICS_NATS_ACK_WAIT_MS", "5000"),
+    ("ANALYTICS_NATS_MAX_DELIVER", "3"),
+];
+
 impl Topology {
     /// Starts everything and waits until all four services are ready.
     pub async fn start() -> Topology {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Topology::start`], with extra or replaced service variables such as
+    /// `("NOTIFY_SSE_BUFFER", "8")`.
+    pub async fn start_with(overrides: &[(&str, &str)]) -> Topology {
+        for (name, _) in overrides {
+            assert!(
+                Service::ALL
+                    .iter()
+                    .any(|s| name.starts_with(&format!("{}_", s.env_prefix()))),
+                "{name} is no service's variable"
+            );
+        }
         let (postgres, nats, clickhouse) = tokio::join!(
             Postgres::dedicated(),
             Nats::dedicated(),
             ClickHouse::dedicated()
         );
-        let logs = tempfile::tempdir().unwrap_or_else(|e| panic!("log dir: {e}"));
+        let mut logs = tempfile::tempdir().unwrap_or_else(|e| panic!("log dir: {e}"));
+        if std::env::var_os("FECHATTER_TEST_KEEP").is_some() {
+            // As test_support does with its servers' directories: kept for a post-mortem.
+            logs.disable_cleanup(true);
+            eprintln!("topology logs kept in {}", logs.path().display());
+        }
         let database_url = postgres.url("postgres");
         let mut topology = Topology {
             processes: Vec::new(),
@@ -135,14 +184,27 @@ impl Topology {
             if service == Service::Bot {
                 env.push(("FECHATTER_URL", fechatter_url.clone()));
             }
+            if service == Service::Fechatter {
+                // Uploads go beside the logs, deleted with them.
+                let files = topology.logs.path().join("files");
+                env.push(("FILES_DIR", files.display().to_string()));
+            }
+            let mut env: Vec<(String, String)> = env
+                .into_iter()
+                .map(|(k, v)| (format!("{prefix}_{k}"), v))
+                .collect();
+            let own = format!("{prefix}_");
+            for (name, value) in FAST_SETTINGS.iter().chain(overrides) {
+                if name.starts_with(&own) {
+                    env.retain(|(k, _)| k != name);
+                    env.push(((*name).to_owned(), (*value).to_owned()));
+                }
+            }
             topology.processes.push(Process {
                 service,
                 port,
                 metrics_port,
-                env: env
-                    .into_iter()
-                    .map(|(k, v)| (format!("{prefix}_{k}"), v))
-                    .collect(),
+                env,
                 log: topology.logs.path().join(format!("{}.log", service.name())),
                 child: Mutex::new(None),
             });

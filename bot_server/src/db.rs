@@ -1,0 +1,40 @@
+//! The thin layer every query goes through: it times each operation into
+//! `bot_db_query_duration_seconds{operation}`.
+
+use std::future::Future;
+use std::time::Instant;
+
+use crate::observability::metrics::DbMetrics;
+
+/// Runs one database operation, recording its duration under `operation` (a fixed name such as
+/// `documents.upsert`).
+pub async fn timed<T, F>(operation: &'static str, query: F) -> Result<T, sqlx::Error>
+where
+    F: Future<Output = Result<T, sqlx::Error>>,
+{
+    let started = Instant::now();
+    let result = query.await;
+    DbMetrics::query(operation, started.elapsed());
+    result
+}
+
+/// Whether `err` means Postgres cannot be reached or is refusing work right now, so retrying later
+/// may succeed.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// Whether `err` is a foreign-key violation: the row it points at (a message, a chat) is gone.
+pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}

@@ -1,0 +1,6 @@
+//! All SQL lives here. Every function is one timed operation ([`crate::db::timed`]).
+
+pub mod bots;
+pub mod documents;
+pub mod passages;
+pub mod processed;

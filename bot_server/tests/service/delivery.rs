@@ -1,0 +1,225 @@
+//! The durable consumer: redeliveries are recognised, late events never undo newer ones, events
+//! that can never be read are parked on the dead-letter subject, and the lag is exported.
+
+use chrono::Utc;
+use fechatter_events::payload::MessagePayload;
+use fechatter_events::{ChatId, EventId, EventKind, UserId, WorkspaceId};
+use futures::StreamExt;
+use serde_json::json;
+use test_support::{assert_metrics_conform, eventually};
+
+use crate::support::{Stack, StackOptions, WAIT};
+
+#[tokio::test]
+async fn the_same_event_twice_is_indexed_once_and_an_older_version_never_overwrites_an_edit() {
+    let stack = Stack::start().await;
+    let ann = stack.owner("ann", "Acme").await;
+    let chat = stack.chat(&ann, "group", Some("ops"), &[]).await;
+    let message = stack.send(&ann, chat, "first words").await;
+    stack.edit(&ann, chat, message, "second words").await;
+    stack.wait_for_search(&ann, "q=second", &[message]).await;
+    // Both events handled. Handled concurrently, the creation may land after the edit: it is then
+    // stale, and the edit stays.
+    let applied = || async {
+        let indexed = stack
+            .metric("bot_index_messages_total", &[("result", "indexed")])
+            .await;
+        let stale = stack
+            .metric("bot_index_messages_total", &[("result", "stale")])
+            .await;
+        (indexed, stale)
+    };
+    let (indexed, stale) = eventually("both events to be applied", WAIT, || async {
+        let (indexed, stale) = applied().await;
+        (indexed + stale == 2.0).then_some((indexed, stale))
+    })
+    .await;
+
+    let created = stack
+        .stream_events()
+        .await
+        .into_iter()
+        .find(|event| {
+            event.kind == EventKind::MessageCreated
+                && event
+                    .payload::<MessagePayload>()
+                    .is_ok_and(|payload| payload.id.0 == message)
+        })
+        .unwrap_or_else(|| panic!("no message.created for {message}"));
+    let subject = stack.bus.subject(EventKind::MessageCreated);
+    let bytes = created.to_json().unwrap_or_default();
+    // A redelivery: the same event again.
+    stack.publish(subject.clone(), bytes).await;
+    stack
+        .wait_for_metric("bot_index_messages_total", &[("result", "duplicate")], 1.0)
+        .await;
+    // Another event carrying the message's first version, arriving after its edit.
+    let mut late = created.clone();
+    late.id = EventId::generate();
+    stack
+        .publish(subject, late.to_json().unwrap_or_default())
+        .await;
+    stack
+        .wait_for_metric(
+            "bot_index_messages_total",
+            &[("result", "stale")],
+            stale + 1.0,
+        )
+        .await;
+
+    assert_eq!(
+        applied().await,
+        (indexed, stale + 1.0),
+        "the repeated event changed nothing, the late one was stale"
+    );
+    assert_eq!(stack.search_ids(&ann, "q=second").await, [message]);
+    assert_eq!(stack.search_ids(&ann, "q=first").await, Vec::<i64>::new());
+}
+
+#[tokio::test]
+async fn events_that_cannot_be_read_or_keep_failing_land_on_the_dead_letter_subject() {
+    let stack = Stack::start_with(StackOptions {
+        bot_env: vec![("CONSUMER_MAX_DELIVER", "2".to_owned())],
+        ..StackOptions::default()
+    })
+    .await;
+    let ann = stack.owner("ann", "Acme").await;
+    let chat = stack.chat(&ann, "group", Some("ops"), &[]).await;
+    let sent = stack.send(&ann, chat, "an ordinary message").await;
+    stack.wait_for_search(&ann, "q=ordinary", &[sent]).await;
+    let nats = stack.nats().await;
+    let mut parked = nats
+        .subscribe(stack.bus.dead_letter_subject("bot"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    nats.flush().await.unwrap_or_else(|err| panic!("{err}"));
+
+    let envelope = |kind: EventKind, data: serde_json::Value| {
+        fechatter_events::Envelope::new(
+            kind,
+            WorkspaceId(ann.workspace_id),
+            Some(ChatId(chat)),
+            Some(UserId(ann.id)),
+            vec![UserId(ann.id)],
+            &data,
+        )
+        .unwrap_or_else(|err| panic!("{err}"))
+        .to_json()
+        .unwrap_or_default()
+    };
+    let unreadable = b"{not json".to_vec();
+    // A well-formed envelope whose payload is not a message.
+    let not_a_message = envelope(EventKind::MessageCreated, json!({"unexpected": true}));
+    // An edit Postgres refuses every time (text cannot hold NUL): retried, then given up on.
+    let refused = envelope(
+        EventKind::MessageUpdated,
+        json!({"id": sent, "chat_id": chat, "chat_type": "group", "sender_id": ann.id,
+               "content": "bad \u{0} text", "reply_to": null, "mentions": [], "files": [],
+               "created_at": Utc::now(), "edited_at": Utc::now()}),
+    );
+    for payload in [&unreadable, &not_a_message] {
+        stack
+            .publish(
+                stack.bus.subject(EventKind::MessageCreated),
+                payload.clone(),
+            )
+            .await;
+    }
+    stack
+        .publish(
+            stack.bus.subject(EventKind::MessageUpdated),
+            refused.clone(),
+        )
+        .await;
+
+    let mut arrived = Vec::new();
+    for _ in 0..3 {
+        let message = tokio::time::timeout(WAIT, parked.next())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "only {} events reached the dead-letter subject",
+                    arrived.len()
+                )
+            })
+            .unwrap_or_else(|| panic!("the subscription ended"));
+        let header = |name: &str| {
+            message
+                .headers
+                .as_ref()
+                .and_then(|headers| headers.get(name))
+                .map(|value| value.as_str().to_owned())
+                .unwrap_or_default()
+        };
+        arrived.push((
+            message.payload.to_vec(),
+            header("Fechatter-Original-Subject"),
+            header("Fechatter-Dead-Letter-Reason"),
+        ));
+    }
+    arrived.sort();
+    let mut expected = vec![
+        (unreadable, stack.bus.subject(EventKind::MessageCreated)),
+        (not_a_message, stack.bus.subject(EventKind::MessageCreated)),
+        (
+            refused.clone(),
+            stack.bus.subject(EventKind::MessageUpdated),
+        ),
+    ];
+    expected.sort();
+    let got: Vec<(Vec<u8>, String)> = arrived
+        .iter()
+        .map(|(payload, subject, _)| (payload.clone(), subject.clone()))
+        .collect();
+    assert_eq!(got, expected);
+    let reason = arrived
+        .iter()
+        .find(|(payload, _, _)| *payload == refused)
+        .map(|(_, _, reason)| reason.clone())
+        .unwrap_or_default();
+    assert!(reason.starts_with("database"), "{reason}");
+    for (reason, count) in [("malformed", 2.0), ("failed", 1.0)] {
+        assert_eq!(
+            stack
+                .metric("bot_events_dead_lettered_total", &[("reason", reason)])
+                .await,
+            count
+        );
+    }
+    assert_eq!(stack.search_ids(&ann, "q=ordinary").await, [sent]);
+
+    // The consumer carries on with the next events and catches up completely.
+    let message = stack.send(&ann, chat, "still indexing").await;
+    stack.wait_for_search(&ann, "q=indexing", &[message]).await;
+    test_support::wait_until("the lag to be zero", WAIT, || async {
+        stack.metric("bot_consumer_pending_events", &[]).await == 0.0
+            && stack.metric("bot_nats_subscription_active", &[]).await == 1.0
+    })
+    .await;
+
+    let url = stack.bot().metrics.clone();
+    tokio::task::spawn_blocking(move || {
+        assert_metrics_conform(
+            "bot",
+            &url,
+            &[
+                "bot_nats_events_received_total",
+                "bot_nats_event_processing_duration_seconds",
+                "bot_nats_subscription_active",
+                "bot_consumer_pending_events",
+                "bot_events_dead_lettered_total",
+                "bot_index_messages_total",
+                "bot_index_duration_seconds",
+                "bot_search_documents_indexed",
+                "bot_embeddings_generated_total",
+                "bot_embedding_duration_seconds",
+                "bot_embedding_dimensions",
+                "bot_agent_tokens_total",
+                "bot_db_query_duration_seconds",
+                "bot_db_connections_active",
+            ],
+        );
+    })
+    .await
+    .unwrap_or_else(|err| panic!("{err}"));
+}

@@ -1,0 +1,10 @@
+//! bot_server against real Postgres, NATS and fechatter_server (a child process from its binary);
+//! the only stand-in is a local HTTP server for the paid language-model API.
+
+mod support;
+
+mod assistant;
+mod delivery;
+mod language_model;
+mod provisioning;
+mod search;

@@ -1,0 +1,28 @@
+//! Where uploads are stored and how large they may be.
+
+use std::path::PathBuf;
+
+use env_config::{ConfigError, Env};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSettings {
+    /// The content-addressed store; created at start-up. Relative paths are relative to the
+    /// working directory (the default matches the state directory of `scripts/up`).
+    pub dir: PathBuf,
+    /// The largest upload accepted, in bytes; larger ones get 413.
+    pub max_upload_bytes: usize,
+}
+
+impl FileSettings {
+    pub fn from(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            dir: PathBuf::from(env.string("FILES_DIR", ".fechatter/files")),
+            max_upload_bytes: env.bounded(
+                "MAX_UPLOAD_BYTES",
+                10 * 1024 * 1024,
+                1024,
+                1024 * 1024 * 1024,
+            )?,
+        })
+    }
+}

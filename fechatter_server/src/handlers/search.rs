@@ -1,0 +1,27 @@
+use axum::extract::State;
+use fechatter_http::{Json, Query};
+
+use crate::error::AppError;
+use crate::models::search::{SearchPage, SearchParams};
+use crate::openapi::responses::{
+    BadParameters, NotFound, RateLimited, ServerErrors, Unauthenticated,
+};
+use crate::rate_limit::{LimitedUser, limits};
+use crate::service;
+use crate::state::AppState;
+
+/// `GET /api/search?q=&chat_id=&limit=&before=`
+#[utoipa::path(get, path = "/api/search", tag = "search", security(("bearer" = [])),
+    params(SearchParams),
+    responses(
+        (status = 200, description = "Matching messages of the caller's chats, best first", body = SearchPage),
+        NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
+pub async fn search(
+    State(state): State<AppState>,
+    caller: LimitedUser<limits::Search>,
+    Query(params): Query<SearchParams>,
+) -> Result<Json<SearchPage>, AppError> {
+    Ok(Json(
+        service::search::search(&state, &caller, params).await?,
+    ))
+}

@@ -1,0 +1,337 @@
+//! Rate limits (`api.md`): per client IP on the sign-in routes, per user on sending, uploading and
+//! searching. Each limit is a GCRA bucket per key (governor); a refused request gets 429 with
+//! `Retry-After` and is counted in `fechatter_rate_limited_total{route}`.
+//!
+//! Handlers opt in with an extractor, which runs before the body is read:
+//! `_: IpLimited<limits::Signin>` or `caller: LimitedUser<limits::Search>` in place of
+//! `caller: CurrentUser`.
+
+use std::marker::PhantomData;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use fechatter_events::UserId;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use http::HeaderMap;
+use http::request::Parts;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::CurrentUser;
+use crate::config::RateLimits;
+use crate::error::AppError;
+use crate::observability::metrics::ProtectionMetrics;
+use crate::state::AppState;
+
+/// Everything that is rate limited, with the route template it is counted under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    Signup,
+    Signin,
+    Refresh,
+    Send,
+    Upload,
+    Search,
+}
+
+impl Limit {
+    const PER_IP: [Limit; 3] = [Limit::Signup, Limit::Signin, Limit::Refresh];
+    const PER_USER: [Limit; 3] = [Limit::Send, Limit::Upload, Limit::Search];
+
+    /// The HTTP route template the limit guards (the `route` label).
+    pub const fn route(self) -> &'static str {
+        match self {
+            Limit::Signup => "/api/signup",
+            Limit::Signin => "/api/signin",
+            Limit::Refresh => "/api/refresh",
+            Limit::Send => "/api/chats/{id}/messages",
+            Limit::Upload => "/api/files",
+            Limit::Search => "/api/search",
+        }
+    }
+
+    fn per_minute(self, limits: &RateLimits) -> u32 {
+        match self {
+            Limit::Signup | Limit::Signin | Limit::Refresh => limits.auth_per_minute,
+            Limit::Send => limits.send_per_minute,
+            Limit::Upload => limits.upload_per_minute,
+            Limit::Search => limits.search_per_minute,
+        }
+    }
+}
+
+/// The marker types naming a limit in an extractor's type.
+pub mod limits {
+    use super::Limit;
+
+    pub trait Kind: std::marker::Send + Sync + 'static {
+        const LIMIT: Limit;
+    }
+
+    macro_rules! kinds {
+        ($($name:ident),+) => {$(
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl Kind for $name {
+                const LIMIT: Limit = Limit::$name;
+            }
+        )+};
+    }
+
+    kinds!(Signup, Signin, Refresh, Send, Upload, Search);
+}
+
+type Keyed<K> = DefaultKeyedRateLimiter<K>;
+
+/// One bucket set per limit; held in the state, shared by HTTP and WebSocket.
+pub struct RateLimiters {
+    per_ip: Vec<(Limit, Keyed<IpAddr>)>,
+    per_user: Vec<(Limit, Keyed<UserId>)>,
+    clock: DefaultClock,
+    trusted_proxy_hops: usize,
+}
+
+impl std::fmt::Debug for RateLimiters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiters").finish_non_exhaustive()
+    }
+}
+
+fn quota(per_minute: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN))
+}
+
+impl RateLimiters {
+    pub fn new(settings: &RateLimits) -> Self {
+        let per_ip = Limit::PER_IP
+            .iter()
+            .map(|limit| {
+                (
+                    *limit,
+                    RateLimiter::keyed(quota(limit.per_minute(settings))),
+                )
+            })
+            .collect();
+        let per_user = Limit::PER_USER
+            .iter()
+            .map(|limit| {
+                (
+                    *limit,
+                    RateLimiter::keyed(quota(limit.per_minute(settings))),
+                )
+            })
+            .collect();
+        for limit in Limit::PER_IP.iter().chain(&Limit::PER_USER) {
+            ProtectionMetrics::prime(limit.route());
+        }
+        Self {
+            per_ip,
+            per_user,
+            clock: DefaultClock::default(),
+            trusted_proxy_hops: settings.trusted_proxy_hops,
+        }
+    }
+
+    fn refused(&self, wait: Duration, route: &'static str) -> AppError {
+        ProtectionMetrics::rate_limited(route);
+        AppError::RateLimited(wait)
+    }
+
+    /// Takes one request from `ip`'s bucket for `limit`.
+    pub fn check_ip(&self, limit: Limit, ip: IpAddr) -> Result<(), AppError> {
+        let Some((_, limiter)) = self.per_ip.iter().find(|(l, _)| *l == limit) else {
+            return Ok(());
+        };
+        limiter.check_key(&ip).map_err(|not_until| {
+            self.refused(not_until.wait_time_from(self.clock.now()), limit.route())
+        })
+    }
+
+    /// Takes one request from `user`'s bucket for `limit`, counted under `route` (the WebSocket
+    /// shares the send bucket with HTTP but has a route of its own).
+    pub fn check_user(
+        &self,
+        limit: Limit,
+        user: UserId,
+        route: &'static str,
+    ) -> Result<(), AppError> {
+        let Some((_, limiter)) = self.per_user.iter().find(|(l, _)| *l == limit) else {
+            return Ok(());
+        };
+        limiter
+            .check_key(&user)
+            .map_err(|not_until| self.refused(not_until.wait_time_from(self.clock.now()), route))
+    }
+
+    /// Forgets keys whose buckets are full again, so memory follows the active clients only.
+    pub fn sweep(&self) {
+        for (_, limiter) in &self.per_ip {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        for (_, limiter) in &self.per_user {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
+    /// The client address: the peer, or with `hops` trusted proxies in front, the address the
+    /// outermost trusted proxy saw (the `hops`-th entry of `X-Forwarded-For` from the right).
+    pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> IpAddr {
+        let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        client_ip(peer, headers, self.trusted_proxy_hops)
+    }
+}
+
+fn client_ip(peer: IpAddr, headers: &HeaderMap, hops: usize) -> IpAddr {
+    if hops == 0 {
+        return peer;
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    forwarded
+        .len()
+        .checked_sub(hops)
+        .and_then(|index| forwarded[index].parse().ok())
+        .unwrap_or(peer)
+}
+
+/// Sweeps the limiters every minute until shutdown.
+pub async fn sweep(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                state.limiters().sweep();
+                state.sockets().sweep();
+            }
+        }
+    }
+}
+
+/// Passes when the client IP has requests left for `L`, else 429.
+#[derive(Debug, Clone, Copy)]
+pub struct IpLimited<L>(PhantomData<L>);
+
+impl<L: limits::Kind> FromRequestParts<AppState> for IpLimited<L> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let ip = state.limiters().client_ip(peer, &parts.headers);
+        state.limiters().check_ip(L::LIMIT, ip)?;
+        Ok(Self(PhantomData))
+    }
+}
+
+/// The authenticated caller, when they have requests left for `L` (401 first, then 429).
+#[derive(Debug, Clone, Copy)]
+pub struct LimitedUser<L> {
+    pub user: CurrentUser,
+    limit: PhantomData<L>,
+}
+
+impl<L> std::ops::Deref for LimitedUser<L> {
+    type Target = CurrentUser;
+
+    fn deref(&self) -> &CurrentUser {
+        &self.user
+    }
+}
+
+impl<L: limits::Kind> FromRequestParts<AppState> for LimitedUser<L> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        state
+            .limiters()
+            .check_user(L::LIMIT, user.id, L::LIMIT.route())?;
+        Ok(Self {
+            user,
+            limit: PhantomData,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn forwarded(values: &[&'static str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append("x-forwarded-for", HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+
+    #[test]
+    fn forwarded_for_is_ignored_unless_proxies_are_trusted() {
+        let headers = forwarded(&["203.0.113.7"]);
+        assert_eq!(client_ip(PEER, &headers, 0), PEER);
+        assert_eq!(
+            client_ip(PEER, &headers, 1),
+            "203.0.113.7".parse::<IpAddr>().unwrap_or(PEER)
+        );
+    }
+
+    #[test]
+    fn with_trusted_proxies_the_client_is_counted_from_the_right() {
+        // The client forged the first entry; two trusted proxies appended the rest.
+        let headers = forwarded(&["1.2.3.4, 198.51.100.9", "10.0.0.2"]);
+        assert_eq!(
+            client_ip(PEER, &headers, 2),
+            "198.51.100.9".parse::<IpAddr>().unwrap_or(PEER)
+        );
+        // Fewer entries than trusted hops, or garbage: the peer.
+        assert_eq!(client_ip(PEER, &forwarded(&["10.0.0.2"]), 2), PEER);
+        assert_eq!(client_ip(PEER, &forwarded(&["not-an-ip"]), 1), PEER);
+    }
+
+    #[test]
+    fn the_request_after_the_burst_waits_for_the_refill() {
+        let limiters = RateLimiters::new(&RateLimits {
+            auth_per_minute: 2,
+            send_per_minute: 2,
+            upload_per_minute: 2,
+            search_per_minute: 2,
+            trusted_proxy_hops: 0,
+        });
+        assert!(limiters.check_ip(Limit::Signin, PEER).is_ok());
+        assert!(limiters.check_ip(Limit::Signin, PEER).is_ok());
+        match limiters.check_ip(Limit::Signin, PEER) {
+            Err(AppError::RateLimited(wait)) => {
+                assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // Other IPs, other limits and other users have buckets of their own.
+        assert!(limiters.check_ip(Limit::Signup, PEER).is_ok());
+        assert!(
+            limiters
+                .check_ip(Limit::Signin, IpAddr::V4(Ipv4Addr::LOCALHOST))
+                .is_ok()
+        );
+        assert!(
+            limiters
+                .check_user(Limit::Send, UserId(1), Limit::Send.route())
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! Reading the search index that bot_server writes (`search_documents`, see its migration).
+
+use fechatter_events::{ChatId, UserId, WorkspaceId};
+use sqlx::PgExecutor;
+
+use crate::db::timed;
+use crate::models::search::{SearchCursor, SearchRow};
+
+/// One ranked search, already validated and translated by the service.
+pub struct SearchSql<'a> {
+    pub caller: UserId,
+    pub workspace_id: WorkspaceId,
+    pub chat_id: Option<ChatId>,
+    /// `to_tsquery('simple', …)` text; `None` when the query is only substrings.
+    pub tsquery: Option<&'a str>,
+    /// `LIKE` patterns the folded text must all contain.
+    pub like_patterns: &'a [String],
+    /// The query's embedding for hybrid ranking, its model, and its share of the score.
+    pub embedding: Option<(&'a [f32], &'a str, f32)>,
+    pub before: Option<SearchCursor>,
+    pub fetch_limit: i64,
+}
+
+/// Matches in the chats the caller is a member of, best first: the lexical rank, blended with the
+/// cosine similarity of the stored embedding when one of the same model is given. Ties go to the
+/// newer message.
+const SEARCH: &str = "
+SELECT message_id, chat_id, sender_id, content, created_at, version, score FROM (
+    SELECT d.message_id, d.chat_id, d.sender_id, d.content, d.created_at, d.version,
+           ((1 - $8) * coalesce(ts_rank_cd(d.tsv, q.query, 32), 0)
+            + $8 * CASE WHEN d.embedding_model = $9
+                             AND cardinality(d.embedding) = cardinality($10::real[])
+                        THEN (SELECT sum(a * b) FROM unnest(d.embedding, $10::real[]) AS v (a, b))
+                        ELSE 0 END)::real AS score
+    FROM search_documents d
+    JOIN chat_members m ON m.chat_id = d.chat_id AND m.user_id = $1
+    CROSS JOIN (SELECT CASE WHEN $3::text IS NULL THEN NULL
+                            ELSE to_tsquery('simple', $3) END AS query) q
+    WHERE d.workspace_id = $2
+      AND d.deleted_at IS NULL
+      AND ($4::bigint IS NULL OR d.chat_id = $4)
+      AND (q.query IS NULL OR d.tsv @@ q.query)
+      AND d.search_text LIKE ALL ($5::text[])
+) ranked
+WHERE ($6::real IS NULL OR (ranked.score, ranked.message_id) < ($6::real, $7::bigint))
+ORDER BY ranked.score DESC, ranked.message_id DESC
+LIMIT $11";
+
+pub async fn search(
+    db: impl PgExecutor<'_>,
+    search: SearchSql<'_>,
+) -> Result<Vec<SearchRow>, sqlx::Error> {
+    let (vector, model, weight) = match search.embedding {
+        Some((vector, model, weight)) => (Some(vector), Some(model), weight),
+        None => (None, None, 0.0),
+    };
+    timed(
+        "search.query",
+        sqlx::query_as::<_, SearchRow>(SEARCH)
+            .bind(search.caller)
+            .bind(search.workspace_id)
+            .bind(search.tsquery)
+            .bind(search.chat_id)
+            .bind(search.like_patterns)
+            .bind(search.before.map(|cursor| cursor.score))
+            .bind(search.before.map(|cursor| cursor.message_id))
+            .bind(weight)
+            .bind(model)
+            .bind(vector)
+            .bind(search.fetch_limit)
+            .fetch_all(db),
+    )
+    .await
+}

@@ -1,0 +1,232 @@
+//! Uploading files, reading them back, and checking the files a message references.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use fechatter_events::payload::FileUploaded;
+use fechatter_events::{EventKind, FileId};
+use futures::{Stream, StreamExt};
+use sqlx::PgExecutor;
+use tracing::instrument;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::error::AppError;
+use crate::models::file::{FileInfo, FileRow};
+use crate::observability::metrics::{FileMetrics, UploadResult};
+use crate::repo;
+use crate::repo::files::NewFile;
+use crate::service::events::{self, Event};
+use crate::state::AppState;
+use crate::storage::sniff::{self, Detected};
+use crate::storage::{Upload, UploadError};
+
+/// How many files one message may reference.
+pub const MAX_FILES_PER_MESSAGE: usize = 10;
+const MAX_FILENAME_CHARS: usize = 255;
+const UNSUPPORTED_FILE_TYPE: &str = "unsupported_file_type";
+
+/// The name to keep: no directory part, no control characters, at most 255 characters.
+fn filename(raw: Option<&str>) -> String {
+    let base = raw
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let clean: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_FILENAME_CHARS)
+        .collect();
+    match clean.trim() {
+        "" | "." | ".." => "file".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
+fn from_upload_error(err: UploadError) -> AppError {
+    match err {
+        UploadError::TooLarge(limit) => {
+            AppError::TooLarge(format!("a file may have at most {limit} bytes"))
+        }
+        UploadError::Io(err) => AppError::internal(format!("storing an upload: {err}")),
+    }
+}
+
+fn unsupported(detected: Detected) -> AppError {
+    let message = match detected {
+        Detected::Unknown => "the file's content is of no type this service stores".to_owned(),
+        Detected::NotAllowed(kind) => format!("files of type {kind} are not accepted"),
+    };
+    AppError::UnsupportedMediaType {
+        code: UNSUPPORTED_FILE_TYPE,
+        message,
+    }
+}
+
+/// Counts an upload attempt under its result.
+pub fn record(result: &Result<FileInfo, AppError>, elapsed: Duration) {
+    let outcome = match result {
+        Ok(_) => UploadResult::Success,
+        Err(AppError::TooLarge(_)) => UploadResult::TooLarge,
+        Err(AppError::UnsupportedMediaType {
+            code: UNSUPPORTED_FILE_TYPE,
+            ..
+        }) => UploadResult::UnsupportedType,
+        Err(
+            AppError::Invalid { .. }
+            | AppError::BadRequest { .. }
+            | AppError::UnsupportedMediaType { .. },
+        ) => UploadResult::Invalid,
+        Err(_) => UploadResult::Failed,
+    };
+    FileMetrics::upload(outcome, elapsed);
+}
+
+/// Writes `body` to the store, stopping as soon as it is too large or its first bytes show a type
+/// that is not accepted.
+async fn receive<S>(upload: &mut Upload, mut body: S) -> Result<&'static str, AppError>
+where
+    S: Stream<Item = Result<Bytes, AppError>> + Unpin,
+{
+    let mut checked = None;
+    while let Some(chunk) = body.next().await {
+        upload.write(&chunk?).await.map_err(from_upload_error)?;
+        if checked.is_none() && upload.head().len() >= sniff::HEAD_BYTES {
+            checked = Some(sniff::allowed_type(upload.head()).map_err(unsupported)?);
+        }
+    }
+    if upload.size() == 0 {
+        return Err(AppError::invalid("empty_file", "the file is empty"));
+    }
+    match checked {
+        Some(kind) => Ok(kind),
+        None => sniff::allowed_type(upload.head()).map_err(unsupported),
+    }
+}
+
+/// Stores an upload of the caller's and records its `file.uploaded` event.
+#[instrument(skip_all, fields(user = %caller.id))]
+pub async fn upload<S>(
+    state: &AppState,
+    caller: &CurrentUser,
+    name: Option<&str>,
+    body: S,
+) -> Result<FileInfo, AppError>
+where
+    S: Stream<Item = Result<Bytes, AppError>> + Unpin,
+{
+    let limit = state.config().files.max_upload_bytes as u64;
+    let mut upload = state
+        .files()
+        .begin(limit)
+        .await
+        .map_err(|err| AppError::internal(format!("starting an upload: {err}")))?;
+    let content_type = receive(&mut upload, body).await?;
+    let blob = upload
+        .finish()
+        .await
+        .map_err(|err| AppError::internal(format!("storing an upload: {err}")))?;
+    let name = filename(name);
+    let size_bytes = i64::try_from(blob.size).map_err(AppError::internal)?;
+    let mut tx = db::begin(state.pool()).await?;
+    let row = repo::files::insert(
+        &mut *tx,
+        NewFile {
+            workspace_id: caller.workspace_id,
+            uploader_id: caller.id,
+            sha256: &blob.sha256,
+            size_bytes,
+            content_type,
+            filename: &name,
+        },
+    )
+    .await?;
+    events::record(
+        &mut *tx,
+        Event {
+            kind: EventKind::FileUploaded,
+            workspace_id: caller.workspace_id,
+            chat_id: None,
+            actor_id: Some(caller.id),
+            recipients: vec![caller.id],
+            data: &FileUploaded {
+                file_id: row.id,
+                uploader_id: caller.id,
+                size_bytes: blob.size,
+                content_type: content_type.to_owned(),
+            },
+        },
+    )
+    .await?;
+    db::commit(tx).await?;
+    FileMetrics::stored(blob.size);
+    Ok(row.into())
+}
+
+/// The file and its open content, if the caller may see it (404 otherwise).
+#[instrument(skip_all, fields(user = %caller.id, file = %id))]
+pub async fn open(
+    state: &AppState,
+    caller: &CurrentUser,
+    id: FileId,
+) -> Result<(FileRow, tokio::fs::File), AppError> {
+    let row = repo::files::find_visible(state.pool(), id, caller.id, caller.workspace_id)
+        .await?
+        .ok_or(AppError::NotFound("file"))?;
+    let path = state.files().path_of(&row.sha256);
+    let content = tokio::fs::File::open(&path).await.map_err(|err| {
+        AppError::internal(format!(
+            "file {id} has no readable blob at {}: {err}",
+            path.display()
+        ))
+    })?;
+    Ok((row, content))
+}
+
+/// The files a new message of the caller's may reference: each must exist in the caller's
+/// workspace and be theirs or already visible to them. Duplicates are dropped, order is kept.
+pub async fn attachable(
+    db: impl PgExecutor<'_>,
+    caller: &CurrentUser,
+    requested: &[FileId],
+) -> Result<Vec<FileId>, AppError> {
+    let mut files: Vec<FileId> = Vec::with_capacity(requested.len());
+    for id in requested {
+        if !files.contains(id) {
+            files.push(*id);
+        }
+    }
+    if files.len() > MAX_FILES_PER_MESSAGE {
+        return Err(AppError::invalid(
+            "too_many_files",
+            format!("a message may reference at most {MAX_FILES_PER_MESSAGE} files"),
+        ));
+    }
+    if files.is_empty() {
+        return Ok(files);
+    }
+    let visible = repo::files::visible_ids(db, &files, caller.id, caller.workspace_id).await?;
+    if visible.len() != files.len() {
+        return Err(AppError::invalid(
+            "unknown_file",
+            "files must be uploaded by you, or visible to you, in this workspace",
+        ));
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filename_keeps_only_its_last_component_without_control_characters() {
+        assert_eq!(filename(Some("../../etc/passwd")), "passwd");
+        assert_eq!(filename(Some("C:\\Users\\ann\\cat.png")), "cat.png");
+        assert_eq!(filename(Some("a\u{0}b\nc.txt")), "abc.txt");
+        assert_eq!(filename(Some("..")), "file");
+        assert_eq!(filename(None), "file");
+        assert_eq!(filename(Some(&"é".repeat(300))).chars().count(), 255);
+    }
+}

@@ -1,0 +1,65 @@
+//! Something publishes an event no consumer can read: notify, bot and analytics each park it on
+//! their dead-letter subject and count it, and the chat goes on for everyone.
+
+use e2e::Topology;
+use fechatter_events::{EventBus, EventKind};
+use futures::StreamExt;
+use test_support::{Prometheus, wait_until};
+
+use crate::{Pair, WAIT, prometheus_value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_event_is_dead_lettered_by_each_consumer_and_the_chat_goes_on() {
+    let topology = Topology::start().await;
+    let prometheus = Prometheus::start(topology.prometheus_config()).await;
+    let mut pair = Pair::meet(&topology).await;
+    let bus = EventBus::default();
+    let nats = async_nats::connect(topology.nats.url())
+        .await
+        .unwrap_or_else(|err| panic!("connect to NATS: {err}"));
+    let mut dead_letters = nats
+        .subscribe(format!("{}.dlq.>", bus.subject_prefix))
+        .await
+        .unwrap_or_else(|err| panic!("subscribe to the dead-letter subjects: {err}"));
+    nats.flush()
+        .await
+        .unwrap_or_else(|err| panic!("flush: {err}"));
+
+    let jetstream = async_nats::jetstream::new(nats.clone());
+    jetstream
+        .publish(
+            bus.subject(EventKind::MessageCreated),
+            "this is not an envelope".into(),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("publish: {err}"))
+        .await
+        .unwrap_or_else(|err| panic!("JetStream ack: {err}"));
+    let after = pair.api.send(&pair.ann, pair.chat, "still chatting").await;
+    pair.bob_sees_exactly(&[after]).await;
+    wait_until("the message in ClickHouse", WAIT, || async {
+        topology
+            .analytics_rows("event_type = 'message.created'")
+            .await
+            == (1, 1)
+    })
+    .await;
+
+    let mut parked = Vec::new();
+    while parked.len() < 3 {
+        let message = tokio::time::timeout(WAIT, dead_letters.next())
+            .await
+            .unwrap_or_else(|_| panic!("dead letters so far: {parked:?}"))
+            .unwrap_or_else(|| panic!("the dead-letter subscription ended"));
+        assert_eq!(message.payload.as_ref(), b"this is not an envelope");
+        parked.push(message.subject.to_string());
+    }
+    parked.sort();
+    assert_eq!(
+        parked,
+        ["analytics", "bot", "notify"].map(|consumer| bus.dead_letter_subject(consumer))
+    );
+    prometheus_value(&prometheus, "sum(notify_events_dead_lettered_total) > 0").await;
+    prometheus_value(&prometheus, "sum(analytics_nats_dead_letters_total) > 0").await;
+    prometheus_value(&prometheus, "sum(bot_events_dead_lettered_total) > 0").await;
+}

@@ -1,0 +1,72 @@
+//! Live events and presence stay inside a workspace: an outsider's connection, even one that asks
+//! for a replay of the whole stream, carries only what is addressed to them.
+
+use e2e::api::{Api, User};
+use e2e::sse::{Delivered, Sse};
+use e2e::{Service, Topology};
+use serde_json::json;
+
+use crate::WAIT;
+
+fn only_for(user: &User, events: &[Delivered], chats: &[i64]) {
+    assert!(!events.is_empty());
+    for event in events {
+        assert!(
+            event.recipients().contains(&user.id),
+            "{} got {} (seq {}) addressed to {:?}",
+            user.handle,
+            event.kind,
+            event.seq,
+            event.recipients()
+        );
+        let chat = event.envelope["chat_id"].as_i64();
+        assert!(
+            chat.is_none_or(|chat| chats.contains(&chat)),
+            "{} got an event of chat {chat:?}",
+            user.handle
+        );
+    }
+}
+
+pub async fn outsider_hears_nothing(
+    topology: &Topology,
+    api: &Api,
+    ann: &User,
+    bob: &User,
+    zed: &User,
+    general: i64,
+    globex: i64,
+) {
+    let notify = topology.url(Service::Notify);
+    let (mut zeds_app, _) = Sse::connect(&notify, &zed.access_token, None, WAIT).await;
+    let mut bobs_browser = Sse::connect_with_query_token(&notify, &bob.access_token, WAIT).await;
+    let said = api.send(ann, general, "for acme only").await;
+    let latest = api.send(zed, globex, "for globex only").await;
+    bobs_browser.until_message(said, WAIT).await;
+    api.post(
+        Some(&zed.access_token),
+        &format!("/api/chats/{globex}/read"),
+        json!({"message_id": latest}),
+    )
+    .await
+    .expect(200);
+    let live = zeds_app
+        .until("zed's own read", WAIT, |d| {
+            d.kind == "chat.read" && d.envelope["actor_id"] == zed.id
+        })
+        .await;
+    only_for(zed, &live, &[globex]);
+
+    // Asking for everything since the start of the stream replays only zed's own events.
+    let (_, replayed) = Sse::connect(&notify, &zed.access_token, Some("0"), WAIT).await;
+    only_for(zed, &replayed, &[globex]);
+    assert!(
+        replayed.iter().any(|d| d.message_id() == Some(latest)),
+        "the replay reached zed's latest message"
+    );
+
+    let online = Api::new(&notify)
+        .get(Some(&zed.access_token), "/online-users")
+        .await;
+    assert_eq!(online.body["user_ids"], json!([zed.id]), "{}", online.body);
+}

@@ -1,0 +1,109 @@
+//! Cat shares a file in #general; bob, in the browser, follows over the WebSocket: he sees it
+//! pushed, downloads it, types (everyone else's devices show it), answers (a retry of the same
+//! command is not a second message) and marks it read.
+
+use e2e::api::Api;
+use e2e::sse::message_ids;
+use e2e::ws::Ws;
+use e2e::{Service, Topology};
+use serde_json::json;
+
+use crate::WAIT;
+use crate::chat::{Told, assert_only_for};
+
+const CHECKLIST: &[u8] = b"launch checklist\n- tests green\n- dashboards green\n";
+
+pub async fn share_and_answer(topology: &Topology, told: &mut Told) {
+    let fechatter = topology.url(Service::Fechatter);
+    let api = Api::new(&fechatter);
+    let (ann, bob, cat, zed) = (
+        &told.cast.ann,
+        &told.cast.bob,
+        &told.cast.cat,
+        &told.cast.zed,
+    );
+    let general = told.chats.general;
+    let mut browser = Ws::connect(&fechatter, &bob.access_token).await;
+
+    let upload = api.upload(cat, "checklist.txt", CHECKLIST).await;
+    upload.expect(201);
+    let file = upload.id();
+    let shared = api
+        .post(
+            Some(&cat.access_token),
+            &format!("/api/chats/{general}/messages"),
+            json!({"content": "the checklist", "files": [file]}),
+        )
+        .await;
+    shared.expect(201);
+    let shared = shared.id();
+    let pushed = browser.message_event(shared).await;
+    assert_eq!(pushed["data"]["files"], json!([file]), "{pushed}");
+    assert_eq!(api.download(bob, file).await, (200, CHECKLIST.to_vec()));
+    assert_eq!(api.download(zed, file).await.0, 404);
+
+    let members = [ann.id, cat.id];
+    for device in told
+        .devices
+        .iter_mut()
+        .filter(|d| members.contains(&d.user))
+    {
+        device.sse.until_message(shared, WAIT).await;
+    }
+    let typing = browser
+        .command(json!({"type": "typing", "chat_id": general}))
+        .await;
+    assert_eq!(typing["result"]["published"], true, "{typing}");
+    for device in told
+        .devices
+        .iter_mut()
+        .filter(|d| members.contains(&d.user))
+    {
+        let (passed, signal) = device.sse.until_signal("typing", WAIT).await;
+        assert!(passed.is_empty(), "{}: {passed:?}", device.name);
+        assert_eq!(
+            (&signal["chat_id"], &signal["user_id"]),
+            (&json!(general), &json!(bob.id)),
+            "{}: {signal}",
+            device.name
+        );
+    }
+
+    let answer = json!({"type": "send_message", "chat_id": general, "content": "checked, all green",
+                        "reply_to": shared, "idempotency_key": "bob-checklist-answer"});
+    let sent = browser.command(answer.clone()).await;
+    assert_eq!(sent["type"], "ack", "{sent}");
+    let reply = sent["result"]["message"]["id"].as_i64().unwrap_or_default();
+    let retried = browser.command(answer).await;
+    assert_eq!(
+        (
+            &retried["result"]["message"]["id"],
+            &retried["result"]["replayed"]
+        ),
+        (&json!(reply), &json!(true)),
+        "a retried command returns the original: {retried}"
+    );
+    for device in told
+        .devices
+        .iter_mut()
+        .filter(|d| members.contains(&d.user))
+    {
+        let events = device.sse.until_message(reply, WAIT).await;
+        assert_only_for(device.name, device.user, &events);
+        assert_eq!(message_ids(&events), vec![reply], "{}: once", device.name);
+    }
+    let read = browser
+        .command(json!({"type": "mark_read", "chat_id": general, "message_id": reply}))
+        .await;
+    assert_eq!(read["result"]["last_read_message_id"], reply, "{read}");
+    // The socket carried bob's events only (his answer and read among them).
+    let pushed = browser.unread_events();
+    assert!(!pushed.is_empty());
+    for event in pushed {
+        let to_bob = event["recipients"]
+            .as_array()
+            .is_some_and(|ids| ids.contains(&json!(bob.id)));
+        assert!(to_bob, "bob's socket got {event}");
+    }
+    *told.messages.entry(("ann", "public_channel")).or_default() += 2;
+}
