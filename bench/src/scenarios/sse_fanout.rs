@@ -1,8 +1,9 @@
 //! SSE fan-out: one chat of `sse_fanout_subscribers` members, all connected, receives
 //! `fanout_rate` messages a second. For notify each message is a `message.created` envelope
 //! published to JetStream as fechatter's relay publishes it (recipients: every member); for the
-//! peer the same JSON is posted to the bare hub. Measured: publish→receive latency of every
-//! delivery, deliveries per second, and deliveries lost.
+//! peer what notify's clients receive of it (the envelope without `recipients`) is posted to the
+//! bare hub. Measured: publish→receive latency of every delivery, deliveries per second, and
+//! deliveries lost.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -62,15 +63,37 @@ struct Measured {
 /// Publishing runs at most this long: every delivery of a slow run still has to drain.
 const MAX_PUBLISHING: Duration = Duration::from_secs(10);
 
-/// One measured fan-out: who serves it, where events are published, what the payload lists.
+/// What is published of each event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// The envelope as fechatter writes it: every member of the chat listed in `recipients`.
+    Envelope,
+    /// What a subscriber receives of it from notify: the envelope without `recipients`.
+    ClientFrame,
+}
+
+impl Body {
+    fn of(self, envelope: &Envelope) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            Body::Envelope => envelope.to_json()?,
+            Body::ClientFrame => {
+                let mut value = serde_json::to_value(envelope)?;
+                if let Some(object) = value.as_object_mut() {
+                    object.remove("recipients");
+                }
+                serde_json::to_vec(&value)?
+            }
+        })
+    }
+}
+
+/// One measured fan-out: who serves it, where events are published, what is published.
 struct Run<'a> {
     system: &'a str,
     target: Target,
     /// The infrastructure process on the publishing path (NATS for notify), for its CPU.
     infra: Option<(&'a str, u32)>,
-    /// The envelope lists every subscriber as a recipient, as fechatter writes it; a diagnostic
-    /// run sends the same event listing the sender only, to see what the payload costs.
-    full_recipients: bool,
+    body: Body,
 }
 
 fn publishing_time(setup: &Setup) -> Duration {
@@ -87,15 +110,14 @@ async fn measure(
         system,
         target,
         infra,
-        full_recipients,
+        body,
     } = run;
     let scale = &setup.scale;
     let count = subscribers.len();
     let events =
         (publishing_time(setup).as_secs_f64() * f64::from(scale.fanout_rate)).ceil() as usize;
-    let listed = if full_recipients { count } else { 1 };
-    let recipients: Vec<UserId> = (1..=listed as i64).map(UserId).collect();
-    let tally = Arc::new(Tally::with_deliveries(events));
+    let recipients: Vec<UserId> = (1..=count as i64).map(UserId).collect();
+    let tally = Arc::new(Tally::with_deliveries(events, count));
     let timeout = Duration::from_secs(120) + Duration::from_millis(count as u64 * 10);
     let ramp = ramp::open_all(server.api, subscribers, tally.clone(), timeout).await?;
     let deliveries = tally
@@ -105,7 +127,7 @@ async fn measure(
     let bodies: Vec<(Bytes, String)> = (0..events)
         .map(|i| {
             let envelope = envelope(i, &recipients)?;
-            Ok((Bytes::from(envelope.to_json()?), envelope.id.to_string()))
+            Ok((Bytes::from(body.of(&envelope)?), envelope.id.to_string()))
         })
         .collect::<anyhow::Result<_>>()?;
     let payload_bytes = bodies.first().map_or(0, |(body, _)| body.len());
@@ -133,6 +155,7 @@ async fn measure(
     let client_cpu = client_cpu.elapsed()?;
     let received = deliveries.received.load(Ordering::Relaxed);
     let cut_off = tally.ended.load(Ordering::Relaxed) + tally.failed.load(Ordering::Relaxed);
+    let missing = deliveries.missing();
     ramp.subscriptions.close().await;
     let window = deliveries.window();
     let latency = Latency::of(&deliveries.histogram());
@@ -154,7 +177,13 @@ async fn measure(
                 "published".to_owned(),
                 format!("{events} events of {payload_bytes} B"),
             ),
-            ("lost".to_owned(), format!("{lost} of {expected}")),
+            (
+                "lost".to_owned(),
+                format!(
+                    "{lost} of {expected} ({} on streams still open at the deadline, {} on streams the server ended)",
+                    missing.on_open_streams, missing.on_ended_streams
+                ),
+            ),
             ("streams cut off".to_owned(), cut_off.to_string()),
             (
                 "client CPU per delivery".to_owned(),
@@ -206,7 +235,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
             system: "notify_server (via JetStream)",
             target,
             infra: nats,
-            full_recipients: true,
+            body: Body::Envelope,
         },
     )
     .await?;
@@ -223,7 +252,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
             system: "bare axum + broadcast hub (via HTTP POST)",
             target: target.clone(),
             infra: None,
-            full_recipients: true,
+            body: Body::ClientFrame,
         },
     )
     .await?;
@@ -233,10 +262,10 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
         &hub,
         ramp::hub_subscribers(count),
         Run {
-            system: "bare hub, the envelope listing only its sender (diagnostic)",
+            system: "bare hub, the whole envelope with its recipients (diagnostic)",
             target,
             infra: None,
-            full_recipients: false,
+            body: Body::Envelope,
         },
     )
     .await?;
@@ -257,7 +286,8 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
     let notes = vec![
         format!(
             "{count} subscribers of one chat, {} messages/s offered for {:?} ({} deliveries/s offered); \
-             every envelope lists all {count} members as recipients, as fechatter writes it",
+             every envelope published to JetStream lists all {count} members as recipients, as fechatter \
+             writes it; notify sends its subscribers the envelope without them, and the same is posted to the hub",
             scale.fanout_rate,
             publishing_time(setup),
             u64::from(scale.fanout_rate) * count as u64
@@ -270,8 +300,9 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
             count as u64 * (count as u64 - 1) / 2
         ),
         format!(
-            "peer fan-out: {} lost, p99 {:.1} ms; the last row is the same hub and subscribers with \
-             an envelope that lists only its sender: what the payload of a 10 000-member event costs",
+            "peer fan-out: {} lost, p99 {:.1} ms; the last row is the same hub and subscribers sent the \
+             whole envelope, recipients included (what notify sent before it left them out): what \
+             writing a 10 000-member list to every subscriber costs",
             peer.lost, peer.p99_ms
         ),
     ];

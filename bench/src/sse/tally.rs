@@ -2,7 +2,7 @@
 //! of streams, and for fan-out the publish→receive latency of every delivery.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -24,10 +24,23 @@ pub struct Deliveries {
     pub unexpected: AtomicU64,
     last_ns: AtomicU64,
     latency: Mutex<Histogram<u64>>,
+    /// Deliveries received by each connection, and whether its stream ended, to tell a delivery
+    /// still on its way from one the server will never send.
+    per_connection: Vec<AtomicU64>,
+    stream_ended: Vec<AtomicBool>,
+}
+
+/// The deliveries not received, by the state of their connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing {
+    /// On streams still open: queued in the server or in flight, late rather than dropped.
+    pub on_open_streams: u64,
+    /// On streams the server ended (cut off); a real client would reconnect and get a replay.
+    pub on_ended_streams: u64,
 }
 
 impl Deliveries {
-    pub fn new(events: usize) -> Self {
+    pub fn new(events: usize, connections: usize) -> Self {
         Self {
             epoch: Instant::now(),
             base: AtomicU64::new(0),
@@ -36,7 +49,33 @@ impl Deliveries {
             unexpected: AtomicU64::new(0),
             last_ns: AtomicU64::new(0),
             latency: Mutex::new(latency::histogram()),
+            per_connection: (0..connections).map(|_| AtomicU64::new(0)).collect(),
+            stream_ended: (0..connections).map(|_| AtomicBool::new(false)).collect(),
         }
+    }
+
+    fn ended(&self, connection: usize) {
+        if let Some(ended) = self.stream_ended.get(connection) {
+            ended.store(true, Ordering::Release);
+        }
+    }
+
+    /// Every published event counts once per connection.
+    pub fn missing(&self) -> Missing {
+        let events = self.published.len() as u64;
+        let mut missing = Missing {
+            on_open_streams: 0,
+            on_ended_streams: 0,
+        };
+        for (received, ended) in self.per_connection.iter().zip(&self.stream_ended) {
+            let short = events.saturating_sub(received.load(Ordering::Relaxed));
+            if ended.load(Ordering::Acquire) {
+                missing.on_ended_streams += short;
+            } else {
+                missing.on_open_streams += short;
+            }
+        }
+        missing
     }
 
     fn now_ns(&self) -> u64 {
@@ -54,7 +93,7 @@ impl Deliveries {
         }
     }
 
-    fn delivered(&self, id: Option<u64>) {
+    fn delivered(&self, connection: usize, id: Option<u64>) {
         let now = self.now_ns();
         let index = id
             .and_then(|id| id.checked_sub(self.base.load(Ordering::Acquire) + 1))
@@ -68,6 +107,9 @@ impl Deliveries {
             return;
         };
         self.received.fetch_add(1, Ordering::Relaxed);
+        if let Some(received) = self.per_connection.get(connection) {
+            received.fetch_add(1, Ordering::Relaxed);
+        }
         self.last_ns.fetch_max(now, Ordering::Relaxed);
         let mut histogram = self
             .latency
@@ -110,9 +152,9 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn with_deliveries(events: usize) -> Self {
+    pub fn with_deliveries(events: usize, connections: usize) -> Self {
         Self {
-            deliveries: Some(Deliveries::new(events)),
+            deliveries: Some(Deliveries::new(events, connections)),
             ..Self::default()
         }
     }
@@ -130,18 +172,21 @@ impl Listener for Tally {
         self.opened.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn event(&self, _connection: usize, event: &[u8], id: Option<u64>) {
+    fn event(&self, connection: usize, event: &[u8], id: Option<u64>) {
         self.events.fetch_add(1, Ordering::Relaxed);
         if event == b"connected" {
             self.connected.fetch_add(1, Ordering::Relaxed);
         } else if event == MESSAGE_CREATED
             && let Some(deliveries) = &self.deliveries
         {
-            deliveries.delivered(id);
+            deliveries.delivered(connection, id);
         }
     }
 
-    fn ended(&self, _connection: usize, error: Option<String>) {
+    fn ended(&self, connection: usize, error: Option<String>) {
+        if let Some(deliveries) = &self.deliveries {
+            deliveries.ended(connection);
+        }
         match error {
             None => {
                 self.ended.fetch_add(1, Ordering::Relaxed);
@@ -154,5 +199,31 @@ impl Listener for Tally {
                     .get_or_insert(error);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_missing_on_an_open_stream_is_late_and_on_an_ended_one_cut_off() {
+        let tally = Tally::with_deliveries(2, 3);
+        let Some(deliveries) = &tally.deliveries else {
+            panic!("a fan-out tally counts deliveries");
+        };
+        deliveries.publishing(0);
+        deliveries.publishing(1);
+        for (connection, id) in [(0, 1), (0, 2), (1, 1)] {
+            tally.event(connection, MESSAGE_CREATED, Some(id));
+        }
+        tally.ended(2, None);
+        assert_eq!(
+            deliveries.missing(),
+            Missing {
+                on_open_streams: 1,
+                on_ended_streams: 2
+            }
+        );
     }
 }
