@@ -5,6 +5,7 @@
 //! bounded and no client silently misses an event; it reconnects with `Last-Event-ID` and gets a
 //! replay instead.
 
+mod mailbox;
 mod registry;
 
 use std::collections::VecDeque;
@@ -12,9 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::Utc;
 use fechatter_events::{UserId, WorkspaceId};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
+pub use mailbox::{Mailbox, Received};
 pub use registry::{ConnectionId, PresenceChange};
 use registry::{Offer, Registry};
 
@@ -29,9 +29,8 @@ pub struct Hub {
 /// A connection's end of the hub.
 pub struct Registration {
     pub id: ConnectionId,
-    pub frames: mpsc::Receiver<Arc<Frame>>,
-    /// Cancelled when the hub cuts the connection off for falling behind.
-    pub cut_off: CancellationToken,
+    /// Its frames; cut off when the connection falls behind.
+    pub mailbox: Arc<Mailbox>,
 }
 
 impl Hub {
@@ -50,16 +49,11 @@ impl Hub {
 
     /// Adds a connection; from now on it receives every frame for `user`.
     pub fn register(&self, user: UserId, workspace: WorkspaceId) -> Registration {
-        let (sender, frames) = mpsc::channel(self.buffer);
-        let cut_off = CancellationToken::new();
+        let mailbox = Arc::new(Mailbox::new(self.buffer));
         let mut registry = self.lock();
-        let (id, change) = registry.add(user, workspace, sender, cut_off.clone());
+        let (id, change) = registry.add(user, workspace, mailbox.clone());
         settle(&mut registry, change.into_iter().collect());
-        Registration {
-            id,
-            frames,
-            cut_off,
-        }
+        Registration { id, mailbox }
     }
 
     /// Removes a connection (when its stream ends); harmless if it was already cut off.
@@ -137,7 +131,11 @@ mod tests {
     }
 
     fn drain(registration: &mut Registration) -> Vec<Arc<Frame>> {
-        std::iter::from_fn(|| registration.frames.try_recv().ok()).collect()
+        std::iter::from_fn(|| match registration.mailbox.try_recv() {
+            Some(Received::Frame(frame)) => Some(frame),
+            _ => None,
+        })
+        .collect()
     }
 
     #[test]
@@ -186,7 +184,7 @@ mod tests {
             hub.deliver(&[UserId(1), UserId(2)], event(seq));
             drain(&mut fast);
         }
-        assert!(slow.cut_off.is_cancelled());
+        assert!(slow.mailbox.is_cut_off());
         assert_eq!(hub.online_users(WS), vec![UserId(2)]);
         assert_eq!(hub.deliver(&[UserId(1), UserId(2)], event(4)), 1);
         hub.unregister(slow.id);
