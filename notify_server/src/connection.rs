@@ -10,19 +10,17 @@ use axum::response::sse::Event;
 use fechatter_events::{UserId, WorkspaceId};
 use futures::Stream;
 use futures::future::BoxFuture;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::frame::Frame;
-use crate::hub::{AtCapacity, ConnectionId, Hub};
+use crate::hub::{AtCapacity, ConnectionId, Hub, Mailbox, Received};
 use crate::observability::metrics::{CloseReason, SseMetrics};
 use crate::replay::CatchUp;
 
 pub struct Connection {
     hub: Arc<Hub>,
     id: ConnectionId,
-    frames: mpsc::Receiver<Arc<Frame>>,
-    cut_off: CancellationToken,
+    mailbox: Arc<Mailbox>,
     closing: CancellationToken,
     token_expires: tokio::time::Instant,
     catch_up: Option<BoxFuture<'static, CatchUp>>,
@@ -56,8 +54,7 @@ impl Connection {
         Ok(Self {
             hub,
             id: registration.id,
-            frames: registration.frames,
-            cut_off: registration.cut_off,
+            mailbox: registration.mailbox,
             closing: opening.closing,
             token_expires: opening.token_expires,
             catch_up: Some(catch_up),
@@ -96,7 +93,7 @@ impl Connection {
                 tokio::select! {
                     biased;
                     _ = self.closing.cancelled() => self.end(CloseReason::Shutdown),
-                    _ = self.cut_off.cancelled() => self.end(CloseReason::SlowConsumer),
+                    _ = self.mailbox.cut_off_signal() => self.end(CloseReason::SlowConsumer),
                     _ = tokio::time::sleep_until(self.token_expires) => self.end(CloseReason::TokenExpired),
                     catch_up = catch_up => {
                         self.pending.extend(catch_up.frames);
@@ -108,12 +105,10 @@ impl Connection {
             tokio::select! {
                 biased;
                 _ = self.closing.cancelled() => self.end(CloseReason::Shutdown),
-                _ = self.cut_off.cancelled() => self.end(CloseReason::SlowConsumer),
                 _ = tokio::time::sleep_until(self.token_expires) => self.end(CloseReason::TokenExpired),
-                frame = self.frames.recv() => match frame {
-                    // The hub dropped its sender: it cut this connection off.
-                    None => self.end(CloseReason::SlowConsumer),
-                    Some(frame) => {
+                received = self.mailbox.recv() => match received {
+                    Received::CutOff => self.end(CloseReason::SlowConsumer),
+                    Received::Frame(frame) => {
                         if let Some(seq) = frame.seq {
                             if seq <= self.floor {
                                 continue;
@@ -132,7 +127,7 @@ impl Drop for Connection {
     fn drop(&mut self) {
         self.hub.unregister(self.id);
         // A connection the hub cut off may end only later, when the server gives up writing to it.
-        let reason = self.closed.unwrap_or(if self.cut_off.is_cancelled() {
+        let reason = self.closed.unwrap_or(if self.mailbox.is_cut_off() {
             CloseReason::SlowConsumer
         } else {
             CloseReason::ClientClosed

@@ -4,14 +4,15 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::MatchedPath;
 use http::{Method, Request, Response};
-use metrics::{Counter, Histogram};
+use metrics::{Counter, Gauge, Histogram};
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
@@ -24,6 +25,10 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// Records the shared HTTP metrics for every request that passes through it. Add it with
 /// `Router::layer` so it runs after routing and sees [`MatchedPath`].
+///
+/// The per-request path is kept free of allocation, string hashing, reference counting and
+/// recorder look-ups (see docs/benchmarks.md): label strings and metric handles are built once per
+/// (route, method, status) and found again by route, then by method and status.
 #[derive(Clone)]
 pub struct HttpMetricsLayer {
     state: Arc<LayerState>,
@@ -31,12 +36,18 @@ pub struct HttpMetricsLayer {
 
 struct LayerState {
     metrics: &'static SharedMetrics,
-    /// Handles per (method, route, status): label strings are built once, not per request.
-    handles: RwLock<HashMap<HandleKey, Arc<Handles>>>,
+    /// Resolved on the first request, once the service has installed its recorder.
+    in_flight: OnceLock<&'static Gauge>,
+    /// Kept for the life of the process, like the series they feed: one per route template, a
+    /// bounded set (labels never carry raw paths).
+    routes: RwLock<HashMap<Arc<str>, &'static RouteHandles>>,
 }
 
-/// (method, route template, status)
-type HandleKey = (Method, Arc<str>, u16);
+/// The handles of one route template, per (method, status) seen so far: a route sees few.
+struct RouteHandles {
+    route: Arc<str>,
+    outcomes: RwLock<Vec<(Method, u16, Handles)>>,
+}
 
 struct Handles {
     requests: Counter,
@@ -44,12 +55,23 @@ struct Handles {
     errors: Option<Counter>,
 }
 
+impl Handles {
+    fn record(&self, seconds: f64) {
+        self.requests.increment(1);
+        self.duration.record(seconds);
+        if let Some(errors) = &self.errors {
+            errors.increment(1);
+        }
+    }
+}
+
 impl HttpMetricsLayer {
     pub fn new(metrics: &'static SharedMetrics) -> Self {
         Self {
             state: Arc::new(LayerState {
                 metrics,
-                handles: RwLock::new(HashMap::new()),
+                in_flight: OnceLock::new(),
+                routes: RwLock::new(HashMap::new()),
             }),
         }
     }
@@ -70,35 +92,70 @@ fn method_label(method: &Method) -> Method {
 }
 
 impl LayerState {
-    fn handles(&self, method: Method, route: Arc<str>, status: u16) -> Arc<Handles> {
-        let key = (method, route, status);
+    fn in_flight(&self) -> &'static Gauge {
+        self.in_flight
+            .get_or_init(|| Box::leak(Box::new(self.metrics.http_requests_in_flight.as_gauge())))
+    }
+
+    fn route(&self, route: &str) -> &'static RouteHandles {
         if let Some(found) = self
-            .handles
+            .routes
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&key)
+            .get(route)
         {
-            return found.clone();
+            return found;
         }
-        let (method, route, status) = key;
+        let route: Arc<str> = Arc::from(route);
+        self.routes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(route.clone())
+            .or_insert_with(|| {
+                Box::leak(Box::new(RouteHandles {
+                    route,
+                    outcomes: RwLock::new(Vec::new()),
+                }))
+            })
+    }
+}
+
+impl RouteHandles {
+    /// Records one request under its (method, status), creating the handles the first time.
+    fn record(&self, metrics: &SharedMetrics, method: &Method, status: u16, seconds: f64) {
+        let is_it = |(m, s, _): &&(Method, u16, Handles)| *s == status && m == method;
+        {
+            let outcomes = self
+                .outcomes
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some((_, _, handles)) = outcomes.iter().find(is_it) {
+                handles.record(seconds);
+                return;
+            }
+        }
+        let mut outcomes = self
+            .outcomes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, _, handles)) = outcomes.iter().find(is_it) {
+            handles.record(seconds);
+            return;
+        }
         let labels = || {
             [
                 ("method", method.as_str().to_owned()),
-                ("route", route.to_string()),
+                ("route", self.route.to_string()),
                 ("status", status.to_string()),
             ]
         };
-        let handles = Arc::new(Handles {
-            requests: self.metrics.http_requests.counter_with(labels()),
-            duration: self.metrics.http_request_duration.histogram_with(labels()),
-            errors: (status >= 500).then(|| self.metrics.http_errors.counter_with(labels())),
-        });
-        self.handles
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry((method, route, status))
-            .or_insert(handles)
-            .clone()
+        let handles = Handles {
+            requests: metrics.http_requests.counter_with(labels()),
+            duration: metrics.http_request_duration.histogram_with(labels()),
+            errors: (status >= 500).then(|| metrics.http_errors.counter_with(labels())),
+        };
+        handles.record(seconds);
+        outcomes.push((method.clone(), status, handles));
     }
 }
 
@@ -109,6 +166,7 @@ impl<S> Layer<S> for HttpMetricsLayer {
         HttpMetricsService {
             inner,
             state: self.state.clone(),
+            last_route: Arc::new(OnceLock::new()),
         }
     }
 }
@@ -117,63 +175,103 @@ impl<S> Layer<S> for HttpMetricsLayer {
 pub struct HttpMetricsService<S> {
     inner: S,
     state: Arc<LayerState>,
+    /// `Router::layer` wraps each route's endpoint separately, so an instance (and its clones)
+    /// nearly always sees one route: its handles are kept here to skip the shared map.
+    last_route: Arc<OnceLock<&'static RouteHandles>>,
+}
+
+impl<S> HttpMetricsService<S> {
+    fn route(&self, route: &str) -> &'static RouteHandles {
+        match self.last_route.get() {
+            Some(handles) if handles.route.as_ref() == route => handles,
+            _ => {
+                let handles = self.state.route(route);
+                let _ = self.last_route.set(handles);
+                handles
+            }
+        }
+    }
 }
 
 /// Decrements the in-flight gauge however the request ends, cancellation included.
-struct InFlight(&'static SharedMetrics);
+struct InFlight(&'static Gauge);
 
 impl InFlight {
-    fn start(metrics: &'static SharedMetrics) -> Self {
-        metrics.http_requests_in_flight.as_gauge().increment(1.0);
-        Self(metrics)
+    fn start(gauge: &'static Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge)
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.http_requests_in_flight.as_gauge().decrement(1.0);
+        self.0.decrement(1.0);
     }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpMetricsService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    S::Future: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let route: Arc<str> = request.extensions().get::<MatchedPath>().map_or_else(
-            || Arc::from(UNMATCHED_ROUTE),
-            |path| Arc::from(path.as_str()),
+        let route = self.route(
+            request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
         );
         let method = method_label(request.method());
-        let state = self.state.clone();
-        let in_flight = InFlight::start(state.metrics);
-        let started = Instant::now();
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let result = future.await;
-            let elapsed = started.elapsed().as_secs_f64();
-            drop(in_flight);
-            // An Err here is a service error axum turns into a 500 elsewhere; count what we saw.
-            let status = result
-                .as_ref()
-                .map_or(500, |response| response.status().as_u16());
-            let handles = state.handles(method, route, status);
-            handles.requests.increment(1);
-            handles.duration.record(elapsed);
-            if let Some(errors) = &handles.errors {
-                errors.increment(1);
-            }
-            result
-        })
+        let in_flight = InFlight::start(self.state.in_flight());
+        ResponseFuture {
+            started: Instant::now(),
+            inner: self.inner.call(request),
+            route,
+            method,
+            metrics: self.state.metrics,
+            in_flight: Some(in_flight),
+        }
+    }
+}
+
+pin_project! {
+    /// The inner service's future, timed and counted when it completes (not boxed: no allocation).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        route: &'static RouteHandles,
+        method: Method,
+        metrics: &'static SharedMetrics,
+        in_flight: Option<InFlight>,
+        started: Instant,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        let elapsed = this.started.elapsed().as_secs_f64();
+        this.in_flight.take();
+        // An Err here is a service error axum turns into a 500 elsewhere; count what we saw.
+        let status = result
+            .as_ref()
+            .map_or(500, |response| response.status().as_u16());
+        this.route
+            .record(this.metrics, this.method, status, elapsed);
+        Poll::Ready(result)
     }
 }
 
@@ -209,6 +307,84 @@ pub fn with_request_ids(router: Router) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use http::StatusCode;
+    use metrics_exporter_prometheus::PrometheusBuilder;
+    use tower::ServiceExt;
+
+    #[test]
+    fn requests_are_counted_per_route_method_and_status_and_nowhere_else() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let router = Router::new()
+                    .route(
+                        "/items/{id}",
+                        get(|| async { "ok" }).post(|| async { "made" }),
+                    )
+                    .route("/fail", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+                    .layer(HttpMetricsLayer::new(SharedMetrics::for_prefix(
+                        "layertest",
+                    )));
+                for (method, path) in [
+                    (Method::GET, "/items/1"),
+                    (Method::GET, "/items/2"),
+                    (Method::POST, "/items/3"),
+                    (Method::GET, "/fail"),
+                    (Method::GET, "/items/4"),
+                ] {
+                    let request = Request::builder()
+                        .method(method)
+                        .uri(path)
+                        .body(Body::empty());
+                    router.clone().oneshot(request.unwrap()).await.unwrap();
+                }
+            });
+        });
+        let text = handle.render();
+        let count = |labels: &str| {
+            text.lines()
+                .find(|line| {
+                    line.starts_with(&format!("layertest_http_requests_total{{{labels}}}"))
+                })
+                .and_then(|line| line.rsplit(' ').next())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            count(r#"method="GET",route="/items/{id}",status="200""#).as_deref(),
+            Some("3"),
+            "{text}"
+        );
+        assert_eq!(
+            count(r#"method="POST",route="/items/{id}",status="200""#).as_deref(),
+            Some("1"),
+            "{text}"
+        );
+        assert_eq!(
+            count(r#"method="GET",route="/fail",status="500""#).as_deref(),
+            Some("1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"layertest_http_errors_total{method="GET",route="/fail",status="500"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains(r#"layertest_http_errors_total{method="GET",route="/items"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("layertest_http_requests_in_flight 0"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn unknown_methods_share_one_label() {

@@ -48,11 +48,17 @@ impl Delivered {
             .flatten()
     }
 
-    pub fn recipients(&self) -> Vec<i64> {
-        self.envelope["recipients"]
-            .as_array()
-            .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
-            .unwrap_or_default()
+    /// Whether this event belongs on the stream of `user`, a member of `chats`: an event of a chat
+    /// goes to its members, a read marker and an event of no chat to the user who caused it. The
+    /// frame does not list its recipients (notify routes by them and leaves them out), so the test
+    /// knows who is where.
+    pub fn belongs_to(&self, user: i64, chats: &[i64]) -> bool {
+        let own = self.envelope["actor_id"].as_i64() == Some(user);
+        match self.envelope["chat_id"].as_i64() {
+            _ if self.kind == "chat.read" => own,
+            Some(chat) => chats.contains(&chat),
+            None => own,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! bounded and no client silently misses an event; it reconnects with `Last-Event-ID` and gets a
 //! replay instead.
 
+mod mailbox;
 mod registry;
 
 use std::collections::VecDeque;
@@ -12,9 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::Utc;
 use fechatter_events::{UserId, WorkspaceId};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
+pub use mailbox::{Mailbox, Received};
 pub use registry::{ConnectionId, PresenceChange};
 use registry::{Offer, Registry};
 
@@ -36,9 +36,8 @@ pub struct AtCapacity(pub usize);
 /// A connection's end of the hub.
 pub struct Registration {
     pub id: ConnectionId,
-    pub frames: mpsc::Receiver<Arc<Frame>>,
-    /// Cancelled when the hub cuts the connection off for falling behind.
-    pub cut_off: CancellationToken,
+    /// Its frames; cut off when the connection falls behind.
+    pub mailbox: Arc<Mailbox>,
 }
 
 impl Hub {
@@ -66,15 +65,10 @@ impl Hub {
         if registry.connection_count() >= self.max_connections {
             return Err(AtCapacity(self.max_connections));
         }
-        let (sender, frames) = mpsc::channel(self.buffer);
-        let cut_off = CancellationToken::new();
-        let (id, change) = registry.add(user, workspace, sender, cut_off.clone());
+        let mailbox = Arc::new(Mailbox::new(self.buffer));
+        let (id, change) = registry.add(user, workspace, mailbox.clone());
         settle(&mut registry, change.into_iter().collect());
-        Ok(Registration {
-            id,
-            frames,
-            cut_off,
-        })
+        Ok(Registration { id, mailbox })
     }
 
     /// Removes a connection (when its stream ends); harmless if it was already cut off.
@@ -157,7 +151,11 @@ mod tests {
     }
 
     fn drain(registration: &mut Registration) -> Vec<Arc<Frame>> {
-        std::iter::from_fn(|| registration.frames.try_recv().ok()).collect()
+        std::iter::from_fn(|| match registration.mailbox.try_recv() {
+            Some(Received::Frame(frame)) => Some(frame),
+            _ => None,
+        })
+        .collect()
     }
 
     #[test]
@@ -206,7 +204,7 @@ mod tests {
             hub.deliver(&[UserId(1), UserId(2)], event(seq));
             drain(&mut fast);
         }
-        assert!(slow.cut_off.is_cancelled());
+        assert!(slow.mailbox.is_cut_off());
         assert_eq!(hub.online_users(WS), vec![UserId(2)]);
         assert_eq!(hub.deliver(&[UserId(1), UserId(2)], event(4)), 1);
         hub.unregister(slow.id);

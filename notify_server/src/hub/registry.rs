@@ -5,10 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use fechatter_events::{UserId, WorkspaceId};
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
-use tokio_util::sync::CancellationToken;
 
+use super::mailbox::{Mailbox, Offered};
 use crate::frame::Frame;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -25,8 +23,7 @@ pub struct PresenceChange {
 struct Connection {
     user: UserId,
     workspace: WorkspaceId,
-    sender: mpsc::Sender<Arc<Frame>>,
-    cut_off: CancellationToken,
+    mailbox: Arc<Mailbox>,
 }
 
 /// What became of a frame offered to a set of connections.
@@ -53,8 +50,7 @@ impl Registry {
         &mut self,
         user: UserId,
         workspace: WorkspaceId,
-        sender: mpsc::Sender<Arc<Frame>>,
-        cut_off: CancellationToken,
+        mailbox: Arc<Mailbox>,
     ) -> (ConnectionId, Option<PresenceChange>) {
         self.next_id += 1;
         let id = ConnectionId(self.next_id);
@@ -63,8 +59,7 @@ impl Registry {
             Connection {
                 user,
                 workspace,
-                sender,
-                cut_off,
+                mailbox,
             },
         );
         self.by_user.entry(user).or_default().push(id);
@@ -89,7 +84,7 @@ impl Registry {
     /// Removes a connection that cannot keep up and tells its stream to end.
     pub fn cut_off(&mut self, id: ConnectionId) -> Option<PresenceChange> {
         if let Some(connection) = self.connections.get(&id) {
-            connection.cut_off.cancel();
+            connection.mailbox.cut_off();
         }
         self.remove(id)
     }
@@ -157,11 +152,11 @@ impl Registry {
             let Some(connection) = self.connections.get(id) else {
                 continue;
             };
-            match connection.sender.try_send(Arc::clone(frame)) {
-                Ok(()) => offer.accepted += 1,
-                Err(TrySendError::Full(_)) => offer.overflowed.push(*id),
-                // The stream is being dropped and unregisters itself.
-                Err(TrySendError::Closed(_)) => {}
+            match connection.mailbox.offer(frame) {
+                Offered::Queued => offer.accepted += 1,
+                Offered::Full => offer.overflowed.push(*id),
+                // Cut off already; its stream is ending and unregisters itself.
+                Offered::CutOff => {}
             }
         }
         offer
@@ -191,8 +186,8 @@ mod tests {
 
     const WS: WorkspaceId = WorkspaceId(1);
 
-    fn channel(capacity: usize) -> (mpsc::Sender<Arc<Frame>>, mpsc::Receiver<Arc<Frame>>) {
-        mpsc::channel(capacity)
+    fn mailbox(capacity: usize) -> Arc<Mailbox> {
+        Arc::new(Mailbox::new(capacity))
     }
 
     fn frame() -> Arc<Frame> {
@@ -206,11 +201,9 @@ mod tests {
     #[test]
     fn presence_changes_only_on_the_first_and_last_connection() {
         let mut registry = Registry::default();
-        let (a, _ra) = channel(1);
-        let (b, _rb) = channel(1);
-        let (first, change) = registry.add(UserId(7), WS, a, CancellationToken::new());
+        let (first, change) = registry.add(UserId(7), WS, mailbox(1));
         assert_eq!(change.map(|c| c.online), Some(true));
-        let (second, change) = registry.add(UserId(7), WS, b, CancellationToken::new());
+        let (second, change) = registry.add(UserId(7), WS, mailbox(1));
         assert_eq!(change, None);
         assert_eq!(registry.online_users(), 1);
         assert_eq!(registry.remove(first), None);
@@ -224,13 +217,12 @@ mod tests {
     #[test]
     fn a_full_buffer_is_reported_and_not_grown() {
         let mut registry = Registry::default();
-        let (slow, _slow_rx) = channel(1);
-        let (fast, mut fast_rx) = channel(1);
-        let (slow_id, _) = registry.add(UserId(1), WS, slow, CancellationToken::new());
-        let (fast_id, _) = registry.add(UserId(2), WS, fast, CancellationToken::new());
+        let fast = mailbox(1);
+        let (slow_id, _) = registry.add(UserId(1), WS, mailbox(1));
+        let (fast_id, _) = registry.add(UserId(2), WS, fast.clone());
         let targets = registry.connections_of(&[UserId(1), UserId(2)]);
         assert_eq!(registry.offer(&targets, &frame()).accepted, 2);
-        assert!(fast_rx.try_recv().is_ok());
+        assert!(fast.try_recv().is_some());
         let offer = registry.offer(&targets, &frame());
         assert_eq!(offer.accepted, 1);
         assert_eq!(offer.overflowed, vec![slow_id]);
@@ -240,24 +232,17 @@ mod tests {
     #[test]
     fn workspace_connections_leave_out_the_user_and_other_workspaces() {
         let mut registry = Registry::default();
-        let receivers: Vec<_> = [(1, 1), (2, 1), (3, 2)]
-            .into_iter()
-            .map(|(user, ws)| {
-                let (tx, rx) = channel(1);
-                registry.add(UserId(user), WorkspaceId(ws), tx, CancellationToken::new());
-                rx
-            })
-            .collect();
+        for (user, ws) in [(1, 1), (2, 1), (3, 2)] {
+            registry.add(UserId(user), WorkspaceId(ws), mailbox(1));
+        }
         let targets = registry.workspace_connections(WS, UserId(1));
         assert_eq!(targets, registry.connections_of(&[UserId(2)]));
-        assert_eq!(receivers.len(), 3);
     }
 
     #[test]
     fn a_user_listed_twice_gets_an_event_once() {
         let mut registry = Registry::default();
-        let (tx, _rx) = channel(4);
-        registry.add(UserId(5), WS, tx, CancellationToken::new());
+        registry.add(UserId(5), WS, mailbox(4));
         assert_eq!(registry.connections_of(&[UserId(5), UserId(5)]).len(), 1);
     }
 }

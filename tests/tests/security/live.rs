@@ -12,18 +12,18 @@ fn only_for(user: &User, events: &[Delivered], chats: &[i64]) {
     assert!(!events.is_empty());
     for event in events {
         assert!(
-            event.recipients().contains(&user.id),
-            "{} got {} (seq {}) addressed to {:?}",
+            event.belongs_to(user.id, chats),
+            "{} got {} (seq {}): {}",
             user.handle,
             event.kind,
             event.seq,
-            event.recipients()
+            event.envelope
         );
-        let chat = event.envelope["chat_id"].as_i64();
         assert!(
-            chat.is_none_or(|chat| chats.contains(&chat)),
-            "{} got an event of chat {chat:?}",
-            user.handle
+            event.envelope.get("recipients").is_none(),
+            "{} learnt who else receives {}",
+            user.handle,
+            event.kind
         );
     }
 }

@@ -33,7 +33,7 @@ pub async fn ask(topology: &Topology, told: &mut Told, model: &LlmMock) {
                     && d.envelope["data"]["sender_is_bot"] == true
             })
             .await;
-        assert_only_for(device.name, device.user, &events);
+        assert_only_for(device.name, device.user, &device.chats, &events);
         assert!(message_ids(&events).contains(&question), "{}", device.name);
         let reply = events[events.len() - 1].envelope["data"]["content"]
             .as_str()
@@ -64,7 +64,7 @@ pub async fn ask(topology: &Topology, told: &mut Told, model: &LlmMock) {
         .filter(|d| !members.contains(&d.user))
     {
         let events = device.sse.until_message(later, WAIT).await;
-        assert_only_for(device.name, device.user, &events);
+        assert_only_for(device.name, device.user, &device.chats, &events);
         assert_eq!(message_ids(&events), vec![later], "{}", device.name);
     }
     *told.messages.entry(("ann", "public_channel")).or_default() += 2;

@@ -35,6 +35,8 @@ pub struct Said {
 pub struct Device {
     pub name: &'static str,
     pub user: i64,
+    /// The chats its user is a member of.
+    pub chats: Vec<i64>,
     pub sse: Sse,
 }
 
@@ -42,6 +44,18 @@ pub struct Chats {
     pub general: i64,
     pub dm: i64,
     pub globex: i64,
+}
+
+impl Chats {
+    /// The chats `user` is a member of: ann and bob are in #general and their direct chat, cat in
+    /// #general, Globex's people in globex.
+    pub fn of(&self, user: i64, ann: &User, bob: &User, cat: &User) -> Vec<i64> {
+        match user {
+            id if id == ann.id || id == bob.id => vec![self.general, self.dm],
+            id if id == cat.id => vec![self.general],
+            _ => vec![self.globex],
+        }
+    }
 }
 
 pub struct Cast {
@@ -87,6 +101,7 @@ pub async fn play(topology: &Topology) -> Told {
         devices.push(Device {
             name,
             user: user.id,
+            chats: Vec::new(),
             sse,
         });
     }
@@ -109,6 +124,9 @@ pub async fn play(topology: &Topology) -> Told {
     )
     .await
     .expect(201);
+    for device in &mut devices {
+        device.chats = chats.of(device.user, &ann, &bob, &cat);
+    }
 
     let mut messages = BTreeMap::new();
     let mut count = |owner: &'static str, chat_type: &'static str, n: u64| {
@@ -199,7 +217,7 @@ pub async fn play(topology: &Topology) -> Told {
                 d.kind == "chat.read" && d.envelope["actor_id"] == user
             })
             .await;
-        assert_only_for(device.name, user, &events);
+        assert_only_for(device.name, user, &device.chats, &events);
         let mut got = message_ids(&events);
         got.sort_unstable();
         assert_eq!(
@@ -236,15 +254,15 @@ pub async fn play(topology: &Topology) -> Told {
     }
 }
 
-/// Every event `device` got is addressed to `user`.
-pub fn assert_only_for(device: &str, user: i64, events: &[Delivered]) {
+/// Every event `device` got belongs to `user`, a member of `chats`.
+pub fn assert_only_for(device: &str, user: i64, chats: &[i64], events: &[Delivered]) {
     for event in events {
         assert!(
-            event.recipients().contains(&user),
-            "{device} got {} (seq {}) addressed to {:?}",
+            event.belongs_to(user, chats),
+            "{device} got {} (seq {}): {}",
             event.kind,
             event.seq,
-            event.recipients()
+            event.envelope
         );
     }
 }

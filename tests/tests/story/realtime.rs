@@ -89,7 +89,7 @@ pub async fn share_and_answer(topology: &Topology, told: &mut Told) {
         .filter(|d| members.contains(&d.user))
     {
         let events = device.sse.until_message(reply, WAIT).await;
-        assert_only_for(device.name, device.user, &events);
+        assert_only_for(device.name, device.user, &device.chats, &events);
         assert_eq!(message_ids(&events), vec![reply], "{}: once", device.name);
     }
     let read = browser

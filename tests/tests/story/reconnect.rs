@@ -55,7 +55,7 @@ pub async fn come_back(
             not_for_bob
         };
         let events = device.sse.until_message(last, WAIT).await;
-        assert_only_for(device.name, device.user, &events);
+        assert_only_for(device.name, device.user, &device.chats, &events);
     }
 
     let (mut laptop, replayed) =
@@ -71,7 +71,8 @@ pub async fn come_back(
     );
     let after: u64 = resume_after.parse().unwrap_or_default();
     assert!(replayed.iter().all(|d| d.seq > after));
-    assert_only_for("bob's laptop", bob.id, &replayed);
+    let bobs_chats = chats.of(bob.id, ann, bob, cat);
+    assert_only_for("bob's laptop", bob.id, &bobs_chats, &replayed);
     assert_eq!(online(notify, ann).await, ids(&[ann, bob, cat]));
 
     let live = api.send(ann, chats.dm, "welcome back").await;
@@ -84,6 +85,7 @@ pub async fn come_back(
     devices.push(Device {
         name: "bob's laptop",
         user: bob.id,
+        chats: bobs_chats,
         sse: laptop,
     });
     Missed {

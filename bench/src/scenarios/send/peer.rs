@@ -1,0 +1,166 @@
+//! pgbench on the send scenario's database: the peer (one `INSERT … RETURNING` per transaction)
+//! and, to tell the database's share of a send from the service's, fechatter's own transaction
+//! replayed by pgbench, with and without its `pg_notify`.
+
+use std::time::Duration;
+
+use anyhow::bail;
+use chrono::Utc;
+use fechatter_events::payload::MessagePayload;
+use fechatter_events::{ChatId, ChatType, Envelope, EventKind, MessageId, UserId, WorkspaceId};
+
+use super::super::{pgbench_row, with_cpu};
+use crate::Setup;
+use crate::procfs::CpuMark;
+use crate::report::Row;
+use crate::seed::{CONTENT, Seeded};
+
+/// A member of a chat, as in the API run.
+const PICK: &str = "\\set k random(0, :users - 1)
+\\set chat :first_chat + :k / :chat_size
+\\set sender :first_user + :k
+";
+
+const INSERT: &str = "INSERT INTO messages (chat_id, sender_id, content, idempotency_key)
+VALUES (:chat, :sender, :content, gen_random_uuid()::text)
+RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at;
+";
+
+/// What `service::messages::send` runs, statement for statement (the relay's work excluded).
+fn transaction(notify: bool) -> String {
+    let outbox = if notify {
+        "WITH inserted AS (INSERT INTO outbox (event_id, kind, envelope)
+VALUES (gen_random_uuid(), 'message.created', :envelope::jsonb) RETURNING seq)
+SELECT pg_notify('fechatter_outbox', '') FROM inserted;"
+    } else {
+        "INSERT INTO outbox (event_id, kind, envelope)
+VALUES (gen_random_uuid(), 'message.created', :envelope::jsonb);"
+    };
+    format!(
+        "{PICK}BEGIN;
+SELECT user_id, role FROM chat_members WHERE chat_id = :chat ORDER BY user_id;
+{INSERT}{outbox}
+COMMIT;
+"
+    )
+}
+
+/// The envelope of a message to a chat of `chat_size`, as the outbox stores it.
+fn envelope(chat_size: usize) -> anyhow::Result<String> {
+    let members: Vec<UserId> = (1..=chat_size as i64).map(UserId).collect();
+    let payload = MessagePayload {
+        id: MessageId(1),
+        chat_id: ChatId(1),
+        chat_type: ChatType::Group,
+        sender_id: UserId(1),
+        sender_is_bot: false,
+        content: CONTENT.to_owned(),
+        reply_to: None,
+        mentions: Vec::new(),
+        files: Vec::new(),
+        created_at: Utc::now(),
+        edited_at: None,
+    };
+    let envelope = Envelope::new(
+        EventKind::MessageCreated,
+        WorkspaceId(1),
+        Some(ChatId(1)),
+        Some(UserId(1)),
+        members,
+        &payload,
+    )?;
+    Ok(String::from_utf8(envelope.to_json()?)?)
+}
+
+/// Ids must be consecutive for pgbench's arithmetic; they are in a fresh database.
+fn consecutive(ids: impl Iterator<Item = i64>) -> bool {
+    let ids: Vec<i64> = ids.collect();
+    ids.windows(2).all(|pair| pair[1] == pair[0] + 1)
+}
+
+async fn one(
+    setup: &Setup,
+    database_url: &str,
+    postgres: Option<u32>,
+    (system, script): (&str, &str),
+    vars: &[(&str, String)],
+    duration: Duration,
+) -> anyhow::Result<Row> {
+    let clients = setup.scale.db_connections;
+    if !setup.warmup.is_zero() {
+        let warmup = setup.warmup.min(duration);
+        setup
+            .pgbench
+            .run(database_url, script, clients, warmup, vars)
+            .await?;
+    }
+    let db_cpu = postgres.map(CpuMark::tree).transpose()?;
+    let run = setup
+        .pgbench
+        .run(database_url, script, clients, duration, vars)
+        .await?;
+    let cpu = db_cpu.map(|mark| mark.elapsed()).transpose()?;
+    Ok(with_cpu(
+        pgbench_row(system, &run, duration.as_secs().max(1) as f64),
+        None,
+        cpu.map(|cpu| ("Postgres", cpu)),
+        None,
+    ))
+}
+
+/// The peer row first, then the two replays of fechatter's transaction.
+pub async fn rows(
+    setup: &Setup,
+    database_url: &str,
+    postgres: Option<u32>,
+    seeded: &Seeded,
+) -> anyhow::Result<Vec<Row>> {
+    if !consecutive(seeded.chats.iter().copied()) || !consecutive(seeded.users.iter().map(|u| u.id))
+    {
+        bail!("seeded ids are not consecutive; pgbench cannot address them");
+    }
+    let scale = &setup.scale;
+    let vars = [
+        ("users", seeded.users.len().to_string()),
+        ("chat_size", scale.chat_size.to_string()),
+        ("first_chat", seeded.chats[0].to_string()),
+        ("first_user", seeded.users[0].id.to_string()),
+        ("content", CONTENT.to_owned()),
+        ("envelope", envelope(scale.chat_size)?),
+    ];
+    let insert = format!("{PICK}{INSERT}");
+    let (with_notify, without_notify) = (transaction(true), transaction(false));
+    let diagnostic = (setup.duration / 2).max(Duration::from_secs(1));
+    let mut rows = vec![
+        one(
+            setup,
+            database_url,
+            postgres,
+            ("pgbench INSERT … RETURNING (same table)", &insert),
+            &vars,
+            setup.duration,
+        )
+        .await?,
+    ];
+    for (system, script) in [
+        (
+            "pgbench, fechatter's send transaction (5 statements)",
+            &with_notify,
+        ),
+        ("pgbench, the same without pg_notify", &without_notify),
+    ] {
+        let mut row = one(
+            setup,
+            database_url,
+            postgres,
+            (system, script),
+            &vars,
+            diagnostic,
+        )
+        .await?;
+        // A diagnosis of the service's cost, not the peer it is held to.
+        row.peer = false;
+        rows.push(row);
+    }
+    Ok(rows)
+}

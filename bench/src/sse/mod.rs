@@ -1,0 +1,6 @@
+//! Server-Sent Events from the subscriber's side.
+
+pub mod client;
+pub mod ramp;
+pub mod scanner;
+pub mod tally;
