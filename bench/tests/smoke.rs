@@ -168,7 +168,7 @@ async fn bot_indexing_stores_every_published_message_once_like_the_raw_insert() 
         bot_index::run(&setup(logs.path()), &db.url, &nats.url()),
     )
     .await;
-    assert_worked(&result, 4);
+    assert_worked(&result, 5);
     assert!(result.rows[0].latency.is_some_and(|lag| lag.samples > 0));
     for target in ["lost", "handled twice"] {
         assert!(

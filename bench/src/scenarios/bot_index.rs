@@ -308,9 +308,11 @@ pub async fn run(
         format!(
             "peer: pgbench with {BOT_CONCURRENCY} clients (the bot's concurrency), one row per \
              transaction into a copy of `search_documents` (LIKE … INCLUDING ALL plus its foreign \
-             keys) with the same content, folded text and 512-float embedding; the last row \
+             keys) with the same content, folded text and 512-float embedding; the next row \
              replays the bot's three statements per event (redelivery check, versioned upsert, \
-             processed-event insert), each autocommitted as the bot runs them"
+             processed-event insert), each autocommitted as the bot runs them; the last row, the \
+             plain insert with {} clients",
+            scale.db_connections
         ),
     ];
     Ok(ScenarioResult {

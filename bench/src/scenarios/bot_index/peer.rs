@@ -3,7 +3,9 @@
 //! `search_documents`' definition: the generated tsvector, both GIN indexes, the chat index, the
 //! checks and foreign keys) and, to tell the database's share of indexing from the bot's, the bot's
 //! own three statements per event replayed (the redelivery check, the versioned upsert, the
-//! processed-event insert; each its own transaction, as the bot runs them).
+//! processed-event insert; each its own transaction, as the bot runs them), and the plain insert
+//! again with as many clients as the other scenarios give Postgres: how far more connections
+//! committing at once would carry the same table.
 
 use std::time::Duration;
 
@@ -105,7 +107,7 @@ pub async fn rows(
     clients: u32,
 ) -> anyhow::Result<Vec<Row>> {
     let replay = (setup.duration / 2).max(Duration::from_secs(1));
-    let seconds = (setup.warmup + setup.duration + replay).as_secs() + 2;
+    let seconds = (setup.warmup + setup.duration + 2 * replay).as_secs() + 2;
     prepare(pool, seeded, MAX_RATE * seconds).await?;
     let embedder = HashedNgrams::new(fechatter_search::embedding::DEFAULT_DIMENSIONS)
         .map_err(|err| anyhow::anyhow!("{err:?}"))?;
@@ -133,21 +135,31 @@ pub async fn rows(
         ("model", embedder.model()),
     ];
     let mut rows = Vec::new();
+    let many = setup.scale.db_connections;
     let scripts = [
         (
-            "pgbench INSERT of the same rows (same table definition)",
+            "pgbench INSERT of the same rows (same table definition)".to_owned(),
             insert(),
+            clients,
             setup.duration,
             true,
         ),
         (
-            "pgbench, the bot's three statements per event",
+            "pgbench, the bot's three statements per event".to_owned(),
             bot_statements(),
+            clients,
+            replay,
+            false,
+        ),
+        (
+            format!("pgbench INSERT of the same rows, {many} clients"),
+            insert(),
+            many,
             replay,
             false,
         ),
     ];
-    for (index, (system, script, duration, peer)) in scripts.into_iter().enumerate() {
+    for (index, (system, script, clients, duration, peer)) in scripts.into_iter().enumerate() {
         if index == 0 && !setup.warmup.is_zero() {
             setup
                 .pgbench
@@ -161,7 +173,7 @@ pub async fn rows(
             .await?;
         let cpu = db_cpu.map(|mark| mark.elapsed()).transpose()?;
         let mut row = with_cpu(
-            pgbench_row(system, &run, duration.as_secs().max(1) as f64),
+            pgbench_row(&system, &run, duration.as_secs().max(1) as f64),
             None,
             cpu.map(|cpu| ("Postgres", cpu)),
             None,
