@@ -11,7 +11,7 @@ mod publish;
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use fechatter_events::EventBus;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -61,11 +61,14 @@ impl Bench<'_> {
         let publishing = rate.map_or(Duration::ZERO, |rate| {
             Duration::from_secs_f64(ids.len() as f64 / f64::from(rate))
         });
-        let deadline = Instant::now() + publishing + Duration::from_secs(60);
+        let published_by = Instant::now() + publishing;
+        // A bound for a bot that keeps indexing, however slowly; one that stops is cut off
+        // after data::STALL.
+        let deadline = published_by + Duration::from_secs(600);
         let bot_cpu = CpuMark::process(self.bot.pid)?;
         let db_cpu = self.postgres.map(CpuMark::tree).transpose()?;
         let publisher = publish_all(self.nats_url.to_owned(), self.bus.clone(), events, rate);
-        let seen = data::watch(self.pool, &ids, deadline).await?;
+        let seen = data::watch(self.pool, &ids, published_by, deadline).await?;
         let bot_cpu = bot_cpu.elapsed()?;
         let db_cpu = db_cpu.map(|mark| mark.elapsed()).transpose()?;
         let published = tokio::task::spawn_blocking(move || publisher.join())
@@ -214,15 +217,6 @@ pub async fn run(
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM search_documents")
         .fetch_one(&pool)
         .await?;
-    if warmup.lost > 0 || count("indexed") != published || stored != published as i64 {
-        bail!(
-            "{published} events published: the bot counted {} indexed ({results:?}), the index \
-             holds {stored} rows, {} of the warm-up never appeared",
-            count("indexed"),
-            warmup.lost
-        );
-    }
-
     let mut service = bot_row(
         &format!("bot_server, {rate} message.created/s offered"),
         &paced,
@@ -267,7 +261,7 @@ pub async fn run(
         .push(("vs peer".to_owned(), format!("{:.0} %", ratio * 100.0)));
     rows.extend(peers);
 
-    let lost = paced.lost + backlog.lost;
+    let lost = warmup.lost + paced.lost + backlog.lost;
     let checks = vec![
         Check::at_least("indexed", capacity, 2000.0, "messages/s"),
         Check::at_most("lag p99", paced.lag.p99_ms / 1000.0, 2.0, "s"),

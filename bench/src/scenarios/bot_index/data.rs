@@ -92,12 +92,17 @@ pub fn envelopes(seeded: &Seeded, messages: &[Message]) -> anyhow::Result<Vec<Ev
         .collect()
 }
 
-/// Reads the index every [`POLL`] until every one of `ids` (ascending) is in it or `deadline`
-/// passes; when each was first seen. Each read asks only for ids from the lowest one not yet seen,
-/// so it returns about the rows written since the previous read.
+/// Past this without a new row in the index, the rows still missing count as lost.
+pub const STALL: Duration = Duration::from_secs(30);
+
+/// Reads the index every [`POLL`] until every one of `ids` (ascending) is in it, or no new row
+/// appeared for [`STALL`] after `published_by`, or `deadline` passes; when each was first seen.
+/// Each read asks only for ids from the lowest one not yet seen, so it returns about the rows
+/// written since the previous read.
 pub async fn watch(
     pool: &PgPool,
     ids: &[i64],
+    published_by: Instant,
     deadline: Instant,
 ) -> anyhow::Result<Vec<Option<Instant>>> {
     let mut seen: Vec<Option<Instant>> = vec![None; ids.len()];
@@ -106,7 +111,11 @@ pub async fn watch(
     };
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut progress = Instant::now();
     while low < ids.len() && Instant::now() < deadline {
+        if Instant::now() > published_by.max(progress) + STALL {
+            break;
+        }
         tick.tick().await;
         let found: Vec<i64> = sqlx::query_scalar(
             "SELECT message_id FROM search_documents WHERE message_id BETWEEN $1 AND $2",
@@ -117,8 +126,11 @@ pub async fn watch(
         .await?;
         let now = Instant::now();
         for id in found {
-            if let Ok(index) = ids.binary_search(&id) {
-                seen[index].get_or_insert(now);
+            if let Ok(index) = ids.binary_search(&id)
+                && seen[index].is_none()
+            {
+                seen[index] = Some(now);
+                progress = now;
             }
         }
         while low < ids.len() && seen[low].is_some() {
