@@ -68,6 +68,7 @@ impl RunConfig {
                 1,
                 256,
             )?,
+            bot_rate: env.bounded("BOT_RATE", full.bot_rate, 1, 1_000_000)?,
             ..full
         };
         let bin_dir = PathBuf::from(env.string("BIN_DIR", "target/release"));

@@ -50,6 +50,8 @@ pub struct Scale {
     pub fanout_rate: u32,
     pub ingest_connections: usize,
     pub ingest_batch: usize,
+    /// `message.created` events per second published to bot_server while its lag is measured.
+    pub bot_rate: u32,
     /// Alternating rounds of the metrics-overhead comparison.
     pub metrics_rounds: usize,
     /// Calls per variant of the in-process metrics-layer measurement.
@@ -71,6 +73,7 @@ impl Scale {
             fanout_rate: 10,
             ingest_connections: 4,
             ingest_batch: 1_000,
+            bot_rate: 2_000,
             metrics_rounds: 5,
             metrics_micro_calls: 1_000_000,
         }
@@ -90,6 +93,7 @@ impl Scale {
             fanout_rate: 5,
             ingest_connections: 2,
             ingest_batch: 100,
+            bot_rate: 100,
             metrics_rounds: 1,
             metrics_micro_calls: 2_000,
         }

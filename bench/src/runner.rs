@@ -11,8 +11,8 @@ use sqlx::{Connection, PgConnection};
 
 use crate::config::RunConfig;
 use crate::markdown;
-use crate::report::{Check, RunInfo, ScenarioResult};
-use crate::scenarios::{self, ingest, list, metrics, send, sse_fanout, sse_idle};
+use crate::report::{RunInfo, ScenarioResult};
+use crate::scenarios::{self, bot_index, ingest, list, metrics, send, sse_fanout, sse_idle};
 
 fn load_average() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
@@ -136,37 +136,16 @@ async fn drop_database(config: &RunConfig, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What `bot-index` reports until bot_server indexes messages.
-fn bot_not_landed() -> ScenarioResult {
-    ScenarioResult {
-        scenario: "bot-index".to_owned(),
-        title: "bot indexing".to_owned(),
-        run: RunInfo::default(),
-        rows: Vec::new(),
-        checks: vec![Check {
-            target: "≥ 2 000 messages/s indexed; lag p99 ≤ 2 s (peer: raw INSERT of the same rows)"
-                .to_owned(),
-            measured: "not measured yet: bot indexing has not landed on main".to_owned(),
-            met: None,
-        }],
-        notes: vec![
-            "bot_server on main serves health and metrics only; this scenario is added when its \
-             JetStream indexing consumer lands"
-                .to_owned(),
-        ],
-    }
-}
-
 pub async fn scenario(config: &RunConfig, name: &str) -> anyhow::Result<ScenarioResult> {
     let setup = &config.setup;
     match name {
-        "send" | "list" => {
-            let db = scenarios::unique(&format!("bench_{name}"));
+        "send" | "list" | "bot-index" => {
+            let db = scenarios::unique(&format!("bench_{}", name.replace('-', "_")));
             let url = database(config, &db).await?;
-            let result = if name == "send" {
-                send::run(setup, &url, &config.nats_url).await
-            } else {
-                list::run(setup, &url, &config.nats_url).await
+            let result = match name {
+                "send" => send::run(setup, &url, &config.nats_url).await,
+                "list" => list::run(setup, &url, &config.nats_url).await,
+                _ => bot_index::run(setup, &url, &config.nats_url).await,
             };
             drop_database(config, &db).await?;
             result
@@ -175,7 +154,6 @@ pub async fn scenario(config: &RunConfig, name: &str) -> anyhow::Result<Scenario
         "sse-fanout" => sse_fanout::run(setup, &config.nats_url).await,
         "ingest" => ingest::run(setup, &config.clickhouse_url, &config.nats_url).await,
         "metrics" => metrics::run(setup).await,
-        "bot-index" => Ok(bot_not_landed()),
         other => anyhow::bail!(
             "unknown scenario {other:?}; one of {:?} or all",
             scenarios::ALL
@@ -228,18 +206,16 @@ pub async fn run(config: &RunConfig, names: &[String]) -> anyhow::Result<()> {
         let started = std::time::Instant::now();
         match scenario(config, name).await {
             Ok(mut result) => {
-                if name != "bot-index" {
-                    result.run = RunInfo {
-                        commit: config.commit.clone(),
-                        date: Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-                        cpu: cpu_model(),
-                        load_before,
-                        load_after: load_average(),
-                        profile: config.profile.clone(),
-                        pinning: pinning(config),
-                        tools: tools.clone(),
-                    };
-                }
+                result.run = RunInfo {
+                    commit: config.commit.clone(),
+                    date: Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+                    cpu: cpu_model(),
+                    load_before,
+                    load_after: load_average(),
+                    profile: config.profile.clone(),
+                    pinning: pinning(config),
+                    tools: tools.clone(),
+                };
                 let mut store = read_results(&config.results)?;
                 markdown::merge(&mut store, result);
                 std::fs::write(&config.results, serde_json::to_string_pretty(&store)?)?;

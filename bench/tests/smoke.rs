@@ -8,7 +8,7 @@ use std::time::Duration;
 use bench::launch::Launcher;
 use bench::pgbench::Pgbench;
 use bench::report::ScenarioResult;
-use bench::scenarios::{ingest, list, metrics, send, sse_fanout, sse_idle};
+use bench::scenarios::{bot_index, ingest, list, metrics, send, sse_fanout, sse_idle};
 use bench::{Scale, Setup};
 use test_support::{ClickHouse, Nats, Postgres};
 
@@ -156,6 +156,30 @@ async fn analytics_ingest_stores_every_accepted_event_like_the_raw_insert() {
             .iter()
             .any(|c| c.target.starts_with("lost") && c.met == Some(true))
     );
+}
+
+#[tokio::test]
+async fn bot_indexing_stores_every_published_message_once_like_the_raw_insert() {
+    let logs = tempfile::tempdir().expect("log dir");
+    let db = Postgres::shared().await.create_database().await;
+    let nats = Nats::shared().await;
+    let result = within(
+        "bot-index",
+        bot_index::run(&setup(logs.path()), &db.url, &nats.url()),
+    )
+    .await;
+    assert_worked(&result, 5);
+    assert!(result.rows[0].latency.is_some_and(|lag| lag.samples > 0));
+    for target in ["lost", "handled twice"] {
+        assert!(
+            result
+                .checks
+                .iter()
+                .any(|c| c.target.starts_with(target) && c.met == Some(true)),
+            "{target}: {:?}",
+            result.checks
+        );
+    }
 }
 
 #[tokio::test]

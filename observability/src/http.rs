@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
@@ -26,9 +26,9 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// Records the shared HTTP metrics for every request that passes through it. Add it with
 /// `Router::layer` so it runs after routing and sees [`MatchedPath`].
 ///
-/// The per-request path is kept free of allocation, string hashing, reference counting and
-/// recorder look-ups (see docs/benchmarks.md): label strings and metric handles are built once per
-/// (route, method, status) and found again by route, then by method and status.
+/// The per-request path is kept free of allocation, string hashing, locks and recorder look-ups
+/// (see docs/benchmarks.md, "Profiles"): label strings and metric handles are built once per
+/// (route, method, status) and found again by route, then by method and status, without locking.
 #[derive(Clone)]
 pub struct HttpMetricsLayer {
     state: Arc<LayerState>,
@@ -43,10 +43,25 @@ struct LayerState {
     routes: RwLock<HashMap<Arc<str>, &'static RouteHandles>>,
 }
 
-/// The handles of one route template, per (method, status) seen so far: a route sees few.
+/// (method, status) outcomes a route keeps in place; a route sees few, the rest go to `overflow`.
+const OUTCOME_SLOTS: usize = 8;
+
+/// The handles of one route template, per (method, status) seen so far.
 struct RouteHandles {
     route: Arc<str>,
-    outcomes: RwLock<Vec<(Method, u16, Handles)>>,
+    metrics: &'static SharedMetrics,
+    /// Filled in order and never emptied, so a request finds its outcome without a lock.
+    slots: [OnceLock<Outcome>; OUTCOME_SLOTS],
+    /// Outcomes past the slots.
+    overflow: RwLock<Vec<Outcome>>,
+    /// Held while an outcome is created, so none is created twice.
+    creating: Mutex<()>,
+}
+
+struct Outcome {
+    method: MethodLabel,
+    status: u16,
+    handles: Handles,
 }
 
 struct Handles {
@@ -77,17 +92,24 @@ impl HttpMetricsLayer {
     }
 }
 
-/// Methods outside this set share one label value, so a client cannot invent label values.
-fn method_label(method: &Method) -> Method {
+/// A `method` label value: one of [`METHODS`]. Methods outside the set share `OTHER`, so a
+/// client cannot invent label values.
+type MethodLabel = u8;
+
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "OTHER",
+];
+
+fn method_label(method: &Method) -> MethodLabel {
     match *method {
-        Method::GET
-        | Method::POST
-        | Method::PUT
-        | Method::PATCH
-        | Method::DELETE
-        | Method::HEAD
-        | Method::OPTIONS => method.clone(),
-        _ => Method::from_bytes(b"OTHER").unwrap_or(Method::GET),
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::PATCH => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
     }
 }
 
@@ -114,48 +136,83 @@ impl LayerState {
             .or_insert_with(|| {
                 Box::leak(Box::new(RouteHandles {
                     route,
-                    outcomes: RwLock::new(Vec::new()),
+                    metrics: self.metrics,
+                    slots: std::array::from_fn(|_| OnceLock::new()),
+                    overflow: RwLock::new(Vec::new()),
+                    creating: Mutex::new(()),
                 }))
             })
     }
 }
 
 impl RouteHandles {
-    /// Records one request under its (method, status), creating the handles the first time.
-    fn record(&self, metrics: &SharedMetrics, method: &Method, status: u16, seconds: f64) {
-        let is_it = |(m, s, _): &&(Method, u16, Handles)| *s == status && m == method;
-        {
-            let outcomes = self
-                .outcomes
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some((_, _, handles)) = outcomes.iter().find(is_it) {
-                handles.record(seconds);
-                return;
+    /// Records into the outcome's handles if it exists; whether it did.
+    fn record_existing(&self, method: MethodLabel, status: u16, seconds: f64) -> bool {
+        let is_it = |o: &Outcome| o.status == status && o.method == method;
+        for slot in &self.slots {
+            match slot.get() {
+                Some(outcome) if is_it(outcome) => {
+                    outcome.handles.record(seconds);
+                    return true;
+                }
+                Some(_) => {}
+                // Slots fill in order: the overflow is only used once every slot is set.
+                None => return false,
             }
         }
-        let mut outcomes = self
-            .outcomes
-            .write()
+        let overflow = self
+            .overflow
+            .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, _, handles)) = outcomes.iter().find(is_it) {
-            handles.record(seconds);
+        match overflow.iter().find(|o| is_it(o)) {
+            Some(outcome) => {
+                outcome.handles.record(seconds);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records one request under its (method, status), creating the handles the first time.
+    fn record(&self, method: MethodLabel, status: u16, seconds: f64) {
+        if self.record_existing(method, status, seconds) {
+            return;
+        }
+        let _creating = self
+            .creating
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.record_existing(method, status, seconds) {
             return;
         }
         let labels = || {
             [
-                ("method", method.as_str().to_owned()),
+                ("method", METHODS[usize::from(method)].to_owned()),
                 ("route", self.route.to_string()),
                 ("status", status.to_string()),
             ]
         };
-        let handles = Handles {
-            requests: metrics.http_requests.counter_with(labels()),
-            duration: metrics.http_request_duration.histogram_with(labels()),
-            errors: (status >= 500).then(|| metrics.http_errors.counter_with(labels())),
+        let metrics = self.metrics;
+        let outcome = Outcome {
+            method,
+            status,
+            handles: Handles {
+                requests: metrics.http_requests.counter_with(labels()),
+                duration: metrics.http_request_duration.histogram_with(labels()),
+                errors: (status >= 500).then(|| metrics.http_errors.counter_with(labels())),
+            },
         };
-        handles.record(seconds);
-        outcomes.push((method.clone(), status, handles));
+        outcome.handles.record(seconds);
+        match self.slots.iter().find(|slot| slot.get().is_none()) {
+            Some(slot) => {
+                let _ = slot.set(outcome);
+            }
+            None => self
+                .overflow
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(outcome),
+        }
     }
 }
 
@@ -165,28 +222,35 @@ impl<S> Layer<S> for HttpMetricsLayer {
     fn layer(&self, inner: S) -> Self::Service {
         HttpMetricsService {
             inner,
-            state: self.state.clone(),
-            last_route: Arc::new(OnceLock::new()),
+            shared: Arc::new(ServiceShared {
+                state: self.state.clone(),
+                last_route: OnceLock::new(),
+            }),
         }
     }
+}
+
+/// axum clones a route's service for every request: one reference count to touch, not two.
+struct ServiceShared {
+    state: Arc<LayerState>,
+    /// `Router::layer` wraps each route's endpoint separately, so an instance (and its clones)
+    /// nearly always sees one route: its handles are kept here to skip the shared map.
+    last_route: OnceLock<&'static RouteHandles>,
 }
 
 #[derive(Clone)]
 pub struct HttpMetricsService<S> {
     inner: S,
-    state: Arc<LayerState>,
-    /// `Router::layer` wraps each route's endpoint separately, so an instance (and its clones)
-    /// nearly always sees one route: its handles are kept here to skip the shared map.
-    last_route: Arc<OnceLock<&'static RouteHandles>>,
+    shared: Arc<ServiceShared>,
 }
 
 impl<S> HttpMetricsService<S> {
     fn route(&self, route: &str) -> &'static RouteHandles {
-        match self.last_route.get() {
+        match self.shared.last_route.get() {
             Some(handles) if handles.route.as_ref() == route => handles,
             _ => {
-                let handles = self.state.route(route);
-                let _ = self.last_route.set(handles);
+                let handles = self.shared.state.route(route);
+                let _ = self.shared.last_route.set(handles);
                 handles
             }
         }
@@ -229,13 +293,12 @@ where
                 .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
         );
         let method = method_label(request.method());
-        let in_flight = InFlight::start(self.state.in_flight());
+        let in_flight = InFlight::start(self.shared.state.in_flight());
         ResponseFuture {
             started: Instant::now(),
             inner: self.inner.call(request),
             route,
             method,
-            metrics: self.state.metrics,
             in_flight: Some(in_flight),
         }
     }
@@ -247,8 +310,7 @@ pin_project! {
         #[pin]
         inner: F,
         route: &'static RouteHandles,
-        method: Method,
-        metrics: &'static SharedMetrics,
+        method: MethodLabel,
         in_flight: Option<InFlight>,
         started: Instant,
     }
@@ -269,8 +331,7 @@ where
         let status = result
             .as_ref()
             .map_or(500, |response| response.status().as_u16());
-        this.route
-            .record(this.metrics, this.method, status, elapsed);
+        this.route.record(*this.method, status, elapsed);
         Poll::Ready(result)
     }
 }
@@ -387,9 +448,49 @@ mod tests {
     }
 
     #[test]
+    fn a_route_answering_more_statuses_than_it_keeps_in_place_counts_each_once() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let statuses: Vec<u16> = (200..200 + OUTCOME_SLOTS as u16 + 4).collect();
+        metrics::with_local_recorder(&recorder, || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let router = Router::new()
+                    .route(
+                        "/status/{code}",
+                        get(
+                            |axum::extract::Path(code): axum::extract::Path<u16>| async move {
+                                StatusCode::from_u16(code).unwrap()
+                            },
+                        ),
+                    )
+                    .layer(HttpMetricsLayer::new(SharedMetrics::for_prefix(
+                        "overflowtest",
+                    )));
+                for round in 0..2 {
+                    for code in &statuses {
+                        let request = Request::get(format!("/status/{code}")).body(Body::empty());
+                        let response = router.clone().oneshot(request.unwrap()).await.unwrap();
+                        assert_eq!(response.status().as_u16(), *code, "round {round}");
+                    }
+                }
+            });
+        });
+        let text = handle.render();
+        for code in &statuses {
+            let series = format!(
+                r#"overflowtest_http_requests_total{{method="GET",route="/status/{{code}}",status="{code}"}} 2"#
+            );
+            assert!(text.contains(&series), "{series} in\n{text}");
+        }
+    }
+
+    #[test]
     fn unknown_methods_share_one_label() {
         let custom = Method::from_bytes(b"BREW").unwrap_or(Method::GET);
-        assert_eq!(method_label(&custom).as_str(), "OTHER");
-        assert_eq!(method_label(&Method::PATCH), Method::PATCH);
+        assert_eq!(METHODS[usize::from(method_label(&custom))], "OTHER");
+        assert_eq!(METHODS[usize::from(method_label(&Method::PATCH))], "PATCH");
     }
 }

@@ -1,5 +1,6 @@
 //! The scenarios of the table, each measuring a service and its peer in the same run.
 
+pub mod bot_index;
 pub mod ingest;
 pub mod list;
 pub mod metrics;
