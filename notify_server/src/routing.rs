@@ -1,11 +1,7 @@
 //! Turning a stored event into a frame and the list of users it goes to, the same way for live
 //! delivery and for replay.
 
-use chrono::{DateTime, Utc};
-use fechatter_events::{
-    ChatId, Envelope, EnvelopeError, EventBus, EventId, EventKind, UserId, WorkspaceId,
-};
-use serde::Serialize;
+use fechatter_events::{Envelope, EnvelopeError, EventBus, EventKind};
 
 use crate::frame::Frame;
 
@@ -29,37 +25,6 @@ pub enum RouteError {
     },
 }
 
-/// What a client receives of an envelope: every field but `recipients`. Those are routing metadata
-/// for the consumers; a client needs none of them, a member of a large channel should not learn
-/// every member id from each message, and for a 10 000-member chat they are ~50 KB that would be
-/// written to each of the 10 000 connections.
-#[derive(Serialize)]
-struct ClientEnvelope<'a> {
-    id: &'a EventId,
-    kind: EventKind,
-    version: u16,
-    occurred_at: &'a DateTime<Utc>,
-    workspace_id: WorkspaceId,
-    chat_id: Option<ChatId>,
-    actor_id: Option<UserId>,
-    data: &'a serde_json::Value,
-}
-
-impl<'a> From<&'a Envelope> for ClientEnvelope<'a> {
-    fn from(envelope: &'a Envelope) -> Self {
-        Self {
-            id: &envelope.id,
-            kind: envelope.kind,
-            version: envelope.version,
-            occurred_at: &envelope.occurred_at,
-            workspace_id: envelope.workspace_id,
-            chat_id: envelope.chat_id,
-            actor_id: envelope.actor_id,
-            data: &envelope.data,
-        }
-    }
-}
-
 /// Validates the message at stream sequence `seq` and serialises, once for all its recipients'
 /// connections, the frame's data: the envelope without `recipients`.
 pub fn route(
@@ -78,8 +43,7 @@ pub fn route(
             envelope: envelope.kind,
         });
     }
-    let json = serde_json::to_string(&ClientEnvelope::from(&envelope))
-        .map_err(EnvelopeError::Malformed)?;
+    let json = envelope.client_json()?;
     Ok(Routed {
         frame: Frame::event(kind, seq, json),
         envelope,

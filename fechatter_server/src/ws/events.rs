@@ -53,9 +53,9 @@ fn deliver(state: &AppState, payload: &[u8]) {
     if !hub.any_connected(&envelope.recipients) {
         return;
     }
-    // The envelope decoded, so the payload is valid UTF-8 JSON and can be embedded as is.
-    let Ok(json) = std::str::from_utf8(payload) else {
-        return;
-    };
-    hub.deliver(&envelope.recipients, &protocol::event(json));
+    // Serialised once for all the sockets; the recipients stay routing metadata.
+    match envelope.client_json() {
+        Ok(json) => hub.deliver(&envelope.recipients, &protocol::event(&json)),
+        Err(err) => tracing::warn!(error = %err, "an event was not pushed to sockets"),
+    }
 }

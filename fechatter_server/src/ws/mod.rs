@@ -73,7 +73,8 @@ impl WebSockets {
         `Command`s with an optional string `id`; the server answers each with \
         `{\"type\":\"ack\",\"id\",\"result\": AckResult}` or \
         `{\"type\":\"error\",\"id\",\"status\",\"error\": ErrorBody}`, and pushes \
-        `{\"type\":\"event\",\"event\": Envelope}` for the caller's events.",
+        `{\"type\":\"event\",\"event\": Envelope}` for the caller's events (the envelope \
+        without `recipients`).",
     params(("access_token" = Option<String>, Query, description = "The access token, for clients that cannot set headers")),
     responses(
         (status = 101, description = "Switched to the WebSocket protocol"),

@@ -72,6 +72,10 @@ async fn a_message_sent_over_the_socket_is_stored_published_and_pushed_to_member
         let pushed = socket.event("message.created").await;
         assert_eq!(pushed["id"], event.id.to_string());
         assert_eq!(pushed["data"]["id"], message_id);
+        assert!(
+            pushed.get("recipients").is_none(),
+            "routing metadata is not pushed: {pushed}"
+        );
     }
     // Cat is not a member: the next thing his socket gets is his own read marker, not the message.
     let cats_message = app.send(&cat, cats_own, "note to self").await;
