@@ -180,8 +180,9 @@ pub async fn run(
             drained.as_secs_f64()
         ),
         "the two rows after the peer replay fechatter's transaction (member roles, insert, \
-         outbox insert with pg_notify, commit) with pgbench: the database's share of a send, \
-         without the relay's publishing and deleting"
+         outbox insert, commit) with pgbench: the database's share of a send, without the \
+         relay's publishing and deleting; then the same with a pg_notify per transaction, the \
+         relay's former wake-up, which serialises commits on a database-wide lock"
             .to_owned(),
     ];
     Ok(ScenarioResult {

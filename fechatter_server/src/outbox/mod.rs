@@ -1,5 +1,6 @@
 //! The relay from the outbox table to JetStream (`events.md`: nothing is lost between Postgres and
-//! NATS). Writers put each event in the outbox inside the transaction of its change and NOTIFY; the
+//! NATS). Writers put each event in the outbox inside the transaction of its change and, once it
+//! committed, wake their instance's relay ([`RelayWaker`]; a poll covers missed wake-ups). The
 //! relay publishes pending events in sequence order with `Nats-Msg-Id` = event id, waits for each
 //! JetStream ack, and deletes rows only once acknowledged.
 //!
@@ -12,3 +13,4 @@ mod relay;
 mod wakeups;
 
 pub use relay::run;
+pub use wakeups::RelayWaker;

@@ -12,8 +12,9 @@ use crate::repo;
 use crate::repo::outbox::PendingEvent;
 use crate::state::AppState;
 
-/// How soon to try again while another instance's relay holds the lock.
-const BUSY_RETRY: Duration = Duration::from_millis(50);
+/// How soon to try again while another instance's relay holds the lock: it may have read its batch
+/// before this instance's events committed, and nothing else would wake this relay before the poll.
+pub(super) const BUSY_RETRY: Duration = Duration::from_millis(50);
 /// How long to wait for JetStream to acknowledge one event before calling the attempt failed.
 const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -43,7 +44,10 @@ enum Batch {
 pub async fn run(state: AppState, shutdown: CancellationToken) {
     let mut jetstream = jetstream::new(state.nats().clone());
     jetstream.set_timeout(ACK_TIMEOUT);
-    let mut wakeups = Wakeups::new(state.pool().clone(), state.config().outbox.poll_interval);
+    let wakeups = Wakeups::new(
+        state.relay_waker().clone(),
+        state.config().outbox.poll_interval,
+    );
     let mut stream_ready = false;
     let mut delays = retry_forever();
     while !shutdown.is_cancelled() {
