@@ -1,5 +1,5 @@
 //! List messages: `GET /api/chats/{id}/messages?limit=50` (JWT, session and membership checks from
-//! the caches, the keyset query with the mentions and reactions of the page) against pgbench running the
+//! the caches, the keyset query, mentions and reactions of the page) against pgbench running the
 //! same keyset query; and the page at depth `list_depth` of one long chat against its first page.
 
 use std::sync::Arc;
@@ -252,7 +252,7 @@ pub async fn run(
     // A diagnosis of where a list request's time goes, not the peer it is held to.
     let mut replay_row = with_cpu(
         pgbench_row(
-            "pgbench, fechatter's list query (page and details)",
+            "pgbench, fechatter's three list queries",
             &replay,
             depth_seconds,
         ),

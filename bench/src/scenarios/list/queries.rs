@@ -1,21 +1,17 @@
 //! The list scenario's pgbench scripts: the same SQL as `fechatter_server::repo::messages`.
 
-/// What `service::messages::list` asks Postgres for one page: one query for the page with the
-/// mentions, reaction counts and file presence of its messages (`repo::messages::page`).
+/// What `service::messages::list` asks Postgres for one page: the page, the mentions and the
+/// reaction counts of its messages (the ids of a seeded chat's newest 51 are known).
 pub const PGBENCH_LIST_QUERIES: &str = "\\set k random(0, :chats - 1)
 \\set chat :first_chat + :k
-SELECT m.*,
-ARRAY(SELECT user_id FROM mentions WHERE message_id = m.id ORDER BY user_id) AS mentions,
-COALESCE(r.emojis, '{}') AS reaction_emojis, COALESCE(r.counts, '{}') AS reaction_counts,
-COALESCE(r.mine, '{}') AS reaction_mine,
-EXISTS (SELECT 1 FROM message_files WHERE message_id = m.id) AS has_files
-FROM (SELECT id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at FROM messages
-WHERE chat_id = :chat AND deleted_at IS NULL ORDER BY id DESC LIMIT 51) AS m
-LEFT JOIN LATERAL (SELECT array_agg(emoji ORDER BY first, emoji) AS emojis,
-array_agg(n ORDER BY first, emoji) AS counts, array_agg(me ORDER BY first, emoji) AS mine
-FROM (SELECT emoji, count(*) AS n, bool_or(user_id = :viewer) AS me, min(created_at) AS first
-FROM reactions WHERE message_id = m.id GROUP BY emoji) AS per_emoji) AS r ON true
-ORDER BY m.id DESC;
+\\set top :first_message + (:k + 1) * :per_chat - 1
+SELECT id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at FROM messages
+WHERE chat_id = :chat AND deleted_at IS NULL ORDER BY id DESC LIMIT 51;
+SELECT message_id, user_id FROM mentions
+WHERE message_id = ANY(ARRAY(SELECT generate_series(:top - 50, :top)::bigint)) ORDER BY message_id, user_id;
+SELECT message_id, emoji, count(*) AS count, bool_or(user_id = :viewer) AS me FROM reactions
+WHERE message_id = ANY(ARRAY(SELECT generate_series(:top - 50, :top)::bigint))
+GROUP BY message_id, emoji ORDER BY message_id, min(created_at), emoji;
 ";
 
 /// The repository's keyset queries (`fechatter_server::repo::messages::page`): the first page,
