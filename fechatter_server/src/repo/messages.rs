@@ -1,5 +1,5 @@
 use fechatter_events::{ChatId, MessageId, UserId};
-use sqlx::{FromRow, PgExecutor};
+use sqlx::PgExecutor;
 
 use crate::db::timed;
 use crate::models::PageRequest;
@@ -147,104 +147,34 @@ pub async fn soft_delete(db: impl PgExecutor<'_>, id: MessageId) -> Result<(), s
 /// plan for a prepared statement, that predicate is only a filter, so a page deep in a long chat
 /// walked every newer index entry (a page at depth 500 000 took 100 ms instead of well under 1 ms;
 /// see docs/benchmarks.md).
-/// What the API adds to a message row: its mentions, its reaction counts as the viewer sees them
-/// (in order of each emoji's first use) and whether files are attached, read in the same round
-/// trip as the rows they belong to.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
-pub struct Details {
-    pub mentions: Vec<UserId>,
-    pub reaction_emojis: Vec<String>,
-    pub reaction_counts: Vec<i64>,
-    pub reaction_mine: Vec<bool>,
-    pub has_files: bool,
-}
-
-#[derive(Debug, FromRow)]
-pub struct DetailedRow {
-    #[sqlx(flatten)]
-    pub row: MessageRow,
-    #[sqlx(flatten)]
-    pub details: Details,
-}
-
-#[derive(Debug, FromRow)]
-pub struct DetailsOf {
-    pub id: MessageId,
-    #[sqlx(flatten)]
-    pub details: Details,
-}
-
-/// The details of each message `m` of the FROM clause; `viewer` is the viewer's parameter.
-fn details_sql(from: &str, viewer: &str) -> String {
-    format!(
-        "ARRAY(SELECT user_id FROM mentions WHERE message_id = m.id ORDER BY user_id) AS mentions,
-         COALESCE(r.emojis, '{{}}') AS reaction_emojis,
-         COALESCE(r.counts, '{{}}') AS reaction_counts,
-         COALESCE(r.mine, '{{}}') AS reaction_mine,
-         EXISTS (SELECT 1 FROM message_files WHERE message_id = m.id) AS has_files
-         FROM {from}
-         LEFT JOIN LATERAL (
-             SELECT array_agg(emoji ORDER BY first, emoji) AS emojis,
-                    array_agg(n ORDER BY first, emoji) AS counts,
-                    array_agg(me ORDER BY first, emoji) AS mine
-             FROM (SELECT emoji, count(*) AS n, bool_or(user_id = {viewer}) AS me,
-                          min(created_at) AS first
-                   FROM reactions WHERE message_id = m.id GROUP BY emoji) AS per_emoji
-         ) AS r ON true"
-    )
-}
-
-/// A page of the chat's live messages, newest first, with their details as `viewer` sees them:
-/// one round trip.
 pub async fn page(
     db: impl PgExecutor<'_>,
     chat: ChatId,
     page: PageRequest,
-    viewer: UserId,
-) -> Result<Vec<DetailedRow>, sqlx::Error> {
-    let before = if page.before.is_some() {
-        "AND id < $4"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT m.*, {} ORDER BY m.id DESC",
-        details_sql(
-            &format!(
-                "(SELECT {COLUMNS} FROM messages WHERE chat_id = $1 AND deleted_at IS NULL {before}
-                  ORDER BY id DESC LIMIT $2) AS m"
-            ),
-            "$3",
-        )
-    );
-    let mut query = sqlx::query_as::<_, DetailedRow>(&sql)
-        .bind(chat)
-        .bind(page.fetch_limit())
-        .bind(viewer);
-    if let Some(before) = page.before {
-        query = query.bind(before);
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    let (sql, query);
+    match page.before {
+        None => {
+            sql = format!(
+                "SELECT {COLUMNS} FROM messages WHERE chat_id = $1 AND deleted_at IS NULL
+                 ORDER BY id DESC LIMIT $2"
+            );
+            query = sqlx::query_as::<_, MessageRow>(&sql)
+                .bind(chat)
+                .bind(page.fetch_limit());
+        }
+        Some(before) => {
+            sql = format!(
+                "SELECT {COLUMNS} FROM messages WHERE chat_id = $1 AND deleted_at IS NULL AND id < $2
+                 ORDER BY id DESC LIMIT $3"
+            );
+            query = sqlx::query_as::<_, MessageRow>(&sql)
+                .bind(chat)
+                .bind(before)
+                .bind(page.fetch_limit());
+        }
     }
     timed("messages.page", query.fetch_all(db)).await
-}
-
-/// The details of these messages as `viewer` sees them.
-pub async fn details(
-    db: impl PgExecutor<'_>,
-    messages: &[MessageId],
-    viewer: UserId,
-) -> Result<Vec<DetailsOf>, sqlx::Error> {
-    let sql = format!(
-        "SELECT m.id, {}",
-        details_sql("unnest($1::bigint[]) AS m(id)", "$2")
-    );
-    timed(
-        "messages.details",
-        sqlx::query_as::<_, DetailsOf>(&sql)
-            .bind(messages)
-            .bind(viewer)
-            .fetch_all(db),
-    )
-    .await
 }
 
 pub async fn insert_mentions(
@@ -283,4 +213,21 @@ pub async fn delete_mentions(
     )
     .await
     .map(|_| ())
+}
+
+/// (message, mentioned user) pairs of these messages.
+pub async fn mentions_of(
+    db: impl PgExecutor<'_>,
+    messages: &[MessageId],
+) -> Result<Vec<(MessageId, UserId)>, sqlx::Error> {
+    timed(
+        "mentions.of_messages",
+        sqlx::query_as::<_, (MessageId, UserId)>(
+            "SELECT message_id, user_id FROM mentions WHERE message_id = ANY($1)
+             ORDER BY message_id, user_id",
+        )
+        .bind(messages)
+        .fetch_all(db),
+    )
+    .await
 }

@@ -2,6 +2,7 @@ use fechatter_events::{MessageId, UserId};
 use sqlx::PgExecutor;
 
 use crate::db::timed;
+use crate::models::message::ReactionCount;
 
 /// Adds the reaction; false when the user had already reacted with this emoji.
 pub async fn insert(
@@ -42,4 +43,25 @@ pub async fn delete(
     )
     .await
     .map(|done| done.rows_affected() > 0)
+}
+
+/// Reaction counts per message and emoji, in the order each emoji first appeared.
+pub async fn counts(
+    db: impl PgExecutor<'_>,
+    messages: &[MessageId],
+    viewer: UserId,
+) -> Result<Vec<ReactionCount>, sqlx::Error> {
+    timed(
+        "reactions.counts",
+        sqlx::query_as::<_, ReactionCount>(
+            "SELECT message_id, emoji, count(*) AS count, bool_or(user_id = $2) AS me
+             FROM reactions WHERE message_id = ANY($1)
+             GROUP BY message_id, emoji
+             ORDER BY message_id, min(created_at), emoji",
+        )
+        .bind(messages)
+        .bind(viewer)
+        .fetch_all(db),
+    )
+    .await
 }

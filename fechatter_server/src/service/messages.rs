@@ -16,7 +16,7 @@ use crate::models::message::{MessageRow, ReactionCount, SendMessage};
 use crate::models::{Message, Page, PageRequest};
 use crate::observability::metrics::MessageMetrics;
 use crate::repo;
-use crate::repo::messages::{DetailedRow, Details, NewMessage};
+use crate::repo::messages::NewMessage;
 use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
 use crate::service::{access, assistant, files, handles, users};
@@ -187,63 +187,38 @@ async fn replay(
     Ok((message, false))
 }
 
-/// Adds mentions and reaction counts (as `viewer` sees them) and files to message rows.
+/// Adds mentions and reaction counts (as `viewer` sees them) to message rows.
 async fn with_details(
     state: &AppState,
     viewer: &CurrentUser,
     rows: Vec<MessageRow>,
 ) -> Result<Vec<Message>, AppError> {
     let ids: Vec<MessageId> = rows.iter().map(|row| row.id).collect();
-    let mut details: HashMap<MessageId, Details> =
-        repo::messages::details(state.pool(), &ids, viewer.id)
-            .await?
-            .into_iter()
-            .map(|of| (of.id, of.details))
-            .collect();
-    let detailed = rows
-        .into_iter()
-        .map(|row| match details.remove(&row.id) {
-            Some(details) => Ok(DetailedRow { row, details }),
-            None => Err(AppError::internal("no details for a message")),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    assemble(state, detailed).await
-}
-
-/// The API's view of detailed rows; files are read only for messages that have some.
-async fn assemble(state: &AppState, rows: Vec<DetailedRow>) -> Result<Vec<Message>, AppError> {
-    let with_files: Vec<MessageId> = rows
-        .iter()
-        .filter(|detailed| detailed.details.has_files)
-        .map(|detailed| detailed.row.id)
-        .collect();
+    let mut mentions: HashMap<MessageId, Vec<UserId>> = HashMap::new();
+    for (message, user) in repo::messages::mentions_of(state.pool(), &ids).await? {
+        mentions.entry(message).or_default().push(user);
+    }
+    let mut reactions: HashMap<MessageId, Vec<ReactionCount>> = HashMap::new();
+    for count in repo::reactions::counts(state.pool(), &ids, viewer.id).await? {
+        reactions.entry(count.message_id).or_default().push(count);
+    }
     let mut attached: HashMap<MessageId, Vec<FileInfo>> = HashMap::new();
-    if !with_files.is_empty() {
-        for row in repo::files::of_messages(state.pool(), &with_files).await? {
-            attached
-                .entry(row.message_id)
-                .or_default()
-                .push(row.file.into());
-        }
+    for row in repo::files::of_messages(state.pool(), &ids).await? {
+        attached
+            .entry(row.message_id)
+            .or_default()
+            .push(row.file.into());
     }
     Ok(rows
         .into_iter()
-        .map(|DetailedRow { row, details }| {
+        .map(|row| {
             let id = row.id;
-            let reactions = details
-                .reaction_emojis
-                .into_iter()
-                .zip(details.reaction_counts)
-                .zip(details.reaction_mine)
-                .map(|((emoji, count), me)| ReactionCount {
-                    message_id: id,
-                    emoji,
-                    count,
-                    me,
-                })
-                .collect();
-            Message::from_row(row, details.mentions, reactions)
-                .with_files(attached.remove(&id).unwrap_or_default())
+            Message::from_row(
+                row,
+                mentions.remove(&id).unwrap_or_default(),
+                reactions.remove(&id).unwrap_or_default(),
+            )
+            .with_files(attached.remove(&id).unwrap_or_default())
         })
         .collect())
 }
@@ -256,9 +231,9 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<Message>, AppError> {
     access::membership(state, caller, chat_id).await?;
-    let rows = repo::messages::page(state.pool(), chat_id, page, caller.id).await?;
-    let page = Page::from_rows(rows, page, |detailed| detailed.row.id.0);
-    let items = assemble(state, page.items).await?;
+    let rows = repo::messages::page(state.pool(), chat_id, page).await?;
+    let page = Page::from_rows(rows, page, |row| row.id.0);
+    let items = with_details(state, caller, page.items).await?;
     MessageMetrics::fetched(items.len());
     Ok(Page {
         items,
