@@ -92,6 +92,10 @@ pub async fn run(
                 ("NATS_STREAM", bus.to_uppercase()),
                 ("NATS_SUBJECT_PREFIX", bus.clone()),
                 ("JWT_SECRET", setup.jwt_secret.clone()),
+                // The send path's capacity is measured, not the per-user limit (120 a minute):
+                // 200 users at thousands of sends a second would otherwise get 429s once their
+                // buckets run dry. The limiter's check still runs on every request.
+                ("RATE_LIMIT_SEND_PER_MINUTE", "1000000".to_owned()),
             ],
         )
         .await?;
