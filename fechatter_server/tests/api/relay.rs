@@ -1,5 +1,6 @@
 //! When the relay publishes: at once after this instance's commit, soon after another relay lets go
-//! of the lock it held while the event committed, and at the next poll when nothing woke it.
+//! of the lock it held while the event committed, and at the next poll when nothing woke it; and a
+//! backlog larger than a batch goes out exactly once, in commit order.
 
 use fechatter_events::payload::MessagePayload;
 use fechatter_events::{Envelope, EventKind, UserId, WorkspaceId};
@@ -83,17 +84,63 @@ async fn an_event_no_commit_of_this_instance_announced_goes_out_at_the_next_poll
         &json!({"written": "behind the relay's back"}),
     )
     .unwrap_or_else(|err| panic!("{err}"));
+    insert_behind_the_relay(&app.pool, &envelope).await;
+
+    let events = app.published_events().await;
+    let ids: Vec<_> = events[before..].iter().map(|event| event.id).collect();
+    assert_eq!(ids, vec![envelope.id]);
+}
+
+#[tokio::test]
+async fn hundreds_of_events_committed_at_once_reach_jetstream_exactly_once_in_commit_order() {
+    // Two batches, the first full: the relay pipelines 250 publishes, then the remaining 150.
+    let app = TestApp::spawn_with(AppOptions {
+        env: vec![("OUTBOX_BATCH_SIZE", "250".to_owned())],
+        ..AppOptions::default()
+    })
+    .await;
+    let before = app.published_events().await.len();
+    let envelopes: Vec<Envelope> = (0..400)
+        .map(|n| {
+            Envelope::new(
+                EventKind::ChatRead,
+                WorkspaceId(1),
+                None,
+                Some(UserId(1)),
+                vec![UserId(1)],
+                &json!({ "n": n }),
+            )
+            .unwrap_or_else(|err| panic!("{err}"))
+        })
+        .collect();
+    let mut tx = app
+        .pool
+        .begin()
+        .await
+        .unwrap_or_else(|err| panic!("begin: {err}"));
+    for envelope in &envelopes {
+        insert_behind_the_relay(&mut *tx, envelope).await;
+    }
+    tx.commit()
+        .await
+        .unwrap_or_else(|err| panic!("commit: {err}"));
+
+    let events = app.published_events().await;
+    let published: Vec<_> = events[before..].iter().map(|event| event.id).collect();
+    let committed: Vec<_> = envelopes.iter().map(|envelope| envelope.id).collect();
+    assert_eq!(published.len(), committed.len(), "each event stored once");
+    assert_eq!(published, committed, "stream order is commit order");
+}
+
+/// Writes an event straight into the outbox, as another process would: nothing wakes the relay.
+async fn insert_behind_the_relay(db: impl sqlx::PgExecutor<'_>, envelope: &Envelope) {
     let body = String::from_utf8(envelope.to_json().unwrap_or_else(|err| panic!("{err}")))
         .unwrap_or_else(|err| panic!("{err}"));
     sqlx::query("INSERT INTO outbox (event_id, kind, envelope) VALUES ($1::uuid, $2, $3::jsonb)")
         .bind(envelope.id.to_string())
         .bind(envelope.kind.as_str())
         .bind(body)
-        .execute(&app.pool)
+        .execute(db)
         .await
         .unwrap_or_else(|err| panic!("inserting into the outbox: {err}"));
-
-    let events = app.published_events().await;
-    let ids: Vec<_> = events[before..].iter().map(|event| event.id).collect();
-    assert_eq!(ids, vec![envelope.id]);
 }
