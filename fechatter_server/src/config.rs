@@ -65,8 +65,8 @@ pub struct CacheSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutboxSettings {
-    /// The relay wakes on every commit (LISTEN/NOTIFY); this poll is the fallback when a
-    /// notification is lost.
+    /// The relay wakes after every commit of its own instance that wrote events; this poll is the
+    /// fallback for events nothing woke it for.
     pub poll_interval: Duration,
     pub batch_size: i64,
 }

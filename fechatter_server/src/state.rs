@@ -13,6 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use crate::auth::Passwords;
 use crate::cache::Caches;
 use crate::config::Config;
+use crate::outbox::RelayWaker;
 use crate::rate_limit::RateLimiters;
 use crate::storage::FileStore;
 use crate::ws::WebSockets;
@@ -33,6 +34,7 @@ struct Inner {
     files: FileStore,
     limiters: RateLimiters,
     sockets: WebSockets,
+    relay_waker: RelayWaker,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,7 @@ impl AppState {
                 files,
                 limiters,
                 sockets,
+                relay_waker: RelayWaker::default(),
             }),
         })
     }
@@ -123,6 +126,11 @@ impl AppState {
 
     pub fn sockets(&self) -> &WebSockets {
         &self.inner.sockets
+    }
+
+    /// Wakes this instance's outbox relay after a commit that wrote events.
+    pub fn relay_waker(&self) -> &RelayWaker {
+        &self.inner.relay_waker
     }
 
     /// Whether the schema migrations have been applied since start-up.

@@ -1,24 +1,27 @@
 use std::time::Duration;
 
 use async_nats::connection::State;
-use async_nats::jetstream::{self, Context};
+use async_nats::jetstream::Context;
+use async_nats::jetstream::context::ContextBuilder;
 use fechatter_events::nats::retry_forever;
 use tokio_util::sync::CancellationToken;
 
+use super::publish::{Published, publish_batch};
 use super::wakeups::Wakeups;
 use crate::db;
 use crate::observability::metrics::EventMetrics;
 use crate::repo;
-use crate::repo::outbox::PendingEvent;
 use crate::state::AppState;
 
-/// How soon to try again while another instance's relay holds the lock.
-const BUSY_RETRY: Duration = Duration::from_millis(50);
-/// How long to wait for JetStream to acknowledge one event before calling the attempt failed.
+/// How soon to try again while another instance's relay holds the lock: it may have read its batch
+/// before this instance's events committed, and nothing else would wake this relay before the poll.
+pub(super) const BUSY_RETRY: Duration = Duration::from_millis(50);
+/// How long to wait for JetStream to acknowledge one event before calling the attempt failed; also
+/// how long the client keeps waiting for the acks of a failed batch's later events.
 const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
-enum RelayError {
+pub(super) enum RelayError {
     #[error("outbox query failed: {0}")]
     Database(#[from] sqlx::Error),
     #[error("cannot create the event stream: {0}")]
@@ -41,9 +44,18 @@ enum Batch {
 
 /// Publishes outbox events until `shutdown`, surviving NATS and Postgres outages with backoff.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let mut jetstream = jetstream::new(state.nats().clone());
-    jetstream.set_timeout(ACK_TIMEOUT);
-    let mut wakeups = Wakeups::new(state.pool().clone(), state.config().outbox.poll_interval);
+    // A batch's publishes are all in flight before its first ack is awaited: the client must allow
+    // that many, or the publish after its limit would wait for a permit no ack releases.
+    let in_flight = usize::try_from(state.config().outbox.batch_size).unwrap_or(1);
+    let jetstream = ContextBuilder::new()
+        .timeout(ACK_TIMEOUT)
+        .ack_timeout(ACK_TIMEOUT)
+        .max_ack_inflight(in_flight)
+        .build(state.nats().clone());
+    let wakeups = Wakeups::new(
+        state.relay_waker().clone(),
+        state.config().outbox.poll_interval,
+    );
     let mut stream_ready = false;
     let mut delays = retry_forever();
     while !shutdown.is_cancelled() {
@@ -76,7 +88,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     }
 }
 
-/// Publishes the oldest pending events, one at a time and in order, and deletes those acked.
+/// Publishes the oldest pending events in order and deletes those acked (the acked prefix).
 async fn relay_batch(
     state: &AppState,
     jetstream: &Context,
@@ -105,22 +117,10 @@ async fn relay_batch(
             .map_err(RelayError::Stream)?;
         *stream_ready = true;
     }
-    let mut acked = Vec::with_capacity(events.len());
-    let mut failure = None;
-    for event in &events {
-        match publish(state, jetstream, event).await {
-            Ok(()) => {
-                EventMetrics::published(event.kind);
-                acked.push(event.seq);
-            }
-            Err(err) => {
-                EventMetrics::publish_failed();
-                // The stream may be what is missing: check it again before the next attempt.
-                *stream_ready = false;
-                failure = Some(err);
-                break;
-            }
-        }
+    let Published { acked, failure } = publish_batch(state, jetstream, &events).await;
+    if failure.is_some() {
+        // The stream may be what is missing: check it again before the next attempt.
+        *stream_ready = false;
     }
     if !acked.is_empty() {
         repo::outbox::delete(&mut *tx, &acked).await?;
@@ -131,30 +131,4 @@ async fn relay_batch(
         None if events.len() as i64 == batch_size => Ok(Batch::Full),
         None => Ok(Batch::Empty),
     }
-}
-
-async fn publish(
-    state: &AppState,
-    jetstream: &Context,
-    event: &PendingEvent,
-) -> Result<(), RelayError> {
-    if state.nats().connection_state() != State::Connected {
-        return Err(RelayError::Disconnected);
-    }
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert(
-        async_nats::header::NATS_MESSAGE_ID,
-        event.event_id.to_string().as_str(),
-    );
-    let ack = jetstream
-        .publish_with_headers(
-            state.event_bus().subject(event.kind),
-            headers,
-            event.body.clone().into_bytes().into(),
-        )
-        .await
-        .map_err(|err| RelayError::Publish(err.to_string()))?;
-    ack.await
-        .map(|_| ())
-        .map_err(|err| RelayError::Publish(err.to_string()))
 }

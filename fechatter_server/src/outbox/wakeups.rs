@@ -1,66 +1,47 @@
-//! When the relay looks for work: on every commit that wrote an event (LISTEN/NOTIFY), and every
-//! poll interval in case a notification was lost (notifications sent while the listener was
-//! reconnecting are gone).
+//! When the relay looks for work: as soon as this instance commits a transaction that wrote an
+//! event, and every poll interval in case nothing woke it (another process wrote the event, or the
+//! instance stopped between its commit and the wake-up).
+//!
+//! The wake-up is in-process rather than a NOTIFY from the writing transaction: NOTIFY serialises
+//! every committing transaction that sent one on a database-wide lock, which capped the send path
+//! (see docs/benchmarks.md). Every instance that writes events runs a relay, so the writer's own
+//! relay always hears of its commit; when another instance's relay holds the lock at that moment,
+//! the relay retries shortly (`relay::BUSY_RETRY`) instead of waiting for the poll.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
 
-use crate::repo::outbox::CHANNEL;
+/// Wakes this instance's relay; cloned into the state every writer has.
+#[derive(Clone, Default)]
+pub struct RelayWaker {
+    notify: Arc<Notify>,
+}
+
+impl RelayWaker {
+    /// Called after a commit that wrote events. Wake-ups while the relay is busy coalesce into one:
+    /// its next look reads everything committed by then.
+    pub fn committed(&self) {
+        self.notify.notify_one();
+    }
+}
 
 pub struct Wakeups {
-    pool: PgPool,
+    waker: RelayWaker,
     poll: Duration,
-    listener: Option<PgListener>,
 }
 
 impl Wakeups {
-    pub fn new(pool: PgPool, poll: Duration) -> Self {
-        Self {
-            pool,
-            poll,
-            listener: None,
-        }
+    pub fn new(waker: RelayWaker, poll: Duration) -> Self {
+        Self { waker, poll }
     }
 
-    async fn listen(&self) -> Option<PgListener> {
-        let connect = async {
-            let mut listener = PgListener::connect_with(&self.pool).await?;
-            listener.listen(CHANNEL).await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
-        match tokio::time::timeout(self.poll, connect).await {
-            Ok(Ok(listener)) => Some(listener),
-            Ok(Err(err)) => {
-                tracing::debug!(error = %err, "outbox listener not connected; polling");
-                None
-            }
-            Err(_) => None,
-        }
-    }
-
-    /// Returns on the next notification or after the poll interval, whichever comes first, and at
-    /// once after (re)connecting: whatever was committed while nobody listened needs a look.
-    pub async fn next(&mut self) {
-        let Some(listener) = self.listener.as_mut() else {
-            self.listener = self.listen().await;
-            if self.listener.is_none() {
-                tokio::time::sleep(self.poll).await;
-            }
-            return;
-        };
+    /// Returns on the next commit's wake-up (or one that arrived while the relay was publishing)
+    /// or after the poll interval, whichever comes first.
+    pub async fn next(&self) {
         tokio::select! {
-            received = listener.try_recv() => match received {
-                Ok(Some(_)) => {}
-                // The connection dropped; the next call reconnects and what was sent meanwhile
-                // is lost, so the caller looks for work now.
-                Ok(None) => {}
-                Err(err) => {
-                    tracing::debug!(error = %err, "outbox listener lost; reconnecting");
-                    self.listener = None;
-                }
-            },
+            _ = self.waker.notify.notified() => {}
             _ = tokio::time::sleep(self.poll) => {}
         }
     }

@@ -4,10 +4,8 @@ use sqlx::{FromRow, PgExecutor};
 
 use crate::db::timed;
 
-/// The NOTIFY channel that wakes the relay when events are committed.
-pub const CHANNEL: &str = "fechatter_outbox";
 /// The advisory-lock key held by the one relay that publishes at a time, across instances.
-const RELAY_LOCK: i64 = 0x6665_6368_6174_7472; // "fechattr" in ASCII
+pub const RELAY_LOCK: i64 = 0x6665_6368_6174_7472; // "fechattr" in ASCII
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PendingEvent {
@@ -18,21 +16,16 @@ pub struct PendingEvent {
     pub body: String,
 }
 
-/// Writes the event in the caller's transaction and notifies the relay on commit.
+/// Writes the event in the caller's transaction. No NOTIFY: it would serialise every commit on a
+/// database-wide lock; the writer wakes its relay after the commit (`service::events::commit`).
 pub async fn insert(db: impl PgExecutor<'_>, envelope: &Envelope) -> Result<(), sqlx::Error> {
     timed(
         "outbox.insert",
-        sqlx::query(
-            "WITH inserted AS (
-                 INSERT INTO outbox (event_id, kind, envelope) VALUES ($1, $2, $3) RETURNING seq
-             )
-             SELECT pg_notify($4, '') FROM inserted",
-        )
-        .bind(envelope.id)
-        .bind(envelope.kind)
-        .bind(Json(envelope))
-        .bind(CHANNEL)
-        .execute(db),
+        sqlx::query("INSERT INTO outbox (event_id, kind, envelope) VALUES ($1, $2, $3)")
+            .bind(envelope.id)
+            .bind(envelope.kind)
+            .bind(Json(envelope))
+            .execute(db),
     )
     .await
     .map(|_| ())

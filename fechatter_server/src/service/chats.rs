@@ -137,7 +137,7 @@ pub async fn create(
     let (chat, created) = match (inserted, direct_pair) {
         (Some(chat), _) => {
             add_founders(&mut tx, caller, &chat, &others).await?;
-            db::commit(tx).await?;
+            events::commit(state, tx).await?;
             BusinessMetrics::chat_created(chat_type);
             (chat, true)
         }
@@ -265,7 +265,7 @@ pub async fn update(
         },
     )
     .await?;
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     get(state, caller, chat_id).await
 }
 
@@ -296,7 +296,7 @@ pub async fn delete(
     .await?;
     repo::chats::delete(&mut *tx, chat_id).await?;
     repo::invalidations::announce(&mut *tx, Stale::Chat(chat_id)).await?;
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     access::forget_chat(state, chat_id).await;
     Ok(())
 }

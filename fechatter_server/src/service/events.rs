@@ -2,10 +2,12 @@
 
 use fechatter_events::{ChatId, Envelope, EventKind, UserId, WorkspaceId};
 use serde::Serialize;
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, Postgres, Transaction};
 
+use crate::db;
 use crate::error::AppError;
 use crate::repo;
+use crate::state::AppState;
 
 pub struct Event<'a, T> {
     pub kind: EventKind,
@@ -32,4 +34,11 @@ pub async fn record<T: Serialize>(
     .map_err(AppError::internal)?;
     repo::outbox::insert(db, &envelope).await?;
     Ok(envelope)
+}
+
+/// Commits a transaction that recorded events and wakes this instance's relay to publish them.
+pub async fn commit(state: &AppState, tx: Transaction<'static, Postgres>) -> Result<(), AppError> {
+    db::commit(tx).await?;
+    state.relay_waker().committed();
+    Ok(())
 }

@@ -159,7 +159,7 @@ where
         },
     )
     .await?;
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     FileMetrics::stored(blob.size);
     Ok(row.into())
 }

@@ -94,7 +94,7 @@ pub async fn add(
     let member = repo::members::find(&mut *tx, chat_id, target)
         .await?
         .ok_or_else(|| AppError::internal("member vanished after insert"))?;
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     access::forget_chat(state, chat_id).await;
     Ok(member)
 }
@@ -132,7 +132,7 @@ pub async fn remove(
     )
     .await?;
     repo::invalidations::announce(&mut *tx, Stale::Chat(chat_id)).await?;
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     access::forget_chat(state, chat_id).await;
     Ok(())
 }

@@ -139,7 +139,7 @@ pub async fn send(
     )
     .await?;
     let attached = attached_files(&mut *tx, &data.files, row.id).await?;
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     if bot_joined {
         access::forget_chat(state, chat_id).await;
     }
@@ -296,7 +296,7 @@ pub async fn edit(
         },
     )
     .await?;
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     let mut views = with_details(state, caller, vec![row]).await?;
     views
         .pop()
@@ -329,6 +329,6 @@ pub async fn delete(
         },
     )
     .await?;
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     Ok(())
 }

@@ -85,7 +85,7 @@ pub async fn react(
         )
         .await?;
     }
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     Ok(())
 }
 
@@ -129,7 +129,7 @@ pub async fn mark_read(
         }
         None => repo::members::last_read(&mut *tx, chat_id, caller.id).await?,
     };
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     Ok(ReadState {
         chat_id,
         last_read_message_id: current,

@@ -197,6 +197,6 @@ async fn signup_once(state: &AppState, new: &Signup<'_>) -> Result<AuthTokens, A
         },
     )
     .await?;
-    db::commit(tx).await?;
+    events::commit(state, tx).await?;
     Ok(tokens)
 }

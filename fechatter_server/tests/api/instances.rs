@@ -6,9 +6,13 @@ use test_support::wait_until;
 
 use crate::common::{AppOptions, TestApp, WAIT};
 
-/// Long enough that only an invalidation, never expiry, can explain a change being seen.
+/// A cache long enough that only an invalidation, never expiry, can explain a change being seen,
+/// and an outbox poll beyond the test's waits, so events leave only because a relay was woken.
 fn long_cache() -> Vec<(&'static str, String)> {
-    vec![("CACHE_TTL_SECONDS", "3600".to_owned())]
+    vec![
+        ("CACHE_TTL_SECONDS", "3600".to_owned()),
+        ("OUTBOX_POLL_INTERVAL_MS", "60000".to_owned()),
+    ]
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod instances;
 mod openapi;
 mod outage;
 mod rate_limits;
+mod relay;
 mod search;
 mod story;
 mod websocket;

@@ -1,6 +1,7 @@
 //! pgbench on the send scenario's database: the peer (one `INSERT … RETURNING` per transaction)
 //! and, to tell the database's share of a send from the service's, fechatter's own transaction
-//! replayed by pgbench, with and without its `pg_notify`.
+//! replayed by pgbench, and the same with a `pg_notify` per transaction (how the relay used to be
+//! woken: what that costs).
 
 use std::time::Duration;
 
@@ -26,7 +27,8 @@ VALUES (:chat, :sender, :content, gen_random_uuid()::text)
 RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at;
 ";
 
-/// What `service::messages::send` runs, statement for statement (the relay's work excluded).
+/// What `service::messages::send` runs, statement for statement (the relay's work excluded), with
+/// `notify` the outbox insert's former `pg_notify`.
 fn transaction(notify: bool) -> String {
     let outbox = if notify {
         "WITH inserted AS (INSERT INTO outbox (event_id, kind, envelope)
@@ -145,9 +147,9 @@ pub async fn rows(
     for (system, script) in [
         (
             "pgbench, fechatter's send transaction (5 statements)",
-            &with_notify,
+            &without_notify,
         ),
-        ("pgbench, the same without pg_notify", &without_notify),
+        ("pgbench, the same with pg_notify", &with_notify),
     ] {
         let mut row = one(
             setup,
