@@ -53,12 +53,18 @@ impl Delivered {
     /// frame does not list its recipients (notify routes by them and leaves them out), so the test
     /// knows who is where.
     pub fn belongs_to(&self, user: i64, chats: &[i64]) -> bool {
-        let own = self.envelope["actor_id"].as_i64() == Some(user);
-        match self.envelope["chat_id"].as_i64() {
-            _ if self.kind == "chat.read" => own,
-            Some(chat) => chats.contains(&chat),
-            None => own,
-        }
+        envelope_belongs_to(&self.envelope, user, chats)
+    }
+}
+
+/// Whether a pushed envelope (SSE or WebSocket) is for `user`, a member of `chats`: see
+/// [`Delivery::belongs_to`].
+pub fn envelope_belongs_to(envelope: &Value, user: i64, chats: &[i64]) -> bool {
+    let own = envelope["actor_id"].as_i64() == Some(user);
+    match envelope["chat_id"].as_i64() {
+        _ if envelope["kind"] == "chat.read" => own,
+        Some(chat) => chats.contains(&chat),
+        None => own,
     }
 }
 

@@ -15,10 +15,12 @@ use tokio::net::TcpSocket;
 use crate::{Pair, WAIT, prometheus_value};
 
 /// Long messages fill a stalled connection's kernel buffers (megabytes on loopback) in a few
-/// dozen sends; a connection whose writes stall is closed after 3 s instead of 30.
+/// dozen sends. Notify also closes a connection whose writes stall for its write timeout (counted as
+/// a client that left, not as a slow consumer): 20 s instead of 30 keeps the stalled socket's
+/// clean-up short, yet leaves the buffer room to fill first however slowly a loaded machine sends.
 const SETTINGS: &[(&str, &str)] = &[
     ("NOTIFY_SSE_BUFFER", "16"),
-    ("NOTIFY_SSE_WRITE_TIMEOUT_MS", "3000"),
+    ("NOTIFY_SSE_WRITE_TIMEOUT_MS", "20000"),
     // Bob's and cat's devices.
     ("NOTIFY_SSE_MAX_CONNECTIONS", "2"),
     ("FECHATTER_MAX_MESSAGE_CHARS", "100000"),

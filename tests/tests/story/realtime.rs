@@ -3,7 +3,7 @@
 //! command is not a second message) and marks it read.
 
 use e2e::api::Api;
-use e2e::sse::message_ids;
+use e2e::sse::{envelope_belongs_to, message_ids};
 use e2e::ws::Ws;
 use e2e::{Service, Topology};
 use serde_json::json;
@@ -99,11 +99,21 @@ pub async fn share_and_answer(topology: &Topology, told: &mut Told) {
     // The socket carried bob's events only (his answer and read among them).
     let pushed = browser.unread_events();
     assert!(!pushed.is_empty());
+    let bobs_chats = told
+        .devices
+        .iter()
+        .find(|d| d.user == bob.id)
+        .map(|d| d.chats.clone())
+        .unwrap_or_default();
     for event in pushed {
-        let to_bob = event["recipients"]
-            .as_array()
-            .is_some_and(|ids| ids.contains(&json!(bob.id)));
-        assert!(to_bob, "bob's socket got {event}");
+        assert!(
+            envelope_belongs_to(&event, bob.id, &bobs_chats),
+            "bob's socket got {event}"
+        );
+        assert!(
+            event.get("recipients").is_none(),
+            "routing metadata pushed: {event}"
+        );
     }
     *told.messages.entry(("ann", "public_channel")).or_default() += 2;
 }
