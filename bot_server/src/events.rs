@@ -22,6 +22,11 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<(), HandleE
     match envelope.kind {
         EventKind::MessageCreated | EventKind::MessageUpdated => {
             let message: MessagePayload = payload(envelope)?;
+            if !assistant::may_be_asked(envelope, &message) {
+                // The common case: one statement indexes the message and records the event.
+                return index::message_once(state, envelope, &message).await;
+            }
+            // The event is recorded only once the answer is posted, so a failed post is retried.
             if repo::processed::contains(state.pool(), envelope.id).await? {
                 IndexMetrics::duplicate();
                 return Ok(());
@@ -32,12 +37,7 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<(), HandleE
         }
         EventKind::MessageDeleted => {
             let deleted: MessageDeleted = payload(envelope)?;
-            if repo::processed::contains(state.pool(), envelope.id).await? {
-                IndexMetrics::duplicate();
-                return Ok(());
-            }
             index::deleted(state, envelope, &deleted).await?;
-            repo::processed::insert(state.pool(), envelope.id).await?;
         }
         EventKind::UserSignedUp => {
             let signed_up: UserSignedUp = payload(envelope)?;

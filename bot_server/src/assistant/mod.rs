@@ -24,6 +24,14 @@ use crate::state::AppState;
 use command::Command;
 use llm::{ChatMessage, LlmClient};
 
+/// Whether `message` may ask the bot something, judged from the event alone (no look-up): a new
+/// message from a person that mentions someone, or in a direct chat. Most messages do not.
+pub fn may_be_asked(envelope: &Envelope, message: &MessagePayload) -> bool {
+    envelope.kind == EventKind::MessageCreated
+        && !message.sender_is_bot
+        && (!message.mentions.is_empty() || message.chat_type == ChatType::Direct)
+}
+
 /// Answers `message` if it asks the bot something. A failure to post that may pass is an error
 /// (the event is retried; the idempotency key keeps the reply single).
 #[instrument(skip_all, fields(chat = %message.chat_id, message = %message.id))]
@@ -32,13 +40,10 @@ pub async fn answer_if_asked(
     envelope: &Envelope,
     message: &MessagePayload,
 ) -> Result<(), HandleError> {
-    if envelope.kind != EventKind::MessageCreated || message.sender_is_bot {
+    if !may_be_asked(envelope, message) {
         return Ok(());
     }
     let direct = message.chat_type == ChatType::Direct;
-    if message.mentions.is_empty() && !direct {
-        return Ok(());
-    }
     let Some(bot) = state
         .bots()
         .identity(state.pool(), envelope.workspace_id)

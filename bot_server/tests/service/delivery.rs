@@ -11,7 +11,8 @@ use test_support::{assert_metrics_conform, eventually};
 use crate::support::{Stack, StackOptions, WAIT};
 
 #[tokio::test]
-async fn the_same_event_twice_is_indexed_once_and_an_older_version_never_overwrites_an_edit() {
+async fn the_same_event_twice_is_applied_once_and_an_older_version_never_overwrites_an_edit_or_a_delete()
+ {
     let stack = Stack::start().await;
     let ann = stack.owner("ann", "Acme").await;
     let chat = stack.chat(&ann, "group", Some("ops"), &[]).await;
@@ -74,6 +75,75 @@ async fn the_same_event_twice_is_indexed_once_and_an_older_version_never_overwri
     );
     assert_eq!(stack.search_ids(&ann, "q=second").await, [message]);
     assert_eq!(stack.search_ids(&ann, "q=first").await, Vec::<i64>::new());
+
+    // The same for a delete: its redelivery is a duplicate, and no later version of the message
+    // brings its text back.
+    stack.delete(&ann, chat, message).await;
+    stack
+        .wait_for_metric("bot_index_messages_total", &[("result", "deleted")], 1.0)
+        .await;
+    let events = stack.stream_events().await;
+    let of_message = |kind: EventKind| {
+        events
+            .iter()
+            .find(|event| {
+                event.kind == kind
+                    && event
+                        .payload::<serde_json::Value>()
+                        .is_ok_and(|payload| payload["id"] == json!(message))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} for {message}"))
+    };
+    let deleted = of_message(EventKind::MessageDeleted);
+    stack
+        .publish(
+            stack.bus.subject(EventKind::MessageDeleted),
+            deleted.to_json().unwrap_or_default(),
+        )
+        .await;
+    stack
+        .wait_for_metric("bot_index_messages_total", &[("result", "duplicate")], 2.0)
+        .await;
+    let mut edit_after_delete = of_message(EventKind::MessageUpdated);
+    edit_after_delete.id = EventId::generate();
+    stack
+        .publish(
+            stack.bus.subject(EventKind::MessageUpdated),
+            edit_after_delete.to_json().unwrap_or_default(),
+        )
+        .await;
+    stack
+        .wait_for_metric(
+            "bot_index_messages_total",
+            &[("result", "stale")],
+            stale + 2.0,
+        )
+        .await;
+    let metrics = &stack;
+    let counted = |result: &'static str| async move {
+        metrics
+            .metric("bot_index_messages_total", &[("result", result)])
+            .await
+    };
+    assert_eq!(
+        (
+            counted("indexed").await,
+            counted("deleted").await,
+            counted("duplicate").await
+        ),
+        (indexed, 1.0, 2.0),
+        "the repeated delete changed nothing"
+    );
+    let (content, tombstone): (String, bool) = sqlx::query_as(
+        "SELECT content, deleted_at IS NOT NULL FROM search_documents WHERE message_id = $1",
+    )
+    .bind(message)
+    .fetch_one(&stack.pool)
+    .await
+    .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!((content.as_str(), tombstone), ("", true));
+    assert_eq!(stack.search_ids(&ann, "q=second").await, Vec::<i64>::new());
 }
 
 #[tokio::test]
