@@ -17,12 +17,11 @@ struct Server {
     dir: PathBuf,
     http_port: u16,
     tcp_port: u16,
-    interserver_port: u16,
 }
 
 impl Launch for Server {
     const NAME: &'static str = "clickhouse";
-    const PORTS: usize = 3;
+    const PORTS: usize = 2;
     type Config = ();
 
     fn new(dir: PathBuf, ports: &[u16], (): &()) -> Self {
@@ -30,7 +29,6 @@ impl Launch for Server {
             dir,
             http_port: ports[0],
             tcp_port: ports[1],
-            interserver_port: ports[2],
         }
     }
 
@@ -54,11 +52,16 @@ impl Launch for Server {
         command
     }
 
+    /// A query for a value only this server's config holds, not `/ping`: a port picked as free can
+    /// be taken by another server before ours binds it, and that one would answer `/ping` too.
     async fn ready(&self) -> bool {
-        let ping = format!("http://127.0.0.1:{}/ping", self.http_port);
-        crate::http::get_ok(&ping)
+        let query = format!(
+            "http://127.0.0.1:{}/?query=SELECT%20substitution%20FROM%20system.macros%20WHERE%20macro%3D%27tcp_port%27",
+            self.http_port
+        );
+        crate::http::get_ok(&query)
             .await
-            .is_some_and(|body| body.trim() == "Ok.")
+            .is_some_and(|body| body.trim() == self.tcp_port.to_string())
     }
 
     fn extra_logs(&self) -> Vec<PathBuf> {
@@ -68,7 +71,8 @@ impl Launch for Server {
 
 impl Server {
     /// Our own small config instead of a copy of /etc/clickhouse-server/config.xml: nothing from
-    /// the machine (zookeeper includes, graphite, system log tables) can break or slow it.
+    /// the machine (zookeeper includes, graphite, system log tables) can break or slow it, and no
+    /// interserver port (nothing replicates): one port fewer to collide with another server.
     fn config_xml(&self) -> String {
         let dir = self.dir.display();
         format!(
@@ -84,7 +88,7 @@ impl Server {
     <listen_host>127.0.0.1</listen_host>
     <http_port>{}</http_port>
     <tcp_port>{}</tcp_port>
-    <interserver_http_port>{}</interserver_http_port>
+    <macros><tcp_port>{}</tcp_port></macros>
     <path>{dir}/data/</path>
     <tmp_path>{dir}/tmp/</tmp_path>
     <user_files_path>{dir}/user_files/</user_files_path>
@@ -98,7 +102,7 @@ impl Server {
     <mlock_executable>false</mlock_executable>
 </yandex>
 "#,
-            self.http_port, self.tcp_port, self.interserver_port
+            self.http_port, self.tcp_port, self.tcp_port
         )
     }
 }
