@@ -107,22 +107,34 @@ async fn every_dashboard_query_runs_and_returns_data_for_the_series_the_services
         .filter_map(|rule| rule.record)
         .collect();
     let expected: BTreeSet<String> = baseline_series().union(&recorded).cloned().collect();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let present = loop {
-        let present = api.series_names().await.unwrap_or_default();
-        let rates = api
-            .query("service:http_requests:rate5m > 0")
-            .await
-            .unwrap_or_default();
-        if expected.is_subset(&present) && rates.len() == HTTP_SERVICES.len() {
-            break present;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let missing: Vec<&String> = expected.difference(&present).collect();
-            panic!("after 30 s Prometheus lacks {missing:?}; request rates {rates:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let last = std::sync::Mutex::new((BTreeSet::new(), Vec::new()));
+    let settled = tokio::time::timeout(
+        Duration::from_secs(30),
+        eventually(
+            "Prometheus to hold every series",
+            Duration::from_secs(60),
+            || async {
+                let present = api.series_names().await.unwrap_or_default();
+                let rates = api
+                    .query("service:http_requests:rate5m > 0")
+                    .await
+                    .unwrap_or_default();
+                let done = expected.is_subset(&present) && rates.len() == HTTP_SERVICES.len();
+                *last
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = (present.clone(), rates);
+                done.then_some(present)
+            },
+        ),
+    )
+    .await;
+    let present = settled.unwrap_or_else(|_| {
+        let (present, rates) = last
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let missing: Vec<&String> = expected.difference(&present).collect();
+        panic!("after 30 s Prometheus lacks {missing:?}; request rates {rates:?}")
+    });
 
     let dashboards = Dashboard::load_dir(&repo_path("grafana/dashboards"))
         .unwrap_or_else(|err| panic!("{err:#}"));

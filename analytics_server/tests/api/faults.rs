@@ -132,7 +132,26 @@ async fn with_clickhouse_stopped_events_wait_in_a_bounded_buffer_and_are_all_wri
     .await;
 
     // The outage outlasts the ack wait: progress acks must keep JetStream from redelivering.
-    tokio::time::sleep(ACK_WAIT * 3).await;
+    let redelivery = tokio::time::timeout(
+        ACK_WAIT * 3,
+        wait_until("a redelivery", ACK_WAIT * 10, || async {
+            let Ok(stream) = js.get_stream(&app.bus.stream).await else {
+                return false;
+            };
+            let Ok(mut consumer) = stream
+                .get_consumer::<async_nats::jetstream::consumer::pull::Config>("analytics")
+                .await
+            else {
+                return false;
+            };
+            matches!(consumer.info().await, Ok(info) if info.num_redelivered > 0)
+        }),
+    )
+    .await;
+    assert!(
+        redelivery.is_err(),
+        "JetStream redelivered held events while they were being worked on"
+    );
     clickhouse.start().await;
     let expected = (BATCH + CAPACITY + DOMAIN_EVENTS) as u64;
     app.wait_for_number(

@@ -2,7 +2,7 @@
 //! written; downloads: only for the uploader and members of a chat whose message references the
 //! file.
 
-use std::io::Write;
+use tokio::io::AsyncWriteExt;
 
 use fechatter_events::EventKind;
 use serde_json::json;
@@ -185,24 +185,24 @@ async fn a_client_that_goes_away_mid_upload_leaves_no_partial_file() {
         ann.token,
         body.len()
     );
-    let app_dir = app.files_dir.clone();
     // Half the body, then the connection drops.
-    tokio::task::spawn_blocking(move || {
-        let mut stream =
-            std::net::TcpStream::connect(&address).unwrap_or_else(|err| panic!("connect: {err}"));
-        stream
-            .write_all(head.as_bytes())
-            .and_then(|()| stream.write_all(&body[..body.len() / 2]))
-            .unwrap_or_else(|err| panic!("write: {err}"));
-        // The handler has started writing the temporary file before the client leaves.
-        let started = std::time::Instant::now();
-        while crate::common::files::stored_files(&app_dir).is_empty() {
-            assert!(started.elapsed() < WAIT, "the upload never started");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .unwrap_or_else(|err| panic!("connect: {err}"));
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .unwrap_or_else(|err| panic!("write: {err}"));
+    stream
+        .write_all(&body[..body.len() / 2])
+        .await
+        .unwrap_or_else(|err| panic!("write: {err}"));
+    // The handler has started writing the temporary file before the client leaves.
+    test_support::wait_until("the upload to start", WAIT, || async {
+        !app.stored_files().is_empty()
     })
-    .await
-    .unwrap_or_else(|err| panic!("{err}"));
+    .await;
+    drop(stream);
     test_support::wait_until("the partial upload to be deleted", WAIT, || async {
         app.stored_files().is_empty()
     })

@@ -56,23 +56,38 @@ impl Pair {
     pub async fn indexed_exactly(&self, ids: &[i64]) {
         let mut expected = ids.to_vec();
         expected.sort_unstable();
-        let mut found = Vec::new();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while tokio::time::Instant::now() < deadline {
-            found = self
-                .api
-                .search_hits(&self.bob, "says")
-                .await
-                .iter()
-                .filter(|hit| hit["sender_id"] == self.ann.id)
-                .filter_map(|hit| hit["message_id"].as_i64())
-                .collect();
-            found.sort_unstable();
-            if found == expected {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // The last look is kept to say what was wrong when the wait runs out.
+        let last = std::sync::Mutex::new(Vec::new());
+        let indexed = tokio::time::timeout(
+            WAIT,
+            test_support::wait_until(
+                "the index to hold exactly the messages",
+                WAIT * 2,
+                || async {
+                    let mut found: Vec<i64> = self
+                        .api
+                        .search_hits(&self.bob, "says")
+                        .await
+                        .iter()
+                        .filter(|hit| hit["sender_id"] == self.ann.id)
+                        .filter_map(|hit| hit["message_id"].as_i64())
+                        .collect();
+                    found.sort_unstable();
+                    let done = found == expected;
+                    *last
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = found;
+                    done
+                },
+            ),
+        )
+        .await;
+        if indexed.is_ok() {
+            return;
         }
+        let found = last
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         panic!(
             "the search index holds {} results for {} messages (duplicates: {})",
             found.len(),

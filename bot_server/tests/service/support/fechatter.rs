@@ -77,15 +77,17 @@ impl Fechatter {
         };
         let ready = format!("{}/ready", fechatter.base);
         let client = reqwest::Client::new();
-        let up = tokio::time::timeout(Duration::from_secs(60), async {
-            loop {
-                let answered = client.get(&ready).send().await;
-                if answered.is_ok_and(|r| r.status().is_success()) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
+        let up = tokio::time::timeout(
+            Duration::from_secs(60),
+            test_support::wait_until(
+                "fechatter_server to be ready",
+                Duration::from_secs(120),
+                || async {
+                    let answered = client.get(&ready).send().await;
+                    answered.is_ok_and(|r| r.status().is_success())
+                },
+            ),
+        )
         .await;
         if up.is_err() {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
