@@ -2,6 +2,7 @@
 //! the id newtypes, the [`EventKind`] enum, the JSON [`Envelope`], the typed payloads, and the JetStream
 //! stream and subject layout.
 
+pub mod consume;
 pub mod envelope;
 pub mod ids;
 pub mod kind;

@@ -5,7 +5,6 @@
 //! redelivered behind our back and nothing is lost. An envelope that cannot be decoded is nak'ed
 //! with backoff and, at the last delivery, parked on the dead-letter subject.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -13,12 +12,10 @@ use async_nats::jetstream::consumer::pull::{Config as PullConfig, Stream as Mess
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
 use async_nats::jetstream::{AckKind, Message};
 use chrono::Utc;
-use fechatter_events::nats::until_ok;
+use fechatter_events::consume::pull_until;
 use fechatter_events::{Envelope, EnvelopeError};
-use futures::StreamExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::buffer::{BufferFull, Pending};
 use crate::events::{EventType, Source, domain};
@@ -30,45 +27,15 @@ pub const CONSUMER: &str = "analytics";
 
 /// Pulls until `shutdown`, then waits for the messages in hand to be acked or nak'ed.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let handlers = TaskTracker::new();
-    let in_flight = Arc::new(Semaphore::new(
+    pull_until(
+        "subscribing to domain events",
+        &shutdown,
         usize::try_from(state.config().consumer.max_ack_pending).unwrap_or(1),
-    ));
-    'subscribe: while let Some(mut messages) =
-        until_ok("subscribing to domain events", &shutdown, || {
-            subscribe(&state)
-        })
-        .await
-    {
-        NatsMetrics::subscription_active(true);
-        loop {
-            let permit = tokio::select! {
-                _ = shutdown.cancelled() => break 'subscribe,
-                permit = in_flight.clone().acquire_owned() => permit,
-            };
-            let Ok(permit) = permit else {
-                break 'subscribe;
-            };
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break 'subscribe,
-                next = messages.next() => next,
-            };
-            match next {
-                Some(Ok(message)) => {
-                    handlers.spawn(handle(state.clone(), message, permit));
-                }
-                Some(Err(err)) => {
-                    tracing::warn!(error = %err, "domain event subscription failed; resubscribing");
-                    break;
-                }
-                None => break,
-            }
-        }
-        NatsMetrics::subscription_active(false);
-    }
-    NatsMetrics::subscription_active(false);
-    handlers.close();
-    handlers.wait().await;
+        || subscribe(&state),
+        NatsMetrics::subscription_active,
+        |message, permit| handle(state.clone(), message, permit),
+    )
+    .await;
 }
 
 async fn subscribe(state: &AppState) -> Result<Messages, async_nats::Error> {

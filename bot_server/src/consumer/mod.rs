@@ -9,18 +9,15 @@
 mod delivery;
 pub mod lag;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use async_nats::jetstream::Message;
 use async_nats::jetstream::consumer::pull::{Config as PullConfig, Stream as Messages};
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
-use fechatter_events::nats::until_ok;
+use fechatter_events::consume::pull_until;
 use fechatter_events::{Envelope, EventKind};
-use futures::StreamExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::observability::metrics::{ConsumerMetrics, DeadLetterReason};
 use crate::state::AppState;
@@ -46,44 +43,20 @@ impl From<sqlx::Error> for HandleError {
 
 /// Pulls until `shutdown`, then lets the events in hand finish.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let handlers = TaskTracker::new();
-    let in_flight = Arc::new(Semaphore::new(state.config().consumer.concurrency));
-    'subscribe: while let Some(mut messages) =
-        until_ok("subscribing the bot consumer", &shutdown, || {
-            subscribe(&state)
-        })
-        .await
-    {
-        tracing::info!("bot consumer subscribed");
-        state.consumer().set_subscribed(true);
-        loop {
-            let permit = tokio::select! {
-                _ = shutdown.cancelled() => break 'subscribe,
-                permit = in_flight.clone().acquire_owned() => permit,
-            };
-            let Ok(permit) = permit else {
-                break 'subscribe;
-            };
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break 'subscribe,
-                next = messages.next() => next,
-            };
-            match next {
-                Some(Ok(message)) => {
-                    handlers.spawn(handle(state.clone(), message, permit));
-                }
-                Some(Err(err)) => {
-                    tracing::warn!(error = %err, "the bot subscription failed; resubscribing");
-                    break;
-                }
-                None => break,
+    pull_until(
+        "subscribing the bot consumer",
+        &shutdown,
+        state.config().consumer.concurrency,
+        || subscribe(&state),
+        |subscribed| {
+            if subscribed {
+                tracing::info!("bot consumer subscribed");
             }
-        }
-        state.consumer().set_subscribed(false);
-    }
-    state.consumer().set_subscribed(false);
-    handlers.close();
-    handlers.wait().await;
+            state.consumer().set_subscribed(subscribed);
+        },
+        |message, permit| handle(state.clone(), message, permit),
+    )
+    .await;
 }
 
 async fn subscribe(state: &AppState) -> Result<Messages, async_nats::Error> {
