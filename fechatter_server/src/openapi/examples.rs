@@ -589,4 +589,22 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(conforms(&spec, &schema, &search), Ok(()));
     }
+
+    #[test]
+    fn the_example_response_of_docs_search_md_is_a_search_page_of_the_document() {
+        let spec = crate::openapi::document_value();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/search.md");
+        let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{path}: {err}"));
+        let blocks: Vec<Value> = text
+            .split("```json\n")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("```").map(|(block, _)| block))
+            .map(|block| serde_json::from_str(block).unwrap_or_else(|err| panic!("{err}: {block}")))
+            .collect();
+        assert!(!blocks.is_empty(), "{path} shows no JSON response");
+        let schema = json!({"$ref": "#/components/schemas/SearchPage"});
+        for block in &blocks {
+            assert_eq!(conforms(&spec, &schema, block), Ok(()), "{block}");
+        }
+    }
 }

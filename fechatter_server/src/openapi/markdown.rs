@@ -35,6 +35,27 @@ fn request_line(method: &str, path: &str, operation: &Value) -> String {
     line
 }
 
+/// Every operation of `spec` as (method, path): those of `first` in its order, then the rest.
+fn in_order(spec: &Value, first: &[(&str, &str)]) -> Vec<(String, String)> {
+    let empty = Map::new();
+    let mut all: Vec<(String, String)> = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap_or(&empty) {
+        for method in HTTP_METHODS {
+            if item.get(method).is_some() {
+                all.push((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    let rank = |(method, path): &(String, String)| {
+        first
+            .iter()
+            .position(|(m, p)| m == method && p == path)
+            .unwrap_or(first.len())
+    };
+    all.sort_by_key(rank);
+    all
+}
+
 /// The success response the example shows: the one with an example body, else the first.
 fn success(operation: &Value) -> Option<(&String, &Value)> {
     let responses = operation["responses"].as_object()?;
@@ -59,7 +80,9 @@ fn pretty(value: &Value) -> String {
 const HTTP_METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// `docs/api.md`: every operation of `spec` with its example request and response.
-pub fn render_markdown(spec: &Value) -> String {
+/// `first` orders the operations it names (a reader's path through the API); the others follow
+/// in the document's order.
+pub fn render_markdown(spec: &Value, first: &[(&str, &str)]) -> String {
     let mut out = String::from(
         "# The chat API by example\n\n\
          Generated from fechatter_server's OpenAPI document (`GET /api/openapi.json`, examples in \
@@ -69,10 +92,9 @@ pub fn render_markdown(spec: &Value) -> String {
          Routes marked 🔒 need `Authorization: Bearer <access_token>`; every error answers \
          `{\"code\": \"…\", \"message\": \"…\"}`.\n",
     );
-    let empty = Map::new();
-    for (path, item) in spec["paths"].as_object().unwrap_or(&empty) {
-        for method in HTTP_METHODS {
-            let Some(operation) = item.get(method) else {
+    for (method, path) in in_order(spec, first) {
+        {
+            let Some(operation) = spec["paths"][&path].get(&method) else {
                 continue;
             };
             let locked = operation["security"]
@@ -92,7 +114,7 @@ pub fn render_markdown(spec: &Value) -> String {
                 out.push_str("\n\n");
             }
             out.push_str("```http\n");
-            out.push_str(&request_line(method, path, operation));
+            out.push_str(&request_line(&method, &path, operation));
             out.push('\n');
             if let Some(body) = operation.pointer("/requestBody/content/application~1json/example")
             {
