@@ -30,7 +30,7 @@ ensure_packages() {
 # start services. postgresql, clickhouse-server, nats-server and prometheus start their daemon from
 # their post-install script (through invoke-rc.d or deb-systemd-invoke) on the very ports the runner
 # and the tests use; both helpers ask /usr/sbin/policy-rc.d first, and its exit status 101 means
-# "action forbidden" (Debian's documented switch, see /usr/share/doc/init-system-helpers/README.policy-rc.d).
+# "action forbidden" (Debian's documented switch, see /usr/share/doc/init-system-helpers/README.policy-rc.d.gz).
 # An existing policy (container images ship one that answers 101) is left as it is. Nothing is ever
 # stopped or killed by name: a port still taken is reported by the runner with the process holding it.
 without_service_starts() {

@@ -548,16 +548,16 @@ mod tests {
                     ));
                 }
             }
-            if let Some(media) = operation.pointer("/requestBody/content/application~1json") {
-                if let Some(example) = media.get("example") {
-                    examples.push(("request body".to_owned(), &media["schema"], example));
-                }
+            if let Some(media) = operation.pointer("/requestBody/content/application~1json")
+                && let Some(example) = media.get("example")
+            {
+                examples.push(("request body".to_owned(), &media["schema"], example));
             }
             for (status, response) in operation["responses"].as_object().into_iter().flatten() {
-                if let Some(media) = response.pointer("/content/application~1json") {
-                    if let Some(example) = media.get("example") {
-                        examples.push((format!("{status} body"), &media["schema"], example));
-                    }
+                if let Some(media) = response.pointer("/content/application~1json")
+                    && let Some(example) = media.get("example")
+                {
+                    examples.push((format!("{status} body"), &media["schema"], example));
                 }
             }
             for (what, schema, example) in examples {
