@@ -59,3 +59,15 @@ pub fn render_metrics_doc() -> String {
     }
     out
 }
+
+pub const API_DOC: &str = "docs/api.md";
+
+/// The content of `docs/api.md`: fechatter_server's routes by example, from its OpenAPI document.
+pub fn render_api_doc() -> String {
+    use fechatter_server::openapi::{document_value, examples, markdown};
+    let order: Vec<(&str, &str)> = examples::all()
+        .iter()
+        .map(|exchange| (exchange.method, exchange.path))
+        .collect();
+    markdown::render_markdown(&document_value(), &order)
+}

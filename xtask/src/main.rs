@@ -1,4 +1,4 @@
-//! `cargo run -p xtask -- metrics-doc [--check]`
+//! `cargo run -p xtask -- metrics-doc [--check]`, `cargo run -p xtask -- api-doc [--check]`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,9 +39,35 @@ fn main() -> ExitCode {
             eprintln!("wrote {}", path.display());
             ExitCode::SUCCESS
         }
+        Some("api-doc") => write_or_check(
+            &workspace_root().join(xtask::API_DOC),
+            &xtask::render_api_doc(),
+            args.iter().any(|a| a == "--check"),
+            "api-doc",
+        ),
         _ => {
-            eprintln!("usage: cargo run -p xtask -- metrics-doc [--check]");
+            eprintln!("usage: cargo run -p xtask -- metrics-doc|api-doc [--check]");
             ExitCode::from(2)
         }
     }
+}
+
+/// Writes `rendered` to `path`, or with `check` only says whether the file is current.
+fn write_or_check(path: &std::path::Path, rendered: &str, check: bool, command: &str) -> ExitCode {
+    if check {
+        if std::fs::read_to_string(path).unwrap_or_default() != rendered {
+            eprintln!(
+                "{} is stale: run `cargo run -p xtask -- {command}`",
+                path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Err(err) = std::fs::write(path, rendered) {
+        eprintln!("cannot write {}: {err}", path.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!("wrote {}", path.display());
+    ExitCode::SUCCESS
 }

@@ -1,5 +1,5 @@
 //! The metric catalogue as a whole: the naming convention holds everywhere and the rendered
-//! documentation is current.
+//! documentation is current; so is the API's rendering by example (`docs/api.md`).
 
 use std::path::PathBuf;
 
@@ -27,6 +27,19 @@ fn docs_metrics_md_is_current() {
     assert!(
         current == xtask::render_metrics_doc(),
         "{} is stale: run `cargo run -p xtask -- metrics-doc`",
+        path.display()
+    );
+}
+
+#[test]
+fn docs_api_md_is_current() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(xtask::API_DOC);
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == xtask::render_api_doc(),
+        "{} is stale: run `cargo run -p xtask -- api-doc`",
         path.display()
     );
 }
