@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use observability::buckets::{LATENCY_SECONDS, SLOW_SECONDS};
+use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, SLOW_SECONDS};
 use observability::{MetricDef, Unit};
 
 pub const NATS_EVENTS_RECEIVED: MetricDef = MetricDef::counter(
@@ -15,7 +15,7 @@ pub const NATS_EVENT_PROCESSING_DURATION: MetricDef = MetricDef::histogram(
     Unit::Seconds,
     "Time from receiving an event to acknowledging it (indexing and any answer included), by kind.",
     &["event"],
-    LATENCY_SECONDS,
+    END_TO_END_SECONDS,
 );
 pub const NATS_SUBSCRIPTION_ACTIVE: MetricDef = MetricDef::gauge(
     "bot_nats_subscription_active",
@@ -100,6 +100,17 @@ pub const DB_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
     "Pool connections checked out right now (sampled every second).",
     &[],
 );
+pub const DB_CONNECTIONS_MAX: MetricDef = MetricDef::gauge(
+    "bot_db_connections_max",
+    Unit::Count,
+    "The pool's configured maximum (BOT_DATABASE_MAX_CONNECTIONS).",
+    &[],
+);
+pub const DB_ERRORS: MetricDef = MetricDef::counter(
+    "bot_db_errors_total",
+    "Database operations that failed, by operation (a foreign-key violation, which means the message is gone, is an outcome and not counted).",
+    &["operation"],
+);
 
 /// The declarations owned by bot_server (the shared health metrics are added by
 /// [`super::catalogue`]).
@@ -120,6 +131,8 @@ pub const DECLARED: &[MetricDef] = &[
     AGENT_TOKENS,
     DB_QUERY_DURATION,
     DB_CONNECTIONS_ACTIVE,
+    DB_CONNECTIONS_MAX,
+    DB_ERRORS,
 ];
 
 /// Series the dashboards and alerts read exist from start-up, not from their first change.
@@ -138,10 +151,11 @@ pub fn initialise(embedding_dimensions: usize) {
 pub struct PoolMetrics;
 
 impl PoolMetrics {
-    pub fn sample(size: u32, idle: usize) {
+    pub fn sample(size: u32, idle: usize, max: u32) {
         DB_CONNECTIONS_ACTIVE
             .as_gauge()
             .set((f64::from(size) - idle as f64).max(0.0));
+        DB_CONNECTIONS_MAX.as_gauge().set(f64::from(max));
     }
 }
 
@@ -149,10 +163,15 @@ pub struct DbMetrics;
 
 impl DbMetrics {
     /// `operation` is a fixed name such as `documents.upsert`, never built from input.
-    pub fn query(operation: &'static str, elapsed: Duration) {
+    pub fn query(operation: &'static str, elapsed: Duration, failed: bool) {
         DB_QUERY_DURATION
             .histogram_with([("operation", operation)])
             .record(elapsed.as_secs_f64());
+        if failed {
+            DB_ERRORS
+                .counter_with([("operation", operation)])
+                .increment(1);
+        }
     }
 }
 

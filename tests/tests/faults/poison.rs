@@ -60,6 +60,6 @@ async fn an_unreadable_event_is_dead_lettered_by_each_consumer_and_the_chat_goes
         ["analytics", "bot", "notify"].map(|consumer| bus.dead_letter_subject(consumer))
     );
     prometheus_value(&prometheus, "sum(notify_events_dead_lettered_total) > 0").await;
-    prometheus_value(&prometheus, "sum(analytics_nats_dead_letters_total) > 0").await;
+    prometheus_value(&prometheus, "sum(analytics_events_dead_lettered_total) > 0").await;
     prometheus_value(&prometheus, "sum(bot_events_dead_lettered_total) > 0").await;
 }
