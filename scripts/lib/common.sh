@@ -23,7 +23,8 @@ ensure_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The Debian packages behind the infrastructure: Postgres, NATS, ClickHouse, Prometheus.
+# The Debian packages behind the infrastructure: Postgres, NATS, ClickHouse, Prometheus, Alertmanager
+# and Postgres's exporter (Debian packages no NATS exporter).
 ensure_infrastructure() {
   ensure_packages \
     /usr/lib/postgresql/15/bin/postgres:postgresql \
@@ -31,6 +32,9 @@ ensure_infrastructure() {
     clickhouse-server:clickhouse-server \
     prometheus:prometheus \
     promtool:prometheus \
+    prometheus-alertmanager:prometheus-alertmanager \
+    amtool:prometheus-alertmanager \
+    prometheus-postgres-exporter:prometheus-postgres-exporter \
     curl:curl \
     python3:python3
   # The packages start nothing without systemd, but stop any service a post-install script began

@@ -224,7 +224,9 @@ fn quantiles_are_computed_from_histogram_buckets_by_le() {
 }
 
 #[test]
-fn runbook_links_point_at_sections_of_the_runbook() {
+fn runbook_links_are_absolute_and_point_at_sections_of_the_runbook() {
+    let base =
+        xtask::runbook_links::base(&e2e::ops::repo_root()).unwrap_or_else(|err| panic!("{err}"));
     let runbook = std::fs::read_to_string(repo_path(RUNBOOK)).unwrap_or_else(|err| panic!("{err}"));
     let sections = anchors(&runbook);
     let mut linked = 0;
@@ -241,7 +243,12 @@ fn runbook_links_point_at_sections_of_the_runbook() {
             let Some(url) = link["url"].as_str() else {
                 continue;
             };
-            if let Some(rest) = url.strip_prefix(RUNBOOK) {
+            assert!(
+                !url.contains(RUNBOOK) || url.starts_with(&base),
+                "{}: {url} is not under the runbook base {base}",
+                dashboard.file_name()
+            );
+            if let Some(rest) = url.strip_prefix(&base) {
                 linked += 1;
                 if let Some(anchor) = rest.strip_prefix('#') {
                     assert!(

@@ -30,3 +30,13 @@ fn docs_metrics_md_is_current() {
         path.display()
     );
 }
+
+#[test]
+fn every_runbook_link_points_at_the_configured_base() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let stale = xtask::runbook_links::stale(&root).unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        stale.is_empty(),
+        "stale runbook links in {stale:?}: run `cargo run -p xtask -- runbook-links`"
+    );
+}

@@ -179,7 +179,17 @@ pub fn init(buffer_capacity: usize) {
     ] {
         gauge.as_gauge().increment(0.0);
     }
+    // The dead-letter alert looks at the increase over a window, which a counter born at 1 would
+    // not show.
+    for reason in DEAD_LETTER_REASONS {
+        EVENTS_DEAD_LETTERED
+            .counter_with([("reason", *reason)])
+            .increment(0);
+    }
 }
+
+/// Why the consumer gives up on a domain event: it never decodes.
+pub const DEAD_LETTER_REASONS: &[&str] = &["malformed", "unsupported_version"];
 
 pub struct IngestMetrics;
 

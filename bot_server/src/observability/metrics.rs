@@ -145,6 +145,13 @@ pub fn initialise(embedding_dimensions: usize) {
     for kind in ["prompt", "completion"] {
         AGENT_TOKENS.counter_with([("kind", kind)]).increment(0);
     }
+    // The dead-letter alert looks at the increase over a window, which a counter born at 1 would
+    // not show.
+    for reason in [DeadLetterReason::Malformed, DeadLetterReason::Failed] {
+        EVENTS_DEAD_LETTERED
+            .counter_with([("reason", reason.as_str())])
+            .increment(0);
+    }
 }
 
 /// The connection pool's occupancy and each database operation.
@@ -183,6 +190,15 @@ pub enum DeadLetterReason {
     Failed,
 }
 
+impl DeadLetterReason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeadLetterReason::Malformed => "malformed",
+            DeadLetterReason::Failed => "failed",
+        }
+    }
+}
+
 pub struct ConsumerMetrics;
 
 impl ConsumerMetrics {
@@ -210,12 +226,8 @@ impl ConsumerMetrics {
     }
 
     pub fn dead_lettered(reason: DeadLetterReason) {
-        let reason = match reason {
-            DeadLetterReason::Malformed => "malformed",
-            DeadLetterReason::Failed => "failed",
-        };
         EVENTS_DEAD_LETTERED
-            .counter_with([("reason", reason)])
+            .counter_with([("reason", reason.as_str())])
             .increment(1);
     }
 }
