@@ -111,6 +111,24 @@ pub const DB_ERRORS: MetricDef = MetricDef::counter(
     "Database operations that failed, by operation (a foreign-key violation, which means the message is gone, is an outcome and not counted).",
     &["operation"],
 );
+pub const PROBE_CHECKS: MetricDef = MetricDef::counter(
+    "bot_probe_checks_total",
+    "Synthetic send-receive probes (a canary sends a message, its partner must receive it over SSE), by result: success, failure.",
+    &["result"],
+);
+pub const PROBE_DURATION: MetricDef = MetricDef::histogram(
+    "bot_probe_duration_seconds",
+    Unit::Seconds,
+    "Time from the probe sending its message to the partner's SSE stream receiving it, successful probes only.",
+    &[],
+    END_TO_END_SECONDS,
+);
+pub const PROBE_LAST_SUCCESS: MetricDef = MetricDef::gauge(
+    "bot_probe_last_success_timestamp_seconds",
+    Unit::Seconds,
+    "When the probe last succeeded (Unix time).",
+    &[],
+);
 
 /// The declarations owned by bot_server (the shared health metrics are added by
 /// [`super::catalogue`]).
@@ -133,6 +151,9 @@ pub const DECLARED: &[MetricDef] = &[
     DB_CONNECTIONS_ACTIVE,
     DB_CONNECTIONS_MAX,
     DB_ERRORS,
+    PROBE_CHECKS,
+    PROBE_DURATION,
+    PROBE_LAST_SUCCESS,
 ];
 
 /// Series the dashboards and alerts read exist from start-up, not from their first change.
@@ -324,5 +345,34 @@ impl AgentMetrics {
         AGENT_TOKENS
             .counter_with([("kind", "completion")])
             .increment(completion);
+    }
+}
+
+/// The synthetic send-receive probe.
+pub struct ProbeMetrics;
+
+impl ProbeMetrics {
+    /// Both results read 0 from the start, so a failure ratio exists as soon as the probe runs.
+    pub fn started() {
+        for result in ["success", "failure"] {
+            PROBE_CHECKS.counter_with([("result", result)]).increment(0);
+        }
+    }
+
+    pub fn succeeded(took: Duration) {
+        PROBE_CHECKS
+            .counter_with([("result", "success")])
+            .increment(1);
+        PROBE_DURATION.as_histogram().record(took.as_secs_f64());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        PROBE_LAST_SUCCESS.as_gauge().set(now.as_secs_f64());
+    }
+
+    pub fn failed() {
+        PROBE_CHECKS
+            .counter_with([("result", "failure")])
+            .increment(1);
     }
 }
