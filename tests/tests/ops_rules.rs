@@ -333,3 +333,109 @@ fn service_not_ready_watches_exactly_the_critical_checks_of_each_service() {
         assert_eq!(watched, critical, "{}: {}", service.name, rule.expr);
     }
 }
+
+#[test]
+fn the_overview_shows_exactly_the_critical_checks_of_each_service() {
+    let overview =
+        e2e::ops::dashboards::Dashboard::load(&repo_path("grafana/dashboards/overview.json"))
+            .unwrap_or_else(|err| panic!("{err:#}"));
+    let matcher = Regex::new(r#"check\s*=~?\s*"([^"]+)""#).unwrap_or_else(|err| panic!("{err}"));
+    let queries: Vec<_> = overview
+        .queries()
+        .into_iter()
+        .filter(|q| q.panel_title == "Critical health checks")
+        .collect();
+    for service in SERVICES {
+        let query = queries
+            .iter()
+            .find(|q| {
+                q.expr
+                    .contains(&format!("{}_health_check_status{{", service.metric_prefix))
+            })
+            .unwrap_or_else(|| panic!("no critical checks of {} on the overview", service.name));
+        let shown: BTreeSet<String> = matcher
+            .captures(&query.expr)
+            .map(|c| c[1].split('|').map(str::to_owned).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            shown,
+            critical_checks(&repo_path(service.name)),
+            "{}",
+            query.expr
+        );
+    }
+}
+
+#[test]
+fn alertmanager_pages_criticals_tickets_warnings_groups_by_service_and_inhibits_root_causes() {
+    let config: Value = serde_norway::from_str(&read("alertmanager/alertmanager.yml"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    let route = &config["route"];
+    assert_eq!(route["group_by"].as_sequence().map(Vec::len), Some(1));
+    assert_eq!(route["group_by"][0], "service");
+    let receiver_of = |severity: &str| -> String {
+        route["routes"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .find(|r| {
+                r["matchers"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .any(|m| m.as_str() == Some(&format!("severity=\"{severity}\"")))
+            })
+            .and_then(|r| r["receiver"].as_str())
+            .unwrap_or_else(|| panic!("no route for severity {severity}"))
+            .to_owned()
+    };
+    assert_eq!(receiver_of("critical"), "page");
+    assert_eq!(receiver_of("warning"), "ticket");
+    for receiver in config["receivers"].as_sequence().into_iter().flatten() {
+        let hooks = receiver["webhook_configs"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!hooks.is_empty(), "{receiver:?}: a webhook by default");
+        assert!(
+            hooks.iter().all(|h| h["send_resolved"] == true),
+            "{receiver:?}"
+        );
+    }
+    // Every alert an inhibition names exists, and the root causes of the issue are there.
+    let alerts: BTreeSet<String> = load_rules(&repo_path("prometheus/rules"))
+        .unwrap_or_else(|err| panic!("{err:#}"))
+        .into_iter()
+        .filter_map(|rule| rule.alert)
+        .collect();
+    let name = Regex::new(r#"alertname=~?"([^"]+)""#).unwrap_or_else(|err| panic!("{err}"));
+    let mut sources = BTreeSet::new();
+    for rule in config["inhibit_rules"].as_sequence().into_iter().flatten() {
+        for (side, matchers) in [
+            ("source", &rule["source_matchers"]),
+            ("target", &rule["target_matchers"]),
+        ] {
+            for matcher in matchers
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                for capture in name.captures_iter(matcher) {
+                    for alert in capture[1].split('|') {
+                        assert!(
+                            alerts.contains(alert),
+                            "inhibition names {alert}, no such alert"
+                        );
+                        if side == "source" {
+                            sources.insert(alert.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for root in ["ServiceDown", "NATSDown"] {
+        assert!(sources.contains(root), "{root} silences nothing");
+    }
+}
