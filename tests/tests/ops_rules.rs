@@ -11,8 +11,11 @@ use e2e::ops::topology::{ALERTMANAGER_PORT, EXPORTER_TARGETS, SERVICES};
 use regex::Regex;
 use serde_norway::Value;
 
-/// The alerts of `alerts.md` and issue 17: (alert, `for` of each rule, severities).
-const ALERTS: &[(&str, &[Option<&str>], &[&str])] = &[
+/// An alert: its name, the `for` of each of its rules, its severities.
+type AlertSpec = (&'static str, &'static [Option<&'static str>], &'static [&'static str]);
+
+/// The alerts of `alerts.md` and issue 17.
+const ALERTS: &[AlertSpec] = &[
     ("ServiceDown", &[Some("1m")], &["critical"]),
     ("HighErrorRate", &[Some("2m")], &["warning"]),
     ("HighLatencyP95", &[Some("5m")], &["warning"]),
