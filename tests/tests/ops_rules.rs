@@ -12,7 +12,11 @@ use regex::Regex;
 use serde_norway::Value;
 
 /// An alert: its name, the `for` of each of its rules, its severities.
-type AlertSpec = (&'static str, &'static [Option<&'static str>], &'static [&'static str]);
+type AlertSpec = (
+    &'static str,
+    &'static [Option<&'static str>],
+    &'static [&'static str],
+);
 
 /// The alerts of `alerts.md` and issue 17.
 const ALERTS: &[AlertSpec] = &[
