@@ -98,13 +98,14 @@ pub async fn wait_for_schema(state: &AppState, shutdown: &CancellationToken) -> 
     }
 }
 
-/// Samples pool occupancy into `bot_db_connections_active`.
+/// Samples pool occupancy into `bot_db_connections_active` and `bot_db_connections_max`.
 pub async fn sample_pool(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let max = state.config().database_max_connections;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => PoolMetrics::sample(state.pool().size(), state.pool().num_idle()),
+            _ = tick.tick() => PoolMetrics::sample(state.pool().size(), state.pool().num_idle(), max),
         }
     }
 }

@@ -42,7 +42,8 @@ without_service_starts() {
   return "$status"
 }
 
-# The Debian packages behind the infrastructure: Postgres, NATS, ClickHouse, Prometheus.
+# The Debian packages behind the infrastructure: Postgres, NATS, ClickHouse, Prometheus, Alertmanager
+# and Postgres's exporter (Debian packages no NATS exporter).
 ensure_infrastructure() {
   ensure_packages \
     /usr/lib/postgresql/15/bin/postgres:postgresql \
@@ -50,6 +51,9 @@ ensure_infrastructure() {
     clickhouse-server:clickhouse-server \
     prometheus:prometheus \
     promtool:prometheus \
+    prometheus-alertmanager:prometheus-alertmanager \
+    amtool:prometheus-alertmanager \
+    prometheus-postgres-exporter:prometheus-postgres-exporter \
     curl:curl \
     python3:python3
 }

@@ -1,5 +1,8 @@
 //! The metric catalogue of all four services in one place, for the naming check and for
-//! `docs/metrics.md`.
+//! `docs/metrics.md`; and the absolute runbook links of the alert rules and dashboards
+//! ([`runbook_links`]).
+
+pub mod runbook_links;
 
 use observability::catalogue::{render_markdown, violations};
 use observability::{MetricDef, ServiceInfo};
