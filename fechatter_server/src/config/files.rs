@@ -1,6 +1,7 @@
 //! Where uploads are stored and how large they may be.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use env_config::{ConfigError, Env};
 
@@ -11,6 +12,9 @@ pub struct FileSettings {
     pub dir: PathBuf,
     /// The largest upload accepted, in bytes; larger ones get 413.
     pub max_upload_bytes: usize,
+    /// The request deadline of an upload, instead of `FECHATTER_REQUEST_TIMEOUT_MS`: a large file
+    /// on a slow link takes longer than any other request.
+    pub upload_timeout: Duration,
 }
 
 impl FileSettings {
@@ -23,6 +27,12 @@ impl FileSettings {
                 1024,
                 1024 * 1024 * 1024,
             )?,
+            upload_timeout: Duration::from_millis(env.bounded(
+                "UPLOAD_TIMEOUT_MS",
+                300_000,
+                100,
+                3_600_000,
+            )?),
         })
     }
 }

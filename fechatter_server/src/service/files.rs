@@ -10,6 +10,7 @@ use sqlx::PgExecutor;
 use tracing::instrument;
 
 use crate::auth::CurrentUser;
+use crate::config::Limits;
 use crate::db;
 use crate::error::AppError;
 use crate::models::file::{FileInfo, FileRow};
@@ -21,8 +22,6 @@ use crate::state::AppState;
 use crate::storage::sniff::{self, Detected};
 use crate::storage::{Upload, UploadError};
 
-/// How many files one message may reference.
-pub const MAX_FILES_PER_MESSAGE: usize = 10;
 const MAX_FILENAME_CHARS: usize = 255;
 const UNSUPPORTED_FILE_TYPE: &str = "unsupported_file_type";
 
@@ -184,8 +183,22 @@ pub async fn open(
     Ok((row, content))
 }
 
-/// The files a new message of the caller's may reference: each must exist in the caller's
-/// workspace and be theirs or already visible to them. Duplicates are dropped, order is kept.
+/// 422 `too_many_files` when a message names more files than it may reference (duplicates
+/// included): checked before anything else looks at the list, so its length bounds all later work.
+pub fn check_count(limits: &Limits, requested: &[FileId]) -> Result<(), AppError> {
+    let max = limits.max_files_per_message;
+    if requested.len() > max {
+        return Err(AppError::invalid(
+            "too_many_files",
+            format!("a message may reference at most {max} files"),
+        ));
+    }
+    Ok(())
+}
+
+/// The files a new message of the caller's may reference (a list [`check_count`] passed): each
+/// must exist in the caller's workspace and be theirs or already visible to them. Duplicates are
+/// dropped, order is kept.
 pub async fn attachable(
     db: impl PgExecutor<'_>,
     caller: &CurrentUser,
@@ -196,12 +209,6 @@ pub async fn attachable(
         if !files.contains(id) {
             files.push(*id);
         }
-    }
-    if files.len() > MAX_FILES_PER_MESSAGE {
-        return Err(AppError::invalid(
-            "too_many_files",
-            format!("a message may reference at most {MAX_FILES_PER_MESSAGE} files"),
-        ));
     }
     if files.is_empty() {
         return Ok(files);

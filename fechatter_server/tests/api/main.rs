@@ -12,6 +12,7 @@ mod files;
 mod foundation;
 mod hostile_input;
 mod instances;
+mod limits;
 mod openapi;
 mod outage;
 mod rate_limits;
