@@ -59,15 +59,19 @@ impl FromStr for SearchCursor {
     }
 }
 
-/// A matching message as the search query returns it.
+/// A matching message as the search query returns it: found in the index, shown as it is now.
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct SearchRow {
     pub message_id: MessageId,
     pub chat_id: ChatId,
     pub sender_id: Option<UserId>,
+    /// The message's current text.
     pub content: String,
     pub created_at: DateTime<Utc>,
-    pub version: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    /// The index holds an older version of the message: whether the current text still matches
+    /// must be checked.
+    pub stale: bool,
     pub score: f32,
 }
 
