@@ -78,6 +78,7 @@ impl Application {
         tokio::spawn(startup::sample_gauges(state.clone(), shutdown.clone()));
         tokio::spawn(cache::invalidation::follow(state.clone(), shutdown.clone()));
         tokio::spawn(rate_limit::sweep(state.clone(), shutdown.clone()));
+        tokio::spawn(service::file_sweep::run(state.clone(), shutdown.clone()));
         tokio::spawn(ws::events::run(state.clone(), shutdown.clone()));
         self.server.run(shutdown).await?;
         Ok(())

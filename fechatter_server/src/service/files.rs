@@ -18,6 +18,7 @@ use crate::observability::metrics::{FileMetrics, UploadResult};
 use crate::repo;
 use crate::repo::files::NewFile;
 use crate::service::events::{self, Event};
+use crate::service::quota;
 use crate::state::AppState;
 use crate::storage::sniff::{self, Detected};
 use crate::storage::{Upload, UploadError};
@@ -68,6 +69,7 @@ pub fn record(result: &Result<FileInfo, AppError>, elapsed: Duration) {
     let outcome = match result {
         Ok(_) => UploadResult::Success,
         Err(AppError::TooLarge(_)) => UploadResult::TooLarge,
+        Err(AppError::QuotaExceeded(_)) => UploadResult::QuotaExceeded,
         Err(AppError::UnsupportedMediaType {
             code: UNSUPPORTED_FILE_TYPE,
             ..
@@ -104,7 +106,8 @@ where
     }
 }
 
-/// Stores an upload of the caller's and records its `file.uploaded` event.
+/// Stores an upload of the caller's and records its `file.uploaded` event, within the caller's
+/// and their workspace's quotas (see [`quota`]).
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn upload<S>(
     state: &AppState,
@@ -115,13 +118,18 @@ pub async fn upload<S>(
 where
     S: Stream<Item = Result<Bytes, AppError>> + Unpin,
 {
-    let limit = state.config().files.max_upload_bytes as u64;
+    let settings = &state.config().files;
+    let max = settings.max_upload_bytes as u64;
+    let room = quota::room_for(state, caller).await?;
     let mut upload = state
         .files()
-        .begin(limit)
+        .begin(max.min(room.bytes))
         .await
         .map_err(|err| AppError::internal(format!("starting an upload: {err}")))?;
-    let content_type = receive(&mut upload, body).await?;
+    let content_type = receive(&mut upload, body).await.map_err(|err| match err {
+        AppError::TooLarge(_) if room.bytes < max => quota::exceeded(settings, room.bound_by),
+        other => other,
+    })?;
     let blob = upload
         .finish()
         .await
@@ -129,6 +137,7 @@ where
     let name = filename(name);
     let size_bytes = i64::try_from(blob.size).map_err(AppError::internal)?;
     let mut tx = db::begin(state.pool()).await?;
+    quota::reserve(&mut tx, state, caller, blob.size).await?;
     let row = repo::files::insert(
         &mut *tx,
         NewFile {

@@ -18,5 +18,6 @@ mod outage;
 mod rate_limits;
 mod relay;
 mod search;
+mod storage;
 mod story;
 mod websocket;

@@ -7,6 +7,7 @@ use e2e::sse::{envelope_belongs_to, message_ids};
 use e2e::ws::Ws;
 use e2e::{Service, Topology};
 use serde_json::json;
+use test_support::wait_until;
 
 use crate::WAIT;
 use crate::chat::{Told, assert_only_for};
@@ -41,6 +42,19 @@ pub async fn share_and_answer(topology: &Topology, told: &mut Told) {
     assert_eq!(pushed["data"]["files"], json!([file]), "{pushed}");
     assert_eq!(api.download(bob, file).await, (200, CHECKLIST.to_vec()));
     assert_eq!(api.download(zed, file).await.0, 404);
+    // A draft cat uploads and never sends is forgotten by the file sweep after its grace period.
+    let draft = api.upload(cat, "draft.txt", b"never sent\n").await;
+    draft.expect(201);
+    let draft = draft.id();
+    wait_until("the sweep to forget the unsent draft", WAIT, || async {
+        api.download(cat, draft).await.0 == 404
+    })
+    .await;
+    assert_eq!(
+        api.download(bob, file).await.0,
+        200,
+        "the shared file stays"
+    );
 
     let members = [ann.id, cat.id];
     for device in told
