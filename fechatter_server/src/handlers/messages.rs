@@ -62,6 +62,10 @@ pub async fn list(
     ))
 }
 
+/// Sends a message. Mentions are `@handle`s (at most 50 count). Mentioning `@bot` adds the
+/// workspace assistant to the chat when the sender may add members (the chat's owner or an admin)
+/// and the assistant was not removed from this chat; after a removal only an explicit
+/// `POST /api/chats/{id}/members` brings it back.
 #[utoipa::path(post, path = "/api/chats/{id}/messages", tag = "messages", security(("bearer" = [])),
     params(
         ("id" = i64, Path, description = "The chat"),

@@ -15,8 +15,9 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Words (prefixes match), "quoted phrases", URLs and dashed terms; `OR` between words.
-    #[param(required = true)]
+    /// Words (prefixes match), "quoted phrases", URLs and dashed terms; at most 256 characters
+    /// and 16 terms.
+    #[param(required = true, max_length = 256)]
     pub q: Option<String>,
     /// Only this chat (one of the caller's).
     pub chat_id: Option<ChatId>,
