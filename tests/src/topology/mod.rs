@@ -111,6 +111,9 @@ const FAST_SETTINGS: &[(&str, &str)] = &[
     ("FECHATTER_RATE_LIMIT_AUTH_PER_MINUTE", "1000"),
     ("FECHATTER_RATE_LIMIT_SEND_PER_MINUTE", "6000"),
     ("FECHATTER_RATE_LIMIT_SEARCH_PER_MINUTE", "6000"),
+    // An upload nothing references is forgotten within seconds (the story leaves one behind).
+    ("FECHATTER_FILES_SWEEP_INTERVAL_SECONDS", "1"),
+    ("FECHATTER_FILES_ORPHAN_GRACE_SECONDS", "2"),
     // A closed SSE client is noticed at the next keep-alive.
     ("NOTIFY_SSE_KEEP_ALIVE_MS", "1000"),
     // An event in flight when notify dies is redelivered this soon after it restarts.
