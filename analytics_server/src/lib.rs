@@ -45,8 +45,10 @@ impl Application {
             .await
             .map_err(StartupError::dependency)?;
         observability::metrics::init(state.buffer().capacity());
-        let api =
-            routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
+        // CORS outermost: preflights are answered before routing and not counted as requests.
+        let api = routes::router(state.clone())
+            .layer(HttpMetricsLayer::new(observability::shared()))
+            .layer(state.config().cors_origins.layer());
         let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
         Ok(Self { server, state })
     }

@@ -3,9 +3,11 @@
 //! Each service keeps its own `thiserror` enum and maps it to an [`ApiError`] in one place; this
 //! crate fixes the wire shape `{"code", "message", ...extra}` and makes extractor rejections use it.
 
+pub mod cors;
 mod error;
 mod extract;
 
+pub use cors::AllowedOrigins;
 pub use error::ApiError;
 pub use extract::{Json, Query};
 
