@@ -9,7 +9,7 @@ import type { AuthTokens, User } from '../api/types';
 const STORAGE_KEY = 'fechatter.session';
 /** Refresh when this share of the token's lifetime has passed. */
 const REFRESH_AT = 0.75;
-/** A token this close to expiry is refreshed before use. */
+/** A token this close to expiry (at most a quarter of its lifetime) is refreshed before use. */
 const EXPIRY_MARGIN_MS = 15_000;
 
 export interface StoredSession {
@@ -148,7 +148,8 @@ async function refreshOnce(seen: string): Promise<RefreshOutcome> {
 export async function accessToken(): Promise<string | null> {
   const current = session.value;
   if (!current) return null;
-  if (current.expires_at - Date.now() > EXPIRY_MARGIN_MS) return current.access_token;
+  const margin = Math.min(EXPIRY_MARGIN_MS, (current.expires_at - current.issued_at) / 4);
+  if (current.expires_at - Date.now() > margin) return current.access_token;
   const outcome = await refresh();
   return outcome === 'ended' ? null : (session.value?.access_token ?? null);
 }

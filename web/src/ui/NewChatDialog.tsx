@@ -1,9 +1,9 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { chats as chatApi } from '../api/endpoints';
 import { ApiError } from '../api/http';
 import type { ChatType } from '../api/types';
 import { navigate } from '../router';
-import { reloadChat } from '../state/chatsync';
+import { loadDirectory, reloadChat } from '../state/chatsync';
 import { me, users } from '../state/store';
 import { Modal } from './Modal';
 
@@ -23,6 +23,11 @@ export function NewChatDialog({ onClose }: { onClose(): void }) {
     .filter((u) => u.id !== me.value?.id && !u.is_bot)
     .sort((a, b) => a.fullname.localeCompare(b.fullname));
   const direct = type === 'direct';
+
+  // People who joined since the directory was loaded can be picked too.
+  useEffect(() => {
+    loadDirectory().catch(() => undefined);
+  }, []);
 
   function toggle(id: number) {
     if (direct) setPicked([id]);
