@@ -22,8 +22,10 @@ export const emptyTimeline = (): Timeline => ({
   deleted: new Set(),
 });
 
-function version(m: Message): string {
-  return m.edited_at ?? m.created_at;
+/** When this version of the message was written. Compared as instants: the API and the events
+ *  may print the same time with different numbers of fractional digits. */
+function version(m: Message): number {
+  return Date.parse(m.edited_at ?? m.created_at);
 }
 
 /** Merges `incoming` into ascending `messages`: one entry per id, the newer version kept. */

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { chats as chatApi } from '../api/endpoints';
 import { ApiError } from '../api/http';
 import type { PublicChannel } from '../api/types';
+import { Icon } from './Icon';
 import { navigate } from '../router';
 import { reloadChat } from '../state/chatsync';
 import { me, showNotice } from '../state/store';
@@ -32,7 +33,7 @@ export function BrowseChannels() {
     <section class="browse" aria-label="Public channels">
       <header class="chat-head">
         <button type="button" class="icon back" aria-label="Back to chats" onClick={() => navigate({ name: 'home' })}>
-          ←
+          <Icon name="back" />
         </button>
         <h1>Public channels</h1>
       </header>

@@ -2,6 +2,7 @@ import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Message } from '../api/types';
 import { track } from '../analytics/analytics';
+import { Icon } from './Icon';
 import { navigate } from '../router';
 import { loadMembers, loadNewest, loadOlder } from '../state/chatsync';
 import { atBottom, markReadIfVisible } from '../state/reading';
@@ -103,7 +104,7 @@ export function ChatView({ chatId, focusMessage }: { chatId: number; focusMessag
     <section class="chat-view" aria-label={chatTitle(chat)}>
       <header class="chat-head">
         <button type="button" class="icon back" aria-label="Back to chats" onClick={() => navigate({ name: 'home' })}>
-          ←
+          <Icon name="back" />
         </button>
         <div class="chat-title">
           <h1>{chatTitle(chat)}</h1>

@@ -8,6 +8,7 @@ import { sendMessage } from '../state/sending';
 import { members, showNotice, userName, users } from '../state/store';
 import { completeMention, mentionAt } from '../text/mentions';
 import { bytes } from './format';
+import { Icon } from './Icon';
 
 /** At most one typing signal per this interval while the user types. */
 const TYPING_EVERY_MS = 2500;
@@ -68,7 +69,10 @@ export function Composer({ chatId, replyTo, onCancelReply }: Props) {
   function submit() {
     const content = text.trim();
     if (!content && files.length === 0) return;
-    if (uploading) return;
+    if (uploading) {
+      showNotice('The file is still uploading; send when it is attached.', 'info');
+      return;
+    }
     sendMessage(chatId, content || files.map((f) => f.filename).join(', '), replyTo?.id ?? null, files);
     setText('');
     setFiles([]);
@@ -128,7 +132,7 @@ export function Composer({ chatId, replyTo, onCancelReply }: Props) {
             Replying to <strong>{userName(replyTo.sender_id)}</strong>: {replyTo.content.slice(0, 80)}
           </span>
           <button type="button" aria-label="Cancel reply" onClick={onCancelReply}>
-            ✕
+            <Icon name="close" size={14} />
           </button>
         </div>
       )}
@@ -136,13 +140,15 @@ export function Composer({ chatId, replyTo, onCancelReply }: Props) {
         <ul class="composer-files" role="list">
           {files.map((f) => (
             <li key={f.id}>
-              📎 {f.filename} <span class="muted">{bytes(f.size_bytes)}</span>
+              <span>
+                <Icon name="file" size={14} /> {f.filename} <span class="muted">{bytes(f.size_bytes)}</span>
+              </span>
               <button
                 type="button"
                 aria-label={`Remove ${f.filename}`}
                 onClick={() => setFiles(files.filter((x) => x.id !== f.id))}
               >
-                ✕
+                <Icon name="close" size={14} />
               </button>
             </li>
           ))}
@@ -180,7 +186,7 @@ export function Composer({ chatId, replyTo, onCancelReply }: Props) {
           title="Attach a file"
           onClick={() => fileInput.current?.click()}
         >
-          📎
+          <Icon name="attach" />
         </button>
         <input
           ref={fileInput}
@@ -202,8 +208,8 @@ export function Composer({ chatId, replyTo, onCancelReply }: Props) {
           onKeyDown={onKeyDown}
           onBlur={() => setTimeout(() => setMention(null), 150)}
         />
-        <button type="button" class="primary" onClick={submit} disabled={Boolean(uploading)}>
-          Send
+        <button type="button" class="primary send" onClick={submit} disabled={Boolean(uploading)}>
+          <Icon name="send" size={16} /> <span>Send</span>
         </button>
       </div>
     </div>

@@ -8,6 +8,7 @@ import { me, showNotice, updateTimeline, userName, users } from '../state/store'
 import { remove, upsert } from '../state/timeline';
 import { Avatar } from './Avatar';
 import { time, bytes } from './format';
+import { Icon } from './Icon';
 import { MessageText } from './MessageText';
 
 export const EMOJI = ['👍', '❤️', '😂', '🎉', '😮', '👀', '✅', '🙏'];
@@ -145,18 +146,18 @@ export function MessageItem({ message, repliedTo, grouped, highlighted, onReply 
       </div>
       <div class="message-actions" role="toolbar" aria-label="Message actions">
         <button type="button" title="Reply" aria-label="Reply" onClick={() => onReply(message)}>
-          ↩
+          <Icon name="reply" />
         </button>
         <button type="button" title="React" aria-label="React" aria-expanded={picking} onClick={() => setPicking(!picking)}>
-          ☺
+          <Icon name="react" />
         </button>
         {mine && (
           <>
             <button type="button" title="Edit" aria-label="Edit" onClick={() => setEditing(true)}>
-              ✎
+              <Icon name="edit" />
             </button>
             <button type="button" title="Delete" aria-label="Delete" onClick={() => setConfirming(true)}>
-              🗑
+              <Icon name="trash" />
             </button>
           </>
         )}
@@ -227,8 +228,8 @@ function Attachment({ file }: { file: FileInfo }) {
   }
   return (
     <li class="file" data-testid="attachment">
-      <span class="file-icon" aria-hidden="true">
-        📎
+      <span class="file-icon">
+        <Icon name="file" />
       </span>
       <span class="file-name">{file.filename}</span>
       <span class="muted">{bytes(file.size_bytes)}</span>

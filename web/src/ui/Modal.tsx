@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
+import { Icon } from './Icon';
 
 /** A native modal <dialog>: focus stays inside, Escape closes it. */
 export function Modal({ title, onClose, children }: { title: string; onClose(): void; children: ComponentChildren }) {
@@ -13,7 +14,7 @@ export function Modal({ title, onClose, children }: { title: string; onClose(): 
       <header>
         <h2>{title}</h2>
         <button type="button" class="icon" aria-label="Close" onClick={onClose}>
-          ✕
+          <Icon name="close" />
         </button>
       </header>
       {children}

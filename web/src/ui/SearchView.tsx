@@ -3,6 +3,7 @@ import { search } from '../api/endpoints';
 import { ApiError } from '../api/http';
 import type { SearchHit } from '../api/types';
 import { track } from '../analytics/analytics';
+import { Icon } from './Icon';
 import { navigate } from '../router';
 import { chats, chatTitle, userName } from '../state/store';
 import { snippetParts } from '../text/snippet';
@@ -40,7 +41,7 @@ export function SearchView({ q }: { q: string }) {
     <section class="search-view" aria-label="Search">
       <header class="chat-head">
         <button type="button" class="icon back" aria-label="Back to chats" onClick={() => navigate({ name: 'home' })}>
-          ←
+          <Icon name="back" />
         </button>
         <form
           class="search-form"

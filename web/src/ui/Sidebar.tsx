@@ -5,6 +5,7 @@ import { signOut } from '../state/lifecycle';
 import { chats, chatTitle, directPeers, me, online } from '../state/store';
 import { dialog } from './dialogs';
 import { Avatar } from './Avatar';
+import { Icon } from './Icon';
 
 const GROUPS: { title: string; types: Chat['chat_type'][] }[] = [
   { title: 'Channels', types: ['public_channel', 'private_channel'] },
@@ -37,7 +38,7 @@ export function Sidebar() {
           aria-label="Account menu"
           onClick={() => setMenu(!menu)}
         >
-          ⋯
+          <Icon name="more" />
         </button>
         {menu && (
           <div class="menu" role="menu" onKeyDown={(e) => e.key === 'Escape' && setMenu(false)}>
@@ -53,6 +54,8 @@ export function Sidebar() {
         )}
       </header>
       <form
+        // A new form (an empty box) whenever the search screen is left.
+        key={route.value.name === 'search' ? 'searching' : 'idle'}
         class="sidebar-search"
         role="search"
         onSubmit={(e) => {
@@ -126,7 +129,7 @@ function ChatRow({ chat, active }: { chat: Chat; active: boolean }) {
           <Avatar userId={peer} small />
         ) : (
           <span class="chat-icon" aria-hidden="true">
-            {chat.chat_type === 'private_channel' ? '🔒' : chat.chat_type === 'group' ? '👥' : '#'}
+            <Icon name={chat.chat_type === 'private_channel' ? 'lock' : chat.chat_type === 'group' ? 'group' : 'hash'} size={15} />
           </span>
         )}
         <span class="chat-name">{title.replace(/^#/, '')}</span>

@@ -71,7 +71,7 @@ async function openChat(p, name) {
   if (await p.page.getByRole('button', { name: 'Back to chats' }).isVisible()) {
     await p.page.getByRole('button', { name: 'Back to chats' }).click();
   }
-  await chatRow(p, name).click();
+  await chatRow(p, name.replace(/^#/, '')).click();
   await p.page.getByRole('heading', { name, exact: true }).waitFor();
 }
 
@@ -160,6 +160,7 @@ try {
   await send(alice, unread);
   const badge = chatRow(bob, 'general').getByTestId('unread-badge');
   await badge.filter({ hasText: '1' }).waitFor();
+  await shot(bob.page, 'phone-list');
   await chatRow(bob, 'general').click();
   await message(bob, unread).waitFor();
   await backToList(bob);
@@ -203,7 +204,8 @@ try {
     mimeType: 'text/plain',
     buffer: Buffer.from(fileText),
   });
-  await alice.page.locator('.composer-files', { hasText: 'numbers.txt' }).waitFor();
+  // Uploaded (not only uploading): the attached file can be removed again.
+  await alice.page.getByRole('button', { name: 'Remove numbers.txt' }).waitFor();
   await send(alice, `the numbers ${run}`);
   const attachment = message(bob, `the numbers ${run}`).getByTestId('attachment');
   await attachment.waitFor();
@@ -277,7 +279,6 @@ try {
 
   step('bob signs out; alice sees him go offline');
   await backToList(bob);
-  await shot(bob.page, 'phone-list');
   await bob.page.getByRole('button', { name: 'Account menu' }).click();
   await bob.page.getByRole('menuitem', { name: 'Sign out' }).click();
   await bob.page.getByRole('heading', { name: 'Sign in' }).waitFor();

@@ -44,6 +44,17 @@ describe('a chat timeline', () => {
     expect(ids(t)).toEqual([1, 2, 3]);
   });
 
+  it('takes the file records of a page for a message an event announced with file ids only', () => {
+    const announced = { ...msg(5), created_at: '2026-01-01T00:00:05.123456789Z' };
+    const listed = {
+      ...msg(5),
+      created_at: '2026-01-01T00:00:05.123457Z',
+      files: [{ id: 9, uploader_id: 1, filename: 'a.txt', content_type: 'text/plain', size_bytes: 1, sha256: '', created_at: '' }],
+    };
+    const t = upsert(upsert(emptyTimeline(), announced), listed);
+    expect(t.messages[0]?.files.map((f) => f.filename)).toEqual(['a.txt']);
+  });
+
   it('never lets an older version replace an edit', () => {
     let t = upsert(emptyTimeline(), msg(4, 'edited', '2026-01-01T01:00:00Z'));
     t = upsert(t, msg(4, 'original'));
