@@ -24,6 +24,8 @@ const WATCHDOG_MS = 45_000;
 
 export class LiveStream {
   readonly status = signal<LiveStatus>('idle');
+  /** Why the last attempt was refused (the error envelope's code), while reconnecting. */
+  readonly refusal = signal<string | null>(null);
   private cursor: string | null = null;
   private running = false;
   private controller: AbortController | null = null;
@@ -117,9 +119,13 @@ export class LiveStream {
     }
     if (!response.ok || !response.body) {
       const seconds = Number(response.headers.get('Retry-After'));
-      void response.body?.cancel();
+      this.refusal.value = await response
+        .json()
+        .then((body: { code?: string }) => body.code ?? null)
+        .catch(() => null);
       return { retryAfterMs: seconds > 0 ? seconds * 1000 : undefined };
     }
+    this.refusal.value = null;
     return this.read(response.body, controller);
   }
 

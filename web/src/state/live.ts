@@ -32,6 +32,8 @@ let stream: LiveStream | null = null;
 const current = signal<LiveStream | null>(null);
 /** The live stream's state, for the reconnect banner. */
 export const connection = computed(() => current.value?.status.value ?? 'idle');
+/** The code the server refused the last reconnect with (`too_many_connections`, …). */
+export const refusal = computed(() => current.value?.refusal.value ?? null);
 let notifyUrl = '';
 /** While a catch-up load runs, events wait here. */
 let pending: Envelope[] | null = null;

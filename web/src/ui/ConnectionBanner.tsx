@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { connection, reconnect } from '../state/live';
+import { connection, reconnect, refusal } from '../state/live';
 import { showNotice } from '../state/store';
 
 /** Shown while the live stream is down for more than a moment (a planned reconnect, such as after
@@ -34,7 +34,12 @@ export function ConnectionBanner() {
   return (
     <div class="banner" role="status" aria-live="assertive" data-testid="connection-banner">
       <span>
-        {offline ? 'You are offline.' : 'Connection lost.'} Reconnecting…
+        {offline
+          ? 'You are offline.'
+          : refusal.value === 'too_many_connections'
+            ? 'Too many open windows or devices for your account: close some.'
+            : 'Connection lost.'}{' '}
+        Reconnecting…
       </span>
       <button type="button" onClick={() => reconnect()}>
         Retry now
