@@ -40,6 +40,23 @@ fn base(url: &url::Url) -> String {
     url.as_str().trim_end_matches('/').to_owned()
 }
 
+/// What the client's pages may load and connect to: their own origin, notify and analytics (the
+/// configured URLs, else any host on their default ports, as the client then uses the page's).
+fn content_security_policy(settings: &WebClientSettings) -> HeaderValue {
+    let origin = |url: &Option<url::Url>, port: u16| match url {
+        Some(url) => url.origin().ascii_serialization(),
+        None => format!("*:{port}"),
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+         font-src 'self'; connect-src 'self' {} {}; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'",
+        origin(&settings.notify_url, 6689),
+        origin(&settings.analytics_url, 7777),
+    );
+    HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'self'"))
+}
+
 /// `api` alone when no client is configured, else `api` for `/api/*` and the client elsewhere.
 pub fn with_client(api: Router, settings: &WebClientSettings) -> Router {
     let Some(dir) = &settings.dir else {
@@ -70,6 +87,18 @@ pub fn with_client(api: Router, settings: &WebClientSettings) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             REVALIDATE,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            content_security_policy(settings),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
         ));
     Router::new().fallback_service(service_fn(move |request: Request| {
         let router = if is_api(request.uri().path()) {

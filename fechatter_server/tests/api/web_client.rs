@@ -55,6 +55,22 @@ async fn the_client_is_served_outside_api_and_api_paths_keep_their_json_404() {
         assert_eq!((status, body.as_str()), (200, INDEX), "{page}");
         assert_eq!(cache, "no-cache", "{page}: index.html is revalidated");
     }
+    let page = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let policy = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        policy.contains("connect-src 'self' https://live.example.com *:7777")
+            && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
     let (status, cache, body) = get("/assets/index-abc123.js").await;
     assert_eq!((status, body.as_str()), (200, "console.log(1)"));
     assert!(cache.contains("immutable"), "{cache}");

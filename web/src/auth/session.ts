@@ -25,14 +25,6 @@ export const session = signal<StoredSession | null>(load());
 /** Shown on the sign-in screen after a session ended without the user signing out here. */
 export const endedMessage = signal<string | null>(null);
 
-type Listener = () => void;
-const refreshListeners = new Set<Listener>();
-/** Called after every successful refresh (this tab's or another's). */
-export function onRefreshed(listener: Listener): () => void {
-  refreshListeners.add(listener);
-  return () => refreshListeners.delete(listener);
-}
-
 function load(): StoredSession | null {
   try {
     const text = localStorage.getItem(STORAGE_KEY);
@@ -75,7 +67,6 @@ export function adopt(tokens: AuthTokens) {
   endedMessage.value = null;
   session.value = value;
   schedule();
-  refreshListeners.forEach((l) => l());
 }
 
 /** Forgets the session; `message` says why when the user did not ask for it. */
@@ -118,7 +109,6 @@ async function refreshOnce(seen: string): Promise<RefreshOutcome> {
     // Another tab refreshed while we waited for the lock: use its tokens.
     session.value = stored;
     schedule();
-    refreshListeners.forEach((l) => l());
     return 'refreshed';
   }
   let response: Response;
@@ -175,7 +165,6 @@ window.addEventListener('storage', (event) => {
   if (stored.access_token !== session.value?.access_token) {
     session.value = stored;
     schedule();
-    refreshListeners.forEach((l) => l());
   }
 });
 

@@ -29,6 +29,10 @@ async function person(browser, name, viewport) {
   page.setDefaultTimeout(WAIT);
   const errors = [];
   page.on('pageerror', (err) => errors.push(String(err)));
+  // The page's Content-Security-Policy must not have to block anything the client does.
+  page.on('console', (msg) => {
+    if (/Content.Security.Policy/i.test(msg.text())) errors.push(msg.text());
+  });
   // Nothing but the topology's own ports may be asked for: no fonts, scripts or beacons elsewhere.
   const outside = [];
   page.on('request', (request) => {
