@@ -145,7 +145,8 @@ export class LiveStream {
         clearTimeout(watchdog);
         watchdog = setTimeout(() => controller.abort(), WATCHDOG_MS);
         for (const message of parser.push(decoder.decode(value, { stream: true }))) {
-          if (message.event === 'connected') {
+          // `resync` replaces the replay the server could not give: the stream is live after it too.
+          if (message.event === 'connected' || message.event === 'resync') {
             live = true;
             this.attempt = 0;
             this.status.value = 'live';

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { connection, reconnect, refusal } from '../state/live';
-import { showNotice } from '../state/store';
+import { notice, showNotice } from '../state/store';
 
 /** Shown while the live stream is down for more than a moment (a planned reconnect, such as after
  *  a token refresh, is over before it would show). */
@@ -22,7 +22,8 @@ export function ConnectionBanner() {
 
   useEffect(() => {
     if (!down) {
-      if (shown) showNotice('Reconnected: you are up to date.', 'info');
+      // A notice of the reconnect itself (a resync, say) says more than this one.
+      if (shown && !notice.value) showNotice('Reconnected: you are up to date.', 'info');
       setShown(false);
       return;
     }
