@@ -20,4 +20,5 @@ mod relay;
 mod search;
 mod storage;
 mod story;
+mod web_client;
 mod websocket;
