@@ -78,6 +78,8 @@ string_enum!(
         MessageDeleted => "message.deleted",
         MessageReactionAdded => "message.reaction_added",
         MessageReactionRemoved => "message.reaction_removed",
+        MessagePinned => "message.pinned",
+        MessageUnpinned => "message.unpinned",
         ChatRead => "chat.read",
         FileUploaded => "file.uploaded",
     }

@@ -79,6 +79,19 @@ pub struct ReactionChanged {
     pub emoji: String,
 }
 
+/// `message.pinned`, `message.unpinned`. A deleted message loses its pin without an unpin event:
+/// `message.deleted` says it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PinChanged {
+    pub message_id: MessageId,
+    pub chat_id: ChatId,
+    /// Who pinned or unpinned it.
+    pub user_id: UserId,
+    /// When it was pinned (`message.pinned` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_at: Option<DateTime<Utc>>,
+}
+
 /// `chat.read`: delivered only to the reader's own sessions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatRead {

@@ -39,7 +39,7 @@ pub enum Limit {
     Search,
     /// Adding or removing a reaction.
     React,
-    /// Editing a message, renaming or describing a chat.
+    /// Editing a message, renaming or describing a chat, pinning or unpinning a message.
     Edit,
     /// Deleting a message or a chat.
     Delete,
@@ -140,6 +140,7 @@ pub mod limits {
         EditChat: Edit at "/api/chats/{id}",
         DeleteChat: Delete at "/api/chats/{id}",
         RemoveMember: Members at "/api/chats/{id}/members/{user_id}",
+        Pin: Edit at "/api/chats/{id}/messages/{message_id}/pin",
     );
 }
 

@@ -6,7 +6,7 @@ use axum::routing::{delete, get, patch, post, put};
 use fechatter_http::ApiError;
 use http::StatusCode;
 
-use crate::handlers::{auth, chats, files, messages, search, users};
+use crate::handlers::{auth, chats, files, messages, pins, search, users};
 use crate::state::AppState;
 
 /// Uploads have a request deadline of their own (`FECHATTER_UPLOAD_TIMEOUT_MS`).
@@ -54,6 +54,15 @@ pub fn router(state: AppState) -> Router {
             "/api/chats/{id}/messages/{message_id}",
             patch(messages::edit).delete(messages::delete),
         )
+        .route(
+            "/api/chats/{id}/messages/{message_id}/history",
+            get(messages::history),
+        )
+        .route(
+            "/api/chats/{id}/messages/{message_id}/pin",
+            put(pins::pin).delete(pins::unpin),
+        )
+        .route("/api/chats/{id}/pins", get(pins::list))
         .route(
             "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
             put(messages::add_reaction).delete(messages::remove_reaction),

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use fechatter_events::payload::{
     ChatDeleted, ChatPayload, ChatRead, FileUploaded, MemberChanged, MessageDeleted,
-    MessagePayload, ReactionChanged, UserSignedUp,
+    MessagePayload, PinChanged, ReactionChanged, UserSignedUp,
 };
 use fechatter_events::{ChatType, Envelope, EnvelopeError, EventKind};
 use serde_json::{Value, json};
@@ -75,6 +75,10 @@ fn facts(envelope: &Envelope) -> Result<Facts, EnvelopeError> {
                 None,
                 json!({"message_id": p.message_id.0, "emoji": p.emoji}),
             )
+        }
+        EventKind::MessagePinned | EventKind::MessageUnpinned => {
+            let p: PinChanged = envelope.payload()?;
+            facts(None, json!({"message_id": p.message_id.0}))
         }
         EventKind::ChatRead => {
             let p: ChatRead = envelope.payload()?;

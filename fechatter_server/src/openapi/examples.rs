@@ -282,6 +282,21 @@ pub fn all() -> Vec<Exchange> {
             response: None,
         },
         Exchange {
+            method: "get",
+            path: "/api/chats/{id}/messages/{message_id}/history",
+            params: json!({"id": 1, "message_id": 1, "limit": 20}),
+            request: None,
+            status: "200",
+            response: Some(json!({
+                "items": [{
+                    "id": 1, "content": DEPLOY,
+                    "written_at": "2026-12-03T10:36:47.626014Z",
+                    "replaced_at": "2026-12-03T10:37:22.768221Z"
+                }],
+                "next_before": null, "has_more": false
+            })),
+        },
+        Exchange {
             method: "put",
             path: "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
             params: json!({"id": 1, "message_id": 1, "emoji": "👍"}),
@@ -296,6 +311,40 @@ pub fn all() -> Vec<Exchange> {
             request: None,
             status: "204",
             response: None,
+        },
+        Exchange {
+            method: "put",
+            path: "/api/chats/{id}/messages/{message_id}/pin",
+            params: json!({"id": 1, "message_id": 1}),
+            request: None,
+            status: "204",
+            response: None,
+        },
+        Exchange {
+            method: "delete",
+            path: "/api/chats/{id}/messages/{message_id}/pin",
+            params: json!({"id": 1, "message_id": 1}),
+            request: None,
+            status: "204",
+            response: None,
+        },
+        Exchange {
+            method: "get",
+            path: "/api/chats/{id}/pins",
+            params: json!({"id": 1}),
+            request: None,
+            status: "200",
+            response: Some(json!({
+                "items": [{
+                    "message": deploy_message(
+                        DEPLOY_EDITED,
+                        Some("2026-12-03T10:37:22.768221Z"),
+                        json!([{"emoji": "👍", "count": 1, "me": true}]),
+                    ),
+                    "pinned_by": 1,
+                    "pinned_at": "2026-12-03T10:37:30.112408Z"
+                }]
+            })),
         },
         Exchange {
             method: "post",

@@ -189,7 +189,7 @@ async fn replay(
 }
 
 /// Adds mentions and reaction counts (as `viewer` sees them) to message rows.
-async fn with_details(
+pub(crate) async fn with_details(
     state: &AppState,
     viewer: &CurrentUser,
     rows: Vec<MessageRow>,
@@ -262,6 +262,7 @@ async fn lock_own(
     Ok((row, ids(&members)))
 }
 
+/// Replaces the message's text; the text it replaces joins the message's history.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn edit(
     state: &AppState,
@@ -274,7 +275,9 @@ pub async fn edit(
     let (chat, _) = access::membership(state, caller, chat_id).await?;
     let sender = users::current(state, caller).await?;
     let mut tx = db::begin(state.pool()).await?;
-    let (_, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
+    let (previous, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
+    let written_at = previous.edited_at.unwrap_or(previous.created_at);
+    repo::edits::insert(&mut *tx, message_id, &previous.content, written_at).await?;
     let row = repo::messages::update_content(&mut *tx, message_id, &text).await?;
     let mentioned = mentions(&mut *tx, caller, &row.content).await?;
     repo::messages::delete_mentions(&mut *tx, message_id).await?;
@@ -304,6 +307,7 @@ pub async fn edit(
         .ok_or_else(|| AppError::internal("no message view"))
 }
 
+/// Deletes the message: its text, earlier versions, mentions and pin go with it.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn delete(
     state: &AppState,
@@ -315,6 +319,9 @@ pub async fn delete(
     let mut tx = db::begin(state.pool()).await?;
     let (_, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
     repo::messages::soft_delete(&mut *tx, message_id).await?;
+    repo::edits::delete_all(&mut *tx, message_id).await?;
+    repo::pins::delete(&mut *tx, message_id).await?;
+    repo::messages::delete_mentions(&mut *tx, message_id).await?;
     events::record(
         &mut *tx,
         Event {
