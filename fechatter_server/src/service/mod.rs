@@ -18,6 +18,7 @@ pub mod quota;
 pub mod reactions;
 pub mod rules;
 pub mod search;
+pub mod search_filters;
 pub mod signup;
 pub mod typing;
 pub mod users;
