@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{ChatId, ChatType, FileId, MessageId, UserId, WorkspaceId};
+use crate::{Availability, ChatId, ChatType, FileId, MessageId, UserId, WorkspaceId};
 
 /// `user.signed_up`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,6 +14,16 @@ pub struct UserSignedUp {
     pub fullname: String,
     /// True when the user joined an existing workspace with an invite code.
     pub joined_by_invite: bool,
+}
+
+/// `user.status_changed`: to every user of the workspace. A cleared status is `active` without
+/// text; an expiry passing sends nothing (clients know `expires_at`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserStatusChanged {
+    pub user_id: UserId,
+    pub availability: Availability,
+    pub text: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// `chat.created`, `chat.updated`
@@ -58,6 +68,10 @@ pub struct MessagePayload {
     pub content: String,
     pub reply_to: Option<MessageId>,
     pub mentions: Vec<UserId>,
+    /// Those of `mentions` in do-not-disturb when the message was sent or edited: their clients
+    /// show the mention without alerting.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub silenced_mentions: Vec<UserId>,
     pub files: Vec<FileId>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,

@@ -30,6 +30,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/signout", post(auth::signout))
         .route("/api/workspace/invites", post(auth::create_invite))
         .route("/api/users/me", get(users::me))
+        .route(
+            "/api/users/me/status",
+            put(users::set_status).delete(users::clear_status),
+        )
         .route("/api/users", get(users::directory))
         .route("/api/chats", get(chats::list).post(chats::create))
         // A static segment wins over `{id}`.

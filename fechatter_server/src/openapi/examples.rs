@@ -28,6 +28,19 @@ fn ann() -> Value {
     })
 }
 
+fn focus_status() -> Value {
+    json!({
+        "availability": "dnd", "text": "Focusing on the release",
+        "expires_at": "2026-12-03T17:00:00Z"
+    })
+}
+
+fn ann_with_status() -> Value {
+    let mut ann = ann();
+    ann["status"] = focus_status();
+    ann
+}
+
 fn tokens() -> Value {
     json!({
         "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwid3MiOjF9.0q8zf8WNE_aXRUtSlVNO3WGf0W3Z71eNjy7kdHZfO34",
@@ -117,8 +130,28 @@ pub fn all() -> Vec<Exchange> {
             response: Some({
                 let mut me = ann();
                 me["workspace_name"] = json!("Acme");
+                me["status"] = focus_status();
                 me
             }),
+        },
+        Exchange {
+            method: "put",
+            path: "/api/users/me/status",
+            params: json!({}),
+            request: Some(json!({
+                "availability": "dnd", "text": "Focusing on the release",
+                "expires_at": "2026-12-03T17:00:00Z"
+            })),
+            status: "200",
+            response: Some(focus_status()),
+        },
+        Exchange {
+            method: "delete",
+            path: "/api/users/me/status",
+            params: json!({}),
+            request: None,
+            status: "204",
+            response: None,
         },
         Exchange {
             method: "get",
@@ -130,8 +163,8 @@ pub fn all() -> Vec<Exchange> {
                 "items": [
                     {"id": 2, "workspace_id": 1, "fullname": "Assistant", "handle": "bot",
                      "email": null, "is_bot": true, "workspace_role": "member",
-                     "created_at": ANN_CREATED},
-                    ann()
+                     "created_at": ANN_CREATED, "status": null},
+                    ann_with_status()
                 ],
                 "next_before": null, "has_more": false
             })),

@@ -41,6 +41,8 @@ pub struct UploadForm {
         handlers::auth::create_invite,
         handlers::users::me,
         handlers::users::directory,
+        handlers::users::set_status,
+        handlers::users::clear_status,
         handlers::chats::list,
         handlers::chats::create,
         handlers::chats::public_channels,
@@ -77,7 +79,7 @@ pub struct UploadForm {
     modifiers(&SecurityAndContent),
     tags(
         (name = "auth", description = "Accounts, sessions and invites"),
-        (name = "users", description = "The workspace directory"),
+        (name = "users", description = "The workspace directory and statuses"),
         (name = "chats", description = "Chats and their members"),
         (name = "messages", description = "Messages, their edit history, reactions, pins and read markers"),
         (name = "files", description = "Uploads and downloads"),

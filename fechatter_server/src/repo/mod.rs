@@ -14,4 +14,5 @@ pub mod pins;
 pub mod reactions;
 pub mod search;
 pub mod sessions;
+pub mod statuses;
 pub mod users;

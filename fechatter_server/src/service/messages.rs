@@ -68,6 +68,7 @@ fn payload(
         content: row.content.clone(),
         reply_to: row.reply_to,
         mentions,
+        silenced_mentions: Vec::new(),
         files: Vec::new(),
         created_at: row.created_at,
         edited_at: row.edited_at,
@@ -126,6 +127,7 @@ pub async fn send(
             .await?;
     repo::files::attach(&mut *tx, chat_id, row.id, &file_ids).await?;
     let mut data = payload(&row, chat.chat_type, sender.is_bot, mentioned.clone());
+    data.silenced_mentions = repo::statuses::in_dnd(&mut *tx, &mentioned).await?;
     data.files = file_ids;
     events::record(
         &mut *tx,
@@ -282,7 +284,9 @@ pub async fn edit(
     let mentioned = mentions(&mut *tx, caller, &row.content).await?;
     repo::messages::delete_mentions(&mut *tx, message_id).await?;
     repo::messages::insert_mentions(&mut *tx, chat_id, message_id, &mentioned).await?;
+    let silenced_mentions = repo::statuses::in_dnd(&mut *tx, &mentioned).await?;
     let mut data = payload(&row, chat.chat_type, sender.is_bot, mentioned);
+    data.silenced_mentions = silenced_mentions;
     data.files = repo::files::of_messages(&mut *tx, &[message_id])
         .await?
         .into_iter()

@@ -20,5 +20,6 @@ pub mod rules;
 pub mod search;
 pub mod search_filters;
 pub mod signup;
+pub mod statuses;
 pub mod typing;
 pub mod users;

@@ -20,6 +20,7 @@ mod pins;
 mod rate_limits;
 mod relay;
 mod search;
+mod statuses;
 mod storage;
 mod story;
 mod web_client;
