@@ -195,10 +195,7 @@ impl PushCore {
     /// Opens a live connection: registered with the hub at once, so nothing published from now on
     /// is missed, and caught up from `opening.resume` when first polled.
     pub fn open(self: &Arc<Self>, opening: Opening) -> Result<LiveConnection, Refused> {
-        if self.revocations.is_revoked(opening.session, Utc::now()) {
-            self.metrics.refused(Refusal::SessionRevoked);
-            return Err(Refused::SessionRevoked);
-        }
+        self.refuse_if_revoked(opening.session)?;
         let owner = Owner {
             user: opening.user,
             workspace: opening.workspace,
@@ -231,6 +228,15 @@ impl PushCore {
 
     pub fn is_revoked(&self, session: Uuid) -> bool {
         self.revocations.is_revoked(session, Utc::now())
+    }
+
+    /// Refuses (and counts) a token of a revoked session.
+    pub fn refuse_if_revoked(&self, session: Uuid) -> Result<(), Refused> {
+        if self.is_revoked(session) {
+            self.metrics.refused(Refusal::SessionRevoked);
+            return Err(Refused::SessionRevoked);
+        }
+        Ok(())
     }
 
     /// Pushes a signal that is not stored (typing) to the connections of `recipients` here.

@@ -17,6 +17,7 @@ use async_nats::jetstream::{self, consumer};
 use async_nats::{StatusCode, Subscriber};
 use fechatter_events::nats::until_ok;
 use futures::StreamExt;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::PushCore;
@@ -31,6 +32,9 @@ const SILENCE: Duration = Duration::from_secs(5);
 const WATCHDOG: Duration = Duration::from_millis(250);
 /// Server-side clean-up of a consumer whose reader went away without deleting it.
 const INACTIVE_THRESHOLD: Duration = Duration::from_secs(30);
+/// How often the stream's info is read: a purge or retention moves its first sequence, which the
+/// consumer does not report, and a stream created anew must be noticed even while idle.
+const STREAM_POLL: Duration = Duration::from_secs(1);
 
 struct Reading {
     stream: jetstream::stream::Stream,
@@ -47,8 +51,19 @@ enum Outcome {
 
 /// Reads until `shutdown`, restarting the consumer (with backoff) whenever it is lost.
 pub async fn run(core: Arc<PushCore>, shutdown: CancellationToken) {
+    let recreated = Arc::new(Notify::new());
+    let follower = tokio::spawn(follow_stream(
+        core.clone(),
+        recreated.clone(),
+        shutdown.clone(),
+    ));
+    read_until(&core, &recreated, &shutdown).await;
+    let _ = follower.await;
+}
+
+async fn read_until(core: &Arc<PushCore>, recreated: &Notify, shutdown: &CancellationToken) {
     loop {
-        let started = until_ok("starting the event log reader", &shutdown, || {
+        let started = until_ok("starting the event log reader", shutdown, || {
             let core = core.clone();
             async move {
                 let started = start(&core).await;
@@ -64,7 +79,7 @@ pub async fn run(core: Arc<PushCore>, shutdown: CancellationToken) {
         };
         tracing::info!(consumer = %reading.consumer, "event log reader subscribed");
         core.set_subscribed(true);
-        let outcome = read(&core, &mut reading, &shutdown).await;
+        let outcome = read(core, &mut reading, recreated, shutdown).await;
         core.set_subscribed(false);
         forget(reading);
         match outcome {
@@ -129,13 +144,44 @@ fn forget(reading: Reading) {
     });
 }
 
-async fn read(core: &PushCore, reading: &mut Reading, shutdown: &CancellationToken) -> Outcome {
+/// Reads the stream's info now and then: trims what the ring may replay to what the stream still
+/// holds, and notices a stream created anew.
+async fn follow_stream(core: Arc<PushCore>, recreated: Arc<Notify>, shutdown: CancellationToken) {
+    let mut poll = tokio::time::interval(STREAM_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = poll.tick() => {}
+        }
+        let info = tokio::time::timeout(STREAM_POLL, core.jetstream.get_stream(&core.bus.stream));
+        let Ok(Ok(stream)) = info.await else {
+            continue;
+        };
+        let info = stream.cached_info();
+        let epoch = Epoch::of_stream(info);
+        let mut ring = core.ring();
+        match ring.epoch() {
+            Some(current) if current != epoch => recreated.notify_one(),
+            Some(_) => ring.trim(info.state.first_sequence),
+            None => {}
+        }
+    }
+}
+
+async fn read(
+    core: &PushCore,
+    reading: &mut Reading,
+    recreated: &Notify,
+    shutdown: &CancellationToken,
+) -> Outcome {
     let mut watchdog = tokio::time::interval(WATCHDOG);
     watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut disconnected = false;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Outcome::Stopped,
+            _ = recreated.notified() => return Outcome::Restart("the stream was created anew"),
             next = tokio::time::timeout(SILENCE, reading.messages.next()) => match next {
                 Err(_) => return Outcome::Restart("no heartbeat from the consumer"),
                 Ok(None) => return Outcome::Restart("the subscription ended"),

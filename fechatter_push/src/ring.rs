@@ -43,6 +43,8 @@ pub struct Ring {
     /// Every sequence from here to `head` passed the reader, and every event among them that was
     /// delivered is held (or was evicted, which moves this up).
     covered_from: u64,
+    /// The stream's first sequence, as last read from its info (0 until then).
+    stream_first: u64,
     entries: VecDeque<Arc<Entry>>,
     capacity: usize,
     ids: RecentIds,
@@ -53,6 +55,8 @@ pub struct Ring {
 pub struct Snapshot {
     pub position: Cursor,
     pub covered_from: u64,
+    /// The stream's first sequence as last seen: anything before it is gone.
+    pub stream_first: u64,
     /// The held events after the client's cursor, in order.
     pub entries: Vec<Arc<Entry>>,
 }
@@ -64,6 +68,7 @@ impl Ring {
             epoch: None,
             head: 0,
             covered_from: 1,
+            stream_first: 0,
             entries: VecDeque::new(),
             capacity: capacity.max(1),
             ids: RecentIds::new(ids.max(capacity)),
@@ -88,6 +93,7 @@ impl Ring {
         self.epoch = Some(epoch);
         self.head = head;
         self.covered_from = head + 1;
+        self.stream_first = 0;
         self.entries.clear();
         self.ids.clear();
     }
@@ -105,6 +111,18 @@ impl Ring {
         }
         self.head = seq;
         true
+    }
+
+    /// The stream no longer holds sequences below `first` (a purge, retention): events below it
+    /// are not replayed from here either, so a cursor among them resyncs as too old.
+    pub fn trim(&mut self, first: u64) {
+        self.stream_first = self.stream_first.max(first);
+        if first <= self.covered_from {
+            return;
+        }
+        self.covered_from = first;
+        let keep_from = self.entries.partition_point(|entry| entry.seq < first);
+        self.entries.drain(..keep_from);
     }
 
     /// A sequence that is not delivered (a malformed message).
@@ -147,6 +165,7 @@ impl Ring {
         Some(Snapshot {
             position,
             covered_from: self.covered_from,
+            stream_first: self.stream_first,
             entries: self.entries.range(start..).cloned().collect(),
         })
     }
@@ -266,6 +285,21 @@ mod tests {
         let snapshot = ring.snapshot(0).unwrap_or_else(|| panic!("a snapshot"));
         assert_eq!(snapshot.covered_from, 5);
         assert_eq!(snapshot.entries.len(), 1);
+    }
+
+    #[test]
+    fn a_purged_stream_is_not_replayed_from_memory_either() {
+        let mut ring = Ring::new(10, 10);
+        ring.reset(EPOCH, 0);
+        for seq in 1..=4 {
+            accept(&mut ring, seq, EventId::generate());
+        }
+        ring.trim(3);
+        let snapshot = ring.snapshot(0).unwrap_or_else(|| panic!("a snapshot"));
+        assert_eq!((snapshot.covered_from, snapshot.stream_first), (3, 3));
+        assert_eq!(snapshot.entries.len(), 2);
+        ring.trim(2);
+        assert_eq!(ring.snapshot(0).map(|s| s.covered_from), Some(3));
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod mirror;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use async_nats::jetstream::kv;
+use async_nats::jetstream::{kv, stream};
 use chrono::Utc;
 use fechatter_events::nats::until_ok;
 use fechatter_events::{EventBus, UserId, WorkspaceId};
@@ -81,22 +81,34 @@ impl Presence {
         .to_key()
     }
 
+    /// Opens the bucket, creating it when missing. The bucket's stream is created directly, as
+    /// async-nats' `create_key_value` first reads account info in a shape NATS 2.9 does not send.
     async fn open(&self, core: &PushCore) -> Result<kv::Store, async_nats::Error> {
         if let Ok(store) = core.jetstream.get_key_value(&self.bucket).await {
             return Ok(store);
         }
-        Ok(core
+        let created = core
             .jetstream
-            .create_key_value(kv::Config {
-                bucket: self.bucket.clone(),
-                description: "who is connected to which push instance".to_owned(),
-                history: 1,
+            .create_stream(stream::Config {
+                name: format!("KV_{}", self.bucket),
+                description: Some("who is connected to which push instance".to_owned()),
+                subjects: vec![format!("$KV.{}.>", self.bucket)],
+                max_messages_per_subject: 1,
                 max_age: self.settings.ttl,
-                storage: async_nats::jetstream::stream::StorageType::File,
+                storage: stream::StorageType::File,
                 num_replicas: self.replicas,
+                allow_rollup: true,
+                deny_delete: true,
+                allow_direct: true,
+                discard: stream::DiscardPolicy::New,
                 ..Default::default()
             })
-            .await?)
+            .await;
+        if let Err(err) = created {
+            // Another instance may have created it meanwhile.
+            tracing::debug!(error = %err, "creating the presence bucket");
+        }
+        Ok(core.jetstream.get_key_value(&self.bucket).await?)
     }
 }
 
@@ -146,6 +158,7 @@ async fn keep(
             change = local.recv() => match change {
                 Some(change) => {
                     let key = presence.key(change.workspace, change.user);
+                    tracing::debug!(%key, connected = change.connected, "local presence");
                     let written = if change.connected {
                         store.put(&key, bytes::Bytes::new()).await.map(drop).map_err(async_nats::Error::from)
                     } else {
@@ -217,6 +230,7 @@ async fn watch(
                 _ = shutdown.cancelled() => return,
                 entry = entries.next() => match entry {
                     Some(Ok(entry)) => {
+                        tracing::debug!(key = %entry.key, op = ?entry.operation, rev = entry.revision, "presence entry");
                         let Some(key) = Key::parse(&entry.key) else {
                             continue;
                         };

@@ -56,7 +56,13 @@ pub async fn catch_up(core: Arc<PushCore>, user: UserId, resume: Resume) -> Catc
     };
     let position = snapshot.position;
     let limits = &core.settings.replay;
-    let from_stream = match plan(cursor, position, snapshot.covered_from, limits) {
+    let from_stream = match plan(
+        cursor,
+        position,
+        snapshot.covered_from,
+        snapshot.stream_first,
+        limits,
+    ) {
         Plan::UpToDate => return recovered(&core, Vec::new(), position),
         Plan::Ahead => return ahead(&core, cursor).await,
         Plan::Resync(outcome) => return finish(&core, outcome, 0, Some(position)),

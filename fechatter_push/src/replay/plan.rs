@@ -7,7 +7,7 @@ use crate::cursor::Cursor;
 use crate::metrics::ReplayOutcome;
 
 /// What to do for a client whose cursor is `cursor`, given where this instance's reader stands
-/// (`position`) and from which sequence on its ring covers the log.
+/// (`position`), from which sequence on its ring covers the log, and the stream's first sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
     /// Nothing missed.
@@ -25,9 +25,19 @@ pub enum Plan {
     Resync(ReplayOutcome),
 }
 
-pub fn plan(cursor: Cursor, position: Cursor, covered_from: u64, limits: &ReplayLimits) -> Plan {
+pub fn plan(
+    cursor: Cursor,
+    position: Cursor,
+    covered_from: u64,
+    stream_first: u64,
+    limits: &ReplayLimits,
+) -> Plan {
     if cursor.epoch != position.epoch {
         return Plan::Resync(ReplayOutcome::ResyncEpoch);
+    }
+    // The stream dropped events the client has not seen (retention, a purge).
+    if cursor.seq.saturating_add(1) < stream_first {
+        return Plan::Resync(ReplayOutcome::ResyncTooOld);
     }
     if cursor.seq == position.seq {
         return Plan::UpToDate;
@@ -78,22 +88,22 @@ mod tests {
 
     #[test]
     fn a_client_behind_within_the_ring_is_replayed_from_memory() {
-        assert_eq!(plan(at(10), at(15), 8, &LIMITS), Plan::FromRing);
-        assert_eq!(plan(at(10), at(15), 11, &LIMITS), Plan::FromRing);
+        assert_eq!(plan(at(10), at(15), 8, 0, &LIMITS), Plan::FromRing);
+        assert_eq!(plan(at(10), at(15), 11, 0, &LIMITS), Plan::FromRing);
     }
 
     #[test]
     fn a_client_behind_the_ring_is_read_from_the_stream_up_to_the_ring() {
         assert_eq!(
-            plan(at(10), at(50), 40, &LIMITS),
+            plan(at(10), at(50), 40, 0, &LIMITS),
             Plan::FromStream { from: 11, to: 39 }
         );
     }
 
     #[test]
     fn a_client_at_or_ahead_of_this_instance_needs_no_replay() {
-        assert_eq!(plan(at(15), at(15), 1, &LIMITS), Plan::UpToDate);
-        assert_eq!(plan(at(16), at(15), 1, &LIMITS), Plan::Ahead);
+        assert_eq!(plan(at(15), at(15), 1, 0, &LIMITS), Plan::UpToDate);
+        assert_eq!(plan(at(16), at(15), 1, 0, &LIMITS), Plan::Ahead);
     }
 
     #[test]
@@ -103,18 +113,28 @@ mod tests {
             seq: 15,
         };
         assert_eq!(
-            plan(old, at(15), 1, &LIMITS),
+            plan(old, at(15), 1, 0, &LIMITS),
             Plan::Resync(ReplayOutcome::ResyncEpoch)
         );
     }
 
     #[test]
+    fn a_client_whose_missed_events_left_the_stream_resyncs_as_too_old() {
+        assert_eq!(
+            plan(at(10), at(15), 1, 12, &LIMITS),
+            Plan::Resync(ReplayOutcome::ResyncTooOld)
+        );
+        assert_eq!(plan(at(15), at(15), 16, 16, &LIMITS), Plan::UpToDate);
+        assert_eq!(plan(at(10), at(15), 1, 11, &LIMITS), Plan::FromRing);
+    }
+
+    #[test]
     fn a_client_beyond_the_scan_bound_resyncs() {
         assert_eq!(
-            plan(at(10), at(111), 1, &LIMITS),
+            plan(at(10), at(111), 1, 0, &LIMITS),
             Plan::Resync(ReplayOutcome::ResyncTooMany)
         );
-        assert_eq!(plan(at(11), at(111), 1, &LIMITS), Plan::FromRing);
+        assert_eq!(plan(at(11), at(111), 1, 0, &LIMITS), Plan::FromRing);
     }
 
     #[test]
