@@ -101,6 +101,7 @@ impl LiveConnection {
     }
 
     /// The next frame to send; `None` once the connection has ended ([`end_reason`] says why).
+    /// Cancel-safe: dropping the future before it completes loses no frame.
     ///
     /// [`end_reason`]: Self::end_reason
     pub async fn next(&mut self) -> Option<Outgoing> {
@@ -111,14 +112,16 @@ impl LiveConnection {
             if let Some(outgoing) = self.pending.pop_front() {
                 return Some(outgoing);
             }
-            if let Some(catch_up) = self.catch_up.take() {
+            // Polled in place, so a caller that drops this future (a `select!`) loses nothing.
+            if let Some(catch_up) = self.catch_up.as_mut() {
                 tokio::select! {
                     biased;
                     closed = self.mailbox.close_signal() => self.end(EndReason::from_closed(closed)),
                     _ = tokio::time::sleep_until(self.token_expires) => self.end(EndReason::TokenExpired),
-                    catch_up = catch_up => {
-                        self.pending.extend(catch_up.frames);
-                        self.place(catch_up.position);
+                    caught_up = catch_up => {
+                        self.catch_up = None;
+                        self.pending.extend(caught_up.frames);
+                        self.place(caught_up.position);
                     }
                 }
                 continue;

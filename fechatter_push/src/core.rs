@@ -9,7 +9,7 @@ use async_nats::jetstream;
 use chrono::Utc;
 use fechatter_events::{EventBus, EventKind, UserId, WorkspaceId};
 use serde::Deserialize;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -64,8 +64,6 @@ pub struct PushCore {
     ring: Mutex<Ring>,
     revocations: Revocations,
     pub(crate) replays: Semaphore,
-    /// True once the reader has found the stream: cursors can be handed out.
-    positioned: watch::Sender<bool>,
     subscribed: AtomicBool,
     pub(crate) presence: Option<Presence>,
     local_presence: Mutex<Option<mpsc::UnboundedReceiver<crate::hub::LocalPresence>>>,
@@ -82,6 +80,8 @@ pub enum Refused {
     SessionRevoked,
     #[error("the server is shutting down")]
     ShuttingDown,
+    #[error("live events are not available yet; retry shortly")]
+    NotReady,
 }
 
 /// Who opens a connection, from their access token.
@@ -127,7 +127,6 @@ impl PushCore {
             ring: Mutex::new(Ring::new(settings.ring_events, REMEMBERED_IDS)),
             revocations: Revocations::default(),
             replays: Semaphore::new(settings.replay_concurrency.max(1)),
-            positioned: watch::Sender::new(false),
             subscribed: AtomicBool::new(false),
             presence,
             local_presence: Mutex::new(local_rx),
@@ -185,17 +184,17 @@ impl PushCore {
         }
     }
 
-    /// Waits (at most `limit`) for the reader to find the stream.
-    pub(crate) async fn positioned(&self, limit: Duration) -> Option<Cursor> {
-        let mut positioned = self.positioned.subscribe();
-        let _ = tokio::time::timeout(limit, positioned.wait_for(|known| *known)).await;
-        self.position()
-    }
-
     /// Opens a live connection: registered with the hub at once, so nothing published from now on
     /// is missed, and caught up from `opening.resume` when first polled.
+    ///
+    /// Refused until the log reader has found the stream: an event published between the
+    /// connection and that moment could not be placed before or after the connection's cursor.
     pub fn open(self: &Arc<Self>, opening: Opening) -> Result<LiveConnection, Refused> {
         self.refuse_if_revoked(opening.session)?;
+        if self.position().is_none() {
+            self.metrics.refused(Refusal::NotReady);
+            return Err(Refused::NotReady);
+        }
         let owner = Owner {
             user: opening.user,
             workspace: opening.workspace,
@@ -208,6 +207,7 @@ impl PushCore {
             }
             Refusal::SessionRevoked => Refused::SessionRevoked,
             Refusal::ShuttingDown => Refused::ShuttingDown,
+            Refusal::NotReady => Refused::NotReady,
         })?;
         Ok(LiveConnection::new(self.clone(), registration, opening))
     }
@@ -274,7 +274,6 @@ impl PushCore {
                         Some(position),
                     ));
                 }
-                self.positioned.send_replace(true);
                 last + 1
             }
         }

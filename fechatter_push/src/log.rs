@@ -95,9 +95,10 @@ async fn read_until(core: &Arc<PushCore>, recreated: &Notify, shutdown: &Cancell
     }
 }
 
-/// Finds the stream and creates a consumer starting after the last sequence seen.
+/// Finds the stream (creating it if this service starts first, as any service may) and creates a
+/// consumer starting after the last sequence seen.
 async fn start(core: &PushCore) -> Result<Reading, async_nats::Error> {
-    let stream = core.jetstream.get_stream(&core.bus.stream).await?;
+    let stream = core.bus.ensure_stream(&core.jetstream).await?;
     let info = stream.cached_info();
     let start = core.locate(Epoch::of_stream(info), info.state.last_sequence);
     let inbox = core.nats.new_inbox();

@@ -78,6 +78,9 @@ pub enum Refusal {
     SessionRevoked,
     /// The server is shutting down.
     ShuttingDown,
+    /// The log reader has not found the stream yet: no cursor can be handed out, and events
+    /// published meanwhile could not be accounted for.
+    NotReady,
 }
 
 impl Refusal {
@@ -87,6 +90,7 @@ impl Refusal {
             Refusal::TooManyForUser => "too_many_connections",
             Refusal::SessionRevoked => "session_revoked",
             Refusal::ShuttingDown => "shutting_down",
+            Refusal::NotReady => "not_ready",
         }
     }
 }

@@ -70,7 +70,12 @@ impl AppState {
         let caches = Caches::new(config.cache);
         let files = FileStore::open(&config.files.dir).map_err(StateError::FilesDir)?;
         let limiters = RateLimiters::new(&config.rate_limits);
-        let sockets = WebSockets::new(&config.websocket);
+        let sockets = WebSockets::new(
+            nats.clone(),
+            config.event_bus.clone(),
+            &config.websocket,
+            config.access_token_ttl,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 config,

@@ -30,6 +30,7 @@ impl IntoResponse for NotifyError {
                 let (status, code) = match err {
                     Refused::OverCapacity(_) => (StatusCode::SERVICE_UNAVAILABLE, "over_capacity"),
                     Refused::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
+                    Refused::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
                     Refused::TooManyConnections(_) => {
                         (StatusCode::TOO_MANY_REQUESTS, "too_many_connections")
                     }

@@ -10,6 +10,7 @@
 pub mod clickhouse;
 pub mod contract;
 pub mod nats;
+pub mod nats_cluster;
 pub mod ports;
 pub mod postgres;
 pub mod prometheus;
@@ -28,6 +29,7 @@ use std::path::Path;
 pub use clickhouse::ClickHouse;
 pub use contract::assert_metrics_conform;
 pub use nats::Nats;
+pub use nats_cluster::NatsCluster;
 pub use ports::free_port;
 pub use postgres::{Postgres, TestDatabase};
 pub use prometheus::{Prometheus, PrometheusConfig};

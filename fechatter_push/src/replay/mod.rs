@@ -24,8 +24,6 @@ use stream::Read;
 
 /// A catch-up that takes longer than this is abandoned for a `resync`.
 const REPLAY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a connection opened before the reader found the stream waits for it.
-const POSITION_WAIT: Duration = Duration::from_secs(5);
 
 /// What a connection sends before its live events.
 #[derive(Debug)]
@@ -38,13 +36,9 @@ pub struct CatchUp {
 /// What `user`, resuming at `resume`, gets before live events.
 #[tracing::instrument(skip_all, fields(user = %user, ?resume))]
 pub async fn catch_up(core: Arc<PushCore>, user: UserId, resume: Resume) -> CatchUp {
-    let Some(position) = core.positioned(POSITION_WAIT).await else {
-        // The reader has not found the stream yet: live events will come, but nothing can be
-        // placed in the log.
-        return match resume {
-            Resume::Fresh => connected(None, Vec::new()),
-            _ => finish(&core, ReplayOutcome::ResyncUnavailable, 0, None),
-        };
+    // Connections are opened only once the reader has found the stream.
+    let Some(position) = core.position() else {
+        return finish(&core, ReplayOutcome::ResyncUnavailable, 0, None);
     };
     let cursor = match resume {
         Resume::Fresh => return connected(Some(position), Vec::new()),

@@ -19,3 +19,4 @@ mod relay;
 mod search;
 mod story;
 mod websocket;
+mod ws_push;

@@ -4,6 +4,7 @@
 mod cleanup;
 mod clickhouse;
 mod nats;
+mod nats_cluster;
 mod postgres;
 mod prometheus;
 mod sharing;
