@@ -108,8 +108,9 @@ const FAST_SETTINGS: &[(&str, &str)] = &[
     ("FECHATTER_RATE_LIMIT_SEARCH_PER_MINUTE", "6000"),
     // A closed SSE client is noticed at the next keep-alive.
     ("NOTIFY_SSE_KEEP_ALIVE_MS", "1000"),
-    // An event in flight when notify dies is redelivered this soon after it restarts.
-    ("NOTIFY_CONSUMER_ACK_WAIT_MS", "2000"),
+    // A killed notify's users go offline within seconds.
+    ("NOTIFY_PRESENCE_TTL_MS", "5000"),
+    ("NOTIFY_PRESENCE_HEARTBEAT_MS", "1000"),
     ("BOT_CONSUMER_ACK_WAIT_MS", "2000"),
     ("ANALYTICS_FLUSH_INTERVAL_MS", "200"),
     ("ANALYTICS_GAUGES_INTERVAL_MS", "1000"),
