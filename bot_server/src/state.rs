@@ -30,6 +30,7 @@ struct Inner {
     embeddings: Embeddings,
     llm: Option<LlmClient>,
     fechatter: FechatterClient,
+    http: reqwest::Client,
     bots: Bots,
     consumer: ConsumerState,
 }
@@ -85,7 +86,7 @@ impl AppState {
             .clone()
             .map(|settings| LlmClient::new(http.clone(), settings));
         let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
-        let fechatter = FechatterClient::new(http, &config.fechatter_url, tokens);
+        let fechatter = FechatterClient::new(http.clone(), &config.fechatter_url, tokens);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -95,6 +96,7 @@ impl AppState {
                 embeddings,
                 llm,
                 fechatter,
+                http,
                 bots: Bots::default(),
                 consumer: ConsumerState::default(),
             }),
@@ -131,6 +133,11 @@ impl AppState {
 
     pub fn fechatter(&self) -> &FechatterClient {
         &self.inner.fechatter
+    }
+
+    /// The shared HTTP client (connection pools), for calls to outside APIs and the probe.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     pub fn bots(&self) -> &Bots {

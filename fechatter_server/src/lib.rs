@@ -24,6 +24,7 @@ use std::net::SocketAddr;
 
 use ::observability::http::HttpMetricsLayer;
 use ::observability::server::{Service, ServiceServer};
+use fechatter_http::RequestTimeoutLayer;
 use tokio_util::sync::CancellationToken;
 
 pub use ::observability::StartupError;
@@ -44,8 +45,11 @@ impl Application {
         let state = AppState::try_new(config)
             .await
             .map_err(StartupError::dependency)?;
-        let api =
-            routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
+        let timeouts = RequestTimeoutLayer::new(runtime.request_timeout)
+            .route(routes::UPLOAD_ROUTE, state.config().files.upload_timeout);
+        let api = routes::router(state.clone())
+            .layer(timeouts)
+            .layer(HttpMetricsLayer::new(observability::shared()));
         let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
         Ok(Self { server, state })
     }
@@ -74,6 +78,7 @@ impl Application {
         tokio::spawn(startup::sample_gauges(state.clone(), shutdown.clone()));
         tokio::spawn(cache::invalidation::follow(state.clone(), shutdown.clone()));
         tokio::spawn(rate_limit::sweep(state.clone(), shutdown.clone()));
+        tokio::spawn(service::file_sweep::run(state.clone(), shutdown.clone()));
         // Reads the event log for the sockets until shutdown, then closes them as going away.
         tokio::spawn(state.sockets().push().clone().run(shutdown.clone()));
         self.server.run(shutdown).await?;

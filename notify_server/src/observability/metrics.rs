@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use fechatter_push::{LogError, PushMetrics, Refusal, ReplayOutcome};
-use observability::buckets::{DELIVERY_LAG_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
+use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
 use observability::{MetricDef, Unit};
 
 pub const SSE_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
@@ -70,9 +70,9 @@ pub const EVENTS_DELIVERED: MetricDef = MetricDef::counter(
 pub const EVENT_DELIVERY_LAG: MetricDef = MetricDef::histogram(
     "notify_event_delivery_lag_seconds",
     Unit::Seconds,
-    "From a stored event's occurred_at to its live write to an SSE client, by event kind (replays are not included).",
+    "Time from an event's commit (its envelope's occurred_at) to its write to a live SSE connection, by event name; replays are not measured.",
     &["event"],
-    DELIVERY_LAG_SECONDS,
+    END_TO_END_SECONDS,
 );
 pub const BROADCAST_FAILURES: MetricDef = MetricDef::counter(
     "notify_broadcast_failures_total",
@@ -152,7 +152,7 @@ impl SseMetrics {
             .increment(1);
     }
 
-    /// A live stored event written `lag` after it occurred.
+    /// How long after its commit a live event reached one connection.
     pub fn delivery_lag(event: &'static str, lag: Duration) {
         EVENT_DELIVERY_LAG
             .histogram_with([("event", event)])
