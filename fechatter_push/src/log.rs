@@ -179,14 +179,20 @@ async fn read(
     let mut watchdog = tokio::time::interval(WATCHDOG);
     watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut disconnected = false;
+    // A deadline rather than a timeout around each read: the watchdog ends a round of the loop
+    // every tick, which would start a timeout over and over, so it would never run out.
+    let mut silent_until = tokio::time::Instant::now() + SILENCE;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Outcome::Stopped,
             _ = recreated.notified() => return Outcome::Restart("the stream was created anew"),
-            next = tokio::time::timeout(SILENCE, reading.messages.next()) => match next {
-                Err(_) => return Outcome::Restart("no heartbeat from the consumer"),
-                Ok(None) => return Outcome::Restart("the subscription ended"),
-                Ok(Some(message)) => {
+            _ = tokio::time::sleep_until(silent_until) => {
+                return Outcome::Restart("no heartbeat from the consumer");
+            }
+            next = reading.messages.next() => match next {
+                None => return Outcome::Restart("the subscription ended"),
+                Some(message) => {
+                    silent_until = tokio::time::Instant::now() + SILENCE;
                     if let Err(why) = handle(core, reading, message).await {
                         return Outcome::Restart(why);
                     }

@@ -3,6 +3,7 @@
 //! makes every cursor resync.
 
 use fechatter_events::EventKind;
+use futures::StreamExt;
 
 use crate::support::{Producer, SseClient, TIMEOUT, TestApp, data, envelope, epoch, seq};
 
@@ -197,6 +198,44 @@ async fn a_cursor_of_a_stream_created_anew_or_a_bare_sequence_gets_one_resync_ep
         .publish(EventKind::MessageCreated, CHAT, &[1])
         .await;
     assert_eq!(seq(&stale.next_domain().await), next);
+}
+
+#[tokio::test]
+async fn a_reader_whose_consumer_vanishes_without_a_word_resumes_after_the_last_event_it_saw() {
+    let app = TestApp::ready(&[]).await;
+    let producer = Producer::new(&app).await;
+    let mut client = app.connect(1).await;
+    let seen = producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+    assert_eq!(seq(&client.next_domain().await), seen);
+
+    // The consumer's node forgets it (as when that node dies): no status comes, only silence.
+    let stream = producer
+        .jetstream()
+        .get_stream(&app.bus.stream)
+        .await
+        .unwrap_or_else(|err| panic!("the stream: {err}"));
+    let consumers: Vec<String> = stream
+        .consumer_names()
+        .filter_map(|name| async move { name.ok() })
+        .collect()
+        .await;
+    assert!(!consumers.is_empty(), "the reader has a consumer");
+    for name in consumers {
+        stream
+            .delete_consumer(&name)
+            .await
+            .unwrap_or_else(|err| panic!("delete consumer {name}: {err}"));
+    }
+    let missed = producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+    assert_eq!(
+        seq(&client.next_domain().await),
+        missed,
+        "the reader noticed the silence and read on from where it was"
+    );
 }
 
 #[tokio::test]
