@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod api;
+pub mod follow;
 pub mod llm;
 pub mod metrics;
 pub mod ops;
@@ -16,4 +17,5 @@ pub mod traffic;
 pub mod truth;
 pub mod ws;
 
+pub use topology::cluster::Cluster;
 pub use topology::{Service, Topology};
