@@ -12,6 +12,7 @@ use e2e::metrics::{scrape, value};
 use e2e::sse::Sse;
 use e2e::traffic::{Sender, Sent};
 use e2e::{Cluster, Service};
+use fechatter_events::EventBus;
 use futures::StreamExt;
 use test_support::wait_until;
 
@@ -180,6 +181,28 @@ fn describe(
     )
 }
 
+/// The NATS node leading the event stream: where the readers' consumers (one replica each) live.
+async fn stream_leader(cluster: &Cluster) -> usize {
+    let nats = async_nats::connect(cluster.nats.url(0))
+        .await
+        .unwrap_or_else(|err| panic!("connect to NATS: {err}"));
+    let jetstream = async_nats::jetstream::new(nats);
+    let stream = jetstream
+        .get_stream(EventBus::default().stream)
+        .await
+        .unwrap_or_else(|err| panic!("the event stream: {err}"));
+    let leader = stream
+        .cached_info()
+        .cluster
+        .as_ref()
+        .and_then(|cluster| cluster.leader.clone())
+        .unwrap_or_else(|| panic!("the event stream has no leader"));
+    cluster
+        .nats
+        .node_named(&leader)
+        .unwrap_or_else(|| panic!("{leader} is none of the cluster's nodes"))
+}
+
 /// Who `asking` sees online in their workspace, in id order.
 async fn online(notify: &str, asking: &User) -> Vec<i64> {
     let reply = Api::new(notify)
@@ -263,8 +286,9 @@ async fn three_notify_instances_on_a_nats_cluster_lose_a_node_and_an_instance_an
     let senders = crowd.start_sending();
     while_sending(&senders, "messages before the faults", 15).await;
 
-    // A NATS node dies (under instance 1's reader); later one notify instance dies.
-    cluster.nats.kill_node(1).await;
+    // The NATS node leading the stream dies: every reader's consumer lived there, and the notify
+    // connected to it fails over to another node. Later one notify instance dies.
+    cluster.nats.kill_node(stream_leader(&cluster).await).await;
     while_sending(&senders, "messages while a NATS node is dead", 30).await;
     cluster.kill(Service::Notify, 2).await;
     wait_until("instance 2's clients back on the others", WAIT, || async {
@@ -303,15 +327,12 @@ async fn two_fechatter_instances_through_a_nats_node_restart_and_a_crash_give_ev
     let senders = crowd.start_sending();
     while_sending(&senders, "messages before the faults", 15).await;
 
-    // Instance 0's NATS node restarts: its log reader blinks while events are published.
-    cluster.nats.stop_node(0).await;
-    while_sending(
-        &senders,
-        "messages while instance 0's NATS node is down",
-        15,
-    )
-    .await;
-    cluster.nats.start_node(0).await;
+    // The NATS node leading the stream restarts: the readers' consumers lived there (and one
+    // instance's connection, if it is node 0 or 1); events are published while it is down.
+    let leader = stream_leader(&cluster).await;
+    cluster.nats.stop_node(leader).await;
+    while_sending(&senders, "messages while the leading NATS node is down", 15).await;
+    cluster.nats.start_node(leader).await;
     while_sending(&senders, "messages after the node came back", 15).await;
 
     // Instance 1 crashes; its sockets resume on instance 0 with their cursors.
