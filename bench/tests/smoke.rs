@@ -123,12 +123,13 @@ async fn idle_sse_connections_are_held_by_notify_and_by_the_bare_hub() {
 }
 
 #[tokio::test]
-async fn fan_out_delivers_every_event_to_every_subscriber_of_notify_and_the_hub() {
+async fn fan_out_delivers_every_event_to_every_subscriber_of_one_and_two_notify_instances_and_the_hub()
+ {
     let logs = tempfile::tempdir().expect("log dir");
     let nats = Nats::shared().await;
     let setup = setup(logs.path());
     let result = within("sse-fanout", sse_fanout::run(&setup, &nats.url())).await;
-    assert_worked(&result, 3);
+    assert_worked(&result, 4);
     let events = 2 * setup.scale.fanout_rate as u64;
     for row in &result.rows {
         assert_eq!(

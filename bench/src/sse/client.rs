@@ -54,10 +54,10 @@ impl Subscriptions {
     }
 }
 
-/// Opens every subscriber, at most `parallel` connection attempts at a time. Returns at once;
-/// the listener hears of each connection as it opens.
+/// Opens every subscriber, at most `parallel` connection attempts at a time, subscriber `i` to
+/// `servers[i % servers.len()]`. Returns at once; the listener hears of each connection as it opens.
 pub fn subscribe<L: Listener>(
-    addr: SocketAddr,
+    servers: &[SocketAddr],
     subscribers: Vec<Subscriber>,
     parallel: usize,
     listener: Arc<L>,
@@ -65,6 +65,7 @@ pub fn subscribe<L: Listener>(
     let gate = Arc::new(Semaphore::new(parallel.max(1)));
     let mut tasks = JoinSet::new();
     for (connection, subscriber) in subscribers.into_iter().enumerate() {
+        let addr = servers[connection % servers.len().max(1)];
         let gate = gate.clone();
         let listener = listener.clone();
         tasks.spawn(async move {

@@ -52,17 +52,17 @@ pub struct Ramp {
     pub settle_time: Duration,
 }
 
-/// Opens every subscriber and waits until each has its `connected` event and the streams are
-/// quiet. Fails if a connection fails or `timeout` passes.
+/// Opens every subscriber (spread over `servers`) and waits until each has its `connected` event
+/// and the streams are quiet. Fails if a connection fails or `timeout` passes.
 pub async fn open_all(
-    addr: SocketAddr,
+    servers: &[SocketAddr],
     subscribers: Vec<Subscriber>,
     tally: Arc<Tally>,
     timeout: Duration,
 ) -> anyhow::Result<Ramp> {
     let count = subscribers.len();
     let started = Instant::now();
-    let subscriptions = subscribe(addr, subscribers, PARALLEL_CONNECTS, tally.clone());
+    let subscriptions = subscribe(servers, subscribers, PARALLEL_CONNECTS, tally.clone());
     loop {
         let failed = tally.failed.load(Ordering::Relaxed) + tally.ended.load(Ordering::Relaxed);
         if failed > 0 {
