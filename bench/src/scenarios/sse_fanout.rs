@@ -30,7 +30,7 @@ use crate::sse::tally::Tally;
 mod publish;
 use publish::{Target, publish_all};
 
-fn envelope(index: usize, recipients: &[UserId]) -> anyhow::Result<Envelope> {
+pub(crate) fn envelope(index: usize, recipients: &[UserId]) -> anyhow::Result<Envelope> {
     let payload = MessagePayload {
         id: MessageId(index as i64 + 1),
         chat_id: ChatId(1),
@@ -221,7 +221,11 @@ async fn measure(
 }
 
 /// One notify instance reading `bus` (several share the stream, each with its own reader).
-async fn notify(setup: &Setup, nats_url: &str, bus: &EventBus) -> anyhow::Result<Spawned> {
+pub(crate) async fn notify(
+    setup: &Setup,
+    nats_url: &str,
+    bus: &EventBus,
+) -> anyhow::Result<Spawned> {
     setup
         .launcher
         .service(

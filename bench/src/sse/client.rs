@@ -24,6 +24,8 @@ const SOURCE_ADDRESSES: u8 = 8;
 pub struct Subscriber {
     pub path: String,
     pub token: Option<String>,
+    /// Sent as `Last-Event-ID`: where a resuming client left off.
+    pub last_event_id: Option<String>,
 }
 
 /// What the subscribers report, shared by all connections.
@@ -103,6 +105,9 @@ async fn stream<L: Listener>(
         .header(header::ACCEPT, "text/event-stream");
     if let Some(token) = &subscriber.token {
         request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(cursor) = &subscriber.last_event_id {
+        request = request.header("last-event-id", cursor);
     }
     let response = sender
         .send_request(request.body(Empty::<Bytes>::new())?)

@@ -30,6 +30,7 @@ pub fn notify_subscribers(count: usize, workspace_size: usize, secret: &str) -> 
             Subscriber {
                 path: "/events".to_owned(),
                 token: Some(keys.issue(user, workspace, Uuid::now_v7())),
+                last_event_id: None,
             }
         })
         .collect()
@@ -40,6 +41,7 @@ pub fn hub_subscribers(count: usize) -> Vec<Subscriber> {
         .map(|_| Subscriber {
             path: "/events".to_owned(),
             token: None,
+            last_event_id: None,
         })
         .collect()
 }
