@@ -15,6 +15,7 @@ use crate::cache::Caches;
 use crate::config::Config;
 use crate::outbox::RelayWaker;
 use crate::rate_limit::RateLimiters;
+use crate::service::typing::TypingThrottle;
 use crate::storage::FileStore;
 use crate::ws::WebSockets;
 
@@ -34,6 +35,7 @@ struct Inner {
     files: FileStore,
     limiters: RateLimiters,
     sockets: WebSockets,
+    typing: TypingThrottle,
     relay_waker: RelayWaker,
 }
 
@@ -76,6 +78,7 @@ impl AppState {
             &config.websocket,
             config.access_token_ttl,
         );
+        let typing = TypingThrottle::new(config.websocket.typing_throttle);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -88,6 +91,7 @@ impl AppState {
                 files,
                 limiters,
                 sockets,
+                typing,
                 relay_waker: RelayWaker::default(),
             }),
         })
@@ -131,6 +135,11 @@ impl AppState {
 
     pub fn sockets(&self) -> &WebSockets {
         &self.inner.sockets
+    }
+
+    /// The throttle of typing signals sent over HTTP.
+    pub fn typing(&self) -> &TypingThrottle {
+        &self.inner.typing
     }
 
     /// Wakes this instance's outbox relay after a commit that wrote events.

@@ -21,6 +21,8 @@ pub struct Config {
     pub push: PushSettings,
     /// How long a typing signal shows before the client lets it lapse.
     pub typing_ttl: Duration,
+    /// Browser origins (the web client's) allowed to open the stream.
+    pub cors_origins: fechatter_http::AllowedOrigins,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +94,7 @@ impl Config {
                 }),
             },
             typing_ttl: millis_between(env, "TYPING_TTL_MS", 5_000, 100, 60_000)?,
+            cors_origins: fechatter_http::AllowedOrigins::from_env(env)?,
         })
     }
 }

@@ -20,5 +20,6 @@ mod relay;
 mod search;
 mod storage;
 mod story;
+mod web_client;
 mod websocket;
 mod ws_push;
