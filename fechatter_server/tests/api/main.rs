@@ -22,3 +22,4 @@ mod storage;
 mod story;
 mod web_client;
 mod websocket;
+mod ws_push;
