@@ -102,7 +102,7 @@ impl Config {
             clickhouse_user: env.string("CLICKHOUSE_USER", "default"),
             clickhouse_password: env.secret("CLICKHOUSE_PASSWORD", Some(""), 0)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
-            event_bus: EventBus::from_env(env),
+            event_bus: EventBus::from_env(env)?,
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             ingest: IngestConfig::from(env)?,
             writer: WriterConfig::from(env)?,

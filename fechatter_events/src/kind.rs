@@ -83,6 +83,9 @@ string_enum!(
         MessageUnpinned => "message.unpinned",
         ChatRead => "chat.read",
         FileUploaded => "file.uploaded",
+        // A sign-in session ended (sign-out, refresh-token reuse, account removal): live push
+        // connections of that session close, and its access tokens are refused until they expire.
+        SessionRevoked => "session.revoked",
     }
 );
 
@@ -99,6 +102,15 @@ string_enum!(
         Active => "active",
         Away => "away",
         Dnd => "dnd",
+    }
+);
+
+string_enum!(
+    /// Why a sign-in session ended (`session.revoked`).
+    RevocationReason {
+        SignedOut => "signed_out",
+        RefreshTokenReused => "refresh_token_reused",
+        AccountRemoved => "account_removed",
     }
 );
 

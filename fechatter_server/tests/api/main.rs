@@ -25,3 +25,4 @@ mod storage;
 mod story;
 mod web_client;
 mod websocket;
+mod ws_push;
