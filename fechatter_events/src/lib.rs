@@ -12,5 +12,5 @@ pub mod stream;
 
 pub use envelope::{Envelope, EnvelopeError};
 pub use ids::{ChatId, EventId, FileId, MessageId, UserId, WorkspaceId};
-pub use kind::{ChatType, EphemeralKind, EventKind};
+pub use kind::{Availability, ChatType, EphemeralKind, EventKind};
 pub use stream::EventBus;

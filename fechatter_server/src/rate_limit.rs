@@ -39,7 +39,8 @@ pub enum Limit {
     Search,
     /// Adding or removing a reaction.
     React,
-    /// Editing a message, renaming or describing a chat.
+    /// Editing a message, renaming or describing a chat, pinning or unpinning a message, setting
+    /// one's status.
     Edit,
     /// Deleting a message or a chat.
     Delete,
@@ -140,6 +141,8 @@ pub mod limits {
         EditChat: Edit at "/api/chats/{id}",
         DeleteChat: Delete at "/api/chats/{id}",
         RemoveMember: Members at "/api/chats/{id}/members/{user_id}",
+        Pin: Edit at "/api/chats/{id}/messages/{message_id}/pin",
+        Status: Edit at "/api/users/me/status",
     );
 }
 

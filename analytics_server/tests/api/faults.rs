@@ -32,6 +32,7 @@ fn message(id: i64) -> Envelope {
         content: "while ClickHouse is away".into(),
         reply_to: None,
         mentions: vec![],
+        silenced_mentions: Vec::new(),
         files: vec![],
         created_at: Utc::now(),
         edited_at: None,

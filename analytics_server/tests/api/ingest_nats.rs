@@ -66,6 +66,7 @@ fn message(workspace: i64, chat: i64, chat_type: ChatType, sender: i64, id: i64)
         content: "hello there".into(),
         reply_to: None,
         mentions: vec![],
+        silenced_mentions: Vec::new(),
         files: vec![],
         created_at: Utc::now(),
         edited_at: None,

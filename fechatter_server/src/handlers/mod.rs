@@ -4,5 +4,6 @@ pub mod auth;
 pub mod chats;
 pub mod files;
 pub mod messages;
+pub mod pins;
 pub mod search;
 pub mod users;
