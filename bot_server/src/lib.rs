@@ -1,7 +1,7 @@
 //! bot_server: indexes messages for search, computes embeddings, and answers as the assistant.
 //! Its only HTTP endpoints are the health checks; its work arrives from the durable JetStream
-//! consumer `bot` ([`consumer`]) and its replies leave through fechatter_server's API
-//! ([`fechatter`]).
+//! consumers `bot` and `bot_assistant` ([`consumer`]) and its replies leave through
+//! fechatter_server's API ([`fechatter`]).
 
 pub mod assistant;
 pub mod config;
@@ -75,11 +75,12 @@ impl Application {
         ));
         tokio::spawn(startup::maintain_index(state.clone(), shutdown.clone()));
         tokio::spawn(consumer::lag::sample(state.clone(), shutdown.clone()));
-        let consumer = tokio::spawn(consumer::run(state.clone(), shutdown.clone()));
+        let indexing = tokio::spawn(consumer::indexing::run(state.clone(), shutdown.clone()));
+        let answering = tokio::spawn(consumer::answering::run(state.clone(), shutdown.clone()));
         let served = self.server.run(shutdown.clone()).await;
         // Events in hand finish (and are acked) before the process exits, whatever stopped it.
         shutdown.cancel();
-        let _ = consumer.await;
+        let _ = tokio::join!(indexing, answering);
         served?;
         Ok(())
     }

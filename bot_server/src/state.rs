@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::assistant::llm::LlmClient;
+use crate::assistant::slots::AnswerSlots;
 use crate::config::Config;
 use crate::embeddings::Embeddings;
 use crate::fechatter::FechatterClient;
@@ -32,9 +33,10 @@ struct Inner {
     fechatter: FechatterClient,
     bots: Bots,
     consumer: ConsumerState,
+    answer_slots: AnswerSlots,
 }
 
-/// Whether the durable consumer is subscribed right now.
+/// Whether the indexing consumer is subscribed right now.
 #[derive(Default)]
 pub struct ConsumerState(AtomicBool);
 
@@ -86,6 +88,10 @@ impl AppState {
             .map(|settings| LlmClient::new(http.clone(), settings));
         let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
         let fechatter = FechatterClient::new(http, &config.fechatter_url, tokens);
+        let answer_slots = AnswerSlots::new(
+            config.assistant.concurrency,
+            config.assistant.workspace_concurrency,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -97,6 +103,7 @@ impl AppState {
                 fechatter,
                 bots: Bots::default(),
                 consumer: ConsumerState::default(),
+                answer_slots,
             }),
         })
     }
@@ -139,5 +146,9 @@ impl AppState {
 
     pub fn consumer(&self) -> &ConsumerState {
         &self.inner.consumer
+    }
+
+    pub fn answer_slots(&self) -> &AnswerSlots {
+        &self.inner.answer_slots
     }
 }

@@ -32,13 +32,15 @@ pub enum Limit {
     Signin,
     Refresh,
     Send,
+    /// Sending as a workspace bot, instead of [`Limit::Send`].
+    BotSend,
     Upload,
     Search,
 }
 
 impl Limit {
     const PER_IP: [Limit; 3] = [Limit::Signup, Limit::Signin, Limit::Refresh];
-    const PER_USER: [Limit; 3] = [Limit::Send, Limit::Upload, Limit::Search];
+    const PER_USER: [Limit; 4] = [Limit::Send, Limit::BotSend, Limit::Upload, Limit::Search];
 
     /// The HTTP route template the limit guards (the `route` label).
     pub const fn route(self) -> &'static str {
@@ -46,7 +48,7 @@ impl Limit {
             Limit::Signup => "/api/signup",
             Limit::Signin => "/api/signin",
             Limit::Refresh => "/api/refresh",
-            Limit::Send => "/api/chats/{id}/messages",
+            Limit::Send | Limit::BotSend => "/api/chats/{id}/messages",
             Limit::Upload => "/api/files",
             Limit::Search => "/api/search",
         }
@@ -56,6 +58,7 @@ impl Limit {
         match self {
             Limit::Signup | Limit::Signin | Limit::Refresh => limits.auth_per_minute,
             Limit::Send => limits.send_per_minute,
+            Limit::BotSend => limits.bot_send_per_minute,
             Limit::Upload => limits.upload_per_minute,
             Limit::Search => limits.search_per_minute,
         }
@@ -256,9 +259,20 @@ impl<L: limits::Kind> FromRequestParts<AppState> for LimitedUser<L> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
+        let limit = match L::LIMIT {
+            // The bot's answers must not run into the limit meant for people (cached look-up).
+            Limit::Send
+                if crate::service::users::find(state, user.id)
+                    .await?
+                    .is_some_and(|found| found.is_bot) =>
+            {
+                Limit::BotSend
+            }
+            limit => limit,
+        };
         state
             .limiters()
-            .check_user(L::LIMIT, user.id, L::LIMIT.route())?;
+            .check_user(limit, user.id, L::LIMIT.route())?;
         Ok(Self {
             user,
             limit: PhantomData,
@@ -309,6 +323,7 @@ mod tests {
         let limiters = RateLimiters::new(&RateLimits {
             auth_per_minute: 2,
             send_per_minute: 2,
+            bot_send_per_minute: 2,
             upload_per_minute: 2,
             search_per_minute: 2,
             trusted_proxy_hops: 0,

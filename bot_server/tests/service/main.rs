@@ -6,5 +6,6 @@ mod support;
 mod assistant;
 mod delivery;
 mod language_model;
+mod outage;
 mod provisioning;
 mod search;
