@@ -78,18 +78,23 @@ impl Application {
             buffer::flusher::Flusher {
                 buffer: state.buffer().clone(),
                 store: state.store().clone(),
+                gate: state.clickhouse_gate().clone(),
                 interval: state.config().writer.flush_interval,
                 final_flush_timeout: FINAL_FLUSH_TIMEOUT,
             }
             .run(stop_writing.clone()),
         );
-        let consumer = tokio::spawn(ingest::consumer::run(state.clone(), shutdown.clone()));
+        let domain = tokio::spawn(ingest::consumer::run(state.clone(), shutdown.clone()));
+        let client = tokio::spawn(ingest::client_consumer::run(
+            state.clone(),
+            shutdown.clone(),
+        ));
         tokio::spawn(state.sessions().clone().run_expiry(shutdown.clone()));
         let served = self.server.run(shutdown).await;
         stop_writing.cancel();
         let stopped = async {
             let _ = flusher.await;
-            let _ = consumer.await;
+            let _ = tokio::join!(domain, client);
         };
         if tokio::time::timeout(FINAL_FLUSH_TIMEOUT * 2, stopped)
             .await

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use fechatter_events::delivery::Gate;
 use tokio_util::sync::CancellationToken;
 
 use super::{Buffer, Pending};
@@ -12,6 +13,8 @@ use crate::store::Store;
 pub struct Flusher {
     pub buffer: Buffer,
     pub store: Store,
+    /// Closed at a failed write, so the consumers stop taking events until ClickHouse is back.
+    pub gate: Gate,
     pub interval: Duration,
     /// How long the last flush on shutdown may keep retrying.
     pub final_flush_timeout: Duration,
@@ -46,7 +49,7 @@ impl Flusher {
         if left > 0 {
             tracing::error!(
                 events = left,
-                "shutting down with events ClickHouse did not take; client events among them are lost, domain events will be redelivered"
+                "shutting down with events ClickHouse did not take; they will be redelivered"
             );
         }
     }
@@ -100,6 +103,7 @@ impl Flusher {
             let delay = delays.next().unwrap_or(Duration::from_secs(5));
             tracing::warn!(error = %failure, rows = rows.len(), ?delay,
                 "writing events to ClickHouse failed; retrying");
+            self.gate.close(&failure.to_string());
             tokio::select! {
                 _ = stop.cancelled() => return false,
                 _ = tokio::time::sleep(delay) => {}

@@ -81,6 +81,9 @@ impl Gate {
 
     /// Waits until the gate is open; false when `shutdown` comes first.
     pub async fn wait_open(&self, shutdown: &CancellationToken) -> bool {
+        if self.is_open() {
+            return true;
+        }
         let mut open = self.inner.open.subscribe();
         tokio::select! {
             _ = shutdown.cancelled() => false,
