@@ -19,6 +19,7 @@ pub mod state;
 
 use std::net::SocketAddr;
 
+use ::observability::Restart;
 use ::observability::server::{Service, ServiceServer};
 use axum::Router;
 use tokio_util::sync::CancellationToken;
@@ -63,20 +64,57 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
-        tokio::spawn(startup::ensure_stream_then_serve(
+        let tasks = self.server.supervisor();
+        tasks.run(
+            "event_stream",
+            Restart::OnPanic,
+            (state.clone(), health),
+            &shutdown,
+            |(state, health), shutdown| startup::ensure_stream_then_serve(state, health, shutdown),
+        );
+        let (once, always) = (Restart::OnPanic, Restart::Always);
+        tasks.run(
+            "pool_gauges",
+            always,
             state.clone(),
-            health,
-            shutdown.clone(),
-        ));
-        tokio::spawn(startup::sample_pool(state.clone(), shutdown.clone()));
-        tokio::spawn(startup::provision_missing_bots(
+            &shutdown,
+            startup::sample_pool,
+        );
+        tasks.run(
+            "bot_provisioning",
+            once,
             state.clone(),
-            shutdown.clone(),
-        ));
-        tokio::spawn(startup::maintain_index(state.clone(), shutdown.clone()));
-        tokio::spawn(consumer::lag::sample(state.clone(), shutdown.clone()));
-        let indexing = tokio::spawn(consumer::indexing::run(state.clone(), shutdown.clone()));
-        let answering = tokio::spawn(consumer::answering::run(state.clone(), shutdown.clone()));
+            &shutdown,
+            startup::provision_missing_bots,
+        );
+        tasks.run(
+            "index_upkeep",
+            always,
+            state.clone(),
+            &shutdown,
+            startup::maintain_index,
+        );
+        tasks.run(
+            "consumer_lag",
+            always,
+            state.clone(),
+            &shutdown,
+            consumer::lag::sample,
+        );
+        let indexing = tasks.run(
+            "indexing",
+            always,
+            state.clone(),
+            &shutdown,
+            consumer::indexing::run,
+        );
+        let answering = tasks.run(
+            "answering",
+            always,
+            state.clone(),
+            &shutdown,
+            consumer::answering::run,
+        );
         let served = self.server.run(shutdown.clone()).await;
         // Events in hand finish (and are acked) before the process exits, whatever stopped it.
         shutdown.cancel();

@@ -18,6 +18,7 @@ pub mod typing;
 
 use std::net::SocketAddr;
 
+use ::observability::Restart;
 use ::observability::http::HttpMetricsLayer;
 use ::observability::server::{Service, ServiceServer};
 use tokio_util::sync::CancellationToken;
@@ -64,13 +65,28 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
-        tokio::spawn(startup::ensure_stream_then_serve(
+        let tasks = self.server.supervisor();
+        tasks.run(
+            "event_stream",
+            Restart::OnPanic,
+            (state.clone(), health),
+            &shutdown,
+            |(state, health), shutdown| startup::ensure_stream_then_serve(state, health, shutdown),
+        );
+        tasks.run(
+            "consumer",
+            Restart::Always,
             state.clone(),
-            health,
-            shutdown.clone(),
-        ));
-        tokio::spawn(consumer::run(state.clone(), shutdown.clone()));
-        tokio::spawn(typing::run(state.clone(), shutdown.clone()));
+            &shutdown,
+            consumer::run,
+        );
+        tasks.run(
+            "typing",
+            Restart::Always,
+            state.clone(),
+            &shutdown,
+            typing::run,
+        );
         // SSE streams never end by themselves; they must, for the graceful shutdown to finish.
         let closing = state.closing().clone();
         let cancelled = shutdown.clone();

@@ -7,7 +7,8 @@
 //! - [`http`]: the request metrics layer, request ids and request tracing;
 //! - [`health`]: `/health`, `/ready` and `/live`;
 //! - [`telemetry`]: `tracing` set-up;
-//! - [`server`]: serving a service with graceful, draining shutdown.
+//! - [`server`]: serving a service with graceful, draining shutdown;
+//! - [`supervise`]: the service's background tasks, restarted when they fail.
 
 pub mod buckets;
 pub mod catalogue;
@@ -18,6 +19,7 @@ pub mod http;
 pub mod server;
 pub mod shared;
 pub mod stall;
+pub mod supervise;
 pub mod telemetry;
 
 pub use catalogue::{MetricDef, MetricKind, Unit};
@@ -25,6 +27,7 @@ pub use config::{Listen, RuntimeConfig};
 pub use health::{Health, HealthBuilder};
 pub use server::{Service, ServiceServer, StartupError};
 pub use shared::SharedMetrics;
+pub use supervise::{Restart, Supervisor};
 
 /// Who a service is, for metric names and the `/health` body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -59,15 +59,18 @@ impl Flusher {
     /// False when `stop` interrupted a retry.
     async fn drain(&self, stop: &CancellationToken, everything: bool) -> bool {
         loop {
-            let batch = self.buffer.take_batch();
-            if batch.is_empty() {
+            let mut in_hand = InHand {
+                buffer: &self.buffer,
+                batch: self.buffer.take_batch(),
+            };
+            if in_hand.batch.is_empty() {
                 return true;
             }
-            if !self.write(&batch, stop).await {
-                // Kept for the final flush on shutdown.
-                self.buffer.requeue(batch);
+            if !self.write(&in_hand.batch, stop).await {
+                // Kept (by `in_hand`) for the final flush on shutdown.
                 return false;
             }
+            let batch = std::mem::take(&mut in_hand.batch);
             self.buffer.written(&batch);
             if !everything && !self.buffer.has_full_batch() {
                 return true;
@@ -108,6 +111,21 @@ impl Flusher {
                 _ = stop.cancelled() => return false,
                 _ = tokio::time::sleep(delay) => {}
             }
+        }
+    }
+}
+
+/// A batch taken from the buffer: put back unless it was written, even when the writer panics
+/// (its supervisor restarts it, and the events must still be there).
+struct InHand<'a> {
+    buffer: &'a Buffer,
+    batch: Vec<Pending>,
+}
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        if !self.batch.is_empty() {
+            self.buffer.requeue(std::mem::take(&mut self.batch));
         }
     }
 }

@@ -18,4 +18,5 @@ mod rate_limits;
 mod relay;
 mod search;
 mod story;
+mod supervision;
 mod websocket;

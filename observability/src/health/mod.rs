@@ -20,6 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ServiceInfo;
 use crate::shared::SharedMetrics;
+use crate::supervise::Supervisor;
+
+/// The check that reports the service's background tasks (see [`crate::supervise`]).
+pub const BACKGROUND_TASKS: &str = "background_tasks";
 
 /// How long a check may take unless registered with its own timeout.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
@@ -72,13 +76,23 @@ impl HealthBuilder {
         self
     }
 
+    /// The health of the service, with the non-critical check of its background tasks added: a
+    /// task that failed recently makes the service `degraded`.
     pub fn build(self) -> Health {
+        let metrics = SharedMetrics::for_prefix(self.service.prefix);
+        let supervisor = Supervisor::new(metrics);
+        let tasks = supervisor.clone();
+        let this = self.check(BACKGROUND_TASKS, false, move || {
+            let outcome = tasks.check();
+            async move { outcome }
+        });
         Health {
             inner: Arc::new(Inner {
-                service: self.service,
-                metrics: SharedMetrics::for_prefix(self.service.prefix),
+                service: this.service,
+                metrics,
                 started: Instant::now(),
-                checks: self.checks,
+                checks: this.checks,
+                supervisor,
                 lifecycle: AtomicU8::new(Lifecycle::Starting as u8),
                 last: tokio::sync::Mutex::new(None),
             }),
@@ -159,6 +173,7 @@ struct Inner {
     checks: Vec<Check>,
     lifecycle: AtomicU8,
     last: tokio::sync::Mutex<Option<(Instant, HealthReport)>>,
+    supervisor: Supervisor,
 }
 
 /// The health state of one service; cheap to clone.
@@ -173,6 +188,11 @@ impl Health {
             service,
             checks: Vec::new(),
         }
+    }
+
+    /// Where the service's background tasks run (see [`crate::supervise`]).
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.inner.supervisor
     }
 
     pub fn lifecycle(&self) -> Lifecycle {
