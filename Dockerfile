@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# One image holding the four Fechatter services; docker-compose.yml picks the binary with `command`.
+# One image holding the four Fechatter services (and the `dead_letters` command, see docs/runbook.md);
+# docker-compose.yml picks the binary with `command`.
 #
 #   docker build -t fechatter:local .
 #   docker run --rm -e FECHATTER_JWT_SECRET=... fechatter:local fechatter_server
@@ -26,7 +27,8 @@ RUN cargo chef cook --release --locked --recipe-path recipe.json \
       -p fechatter_server -p notify_server -p bot_server -p analytics_server
 COPY . .
 RUN cargo build --release --locked \
-      --bin fechatter_server --bin notify_server --bin bot_server --bin analytics_server
+      --bin fechatter_server --bin notify_server --bin bot_server --bin analytics_server \
+      --bin dead_letters
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 # curl serves the container health checks (`curl -f http://localhost:PORT/ready`).
@@ -41,6 +43,7 @@ COPY --from=builder \
      /app/target/release/notify_server \
      /app/target/release/bot_server \
      /app/target/release/analytics_server \
+     /app/target/release/dead_letters \
      /usr/local/bin/
 USER fechatter:fechatter
 # Writable by the service user; a named volume mounted on .../files starts with this ownership.

@@ -60,6 +60,11 @@ impl Application {
         &self.state
     }
 
+    /// Where the background tasks run (in-process tests use it to make one panic).
+    pub fn supervisor(&self) -> ::observability::Supervisor {
+        self.server.supervisor().clone()
+    }
+
     /// Serves until `shutdown` is cancelled; background tasks stop with it.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
