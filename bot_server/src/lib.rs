@@ -13,6 +13,7 @@ pub mod fechatter;
 pub mod identity;
 pub mod index;
 pub mod observability;
+pub mod probe;
 pub mod repo;
 pub mod startup;
 pub mod state;
@@ -99,6 +100,16 @@ impl Application {
             &shutdown,
             startup::maintain_index,
         );
+        if let Some(settings) = state.config().probe.clone() {
+            let (http, fechatter_url) =
+                (state.http().clone(), state.config().fechatter_url.clone());
+            let stop = shutdown.clone();
+            // A restart starts from fresh canaries: the probe keeps nothing worth carrying over.
+            tasks.spawn("probe", always, shutdown.clone(), move || {
+                let probe = probe::Probe::new(http.clone(), &fechatter_url, &settings);
+                probe::run(probe, settings.interval, stop.clone())
+            });
+        }
         tasks.run(
             "consumer_lag",
             always,

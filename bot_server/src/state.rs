@@ -31,6 +31,7 @@ struct Inner {
     embeddings: Embeddings,
     llm: Option<LlmClient>,
     fechatter: FechatterClient,
+    http: reqwest::Client,
     bots: Bots,
     consumer: ConsumerState,
     answer_slots: AnswerSlots,
@@ -87,7 +88,7 @@ impl AppState {
             .clone()
             .map(|settings| LlmClient::new(http.clone(), settings));
         let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
-        let fechatter = FechatterClient::new(http, &config.fechatter_url, tokens);
+        let fechatter = FechatterClient::new(http.clone(), &config.fechatter_url, tokens);
         let answer_slots = AnswerSlots::new(
             config.assistant.concurrency,
             config.assistant.workspace_concurrency,
@@ -101,6 +102,7 @@ impl AppState {
                 embeddings,
                 llm,
                 fechatter,
+                http,
                 bots: Bots::default(),
                 consumer: ConsumerState::default(),
                 answer_slots,
@@ -138,6 +140,11 @@ impl AppState {
 
     pub fn fechatter(&self) -> &FechatterClient {
         &self.inner.fechatter
+    }
+
+    /// The shared HTTP client (connection pools), for calls to outside APIs and the probe.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     pub fn bots(&self) -> &Bots {

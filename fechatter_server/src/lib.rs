@@ -25,6 +25,7 @@ use std::net::SocketAddr;
 use ::observability::Restart;
 use ::observability::http::HttpMetricsLayer;
 use ::observability::server::{Service, ServiceServer};
+use fechatter_http::RequestTimeoutLayer;
 use tokio_util::sync::CancellationToken;
 
 pub use ::observability::StartupError;
@@ -45,8 +46,11 @@ impl Application {
         let state = AppState::try_new(config)
             .await
             .map_err(StartupError::dependency)?;
-        let api =
-            routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
+        let timeouts = RequestTimeoutLayer::new(runtime.request_timeout)
+            .route(routes::UPLOAD_ROUTE, state.config().files.upload_timeout);
+        let api = routes::router(state.clone())
+            .layer(timeouts)
+            .layer(HttpMetricsLayer::new(observability::shared()));
         let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
         Ok(Self { server, state })
     }
@@ -101,6 +105,13 @@ impl Application {
             state.clone(),
             &shutdown,
             rate_limit::sweep,
+        );
+        tasks.run(
+            "file_sweep",
+            always,
+            state.clone(),
+            &shutdown,
+            service::file_sweep::run,
         );
         tasks.run(
             "websocket_events",

@@ -8,6 +8,7 @@
 //! - [`health`]: `/health`, `/ready` and `/live`;
 //! - [`telemetry`]: `tracing` set-up;
 //! - [`server`]: serving a service with graceful, draining shutdown;
+//! - [`serve`]: the HTTP/1.1 connection loop under it, with a deadline on request headers;
 //! - [`supervise`]: the service's background tasks, restarted when they fail.
 
 pub mod buckets;
@@ -16,6 +17,7 @@ pub mod config;
 pub mod exporter;
 pub mod health;
 pub mod http;
+pub mod serve;
 pub mod server;
 pub mod shared;
 pub mod stall;

@@ -37,7 +37,9 @@ pub enum Restart {
 struct TaskState {
     running: bool,
     restarts: u64,
-    last_failure: Option<(Instant, String)>,
+    /// When and how (`panicked` or `ended before shutdown`; the panic's own message is only
+    /// logged, as `/health` is public).
+    last_failure: Option<(Instant, &'static str)>,
 }
 
 struct Inner {
@@ -115,12 +117,12 @@ impl Supervisor {
                 if shutdown.is_cancelled() {
                     return;
                 }
-                let failure = match outcome {
+                let (failure, detail) = match outcome {
                     Ok(()) if restart == Restart::OnPanic => return,
-                    Ok(()) => "ended before shutdown".to_owned(),
-                    Err(payload) => format!("panicked: {}", panic_message(payload.as_ref())),
+                    Ok(()) => ("ended before shutdown", String::new()),
+                    Err(payload) => ("panicked", panic_message(payload.as_ref())),
                 };
-                tracing::error!(task = name, %failure, ?backoff,
+                tracing::error!(task = name, failure, %detail, ?backoff,
                     "a background task failed; restarting it");
                 supervisor.failed(name, failure);
                 tokio::select! {
@@ -156,7 +158,7 @@ impl Supervisor {
         change(lock(&self.inner.tasks).entry(name).or_default());
     }
 
-    fn failed(&self, name: &'static str, failure: String) {
+    fn failed(&self, name: &'static str, failure: &'static str) {
         self.inner
             .metrics
             .background_task_restarts

@@ -9,6 +9,7 @@ pub mod api;
 pub mod llm;
 pub mod metrics;
 pub mod ops;
+pub mod paging;
 pub mod sse;
 pub mod topology;
 pub mod traffic;

@@ -17,6 +17,7 @@ use crate::ops::repo_path;
 pub const FAULT_ONLY_SERIES: &[(&str, &str)] = &[
     ("fechatter_http_errors_total", "faults/postgres.rs"),
     ("fechatter_db_errors_total", "faults/postgres.rs"),
+    ("bot_db_errors_total", "faults/postgres.rs"),
     ("fechatter_events_publish_errors_total", "faults/nats.rs"),
     // A client over its rate: a password-guessing one.
     ("fechatter_rate_limited_total", "security/main.rs"),
@@ -159,6 +160,7 @@ async fn panel_violations(api: &PrometheusApi, pending: &[&str], truth: &mut Tru
                 .unwrap_or(name);
             excused(name)
                 || excused(base)
+                || crate::ops::catalogue::compose_only(name)
                 || pending.contains(&name.as_str())
                 || pending.contains(&base)
         })

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use fechatter_events::delivery::{DeadLetterReason, DeadLetterRecorder};
-use observability::buckets::{COUNT, LATENCY_SECONDS, LIFETIME_SECONDS};
+use observability::buckets::{COUNT, END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
 use observability::{MetricDef, Unit};
 
 use crate::events::{EventType, Source};
@@ -33,9 +33,9 @@ pub const VALIDATION_ERRORS: MetricDef = MetricDef::counter(
 pub const EVENT_PROCESSING_DURATION: MetricDef = MetricDef::histogram(
     "analytics_event_processing_duration_seconds",
     Unit::Seconds,
-    "Time from receiving an event to its row being durably in ClickHouse, by event type.",
+    "Time from receiving an event to its row being durably in ClickHouse, by event type (a ClickHouse outage included).",
     &["event_type"],
-    LATENCY_SECONDS,
+    END_TO_END_SECONDS,
 );
 pub const CLICKHOUSE_INSERT_DURATION: MetricDef = MetricDef::histogram(
     "analytics_clickhouse_insert_duration_seconds",

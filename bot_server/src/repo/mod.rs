@@ -5,3 +5,4 @@ pub mod bots;
 pub mod documents;
 pub mod passages;
 pub mod processed;
+pub mod schema;

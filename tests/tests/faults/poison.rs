@@ -1,7 +1,9 @@
-//! Something publishes an event no consumer can read: the bot and analytics each store it in the
-//! dead-letter stream and count it, the chat goes on for everyone, and the operator's
-//! `dead_letters` command lists it and re-drives it (back to the consumers, which park it again).
+//! Something publishes an event no consumer can read: notify, the bot and analytics each store it in
+//! the dead-letter stream and count it, the repository's EventsDeadLettered alert fires for each, the
+//! chat goes on for everyone, and the operator's `dead_letters` command lists it and re-drives it
+//! (back to the consumers, which park it again).
 
+use e2e::alerts::{wait_for_alert, with_fast_alerts};
 use e2e::metrics::{scrape, value};
 use e2e::{Service, Topology};
 use fechatter_events::{EventBus, EventKind};
@@ -11,11 +13,43 @@ use crate::{Pair, WAIT, prometheus_value, stored_dead_letters};
 
 const POISON: &str = "this is not an envelope";
 
+/// Waits until `series` (a gauge without labels) is 1 on `service`'s metrics port.
+async fn wait_for_gauge(topology: &Topology, service: Service, series: &str) {
+    let url = topology.metrics_url(service);
+    wait_until(&format!("{series} to be 1"), WAIT, || async {
+        value(&scrape(&url).await, series, &[]) == Some(1.0)
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_event_is_stored_by_each_consumer_and_the_redrive_command_brings_it_back() {
     let topology = Topology::start().await;
-    let prometheus = Prometheus::start(topology.prometheus_config()).await;
+    let prometheus = Prometheus::start(with_fast_alerts(
+        topology.prometheus_config(),
+        &["EventsDeadLettered"],
+    ))
+    .await;
+    // Scraped at 0 first: a window's increase starts from a sample.
+    for service in Service::ALL {
+        prometheus.wait_for_up(service.name(), WAIT).await;
+    }
     let mut pair = Pair::meet(&topology).await;
+    // Every consumer pulls before the poison is published (notify's starts at new events), so the
+    // waits below measure the handling, not a start-up on a loaded machine.
+    wait_for_gauge(
+        &topology,
+        Service::Notify,
+        "notify_nats_subscription_active",
+    )
+    .await;
+    wait_for_gauge(&topology, Service::Bot, "bot_nats_subscription_active").await;
+    wait_for_gauge(
+        &topology,
+        Service::Analytics,
+        "analytics_nats_subscription_active",
+    )
+    .await;
     let bus = EventBus::default();
     let nats = async_nats::connect(topology.nats.url())
         .await
@@ -27,8 +61,12 @@ async fn an_unreadable_event_is_stored_by_each_consumer_and_the_redrive_command_
         .unwrap_or_else(|err| panic!("publish: {err}"))
         .await
         .unwrap_or_else(|err| panic!("JetStream ack: {err}"));
-    let after = pair.api.send(&pair.ann, pair.chat, "still chatting").await;
+    let after = pair
+        .api
+        .send(&pair.ann, pair.chat, "ann says she is still chatting")
+        .await;
     pair.bob_sees_exactly(&[after]).await;
+    pair.indexed_exactly(&[after]).await;
     wait_until("the message in ClickHouse", WAIT, || async {
         topology
             .analytics_rows("event_type = 'message.created'")
@@ -38,24 +76,37 @@ async fn an_unreadable_event_is_stored_by_each_consumer_and_the_redrive_command_
     .await;
 
     // Stored with its headers, one per consumer that gave up on it.
-    let listed = eventually("the dead letters of bot and analytics", WAIT, || async {
-        let listed = topology.dead_letters(&["list"]).await;
-        let parked = |consumer: &str| {
-            listed.lines().any(|line| {
-                line.split('\t').nth(2) == Some(consumer)
-                    && line.contains(&bus.subject(EventKind::MessageCreated))
-                    && line.contains("malformed: ")
-                    && line.ends_with(POISON)
-            })
-        };
-        (parked("bot") && parked("analytics")).then_some(listed)
-    })
+    let listed = eventually(
+        "the dead letters of notify, bot and analytics",
+        WAIT,
+        || async {
+            let listed = topology.dead_letters(&["list"]).await;
+            let parked = |consumer: &str| {
+                listed.lines().any(|line| {
+                    line.split('\t').nth(2) == Some(consumer)
+                        && line.contains(&bus.subject(EventKind::MessageCreated))
+                        && line.contains("malformed: ")
+                        && line.ends_with(POISON)
+                })
+            };
+            (parked("notify") && parked("bot") && parked("analytics")).then_some(listed)
+        },
+    )
     .await;
-    let stored = stored_dead_letters(&topology).await;
-    assert!(stored >= 2, "{listed}");
+    assert_eq!(stored_dead_letters(&topology).await, 3, "{listed}");
+    prometheus_value(&prometheus, "sum(notify_events_dead_lettered_total) > 0").await;
     prometheus_value(&prometheus, "sum(analytics_events_dead_lettered_total) > 0").await;
     prometheus_value(&prometheus, "sum(bot_events_dead_lettered_total) > 0").await;
-    prometheus_value(&prometheus, "sum(notify_events_dead_lettered_total) > 0").await;
+    for service in ["notify_server", "analytics_server", "bot_server"] {
+        wait_for_alert(
+            &prometheus,
+            "EventsDeadLettered",
+            "firing",
+            &[("service", service)],
+            WAIT,
+        )
+        .await;
+    }
 
     // Re-driven, the bot's copy reaches the consumers again; the bot parks it once more.
     let redriven = topology
@@ -80,4 +131,7 @@ async fn an_unreadable_event_is_stored_by_each_consumer_and_the_redrive_command_
     .await;
     let bots = topology.dead_letters(&["list", "--consumer", "bot"]).await;
     assert!(bots.starts_with("1 dead letter(s)"), "{bots}");
+    // The bot goes on indexing after all of it.
+    let last = pair.api.send(&pair.ann, pair.chat, "says goodbye").await;
+    pair.indexed_exactly(&[after, last]).await;
 }

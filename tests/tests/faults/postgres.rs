@@ -102,6 +102,8 @@ async fn with_postgres_down_a_minute_the_api_answers_503_and_afterwards_nothing_
     })
     .await;
     prometheus_value(&prometheus, "sum(fechatter_db_errors_total) > 0").await;
+    // The bot's periodic index count fails too.
+    prometheus_value(&prometheus, "sum(bot_db_errors_total) > 0").await;
     prometheus_value(
         &prometheus,
         r#"sum(fechatter_http_errors_total{status="503"}) > 0"#,
