@@ -66,7 +66,14 @@ impl Config {
         Ok(Self {
             runtime: RuntimeConfig::from_env(env, 6689, 9091)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
-            event_bus: EventBus::from_env(env),
+            event_bus: EventBus {
+                // The dead-letter stream's retention (every service that stores dead letters reads
+                // its own variable: keep them equal).
+                dead_letter_max_age: Duration::from_secs(
+                    env.bounded("DEAD_LETTER_RETENTION_DAYS", 30, 1, 3650)? * 24 * 3600,
+                ),
+                ..EventBus::from_env(env)
+            },
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             sse: SseConfig {
                 keep_alive: millis_between(env, "SSE_KEEP_ALIVE_MS", 15_000, 100, 300_000)?,

@@ -1,5 +1,6 @@
 //! The service's one durable JetStream consumer: every stored event goes through the hub, acked
-//! only once the hub has it. Events that can never be routed go to the dead-letter subject.
+//! only once the hub has it. It follows the shared delivery policy (`fechatter_events::delivery`):
+//! an event that can never be routed is stored in the dead-letter stream on `<prefix>.dlq.notify`.
 //!
 //! At most one event is unacknowledged at a time, so the hub sees events strictly in stream order
 //! (a redelivery can never overtake a newer event), which keeps each connection's SSE ids
@@ -11,13 +12,14 @@ use std::time::{Duration, Instant};
 
 use async_nats::connection::State;
 use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PullConsumer};
-use async_nats::jetstream::{AckKind, Message};
+use async_nats::jetstream::Message;
 use fechatter_events::EventKind;
+use fechatter_events::delivery::{self, DeliveryPolicy, Failure, Gate, PolicySettings};
 use fechatter_events::nats::until_ok;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::observability::metrics::{NatsErrorReason, NatsMetrics};
+use crate::observability::metrics::{DeadLetterMetrics, NatsErrorReason, NatsMetrics};
 use crate::routing::{Routed, route};
 use crate::state::AppState;
 
@@ -27,7 +29,6 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 const PULL_EXPIRES: Duration = Duration::from_secs(30);
 /// How often the connection state is looked at, so the gauge and `/ready` follow an outage fast.
 const WATCHDOG: Duration = Duration::from_millis(250);
-const DEAD_LETTER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Whether the durable consumer is subscribed; `/ready` fails while it is not.
 #[derive(Clone, Default)]
@@ -51,6 +52,19 @@ enum Outcome {
 
 /// Consumes until `shutdown`, resubscribing (with backoff) whenever the subscription breaks.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
+    let settings = &state.config().consumer;
+    // Notify depends on nothing but NATS itself: its gate never closes.
+    let policy = DeliveryPolicy::new(
+        PolicySettings {
+            consumer: settings.durable_name.clone(),
+            dead_letter_subject: state.event_bus().dead_letter_subject(&settings.durable_name),
+            max_deliver: settings.max_deliver,
+            ack_wait: settings.ack_wait,
+        },
+        state.jetstream().clone(),
+        Gate::always_open(),
+        DeadLetterMetrics,
+    );
     loop {
         let subscribed = until_ok("subscribing the notify consumer", &shutdown, || {
             let state = state.clone();
@@ -68,7 +82,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
         };
         tracing::info!("notify consumer subscribed");
         state.consumer().set(true);
-        let outcome = pump(&state, &consumer, messages, &shutdown).await;
+        let outcome = pump(&state, &policy, &consumer, messages, &shutdown).await;
         state.consumer().set(false);
         if let Outcome::Stopped = outcome {
             return;
@@ -80,6 +94,11 @@ async fn subscribe(
     state: &AppState,
 ) -> Result<(PullConsumer, consumer::pull::Stream), async_nats::Error> {
     let settings = &state.config().consumer;
+    // A dead letter always has somewhere to be stored.
+    state
+        .event_bus()
+        .ensure_dead_letter_stream(state.jetstream())
+        .await?;
     let stream = state.event_bus().ensure_stream(state.jetstream()).await?;
     let consumer: PullConsumer = stream
         .get_or_create_consumer(
@@ -92,7 +111,8 @@ async fn subscribe(
                 deliver_policy: DeliverPolicy::New,
                 ack_policy: AckPolicy::Explicit,
                 ack_wait: settings.ack_wait,
-                max_deliver: settings.max_deliver,
+                // The policy counts deliveries and dead-letters at `max_deliver`.
+                max_deliver: delivery::consumer_max_deliver(),
                 max_ack_pending: 1,
                 ..Default::default()
             },
@@ -109,6 +129,7 @@ async fn subscribe(
 
 async fn pump(
     state: &AppState,
+    policy: &DeliveryPolicy,
     consumer: &PullConsumer,
     mut messages: consumer::pull::Stream,
     shutdown: &CancellationToken,
@@ -120,7 +141,7 @@ async fn pump(
         tokio::select! {
             _ = shutdown.cancelled() => return Outcome::Stopped,
             message = messages.next() => match message {
-                Some(Ok(message)) => handle(state, message).await,
+                Some(Ok(message)) => handle(state, policy, message, shutdown).await,
                 Some(Err(err)) => {
                     tracing::warn!(error = %err, "notify consumer subscription broke; resubscribing");
                     NatsMetrics::error(NatsErrorReason::Subscription);
@@ -148,16 +169,21 @@ async fn pump(
     }
 }
 
-/// Hands one stored event to the hub, then acks it.
-async fn handle(state: &AppState, message: Message) {
+/// Hands one stored event to the hub, then acks it; one that cannot be routed is dead-lettered.
+async fn handle(
+    state: &AppState,
+    policy: &DeliveryPolicy,
+    message: Message,
+    shutdown: &CancellationToken,
+) {
     let started = Instant::now();
     let bus = state.event_bus();
     let event = bus
         .kind_of_subject(&message.subject)
         .map_or("unknown", EventKind::as_str);
     NatsMetrics::received(event);
-    let (seq, delivered) = match message.info() {
-        Ok(info) => (info.stream_sequence, info.delivered),
+    let seq = match message.info() {
+        Ok(info) => info.stream_sequence,
         Err(err) => {
             // Only a message that did not come from a consumer lacks this metadata.
             tracing::error!(error = %err, "a consumer message without JetStream metadata");
@@ -165,78 +191,19 @@ async fn handle(state: &AppState, message: Message) {
             return;
         }
     };
-    match route(bus, &message.subject, &message.payload, seq) {
-        Ok(Routed { frame, envelope }) => {
-            state.hub().deliver(&envelope.recipients, frame);
-            acknowledge(&message, AckKind::Ack).await;
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, seq, "an event notify cannot route; dead-lettering it");
-            NatsMetrics::error(NatsErrorReason::Malformed);
-            dead_letter(state, &message, &err.to_string(), delivered).await;
-        }
-    }
-    NatsMetrics::processed(event, started.elapsed());
-}
-
-/// Parks an event on `<prefix>.dlq.<consumer>`; if even that fails, asks for a redelivery later,
-/// until the consumer's max-deliver is reached.
-async fn dead_letter(state: &AppState, message: &Message, reason: &str, delivered: i64) {
-    let subject = state
-        .event_bus()
-        .dead_letter_subject(&state.config().consumer.durable_name);
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Fechatter-Original-Subject", message.subject.as_str());
-    headers.insert("Fechatter-Dead-Letter-Reason", reason);
-    let nats = state.nats();
-    let published = async {
-        nats.publish_with_headers(subject, headers, message.payload.clone())
-            .await?;
-        nats.flush().await?;
-        Ok::<_, async_nats::Error>(())
-    };
-    match tokio::time::timeout(DEAD_LETTER_TIMEOUT, published).await {
-        Ok(Ok(())) => {
-            NatsMetrics::dead_lettered();
-            acknowledge(message, AckKind::Term).await;
-        }
-        outcome => {
-            let error = outcome.map_or_else(|_| "timed out".to_owned(), |r| format!("{r:?}"));
-            tracing::warn!(%error, "dead-lettering failed");
-            NatsMetrics::error(NatsErrorReason::DeadLetterFailed);
-            if delivered >= state.config().consumer.max_deliver {
-                tracing::error!(
-                    delivered,
-                    "giving up on an event after max-deliver attempts"
-                );
-                acknowledge(message, AckKind::Term).await;
-            } else {
-                acknowledge(message, AckKind::Nak(Some(backoff(delivered)))).await;
+    policy
+        .deliver(&message, shutdown, || async {
+            match route(bus, &message.subject, &message.payload, seq) {
+                Ok(Routed { frame, envelope }) => {
+                    state.hub().deliver(&envelope.recipients, frame);
+                    Ok(())
+                }
+                Err(err) => {
+                    NatsMetrics::error(NatsErrorReason::Malformed);
+                    Err(Failure::Malformed(format!("notify cannot route it: {err}")))
+                }
             }
-        }
-    }
-}
-
-/// 1 s, 2 s, 4 s … capped at 30 s.
-fn backoff(delivered: i64) -> Duration {
-    let exponent = u32::try_from(delivered.saturating_sub(1).clamp(0, 5)).unwrap_or(5);
-    Duration::from_secs(2u64.pow(exponent)).min(Duration::from_secs(30))
-}
-
-async fn acknowledge(message: &Message, kind: AckKind) {
-    if let Err(err) = message.ack_with(kind).await {
-        tracing::warn!(error = %err, "acknowledging an event failed; it will be redelivered");
-        NatsMetrics::error(NatsErrorReason::AckFailed);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redelivery_backs_off_exponentially_up_to_a_cap() {
-        let delays: Vec<u64> = [1, 2, 3, 6, 50].map(|n| backoff(n).as_secs()).to_vec();
-        assert_eq!(delays, [1, 2, 4, 30, 30]);
-    }
+        })
+        .await;
+    NatsMetrics::processed(event, started.elapsed());
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
+use fechatter_events::delivery::{DeadLetterReason, DeadLetterRecorder};
 use observability::{MetricDef, Unit};
 
 pub const SSE_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
@@ -42,7 +43,7 @@ pub const NATS_MESSAGE_PROCESSING_DURATION: MetricDef = MetricDef::histogram(
 );
 pub const NATS_ERRORS: MetricDef = MetricDef::counter(
     "notify_nats_errors_total",
-    "NATS failures, by reason: malformed, ack_failed, subscription, dead_letter_failed, replay.",
+    "NATS failures, by reason: malformed, subscription, replay (a failed ack or dead letter is the delivery policy's: logged, and the event comes again).",
     &["reason"],
 );
 pub const NATS_SUBSCRIPTION_ACTIVE: MetricDef = MetricDef::gauge(
@@ -53,8 +54,8 @@ pub const NATS_SUBSCRIPTION_ACTIVE: MetricDef = MetricDef::gauge(
 );
 pub const EVENTS_DEAD_LETTERED: MetricDef = MetricDef::counter(
     "notify_events_dead_lettered_total",
-    "Stored events notify gave up on and published to its dead-letter subject.",
-    &[],
+    "Events the consumer `notify` gave up on and stored in the dead-letter stream, by reason: malformed (can never be routed), failed (never answered until max-deliver).",
+    &["reason"],
 );
 pub const EVENTS_BROADCAST: MetricDef = MetricDef::counter(
     "notify_events_broadcast_total",
@@ -147,11 +148,8 @@ impl CloseReason {
 pub enum NatsErrorReason {
     /// A message that is not a valid envelope or typing signal.
     Malformed,
-    AckFailed,
     /// Subscribing failed, or the consumer's message stream broke.
     Subscription,
-    /// An event could not be published to the dead-letter subject.
-    DeadLetterFailed,
     /// Reading missed events from JetStream for a reconnecting client failed.
     Replay,
 }
@@ -160,9 +158,7 @@ impl NatsErrorReason {
     pub const fn as_str(self) -> &'static str {
         match self {
             NatsErrorReason::Malformed => "malformed",
-            NatsErrorReason::AckFailed => "ack_failed",
             NatsErrorReason::Subscription => "subscription",
-            NatsErrorReason::DeadLetterFailed => "dead_letter_failed",
             NatsErrorReason::Replay => "replay",
         }
     }
@@ -235,8 +231,16 @@ impl NatsMetrics {
             .set(if active { 1.0 } else { 0.0 });
     }
 
-    pub fn dead_lettered() {
-        EVENTS_DEAD_LETTERED.as_counter().increment(1);
+}
+
+/// `notify_events_dead_lettered_total`, moved by the shared delivery policy.
+pub struct DeadLetterMetrics;
+
+impl DeadLetterRecorder for DeadLetterMetrics {
+    fn dead_lettered(&self, reason: DeadLetterReason) {
+        EVENTS_DEAD_LETTERED
+            .counter_with([("reason", reason.as_str())])
+            .increment(1);
     }
 }
 
@@ -280,5 +284,9 @@ pub fn initialise() {
     NATS_SUBSCRIPTION_ACTIVE.as_gauge().increment(0.0);
     // The dead-letter alert looks at the increase over a window, which a counter born at 1 would
     // not show.
-    EVENTS_DEAD_LETTERED.as_counter().increment(0);
+    for reason in DeadLetterReason::ALL {
+        EVENTS_DEAD_LETTERED
+            .counter_with([("reason", reason.as_str())])
+            .increment(0);
+    }
 }

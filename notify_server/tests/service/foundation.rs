@@ -1,5 +1,5 @@
 use fechatter_events::EventKind;
-use futures::StreamExt;
+use fechatter_events::dead_letters::{self, Selection};
 use reqwest::StatusCode;
 
 use crate::support::{Producer, TIMEOUT, TestApp, sample, seq};
@@ -110,21 +110,10 @@ async fn shutting_down_ends_open_sse_streams_so_the_server_stops() {
 }
 
 #[tokio::test]
-async fn an_event_notify_cannot_route_is_dead_lettered_and_later_events_still_flow() {
+async fn an_event_notify_cannot_route_is_stored_as_a_dead_letter_and_later_events_still_flow() {
     let app = TestApp::ready(&[]).await;
     let producer = Producer::new(&app).await;
     let mut client = app.connect(1).await;
-    let nats = async_nats::connect(test_support::Nats::shared().await.url())
-        .await
-        .unwrap_or_else(|err| panic!("connect to NATS: {err}"));
-    let mut dead_letters = nats
-        .subscribe(app.bus.dead_letter_subject("notify"))
-        .await
-        .unwrap_or_else(|err| panic!("subscribe: {err}"));
-    nats.flush()
-        .await
-        .unwrap_or_else(|err| panic!("flush: {err}"));
-
     producer
         .publish_raw(
             EventKind::MessageCreated,
@@ -133,21 +122,37 @@ async fn an_event_notify_cannot_route_is_dead_lettered_and_later_events_still_fl
         )
         .await;
     let good = producer.publish(EventKind::MessageCreated, 1, &[1]).await;
-
-    let parked = tokio::time::timeout(TIMEOUT, dead_letters.next())
-        .await
-        .unwrap_or_else(|_| panic!("nothing on the dead-letter subject"))
-        .unwrap_or_else(|| panic!("the subscription ended"));
-    assert_eq!(parked.payload.as_ref(), b"{\"oops\":true}");
-    let original = parked
-        .headers
-        .as_ref()
-        .and_then(|headers| headers.get("Fechatter-Original-Subject"))
-        .map(|value| value.as_str().to_owned());
-    assert_eq!(original, Some(app.bus.subject(EventKind::MessageCreated)));
     assert_eq!(seq(&client.next_domain().await), good);
+
+    // Stored with why, through the shared delivery policy, as every consumer does.
+    let nats = async_nats::connect(test_support::Nats::shared().await.url())
+        .await
+        .unwrap_or_else(|err| panic!("connect to NATS: {err}"));
+    let jetstream = async_nats::jetstream::new(nats);
+    let selection = Selection {
+        consumer: Some("notify".to_owned()),
+        ids: Vec::new(),
+    };
+    let letters = test_support::eventually("the stored dead letter", TIMEOUT, || async {
+        let letters = dead_letters::list(&jetstream, &app.bus, &selection)
+            .await
+            .ok()?;
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let letter = &letters[0];
+    assert_eq!(letter.payload.as_ref(), b"{\"oops\":true}");
     assert_eq!(
-        app.metric("notify_events_dead_lettered_total").await,
+        letter.original_subject,
+        app.bus.subject(EventKind::MessageCreated)
+    );
+    assert_eq!(letter.consumer, "notify");
+    assert_eq!(letter.deliveries, "1");
+    assert!(letter.reason.starts_with("malformed: "), "{letter:?}");
+    assert_eq!(
+        app.metric("notify_events_dead_lettered_total{reason=\"malformed\"}")
+            .await,
         Some(1.0)
     );
     assert_eq!(
