@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::connection::State;
-use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PullConsumer};
 use async_nats::jetstream::Message;
+use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PullConsumer};
 use fechatter_events::EventKind;
 use fechatter_events::delivery::{self, DeliveryPolicy, Failure, Gate, PolicySettings};
 use fechatter_events::nats::until_ok;
@@ -57,7 +57,9 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     let policy = DeliveryPolicy::new(
         PolicySettings {
             consumer: settings.durable_name.clone(),
-            dead_letter_subject: state.event_bus().dead_letter_subject(&settings.durable_name),
+            dead_letter_subject: state
+                .event_bus()
+                .dead_letter_subject(&settings.durable_name),
             max_deliver: settings.max_deliver,
             ack_wait: settings.ack_wait,
         },

@@ -2,7 +2,7 @@
 //! (degraded, not unready) and restarted, and does its work again.
 
 use fechatter_events::EventKind;
-use test_support::wait_until;
+use test_support::{eventually, wait_until};
 
 use crate::common::metrics::value;
 use crate::common::{TestApp, WAIT};
@@ -32,7 +32,12 @@ async fn the_outbox_relay_made_to_panic_is_restarted_counted_and_shown_in_health
         restarts().await == Some(1.0)
     })
     .await;
-    let health = app.get(None, "/health").await;
+    // `/health` answers from a report up to a second old: wait for one made after the restart.
+    let health = eventually("/health to show the restart", WAIT, || async {
+        let health = app.get(None, "/health").await;
+        (health.body["status"] == "degraded").then_some(health)
+    })
+    .await;
     assert_eq!(
         (health.status, health.body["status"].as_str()),
         (200, Some("degraded")),

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
 use fechatter_events::delivery::{DeadLetterReason, DeadLetterRecorder};
+use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
 use observability::{MetricDef, Unit};
 
 pub const SSE_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
@@ -230,7 +230,6 @@ impl NatsMetrics {
             .as_gauge()
             .set(if active { 1.0 } else { 0.0 });
     }
-
 }
 
 /// `notify_events_dead_lettered_total`, moved by the shared delivery policy.

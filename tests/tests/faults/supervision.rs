@@ -10,7 +10,7 @@ use env_config::Env;
 use fechatter_events::EventBus;
 use observability::Supervisor;
 use serde_json::Value;
-use test_support::{ClickHouse, Nats, Postgres, unique_name, wait_until};
+use test_support::{ClickHouse, Nats, Postgres, eventually, unique_name, wait_until};
 use tokio_util::sync::CancellationToken;
 
 use crate::WAIT;
@@ -172,7 +172,16 @@ async fn a_background_task_made_to_panic_is_restarted_counted_and_shown_by_every
             restarts().await == Some(1.0)
         })
         .await;
-        let (status, health) = get(format!("http://{}/health", service.api)).await;
+        // `/health` answers from a report up to a second old: wait for one made after the restart.
+        let (status, health) = eventually(
+            &format!("{} /health to show the restart", service.prefix),
+            WAIT,
+            || async {
+                let (status, health) = get(format!("http://{}/health", service.api)).await;
+                (health["status"] == "degraded").then_some((status, health))
+            },
+        )
+        .await;
         assert_eq!(
             (status, health["status"].as_str()),
             (200, Some("degraded")),
