@@ -3,10 +3,12 @@
 //! Each service keeps its own `thiserror` enum and maps it to an [`ApiError`] in one place; this
 //! crate fixes the wire shape `{"code", "message", ...extra}` and makes extractor rejections use it.
 
+pub mod cors;
 mod error;
 mod extract;
 mod timeout;
 
+pub use cors::AllowedOrigins;
 pub use error::ApiError;
 pub use extract::{Json, Query};
 pub use timeout::{RequestTimeout, RequestTimeoutLayer};

@@ -17,4 +17,5 @@ pub mod reactions;
 pub mod rules;
 pub mod search;
 pub mod signup;
+pub mod typing;
 pub mod users;

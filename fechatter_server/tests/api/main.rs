@@ -21,4 +21,5 @@ mod search;
 mod storage;
 mod story;
 mod supervision;
+mod web_client;
 mod websocket;

@@ -1,7 +1,8 @@
 //! The environment variables a service really reads, found in its configuration sources
 //! (`src/config.rs` and `src/config/**.rs`, plus the shared readers those call:
 //! `observability::RuntimeConfig::from_env`, `fechatter_events::EventBus::from_env` and
-//! `fechatter_events::nats::url_from_env`), where every setting is read as
+//! `fechatter_events::nats::url_from_env`, `fechatter_http::AllowedOrigins::from_env`), where every
+//! setting is read as
 //! `env.<kind>("NAME", …)` from an `env_config::Env` with the service's prefix.
 
 use std::collections::BTreeSet;
@@ -34,6 +35,7 @@ const SHARED_READERS: &[(&str, &str)] = &[
     ("RuntimeConfig::from_env", "observability/src/config.rs"),
     ("EventBus::from_env", "fechatter_events/src/stream.rs"),
     ("nats::url_from_env", "fechatter_events/src/nats.rs"),
+    ("AllowedOrigins::from_env", "fechatter_http/src/cors.rs"),
 ];
 
 fn config_sources(crate_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
