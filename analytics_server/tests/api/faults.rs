@@ -16,7 +16,7 @@ use crate::support::{TestApp, WAIT, event};
 const CAPACITY: usize = 2_000;
 const BATCH: usize = 500;
 const DOMAIN_EVENTS: usize = 20;
-const ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+const ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn batch() -> Value {
     let events: Vec<Value> = (0..BATCH)
@@ -66,7 +66,7 @@ async fn with_clickhouse_stopped_events_are_still_accepted_wait_in_jetstream_and
             ("ANALYTICS_BUFFER_CAPACITY", capacity.as_str()),
             ("ANALYTICS_BATCH_MAX_EVENTS", batch_max.as_str()),
             ("ANALYTICS_FLUSH_MAX_ROWS", "1000"),
-            ("ANALYTICS_NATS_ACK_WAIT_MS", "1000"),
+            ("ANALYTICS_NATS_ACK_WAIT_MS", "2000"),
         ],
     )
     .await;
