@@ -87,7 +87,7 @@ impl Config {
                 dead_letter_max_age: Duration::from_secs(
                     env.bounded("DEAD_LETTER_RETENTION_DAYS", 30, 1, 3650)? * 24 * 3600,
                 ),
-                ..EventBus::from_env(env)
+                ..EventBus::from_env(env)?
             },
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,

@@ -80,6 +80,9 @@ string_enum!(
         MessageReactionRemoved => "message.reaction_removed",
         ChatRead => "chat.read",
         FileUploaded => "file.uploaded",
+        // A sign-in session ended (sign-out, refresh-token reuse, account removal): live push
+        // connections of that session close, and its access tokens are refused until they expire.
+        SessionRevoked => "session.revoked",
     }
 );
 
@@ -87,6 +90,15 @@ string_enum!(
     /// Signals over core NATS (`<prefix>.ephemeral.<kind>`): never stored, lost if nobody listens.
     EphemeralKind {
         Typing => "typing",
+    }
+);
+
+string_enum!(
+    /// Why a sign-in session ended (`session.revoked`).
+    RevocationReason {
+        SignedOut => "signed_out",
+        RefreshTokenReused => "refresh_token_reused",
+        AccountRemoved => "account_removed",
     }
 );
 

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
-use env_config::Env;
+use env_config::{ConfigError, Env};
 
 use crate::{EphemeralKind, EventKind};
 
@@ -33,6 +33,9 @@ pub struct EventBus {
     pub max_bytes: i64,
     /// How long the dead-letter stream keeps what it holds.
     pub dead_letter_max_age: Duration,
+    /// Copies of the stream a NATS cluster keeps (1 on a single server; 3 on a 3-node cluster, so
+    /// losing one node loses nothing).
+    pub replicas: usize,
 }
 
 impl Default for EventBus {
@@ -43,18 +46,27 @@ impl Default for EventBus {
             max_age: DEFAULT_MAX_AGE,
             max_bytes: DEFAULT_MAX_BYTES,
             dead_letter_max_age: DEFAULT_DEAD_LETTER_MAX_AGE,
+            replicas: 1,
         }
     }
 }
 
 impl EventBus {
-    /// The bus named by `{PREFIX}_NATS_STREAM` and `{PREFIX}_NATS_SUBJECT_PREFIX`.
-    pub fn from_env(env: &Env) -> Self {
-        Self {
+    /// The bus named by `{PREFIX}_NATS_STREAM`, `{PREFIX}_NATS_SUBJECT_PREFIX` and
+    /// `{PREFIX}_NATS_STREAM_REPLICAS` (1; at most 5, JetStream's limit).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
             stream: env.string("NATS_STREAM", DEFAULT_STREAM),
             subject_prefix: env.string("NATS_SUBJECT_PREFIX", DEFAULT_SUBJECT_PREFIX),
+            replicas: env.bounded("NATS_STREAM_REPLICAS", 1, 1, 5)?,
             ..Self::default()
-        }
+        })
+    }
+
+    /// The same bus with its stream (and presence bucket) kept on `replicas` cluster nodes.
+    pub fn with_replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas;
+        self
     }
 
     /// A bus with its own stream and subjects, e.g. one per test.
@@ -120,6 +132,23 @@ impl EventBus {
         }
     }
 
+    /// The JetStream key-value bucket of who is connected where: `FECHATTER_PRESENCE` for the
+    /// default bus, one per isolated bus.
+    pub fn presence_bucket(&self) -> String {
+        let base: String = self
+            .subject_prefix
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("{base}_PRESENCE")
+    }
+
     /// The kind named by a subject of this bus, if any.
     pub fn kind_of_subject(&self, subject: &str) -> Option<EventKind> {
         subject
@@ -129,20 +158,16 @@ impl EventBus {
             .ok()
     }
 
-    fn stream_config(
-        name: String,
-        subject: String,
-        max_age: Duration,
-        max_bytes: i64,
-    ) -> stream::Config {
+    fn stream_config(&self, name: String, subject: String, max_age: Duration) -> stream::Config {
         stream::Config {
             name,
             subjects: vec![subject],
             storage: stream::StorageType::File,
             retention: stream::RetentionPolicy::Limits,
             max_age,
-            max_bytes,
+            max_bytes: self.max_bytes,
             duplicate_window: DUPLICATE_WINDOW,
+            num_replicas: self.replicas,
             ..Default::default()
         }
     }
@@ -153,12 +178,7 @@ impl EventBus {
         &self,
         jetstream: &jetstream::Context,
     ) -> Result<stream::Stream, async_nats::Error> {
-        let config = Self::stream_config(
-            self.stream.clone(),
-            self.all_events(),
-            self.max_age,
-            self.max_bytes,
-        );
+        let config = self.stream_config(self.stream.clone(), self.all_events(), self.max_age);
         ensure(jetstream, config).await
     }
 
@@ -168,11 +188,10 @@ impl EventBus {
         &self,
         jetstream: &jetstream::Context,
     ) -> Result<stream::Stream, async_nats::Error> {
-        let config = Self::stream_config(
+        let config = self.stream_config(
             self.dead_letter_stream(),
             self.all_dead_letters(),
             self.dead_letter_max_age,
-            self.max_bytes,
         );
         ensure(jetstream, config).await
     }
@@ -182,11 +201,10 @@ impl EventBus {
         &self,
         jetstream: &jetstream::Context,
     ) -> Result<stream::Stream, async_nats::Error> {
-        let config = Self::stream_config(
+        let config = self.stream_config(
             self.client_event_stream(),
             self.all_client_events(),
             self.max_age,
-            self.max_bytes,
         );
         ensure(jetstream, config).await
     }
@@ -238,6 +256,7 @@ mod tests {
         assert_eq!(bus.all_dead_letters(), "fechatter.dlq.>");
         assert_eq!(bus.client_event_stream(), "FECHATTER_CLIENT_EVENTS");
         assert_eq!(bus.client_event_subject(), "fechatter.client_events.batch");
+        assert_eq!(bus.presence_bucket(), "FECHATTER_PRESENCE");
     }
 
     #[test]
@@ -250,6 +269,10 @@ mod tests {
             ..EventBus::default()
         };
         assert_eq!(bench.dead_letter_stream(), "BENCH_7_DEAD_LETTERS");
+        assert_eq!(
+            EventBus::isolated("t-1").presence_bucket(),
+            "FECHATTER_T_1_PRESENCE"
+        );
     }
 
     #[test]

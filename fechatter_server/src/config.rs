@@ -104,7 +104,7 @@ impl Config {
             database_url: SecretString::from(database_url.to_string()),
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 20, 1, 1000)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
-            event_bus: EventBus::from_env(env),
+            event_bus: EventBus::from_env(env)?,
             jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             access_token_ttl: Duration::from_secs(env.bounded(
                 "ACCESS_TOKEN_TTL_SECONDS",

@@ -115,13 +115,11 @@ impl Application {
             &shutdown,
             service::file_sweep::run,
         );
-        tasks.run(
-            "websocket_events",
-            always,
-            state.clone(),
-            &shutdown,
-            ws::events::run,
-        );
+        // Reads the event log for the sockets until shutdown, then closes them as going away.
+        let (push, stop) = (state.sockets().push().clone(), shutdown.clone());
+        tasks.spawn("push_reader", always, shutdown.clone(), move || {
+            push.clone().run(stop.clone())
+        });
         self.server.run(shutdown).await?;
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The caller of an authenticated route, from an access token in `Authorization: Bearer` or, for
-//! EventSource clients that cannot set headers, `?access_token=`.
+//! EventSource clients that cannot set headers, `?access_token=`. A token of a revoked session is
+//! refused until it expires.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -18,6 +19,8 @@ impl FromRequestParts<AppState> for AuthUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers, parts.uri.query())?;
-        Ok(AuthUser(state.tokens().verify(&token)?))
+        let claims = state.tokens().verify(&token)?;
+        state.push().refuse_if_revoked(claims.sid)?;
+        Ok(AuthUser(claims))
     }
 }

@@ -3,15 +3,10 @@
 pub mod auth;
 pub mod config;
 pub mod connection;
-pub mod consumer;
 pub mod error;
-pub mod frame;
 pub mod handlers;
-pub mod hub;
 pub mod observability;
-pub mod replay;
 pub mod routes;
-pub mod routing;
 pub mod startup;
 pub mod state;
 pub mod typing;
@@ -76,18 +71,20 @@ impl Application {
         let state = self.state;
         let tasks = self.server.supervisor();
         tasks.run(
-            "event_stream",
+            "prepare",
             Restart::OnPanic,
             (state.clone(), health),
             &shutdown,
-            |(state, health), shutdown| startup::ensure_stream_then_serve(state, health, shutdown),
+            |(state, health), shutdown| startup::prepare_then_serve(state, health, shutdown),
         );
-        tasks.run(
-            "consumer",
+        // Reads the log until shutdown, then ends every SSE stream (they never end by themselves,
+        // and must for the graceful shutdown to finish).
+        let (push, stop) = (state.push().clone(), shutdown.clone());
+        tasks.spawn(
+            "push_reader",
             Restart::Always,
-            state.clone(),
-            &shutdown,
-            consumer::run,
+            shutdown.clone(),
+            move || push.clone().run(stop.clone()),
         );
         tasks.run(
             "typing",
@@ -96,13 +93,6 @@ impl Application {
             &shutdown,
             typing::run,
         );
-        // SSE streams never end by themselves; they must, for the graceful shutdown to finish.
-        let closing = state.closing().clone();
-        let cancelled = shutdown.clone();
-        tokio::spawn(async move {
-            cancelled.cancelled().await;
-            closing.cancel();
-        });
         self.server.run(shutdown).await?;
         Ok(())
     }

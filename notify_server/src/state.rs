@@ -4,12 +4,10 @@ use std::sync::Arc;
 
 use fechatter_auth::TokenKeys;
 use fechatter_events::EventBus;
-use tokio_util::sync::CancellationToken;
+use fechatter_push::PushCore;
 
 use crate::config::Config;
-use crate::consumer::ConsumerState;
-use crate::hub::Hub;
-use crate::replay::Replayer;
+use crate::observability::metrics::PushRecorder;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,11 +19,7 @@ struct Inner {
     nats: async_nats::Client,
     jetstream: async_nats::jetstream::Context,
     tokens: TokenKeys,
-    hub: Arc<Hub>,
-    consumer: ConsumerState,
-    replayer: Arc<Replayer>,
-    /// Cancelled on shutdown so SSE streams end and the server's graceful shutdown can finish.
-    closing: CancellationToken,
+    push: Arc<PushCore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,22 +34,20 @@ impl AppState {
         let nats =
             fechatter_events::nats::connect(config.nats_url.as_str(), "notify_server").await?;
         let jetstream = async_nats::jetstream::new(nats.clone());
-        let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
-        let replayer = Arc::new(Replayer {
-            jetstream: jetstream.clone(),
-            bus: config.event_bus.clone(),
-            limits: config.replay.clone(),
-        });
+        let tokens = TokenKeys::new(&config.jwt_secret, config.push.access_token_ttl);
+        let push = PushCore::new(
+            nats.clone(),
+            config.event_bus.clone(),
+            config.push.clone(),
+            Arc::new(PushRecorder),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
-                hub: Arc::new(Hub::new(config.sse.buffer, config.sse.max_connections)),
                 config,
                 nats,
                 jetstream,
                 tokens,
-                consumer: ConsumerState::default(),
-                replayer,
-                closing: CancellationToken::new(),
+                push,
             }),
         })
     }
@@ -80,19 +72,8 @@ impl AppState {
         &self.inner.tokens
     }
 
-    pub fn hub(&self) -> &Arc<Hub> {
-        &self.inner.hub
-    }
-
-    pub fn consumer(&self) -> &ConsumerState {
-        &self.inner.consumer
-    }
-
-    pub fn replayer(&self) -> &Arc<Replayer> {
-        &self.inner.replayer
-    }
-
-    pub fn closing(&self) -> &CancellationToken {
-        &self.inner.closing
+    /// The hub, the log reader, replays and presence.
+    pub fn push(&self) -> &Arc<PushCore> {
+        &self.inner.push
     }
 }

@@ -87,7 +87,7 @@ fn preview(letter: &DeadLetter) -> String {
 async fn run(command: Command) -> Result<(), String> {
     let env = Env::from_process("FECHATTER");
     let url = fechatter_events::nats::url_from_env(&env).map_err(|err| err.to_string())?;
-    let bus = EventBus::from_env(&env);
+    let bus = EventBus::from_env(&env).map_err(|err| err.to_string())?;
     let client = async_nats::ConnectOptions::new()
         .name("dead_letters")
         .connection_timeout(std::time::Duration::from_secs(5))

@@ -23,3 +23,4 @@ mod story;
 mod supervision;
 mod web_client;
 mod websocket;
+mod ws_push;
