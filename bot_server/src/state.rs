@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::assistant::llm::LlmClient;
+use crate::assistant::slots::AnswerSlots;
 use crate::config::Config;
 use crate::embeddings::Embeddings;
 use crate::fechatter::FechatterClient;
@@ -33,9 +34,10 @@ struct Inner {
     http: reqwest::Client,
     bots: Bots,
     consumer: ConsumerState,
+    answer_slots: AnswerSlots,
 }
 
-/// Whether the durable consumer is subscribed right now.
+/// Whether the indexing consumer is subscribed right now.
 #[derive(Default)]
 pub struct ConsumerState(AtomicBool);
 
@@ -87,6 +89,10 @@ impl AppState {
             .map(|settings| LlmClient::new(http.clone(), settings));
         let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
         let fechatter = FechatterClient::new(http.clone(), &config.fechatter_url, tokens);
+        let answer_slots = AnswerSlots::new(
+            config.assistant.concurrency,
+            config.assistant.workspace_concurrency,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -99,6 +105,7 @@ impl AppState {
                 http,
                 bots: Bots::default(),
                 consumer: ConsumerState::default(),
+                answer_slots,
             }),
         })
     }
@@ -146,5 +153,9 @@ impl AppState {
 
     pub fn consumer(&self) -> &ConsumerState {
         &self.inner.consumer
+    }
+
+    pub fn answer_slots(&self) -> &AnswerSlots {
+        &self.inner.answer_slots
     }
 }

@@ -3,6 +3,8 @@
 //! stream and subject layout.
 
 pub mod consume;
+pub mod dead_letters;
+pub mod delivery;
 pub mod envelope;
 pub mod ids;
 pub mod kind;

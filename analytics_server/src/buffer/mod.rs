@@ -1,9 +1,9 @@
-//! The one in-process buffer between ingestion and ClickHouse.
+//! The one in-process buffer between the JetStream consumers and ClickHouse.
 //!
-//! Bounded: HTTP ingestion takes room for a whole request or gets [`BufferFull`] (a 503, never a
-//! silent drop); the JetStream consumer waits for room and learns when its row is durably written,
-//! so it acks only then. Idempotent: an event whose id is already buffered or recently written is
-//! dropped as a duplicate (a NATS redelivery of a buffered event waits for the buffered copy).
+//! Bounded: a consumer waits for room and learns when its rows are durably written, so it acks
+//! only then (client events reach it from their stream too: they are stored before the HTTP
+//! `202`). Idempotent: an event whose id is already buffered or recently written is dropped as a
+//! duplicate (a redelivery of a buffered event waits for the buffered copy).
 
 pub mod flusher;
 mod recent;
@@ -112,7 +112,14 @@ impl Buffer {
         self.shared.capacity
     }
 
-    /// Admits all of `events` or none: a client must never wonder which half of a batch was kept.
+    /// Whether an event with this id is buffered or was written recently.
+    pub fn knows(&self, id: &Uuid) -> bool {
+        let state = self.state();
+        state.written.contains(id) || state.unwritten.contains_key(id)
+    }
+
+    /// Admits all of `events` or none, without waiting (a test's way in).
+    #[cfg(test)]
     pub fn try_accept(&self, events: Vec<Pending>) -> Result<Vec<Admission>, BufferFull> {
         let wanted = u32::try_from(events.len()).map_err(|_| BufferFull::Full)?;
         let permits = self
@@ -147,6 +154,38 @@ impl Buffer {
         let (done, written) = oneshot::channel();
         let mut state = self.state();
         self.admit(&mut state, event, Some(done));
+        drop(state);
+        BufferMetrics::pending(self.pending());
+        Ok(written)
+    }
+
+    /// Waits for room for all of `events` (at most the capacity), then admits them; each
+    /// [`Written`] resolves once its event is durably written.
+    pub async fn accept_all_and_wait(
+        &self,
+        events: Vec<Pending>,
+    ) -> Result<Vec<Written>, BufferFull> {
+        let wanted =
+            u32::try_from(events.len().min(self.shared.capacity)).map_err(|_| BufferFull::Full)?;
+        if wanted as usize != events.len() {
+            return Err(BufferFull::Full);
+        }
+        let permits = self
+            .shared
+            .room
+            .acquire_many(wanted)
+            .await
+            .map_err(|_| BufferFull::Closed)?;
+        permits.forget();
+        let mut state = self.state();
+        let written = events
+            .into_iter()
+            .map(|event| {
+                let (done, written) = oneshot::channel();
+                self.admit(&mut state, event, Some(done));
+                written
+            })
+            .collect();
         drop(state);
         BufferMetrics::pending(self.pending());
         Ok(written)

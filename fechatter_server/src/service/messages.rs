@@ -105,6 +105,8 @@ pub async fn send(
         ));
     }
     let file_ids = files::attachable(&mut *tx, caller, &input.files).await?;
+    // Sends to one chat commit in the order of their message ids and events from here on.
+    repo::outbox::lock_chat_order(&mut *tx, chat_id).await?;
     let inserted = repo::messages::insert(
         &mut *tx,
         NewMessage {

@@ -11,7 +11,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::common::events::only;
-use crate::common::{JWT_SECRET, TestApp, TestUser};
+
+use crate::common::{AppOptions, JWT_SECRET, TestApp, TestUser};
 
 /// The workspace bot as bot_server creates it: a user row with `is_bot`.
 async fn insert_bot(app: &TestApp, owner: &TestUser) -> i64 {
@@ -25,11 +26,9 @@ async fn insert_bot(app: &TestApp, owner: &TestUser) -> i64 {
     .unwrap_or_else(|err| panic!("{err}"))
 }
 
-#[tokio::test]
-async fn a_bot_user_made_in_the_database_posts_with_a_minted_token_and_is_mentioned_as_bot() {
-    let app = TestApp::spawn().await;
-    let ann = app.owner("ann", "Acme").await;
-    let bot_id = insert_bot(&app, &ann).await;
+/// The workspace bot with a session and a minted token, as bot_server posts.
+async fn signed_in_bot(app: &TestApp, owner: &TestUser) -> TestUser {
+    let bot_id = insert_bot(app, owner).await;
     let session = Uuid::now_v7();
     sqlx::query("INSERT INTO sessions (id, user_id) VALUES ($1, $2)")
         .bind(session)
@@ -41,14 +40,22 @@ async fn a_bot_user_made_in_the_database_posts_with_a_minted_token_and_is_mentio
         &SecretString::from(JWT_SECRET.to_owned()),
         Duration::from_secs(60),
     );
-    let bot = TestUser {
+    TestUser {
         id: bot_id,
-        workspace_id: ann.workspace_id,
+        workspace_id: owner.workspace_id,
         handle: "bot".to_owned(),
         email: String::new(),
-        token: keys.issue(UserId(bot_id), WorkspaceId(ann.workspace_id), session),
+        token: keys.issue(UserId(bot_id), WorkspaceId(owner.workspace_id), session),
         refresh_token: String::new(),
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_bot_user_made_in_the_database_posts_with_a_minted_token_and_is_mentioned_as_bot() {
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let bot = signed_in_bot(&app, &ann).await;
+    let bot_id = bot.id;
 
     let chat = app.chat(&ann, "group", Some("ask"), &[&bot]).await;
     let mut seen = app.published_events().await.len();
@@ -170,6 +177,31 @@ async fn an_owners_mention_adds_the_bot_before_the_message_but_a_plain_members_o
         .await,
         0
     );
+}
+
+#[tokio::test]
+async fn the_bot_posts_under_a_send_limit_of_its_own_not_the_one_meant_for_people() {
+    let app = TestApp::spawn_with(AppOptions {
+        env: vec![
+            ("RATE_LIMIT_SEND_PER_MINUTE", "2".to_owned()),
+            ("RATE_LIMIT_BOT_SEND_PER_MINUTE", "5".to_owned()),
+        ],
+        ..AppOptions::default()
+    })
+    .await;
+    let ann = app.owner("ann", "Acme").await;
+    let bot = signed_in_bot(&app, &ann).await;
+    let chat = app.chat(&ann, "group", Some("ask"), &[&bot]).await;
+    let path = format!("/api/chats/{chat}/messages");
+    let mut people = Vec::new();
+    let mut bots = Vec::new();
+    for n in 0..6 {
+        let body = json!({"content": format!("message {n}")});
+        people.push(app.post(Some(&ann), &path, body.clone()).await.status);
+        bots.push(app.post(Some(&bot), &path, body).await.status);
+    }
+    assert_eq!(people, [201, 201, 429, 429, 429, 429], "people: 2 a minute");
+    assert_eq!(bots, [201, 201, 201, 201, 201, 429], "the bot: 5 a minute");
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ mod search;
 mod statuses;
 mod storage;
 mod story;
+mod supervision;
 mod web_client;
 mod websocket;
 mod ws_push;

@@ -47,6 +47,8 @@ pub struct TestApp {
     pub pool: PgPool,
     /// The app's file store.
     pub files_dir: std::path::PathBuf,
+    /// The app's background tasks.
+    pub supervisor: observability::Supervisor,
     shutdown: CancellationToken,
     _database: Option<TestDatabase>,
     _files: tempfile::TempDir,
@@ -134,6 +136,7 @@ impl TestApp {
         let base = format!("http://{}", app.api_addr());
         let metrics_url = format!("http://{}/metrics", app.metrics_addr());
         let shutdown = CancellationToken::new();
+        let supervisor = app.supervisor();
         tokio::spawn(app.run(shutdown.clone()));
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(2)
@@ -152,6 +155,7 @@ impl TestApp {
             nats_url,
             pool,
             files_dir,
+            supervisor,
             shutdown,
             _database: database,
             _files: files,
