@@ -37,11 +37,7 @@ pub fn health(state: &AppState) -> Health {
             let state = clickhouse.clone();
             async move {
                 // Bounded below the check's own timeout so the gauge is always updated.
-                let probe = state.clickhouse().query("SELECT 1").execute();
-                let outcome = match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
-                    Ok(outcome) => outcome.map_err(|err| err.to_string()),
-                    Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
-                };
+                let outcome = crate::store::ping(state.clickhouse(), PROBE_TIMEOUT).await;
                 ClickHouseMetrics::reachable(outcome.is_ok());
                 outcome
             }

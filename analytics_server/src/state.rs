@@ -106,14 +106,7 @@ impl AppState {
         let probe = clickhouse.clone();
         let clickhouse_gate = Gate::new("clickhouse", move || {
             let probe = probe.clone();
-            async move {
-                match tokio::time::timeout(GATE_PROBE_TIMEOUT, probe.query("SELECT 1").execute())
-                    .await
-                {
-                    Ok(outcome) => outcome.map_err(|err| err.to_string()),
-                    Err(_) => Err(format!("no answer within {GATE_PROBE_TIMEOUT:?}")),
-                }
-            }
+            async move { crate::store::ping(&probe, GATE_PROBE_TIMEOUT).await }
         });
         let jetstream = async_nats::jetstream::new(nats.clone());
         Ok(Self {

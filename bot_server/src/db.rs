@@ -41,6 +41,16 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether Postgres answers a trivial query: the health check's and the consumers' gates' probe.
+/// Not timed: a probe is not an operation of the index.
+pub async fn ping(pool: &sqlx::PgPool) -> Result<(), String> {
+    sqlx::query("SELECT 1")
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .map_err(|err| err.to_string())
+}
+
 /// Whether `err` is a foreign-key violation: the row it points at (a message, a chat) is gone.
 pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_foreign_key_violation())

@@ -148,13 +148,7 @@ pub fn health(state: &AppState) -> Health {
     let mut builder = Health::builder(crate::observability::SERVICE)
         .check("postgres", true, move || {
             let pool = pool.clone();
-            async move {
-                sqlx::query("SELECT 1")
-                    .execute(&pool)
-                    .await
-                    .map(|_| ())
-                    .map_err(|err| err.to_string())
-            }
+            async move { crate::db::ping(&pool).await }
         })
         .check("nats", true, move || {
             let nats = nats.clone();

@@ -75,8 +75,6 @@ pub async fn serve<L>(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use axum::body::Body;
     use axum::routing::get;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -118,24 +116,12 @@ mod tests {
     #[tokio::test]
     async fn a_client_sending_one_header_byte_every_five_seconds_is_cut_off_at_the_deadline() {
         let (addr, _stop) = start(Router::new().route("/", get(|| async { "hi" }))).await;
-        let stream = connect(addr).await;
-        let (mut reader, mut writer) = stream.into_split();
-        let started = Instant::now();
-        let trickle = tokio::spawn(async move {
-            for byte in b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" {
-                if writer.write_all(&[*byte]).await.is_err() {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_secs(5)).await;
-            }
-        });
-        let mut received = Vec::new();
-        tokio::time::timeout(Duration::from_secs(4), reader.read_to_end(&mut received))
-            .await
-            .unwrap_or_else(|_| panic!("still open after 4 s"))
-            .unwrap_or_default();
-        let held = started.elapsed();
-        trickle.abort();
+        let held = test_support::slow_client::held_by_header_trickle(
+            &addr.to_string(),
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            Duration::from_secs(4),
+        )
+        .await;
         assert!(
             held >= HEADER_TIMEOUT && held < HEADER_TIMEOUT + Duration::from_secs(2),
             "closed after {held:?}"

@@ -16,6 +16,7 @@ pub mod ports;
 pub mod postgres;
 pub mod postgres_exporter;
 pub mod prometheus;
+pub mod slow_client;
 pub mod wait;
 
 mod commands;

@@ -27,6 +27,15 @@ pub enum StoreError {
 /// ClickHouse's default `max_query_size` (256 KiB).
 const IDS_PER_LOOKUP: usize = 2_000;
 
+/// Whether ClickHouse answers a trivial query within `within`: the health check's and the
+/// consumers' gate's probe, bounded so that a hung server counts as down.
+pub async fn ping(client: &clickhouse::Client, within: Duration) -> Result<(), String> {
+    match tokio::time::timeout(within, client.query("SELECT 1").execute()).await {
+        Ok(outcome) => outcome.map_err(|err| err.to_string()),
+        Err(_) => Err(format!("no answer within {within:?}")),
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     client: clickhouse::Client,

@@ -54,8 +54,7 @@ fn gate(state: &AppState) -> Gate {
     Gate::new("postgres and fechatter_server", move || {
         let state = state.clone();
         async move {
-            sqlx::query("SELECT 1")
-                .execute(state.pool())
+            crate::db::ping(state.pool())
                 .await
                 .map_err(|err| format!("postgres: {err}"))?;
             state

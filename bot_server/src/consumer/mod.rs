@@ -89,13 +89,7 @@ pub fn postgres_gate(state: &AppState) -> Gate {
     let pool = state.pool().clone();
     Gate::new("postgres", move || {
         let pool = pool.clone();
-        async move {
-            sqlx::query("SELECT 1")
-                .execute(&pool)
-                .await
-                .map(|_| ())
-                .map_err(|err| err.to_string())
-        }
+        async move { crate::db::ping(&pool).await }
     })
 }
 

@@ -4,8 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use test_support::slow_client::held_by_header_trickle;
 
 use crate::common::metrics::value;
 use crate::common::{AppOptions, TestApp};
@@ -78,26 +77,12 @@ async fn a_client_sending_one_header_byte_every_five_seconds_is_disconnected_at_
             .next()
             .unwrap_or_default()
             .to_owned();
-        let stream = TcpStream::connect(&addr)
-            .await
-            .unwrap_or_else(|err| panic!("{addr}: {err}"));
-        let (mut reader, mut writer) = stream.into_split();
-        let started = Instant::now();
-        let trickle = tokio::spawn(async move {
-            for byte in b"GET /live HTTP/1.1\r\nHost: x\r\n\r\n" {
-                if writer.write_all(&[*byte]).await.is_err() {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_secs(5)).await;
-            }
-        });
-        let mut received = Vec::new();
-        tokio::time::timeout(Duration::from_secs(4), reader.read_to_end(&mut received))
-            .await
-            .unwrap_or_else(|_| panic!("{addr} kept the connection open for 4 s"))
-            .unwrap_or_default();
-        trickle.abort();
-        let held = started.elapsed();
+        let held = held_by_header_trickle(
+            &addr,
+            b"GET /live HTTP/1.1\r\nHost: x\r\n\r\n",
+            Duration::from_secs(4),
+        )
+        .await;
         assert!(
             held >= Duration::from_millis(700) && held < Duration::from_millis(2700),
             "{addr} closed the connection after {held:?}"

@@ -15,6 +15,21 @@ fn no_poll() -> Vec<(&'static str, String)> {
     vec![("OUTBOX_POLL_INTERVAL_MS", "60000".to_owned())]
 }
 
+/// The test plays another instance's relay: the relay lock, held until the transaction ends.
+async fn hold_relay_lock(app: &TestApp) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut other_relay = app
+        .pool
+        .begin()
+        .await
+        .unwrap_or_else(|err| panic!("begin: {err}"));
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(RELAY_LOCK)
+        .execute(&mut *other_relay)
+        .await
+        .unwrap_or_else(|err| panic!("taking the relay lock: {err}"));
+    other_relay
+}
+
 #[tokio::test]
 async fn an_event_committed_while_another_relay_holds_the_lock_goes_out_once_it_is_released() {
     let app = TestApp::spawn_with(AppOptions {
@@ -28,16 +43,7 @@ async fn an_event_committed_while_another_relay_holds_the_lock_goes_out_once_it_
 
     // The test plays the other instance's relay: it holds the lock while the send commits, so the
     // app's relay, woken by its own commit, finds the lock taken.
-    let mut other_relay = app
-        .pool
-        .begin()
-        .await
-        .unwrap_or_else(|err| panic!("begin: {err}"));
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(RELAY_LOCK)
-        .execute(&mut *other_relay)
-        .await
-        .unwrap_or_else(|err| panic!("taking the relay lock: {err}"));
+    let other_relay = hold_relay_lock(&app).await;
     let sent = app
         .send(&ann, chat, "committed under the other relay")
         .await;
@@ -178,16 +184,7 @@ async fn two_concurrent_sends_in_one_chat_reach_jetstream_in_the_order_they_comm
     }
     // The relay waits until both sends are done, so it sees both rows at once and cannot follow
     // the commits by accident, one row at a time.
-    let mut other_relay = app
-        .pool
-        .begin()
-        .await
-        .unwrap_or_else(|err| panic!("begin: {err}"));
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(RELAY_LOCK)
-        .execute(&mut *other_relay)
-        .await
-        .unwrap_or_else(|err| panic!("taking the relay lock: {err}"));
+    let other_relay = hold_relay_lock(&app).await;
 
     // The first send inserts and is held at its commit; the second starts meanwhile.
     let (first, second) = tokio::join!(app.send(&ann, chat, "first"), async {

@@ -29,17 +29,11 @@ async fn until_with_cursor(client: &mut SseClient, last: u64) -> (Vec<u64>, Stri
     (seen, cursor)
 }
 
-#[tokio::test]
-async fn every_instance_delivers_every_event_and_a_cursor_of_one_resumes_on_another() {
-    let first = TestApp::ready(&[]).await;
-    let second = first.sibling(&[]).await;
-    let producer = Producer::new(&first).await;
-    let mut on_first = first.connect(1).await;
-    let mut on_second = second.connect(1).await;
-    let mut other = second.connect(2).await;
-
+/// `count` events for user 1 in `CHAT`, each followed by one for user 2 in another chat: user 1's
+/// sequences, with gaps that are someone else's events.
+async fn interleaved(producer: &Producer, count: i64) -> Vec<u64> {
     let mut mine = Vec::new();
-    for n in 0..4 {
+    for n in 0..count {
         mine.push(
             producer
                 .publish(EventKind::MessageCreated, CHAT, &[1])
@@ -49,6 +43,19 @@ async fn every_instance_delivers_every_event_and_a_cursor_of_one_resumes_on_anot
             .publish(EventKind::MessageCreated, CHAT + n, &[2])
             .await;
     }
+    mine
+}
+
+#[tokio::test]
+async fn every_instance_delivers_every_event_and_a_cursor_of_one_resumes_on_another() {
+    let first = TestApp::ready(&[]).await;
+    let second = first.sibling(&[]).await;
+    let producer = Producer::new(&first).await;
+    let mut on_first = first.connect(1).await;
+    let mut on_second = second.connect(1).await;
+    let mut other = second.connect(2).await;
+
+    let mine = interleaved(&producer, 4).await;
     let last = *mine.last().unwrap_or(&0);
     let (seen, cursor) = until_with_cursor(&mut on_first, last).await;
     assert_eq!(seen, mine);
@@ -123,17 +130,7 @@ async fn a_replay_beyond_the_ring_reads_the_rest_from_jetstream() {
     let cursor = client.next_domain().await.id;
     assert!(cursor.ends_with(&format!(":{seen}")));
     drop(client);
-    let mut missed = Vec::new();
-    for n in 0..6 {
-        missed.push(
-            producer
-                .publish(EventKind::MessageCreated, CHAT, &[1])
-                .await,
-        );
-        producer
-            .publish(EventKind::MessageCreated, CHAT + n, &[2])
-            .await;
-    }
+    let missed = interleaved(&producer, 6).await;
     app.wait_read(13).await;
     let mut client = app.open(1, Some(&cursor)).await;
     let mut replayed = Vec::new();
