@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::kind::RevocationReason;
 use crate::{ChatId, ChatType, FileId, MessageId, UserId, WorkspaceId};
+use uuid::Uuid;
 
 /// `user.signed_up`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +96,16 @@ pub struct FileUploaded {
     pub uploader_id: UserId,
     pub size_bytes: u64,
     pub content_type: String,
+}
+
+/// `session.revoked`: sent to the user only. Every service that holds live connections closes
+/// those of `session_id` and refuses the session's access tokens until they expire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRevoked {
+    /// The `sid` claim of the session's access tokens.
+    pub session_id: Uuid,
+    pub user_id: UserId,
+    pub reason: RevocationReason,
 }
 
 /// The ephemeral `typing` signal.
