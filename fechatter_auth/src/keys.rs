@@ -209,17 +209,28 @@ impl TokenSigner {
     }
 }
 
-/// A fresh key pair as PEM texts: (private, public).
+/// The DER prefix of an Ed25519 PKCS#8 v1 private key, before the 32-byte seed.
+const PKCS8_V1_ED25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// A fresh key pair as PEM texts: (private, public), in the forms OpenSSL writes and reads.
 pub fn generate_key_pair() -> Result<(String, String), KeyError> {
     let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| KeyError::NotEd25519)?;
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| KeyError::NotEd25519)?;
+    let v2 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| KeyError::NotEd25519)?;
+    // ring writes PKCS#8 v2 (the seed at bytes 16..48, then the public key), which OpenSSL 3
+    // cannot read; operators inspect and rotate keys with openssl, so the file is v1.
+    let seed = v2.as_ref().get(16..48).ok_or(KeyError::NotEd25519)?;
+    let mut v1 = PKCS8_V1_ED25519_PREFIX.to_vec();
+    v1.extend_from_slice(seed);
+    let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&v1).map_err(|_| KeyError::NotEd25519)?;
     let mut spki = SPKI_ED25519_PREFIX.to_vec();
     spki.extend_from_slice(pair.public_key().as_ref());
-    Ok((
-        pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref().to_vec())),
-        pem::encode(&pem::Pem::new("PUBLIC KEY", spki)),
-    ))
+    let encode = |tag: &str, der: Vec<u8>| {
+        let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+        pem::encode_config(&pem::Pem::new(tag, der), config)
+    };
+    Ok((encode("PRIVATE KEY", v1), encode("PUBLIC KEY", spki)))
 }
 
 #[cfg(test)]

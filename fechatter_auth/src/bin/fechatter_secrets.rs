@@ -85,7 +85,7 @@ fn run(dir: &Path) -> Result<(), String> {
         let name = format!("nats_{user}_password");
         let path = dir.join(&name);
         if create(&path, &random_secret(), 0o600).map_err(|err| fail(&name, &err))? {
-            created.push("a NATS password");
+            created.push("NATS passwords");
         }
         let password = fs::read_to_string(&path).map_err(|err| fail(&name, &err))?;
         env_lines.push_str(&format!(
@@ -105,6 +105,7 @@ fn run(dir: &Path) -> Result<(), String> {
         created.push("bot_api_key");
     }
 
+    created.dedup();
     let what = if created.is_empty() {
         "kept the existing secrets".to_owned()
     } else {
