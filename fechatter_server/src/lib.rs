@@ -74,6 +74,10 @@ impl Application {
         tokio::spawn(startup::sample_gauges(state.clone(), shutdown.clone()));
         tokio::spawn(cache::invalidation::follow(state.clone(), shutdown.clone()));
         tokio::spawn(rate_limit::sweep(state.clone(), shutdown.clone()));
+        tokio::spawn(service::sessions::prune_periodically(
+            state.clone(),
+            shutdown.clone(),
+        ));
         tokio::spawn(ws::events::run(state.clone(), shutdown.clone()));
         self.server.run(shutdown).await?;
         Ok(())

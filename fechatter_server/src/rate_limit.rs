@@ -139,12 +139,12 @@ impl RateLimiters {
         AppError::RateLimited(wait)
     }
 
-    /// Takes one request from `ip`'s bucket for `limit`.
+    /// Takes one request from `ip`'s bucket for `limit` (an IPv6 address shares its /64's).
     pub fn check_ip(&self, limit: Limit, ip: IpAddr) -> Result<(), AppError> {
         let Some((_, limiter)) = self.per_ip.iter().find(|(l, _)| *l == limit) else {
             return Ok(());
         };
-        limiter.check_key(&ip).map_err(|not_until| {
+        limiter.check_key(&address_group(ip)).map_err(|not_until| {
             self.refused(not_until.wait_time_from(self.clock.now()), limit.route())
         })
     }
@@ -182,6 +182,21 @@ impl RateLimiters {
     pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> IpAddr {
         let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         client_ip(peer, headers, self.trusted_proxy_hops)
+    }
+}
+
+/// The bucket key of an address: an IPv4 address itself, an IPv6 address its /64 network. One
+/// subscriber usually holds a whole /64 and can pick any address in it, so per-address buckets
+/// would give them 2^64 of them.
+pub fn address_group(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+        v4 => v4,
     }
 }
 
@@ -302,6 +317,41 @@ mod tests {
         // Fewer entries than trusted hops, or garbage: the peer.
         assert_eq!(client_ip(PEER, &forwarded(&["10.0.0.2"]), 2), PEER);
         assert_eq!(client_ip(PEER, &forwarded(&["not-an-ip"]), 1), PEER);
+    }
+
+    #[test]
+    fn addresses_of_one_ipv6_64_share_a_bucket_and_other_networks_do_not() {
+        let limiters = RateLimiters::new(&RateLimits {
+            auth_per_minute: 2,
+            send_per_minute: 2,
+            upload_per_minute: 2,
+            search_per_minute: 2,
+            trusted_proxy_hops: 0,
+        });
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap_or(PEER);
+        assert!(
+            limiters
+                .check_ip(Limit::Signin, ip("2001:db8:1:2::1"))
+                .is_ok()
+        );
+        assert!(
+            limiters
+                .check_ip(Limit::Signin, ip("2001:db8:1:2:ffff::7"))
+                .is_ok()
+        );
+        assert!(
+            limiters
+                .check_ip(Limit::Signin, ip("2001:db8:1:2:abcd:1234:5678:9abc"))
+                .is_err(),
+            "a third address of the same /64"
+        );
+        assert!(
+            limiters
+                .check_ip(Limit::Signin, ip("2001:db8:1:3::1"))
+                .is_ok()
+        );
+        // An IPv4 address seen through a dual-stack socket is that IPv4 address.
+        assert_eq!(address_group(ip("::ffff:198.51.100.7")), ip("198.51.100.7"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 use axum::extract::State;
 use fechatter_http::{Json, Query};
+use http::StatusCode;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
@@ -31,4 +32,17 @@ pub async fn directory(
     Ok(Json(
         service::users::directory(&state, &caller, page).await?,
     ))
+}
+
+#[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The account is removed: its email and password are erased, and every one of its sessions is revoked on every service (`session.revoked`)"),
+        (status = 409, description = "`workspace_owner`: a workspace's owner cannot remove their account", body = crate::openapi::responses::ErrorBody),
+        Unauthenticated, ServerErrors))]
+pub async fn remove_me(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> Result<StatusCode, AppError> {
+    service::accounts::remove(&state, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

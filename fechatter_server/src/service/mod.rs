@@ -2,8 +2,10 @@
 //! commands later. Authorization, validation, the transaction and the event all happen here.
 
 pub mod access;
+pub mod accounts;
 pub mod assistant;
 pub mod auth;
+pub mod bots;
 pub mod chats;
 pub mod events;
 pub mod files;
@@ -14,5 +16,6 @@ pub mod messages;
 pub mod reactions;
 pub mod rules;
 pub mod search;
+pub mod sessions;
 pub mod signup;
 pub mod users;

@@ -17,5 +17,6 @@ mod outage;
 mod rate_limits;
 mod relay;
 mod search;
+mod sessions;
 mod story;
 mod websocket;
