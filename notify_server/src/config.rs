@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
+use fechatter_auth::TokenVerifier;
 use fechatter_events::EventBus;
 use observability::RuntimeConfig;
-use secrecy::SecretString;
 use url::Url;
 
 #[derive(Debug, Clone)]
@@ -13,8 +13,8 @@ pub struct Config {
     pub runtime: RuntimeConfig,
     pub nats_url: Url,
     pub event_bus: EventBus,
-    /// The secret fechatter_server signs access tokens with.
-    pub jwt_secret: SecretString,
+    /// Verifies access tokens with fechatter_server's public key (`NOTIFY_JWT_PUBLIC_KEY_FILE`).
+    pub tokens: TokenVerifier,
     pub sse: SseConfig,
     pub replay: ReplayConfig,
     pub consumer: ConsumerConfig,
@@ -67,7 +67,7 @@ impl Config {
             runtime: RuntimeConfig::from_env(env, 6689, 9091)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
             event_bus: EventBus::from_env(env),
-            jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
+            tokens: fechatter_auth::verifier_from_env(env)?,
             sse: SseConfig {
                 keep_alive: millis_between(env, "SSE_KEEP_ALIVE_MS", 15_000, 100, 300_000)?,
                 buffer: env.bounded("SSE_BUFFER", 256, 1, 65_536)?,
@@ -109,11 +109,14 @@ fn millis_between(
 mod tests {
     use super::*;
 
-    const SECRET: (&str, &str) = ("NOTIFY_JWT_SECRET", "a-test-secret-that-is-32-bytes-long!");
+    fn public_key() -> (&'static str, String) {
+        let (_, public) = fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("{err}"));
+        ("NOTIFY_JWT_PUBLIC_KEY", public)
+    }
 
     #[test]
     fn defaults_follow_the_topology() {
-        let env = Env::from_map("NOTIFY", [SECRET]);
+        let env = Env::from_map("NOTIFY", [public_key()]);
         let config = Config::from(&env).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(
             (
@@ -128,14 +131,33 @@ mod tests {
 
     #[test]
     fn an_invalid_nats_url_names_the_variable() {
-        let env = Env::from_map("NOTIFY", [SECRET, ("NOTIFY_NATS_URL", "http://nats:4222")]);
+        let env = Env::from_map(
+            "NOTIFY",
+            [
+                public_key(),
+                ("NOTIFY_NATS_URL", "http://nats:4222".to_owned()),
+            ],
+        );
         let err = Config::from(&env).unwrap_err();
         assert!(err.to_string().starts_with("NOTIFY_NATS_URL"), "{err}");
     }
 
     #[test]
+    fn without_the_public_key_start_up_stops_naming_its_variable() {
+        let err =
+            Config::from(&Env::from_map("NOTIFY", Vec::<(String, String)>::new())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "NOTIFY_JWT_PUBLIC_KEY_FILE (or NOTIFY_JWT_PUBLIC_KEY): must be set"
+        );
+    }
+
+    #[test]
     fn a_zero_buffer_is_refused_naming_the_variable() {
-        let env = Env::from_map("NOTIFY", [SECRET, ("NOTIFY_SSE_BUFFER", "0")]);
+        let env = Env::from_map(
+            "NOTIFY",
+            [public_key(), ("NOTIFY_SSE_BUFFER", "0".to_owned())],
+        );
         let err = Config::from(&env).unwrap_err();
         assert!(err.to_string().starts_with("NOTIFY_SSE_BUFFER"), "{err}");
     }

@@ -71,6 +71,11 @@ impl Application {
         ));
         tokio::spawn(consumer::run(state.clone(), shutdown.clone()));
         tokio::spawn(typing::run(state.clone(), shutdown.clone()));
+        tokio::spawn(state.revoked().clone().follow(
+            state.jetstream().clone(),
+            state.event_bus().clone(),
+            shutdown.clone(),
+        ));
         // SSE streams never end by themselves; they must, for the graceful shutdown to finish.
         let closing = state.closing().clone();
         let cancelled = shutdown.clone();

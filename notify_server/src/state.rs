@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use fechatter_auth::TokenKeys;
+use fechatter_auth::TokenVerifier;
+use fechatter_auth::revocation::RevokedSessions;
 use fechatter_events::EventBus;
 use tokio_util::sync::CancellationToken;
 
@@ -20,7 +21,8 @@ struct Inner {
     config: Config,
     nats: async_nats::Client,
     jetstream: async_nats::jetstream::Context,
-    tokens: TokenKeys,
+    tokens: TokenVerifier,
+    revoked: RevokedSessions,
     hub: Arc<Hub>,
     consumer: ConsumerState,
     replayer: Arc<Replayer>,
@@ -40,7 +42,7 @@ impl AppState {
         let nats =
             fechatter_events::nats::connect(config.nats_url.as_str(), "notify_server").await?;
         let jetstream = async_nats::jetstream::new(nats.clone());
-        let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
+        let tokens = config.tokens.clone();
         let replayer = Arc::new(Replayer {
             jetstream: jetstream.clone(),
             bus: config.event_bus.clone(),
@@ -53,6 +55,7 @@ impl AppState {
                 nats,
                 jetstream,
                 tokens,
+                revoked: RevokedSessions::new(fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL),
                 consumer: ConsumerState::default(),
                 replayer,
                 closing: CancellationToken::new(),
@@ -76,8 +79,13 @@ impl AppState {
         &self.inner.config.event_bus
     }
 
-    pub fn tokens(&self) -> &TokenKeys {
+    pub fn tokens(&self) -> &TokenVerifier {
         &self.inner.tokens
+    }
+
+    /// The sessions revoked in the last token lifetime (`session.revoked`).
+    pub fn revoked(&self) -> &RevokedSessions {
+        &self.inner.revoked
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
