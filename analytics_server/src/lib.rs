@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod gauges;
 pub mod ingest;
+pub mod limits;
 pub mod observability;
 pub mod reports;
 pub mod routes;
@@ -85,6 +86,12 @@ impl Application {
         );
         let consumer = tokio::spawn(ingest::consumer::run(state.clone(), shutdown.clone()));
         tokio::spawn(state.sessions().clone().run_expiry(shutdown.clone()));
+        tokio::spawn(limits::sweep(state.clone(), shutdown.clone()));
+        tokio::spawn(state.revoked().clone().follow(
+            async_nats::jetstream::new(state.nats().clone()),
+            state.event_bus().clone(),
+            shutdown.clone(),
+        ));
         let served = self.server.run(shutdown).await;
         stop_writing.cancel();
         let stopped = async {

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use fechatter_auth::TokenKeys;
+use fechatter_auth::TokenVerifier;
+use fechatter_auth::revocation::RevokedSessions;
 use fechatter_events::EventBus;
 use secrecy::ExposeSecret;
 
 use crate::buffer::Buffer;
 use crate::config::Config;
+use crate::limits::IngestLimits;
 use crate::observability::metrics::ClickHouseMetrics;
 use crate::sessions::Sessions;
 use crate::store::{Store, StoreError};
@@ -28,7 +30,9 @@ struct Inner {
     clickhouse_server: clickhouse::Client,
     store: Store,
     nats: async_nats::Client,
-    tokens: TokenKeys,
+    tokens: TokenVerifier,
+    revoked: RevokedSessions,
+    limits: IngestLimits,
     buffer: Buffer,
     sessions: Sessions,
 }
@@ -55,7 +59,8 @@ impl AppState {
             .with_database(config.clickhouse_database.clone());
         let nats =
             fechatter_events::nats::connect(config.nats_url.as_str(), "analytics_server").await?;
-        let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
+        let tokens = config.tokens.clone();
+        let limits = IngestLimits::new(&config.rate_limits);
         let store = Store::new(clickhouse.clone(), config.writer.clickhouse_timeout);
         let buffer = Buffer::new(
             config.writer.buffer_capacity,
@@ -71,6 +76,8 @@ impl AppState {
                 store,
                 nats,
                 tokens,
+                revoked: RevokedSessions::new(fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL),
+                limits,
                 buffer,
                 sessions,
             }),
@@ -105,8 +112,17 @@ impl AppState {
         &self.inner.config.event_bus
     }
 
-    pub fn tokens(&self) -> &TokenKeys {
+    pub fn tokens(&self) -> &TokenVerifier {
         &self.inner.tokens
+    }
+
+    /// The sessions revoked in the last token lifetime (`session.revoked`).
+    pub fn revoked(&self) -> &RevokedSessions {
+        &self.inner.revoked
+    }
+
+    pub fn limits(&self) -> &IngestLimits {
+        &self.inner.limits
     }
 
     /// Creates the analytics database if it does not exist.

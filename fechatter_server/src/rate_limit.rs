@@ -7,12 +7,13 @@
 //! `caller: CurrentUser`.
 
 use std::marker::PhantomData;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use fechatter_events::UserId;
+use fechatter_http::client_address::{address_group, client_ip};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::HeaderMap;
@@ -180,42 +181,8 @@ impl RateLimiters {
     /// The client address: the peer, or with `hops` trusted proxies in front, the address the
     /// outermost trusted proxy saw (the `hops`-th entry of `X-Forwarded-For` from the right).
     pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> IpAddr {
-        let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         client_ip(peer, headers, self.trusted_proxy_hops)
     }
-}
-
-/// The bucket key of an address: an IPv4 address itself, an IPv6 address its /64 network. One
-/// subscriber usually holds a whole /64 and can pick any address in it, so per-address buckets
-/// would give them 2^64 of them.
-pub fn address_group(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(std::net::Ipv6Addr::from(
-                u128::from(v6) & !((1u128 << 64) - 1),
-            )),
-        },
-        v4 => v4,
-    }
-}
-
-fn client_ip(peer: IpAddr, headers: &HeaderMap, hops: usize) -> IpAddr {
-    if hops == 0 {
-        return peer;
-    }
-    let forwarded: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .collect();
-    forwarded
-        .len()
-        .checked_sub(hops)
-        .and_then(|index| forwarded[index].parse().ok())
-        .unwrap_or(peer)
 }
 
 /// Sweeps the limiters every minute until shutdown.
@@ -284,40 +251,10 @@ impl<L: limits::Kind> FromRequestParts<AppState> for LimitedUser<L> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
-    fn forwarded(values: &[&'static str]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for value in values {
-            headers.append("x-forwarded-for", HeaderValue::from_static(value));
-        }
-        headers
-    }
+    use std::net::Ipv4Addr;
 
     const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
-
-    #[test]
-    fn forwarded_for_is_ignored_unless_proxies_are_trusted() {
-        let headers = forwarded(&["203.0.113.7"]);
-        assert_eq!(client_ip(PEER, &headers, 0), PEER);
-        assert_eq!(
-            client_ip(PEER, &headers, 1),
-            "203.0.113.7".parse::<IpAddr>().unwrap_or(PEER)
-        );
-    }
-
-    #[test]
-    fn with_trusted_proxies_the_client_is_counted_from_the_right() {
-        // The client forged the first entry; two trusted proxies appended the rest.
-        let headers = forwarded(&["1.2.3.4, 198.51.100.9", "10.0.0.2"]);
-        assert_eq!(
-            client_ip(PEER, &headers, 2),
-            "198.51.100.9".parse::<IpAddr>().unwrap_or(PEER)
-        );
-        // Fewer entries than trusted hops, or garbage: the peer.
-        assert_eq!(client_ip(PEER, &forwarded(&["10.0.0.2"]), 2), PEER);
-        assert_eq!(client_ip(PEER, &forwarded(&["not-an-ip"]), 1), PEER);
-    }
 
     #[test]
     fn addresses_of_one_ipv6_64_share_a_bucket_and_other_networks_do_not() {
@@ -350,8 +287,6 @@ mod tests {
                 .check_ip(Limit::Signin, ip("2001:db8:1:3::1"))
                 .is_ok()
         );
-        // An IPv4 address seen through a dual-stack socket is that IPv4 address.
-        assert_eq!(address_group(ip("::ffff:198.51.100.7")), ip("198.51.100.7"));
     }
 
     #[test]

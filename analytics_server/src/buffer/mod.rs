@@ -2,8 +2,10 @@
 //!
 //! Bounded: HTTP ingestion takes room for a whole request or gets [`BufferFull`] (a 503, never a
 //! silent drop); the JetStream consumer waits for room and learns when its row is durably written,
-//! so it acks only then. Idempotent: an event whose id is already buffered or recently written is
-//! dropped as a duplicate (a NATS redelivery of a buffered event waits for the buffered copy).
+//! so it acks only then. Idempotent: an event whose key is already buffered or recently written is
+//! dropped as a duplicate (a NATS redelivery of a buffered event waits for the buffered copy). The
+//! key is the event id within its workspace and source: a client cannot suppress another
+//! workspace's events, or a domain event, by reporting an event under the same id.
 
 pub mod flusher;
 mod recent;
@@ -18,6 +20,14 @@ use uuid::Uuid;
 use crate::events::{EventRow, EventType, Source};
 use crate::observability::metrics::{BufferMetrics, IngestMetrics};
 use recent::RecentIds;
+
+/// What makes two events the same event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DedupKey {
+    workspace_id: i64,
+    source: Source,
+    event_id: Uuid,
+}
 
 /// An event waiting to be written.
 #[derive(Debug)]
@@ -35,6 +45,14 @@ impl Pending {
             source,
             event_type,
             received: Instant::now(),
+        }
+    }
+
+    fn key(&self) -> DedupKey {
+        DedupKey {
+            workspace_id: self.row.workspace_id,
+            source: self.source,
+            event_id: self.row.event_id,
         }
     }
 }
@@ -74,9 +92,9 @@ struct Shared {
 
 struct State {
     queued: VecDeque<Pending>,
-    /// Ids queued or being written, with whoever waits for them to be written.
-    unwritten: HashMap<Uuid, Vec<oneshot::Sender<()>>>,
-    written: RecentIds,
+    /// Events queued or being written, with whoever waits for them to be written.
+    unwritten: HashMap<DedupKey, Vec<oneshot::Sender<()>>>,
+    written: RecentIds<DedupKey>,
 }
 
 impl Buffer {
@@ -159,7 +177,7 @@ impl Buffer {
         event: Pending,
         done: Option<oneshot::Sender<()>>,
     ) -> Admission {
-        let id = event.row.event_id;
+        let id = event.key();
         if state.written.contains(&id) {
             self.shared.room.add_permits(1);
             IngestMetrics::duplicate(event.source);
@@ -210,7 +228,7 @@ impl Buffer {
     pub fn written(&self, batch: &[Pending]) {
         let mut state = self.state();
         for event in batch {
-            let id = event.row.event_id;
+            let id = event.key();
             for waiter in state.unwritten.remove(&id).unwrap_or_default() {
                 let _ = waiter.send(());
             }

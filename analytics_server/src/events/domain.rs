@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use fechatter_events::payload::{
     ChatDeleted, ChatPayload, ChatRead, FileUploaded, MemberChanged, MessageDeleted,
-    MessagePayload, ReactionChanged, UserSignedUp,
+    MessagePayload, ReactionChanged, SessionRevoked, UserSignedUp,
 };
 use fechatter_events::{ChatType, Envelope, EnvelopeError, EventKind};
 use serde_json::{Value, json};
@@ -89,6 +89,10 @@ fn facts(envelope: &Envelope) -> Result<Facts, EnvelopeError> {
                 None,
                 json!({"file_id": p.file_id.0, "size_bytes": p.size_bytes, "content_type": p.content_type}),
             )
+        }
+        EventKind::SessionRevoked => {
+            let p: SessionRevoked = envelope.payload()?;
+            facts(None, json!({"reason": p.reason}))
         }
     })
 }

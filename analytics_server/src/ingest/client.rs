@@ -39,12 +39,12 @@ fn limits(state: &AppState) -> Limits {
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub fn ingest(
     state: &AppState,
-    caller: Option<&Claims>,
+    caller: &Claims,
     events: &[Value],
 ) -> Result<BatchOutcome, AppError> {
     let context = Context {
-        user_id: caller.map_or(0, |claims| claims.user_id().0),
-        workspace_id: caller.map_or(0, |claims| claims.workspace_id().0),
+        user_id: caller.user_id().0,
+        workspace_id: caller.workspace_id().0,
         received_at: Utc::now(),
     };
     let limits = limits(state);

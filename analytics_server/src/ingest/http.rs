@@ -8,9 +8,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::client::{BatchOutcome, ingest};
-use crate::auth::MaybeCaller;
 use crate::error::AppError;
 use crate::events::rejection::RejectReason;
+use crate::limits::LimitedCaller;
 use crate::observability::metrics::IngestMetrics;
 use crate::state::AppState;
 
@@ -39,12 +39,12 @@ fn refused_body(error: ApiError) -> AppError {
 
 pub async fn post_event(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    LimitedCaller(caller): LimitedCaller,
     body: Result<Json<Value>, ApiError>,
 ) -> Result<(StatusCode, Json<Accepted>), AppError> {
     let Json(event) = body.map_err(refused_body)?;
     let outcome =
-        ingest(&state, caller.as_ref(), std::slice::from_ref(&event)).map_err(|err| match err {
+        ingest(&state, &caller.0, std::slice::from_ref(&event)).map_err(|err| match err {
             AppError::NoValidEvents(mut rejected) if rejected.len() == 1 => {
                 AppError::InvalidEvent(rejected.remove(0))
             }
@@ -67,7 +67,7 @@ pub async fn post_event(
 
 pub async fn post_events(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    LimitedCaller(caller): LimitedCaller,
     body: Result<Json<Batch>, ApiError>,
 ) -> Result<(StatusCode, Json<BatchOutcome>), AppError> {
     let Json(batch) = body.map_err(refused_body)?;
@@ -83,6 +83,6 @@ pub async fn post_events(
             max,
         });
     }
-    let outcome = ingest(&state, caller.as_ref(), &batch.events)?;
+    let outcome = ingest(&state, &caller.0, &batch.events)?;
     Ok((StatusCode::ACCEPTED, Json(outcome)))
 }

@@ -47,7 +47,11 @@ async fn with_its_dependencies_unreachable_the_service_is_live_but_neither_ready
     .await;
     // Events are still taken into the buffer while it has room.
     let (status, _) = app
-        .post("/api/event", &event("app_start", "s", Utc::now()), None)
+        .post(
+            "/api/event",
+            &event("app_start", "s", Utc::now()),
+            Some(&app.token(1, 1)),
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
 }
