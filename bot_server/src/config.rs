@@ -21,10 +21,11 @@ pub struct Config {
     pub database_max_connections: u32,
     pub nats_url: Url,
     pub event_bus: EventBus,
-    /// The secret fechatter_server signs access tokens with; the bot signs its own with it.
-    pub jwt_secret: SecretString,
     /// Where the bot posts its replies, so they are ordinary messages with events and SSE.
     pub fechatter_url: Url,
+    /// The bot's own credential for `POST /api/bots/token` (`BOT_FECHATTER_API_KEY_FILE`): it gets
+    /// its bots' access tokens from fechatter_server and holds no key that could make one.
+    pub fechatter_api_key: SecretString,
     pub consumer: ConsumerSettings,
     pub embeddings: EmbeddingSettings,
     /// An OpenAI-compatible chat-completions endpoint; without one the assistant answers by quoting.
@@ -72,8 +73,8 @@ impl Config {
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
             event_bus: EventBus::from_env(env),
-            jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,
+            fechatter_api_key: env.required_secret_or_file("FECHATTER_API_KEY", 32)?,
             consumer: ConsumerSettings {
                 concurrency: env.bounded("CONSUMER_CONCURRENCY", 4, 1, 256)?,
                 max_deliver: env.bounded("CONSUMER_MAX_DELIVER", 5, 1, 1000)?,
@@ -106,7 +107,10 @@ mod tests {
     use super::*;
 
     fn env(extra: &[(&'static str, &'static str)]) -> Env {
-        let mut vars = vec![("BOT_JWT_SECRET", "a-test-secret-that-is-32-bytes-long!")];
+        let mut vars = vec![(
+            "BOT_FECHATTER_API_KEY",
+            "a-test-bot-credential-that-is-32-bytes-long!",
+        )];
         vars.extend_from_slice(extra);
         Env::from_map("BOT", vars)
     }

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fechatter_auth::TokenKeys;
 use fechatter_events::EventBus;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
@@ -84,8 +83,8 @@ impl AppState {
             .llm
             .clone()
             .map(|settings| LlmClient::new(http.clone(), settings));
-        let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
-        let fechatter = FechatterClient::new(http, &config.fechatter_url, tokens);
+        let fechatter =
+            FechatterClient::new(http, &config.fechatter_url, config.fechatter_api_key.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
