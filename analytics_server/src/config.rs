@@ -17,6 +17,8 @@ pub struct Config {
     pub clickhouse_user: String,
     pub clickhouse_password: SecretString,
     pub nats_url: Url,
+    /// This service's NATS user (`ANALYTICS_NATS_USER`, `ANALYTICS_NATS_PASSWORD(_FILE)`).
+    pub nats_auth: fechatter_events::nats::NatsAuth,
     pub event_bus: EventBus,
     /// Verifies access tokens with fechatter_server's public key (`ANALYTICS_JWT_PUBLIC_KEY_FILE`).
     pub tokens: TokenVerifier,
@@ -112,6 +114,7 @@ impl Config {
             clickhouse_user: env.string("CLICKHOUSE_USER", "default"),
             clickhouse_password: env.secret("CLICKHOUSE_PASSWORD", Some(""), 0)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
+            nats_auth: fechatter_events::nats::auth_from_env(env, "analytics")?,
             event_bus: EventBus::from_env(env),
             tokens: fechatter_auth::verifier_from_env(env)?,
             ingest: IngestConfig::from(env)?,

@@ -57,8 +57,12 @@ impl AppState {
         let clickhouse = clickhouse_server
             .clone()
             .with_database(config.clickhouse_database.clone());
-        let nats =
-            fechatter_events::nats::connect(config.nats_url.as_str(), "analytics_server").await?;
+        let nats = fechatter_events::nats::connect_as(
+            config.nats_url.as_str(),
+            "analytics_server",
+            &config.nats_auth,
+        )
+        .await?;
         let tokens = config.tokens.clone();
         let limits = IngestLimits::new(&config.rate_limits);
         let store = Store::new(clickhouse.clone(), config.writer.clickhouse_timeout);

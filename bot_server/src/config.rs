@@ -20,6 +20,8 @@ pub struct Config {
     pub database_url: SecretString,
     pub database_max_connections: u32,
     pub nats_url: Url,
+    /// This service's NATS user (`BOT_NATS_USER`, `BOT_NATS_PASSWORD(_FILE)`).
+    pub nats_auth: fechatter_events::nats::NatsAuth,
     pub event_bus: EventBus,
     /// Where the bot posts its replies, so they are ordinary messages with events and SSE.
     pub fechatter_url: Url,
@@ -72,6 +74,7 @@ impl Config {
             database_url: SecretString::from(database_url.to_string()),
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
+            nats_auth: fechatter_events::nats::auth_from_env(env, "bot")?,
             event_bus: EventBus::from_env(env),
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,
             fechatter_api_key: env.required_secret_or_file("FECHATTER_API_KEY", 32)?,

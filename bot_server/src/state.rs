@@ -72,7 +72,12 @@ impl AppState {
             .max_connections(config.database_max_connections)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(options.application_name("bot_server"));
-        let nats = fechatter_events::nats::connect(config.nats_url.as_str(), "bot_server").await?;
+        let nats = fechatter_events::nats::connect_as(
+            config.nats_url.as_str(),
+            "bot_server",
+            &config.nats_auth,
+        )
+        .await?;
         let jetstream = async_nats::jetstream::new(nats.clone());
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -83,8 +88,11 @@ impl AppState {
             .llm
             .clone()
             .map(|settings| LlmClient::new(http.clone(), settings));
-        let fechatter =
-            FechatterClient::new(http, &config.fechatter_url, config.fechatter_api_key.clone());
+        let fechatter = FechatterClient::new(
+            http,
+            &config.fechatter_url,
+            config.fechatter_api_key.clone(),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 config,

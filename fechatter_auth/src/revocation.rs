@@ -4,7 +4,9 @@
 //! fechatter_server publishes `session.revoked` through its outbox on sign-out, refresh-token
 //! reuse and account removal. [`RevokedSessions::follow`] reads those events with an ordered
 //! JetStream consumer filtered to that one subject: at start-up from one token lifetime ago (older
-//! revocations concern only tokens that have expired anyway), then as they come. An entry is
+//! revocations concern only tokens that have expired anyway), then as they come. The consumer is
+//! push-based, delivering to this connection's own inbox, so a service's NATS user needs no right
+//! to pull from consumers it does not own (see `nats/nats-server.conf`). An entry is
 //! forgotten one token lifetime after its revocation, so the list stays as small as the number of
 //! sign-outs in the last fifteen minutes.
 //!
@@ -17,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use async_nats::jetstream::consumer::{DeliverPolicy, push::OrderedConfig};
 use chrono::{DateTime, Utc};
 use fechatter_events::nats::until_ok;
 use fechatter_events::payload::SessionRevoked;
@@ -160,8 +162,10 @@ impl RevokedSessions {
                 let stream = jetstream.get_stream(&bus.stream).await?;
                 let mut consumer = stream
                     .create_consumer(OrderedConfig {
+                        deliver_subject: jetstream.client().new_inbox(),
                         filter_subject: subject.clone(),
                         deliver_policy,
+                        description: Some("the sessions revoked everywhere".to_owned()),
                         ..Default::default()
                     })
                     .await?;

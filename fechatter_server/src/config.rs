@@ -25,6 +25,8 @@ pub struct Config {
     pub database_url: SecretString,
     pub database_max_connections: u32,
     pub nats_url: Url,
+    /// This service's NATS user (`FECHATTER_NATS_USER`, `FECHATTER_NATS_PASSWORD(_FILE)`).
+    pub nats_auth: fechatter_events::nats::NatsAuth,
     pub event_bus: EventBus,
     pub auth: AuthSettings,
     pub password_hashing: PasswordHashing,
@@ -101,6 +103,7 @@ impl Config {
             database_url: SecretString::from(database_url.to_string()),
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 20, 1, 1000)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
+            nats_auth: fechatter_events::nats::auth_from_env(env, "fechatter")?,
             event_bus: EventBus::from_env(env),
             auth: AuthSettings::from(env)?,
             password_hashing: PasswordHashing {

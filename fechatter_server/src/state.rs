@@ -63,8 +63,12 @@ impl AppState {
             .max_connections(config.database_max_connections)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(options.application_name("fechatter_server"));
-        let nats =
-            fechatter_events::nats::connect(config.nats_url.as_str(), "fechatter_server").await?;
+        let nats = fechatter_events::nats::connect_as(
+            config.nats_url.as_str(),
+            "fechatter_server",
+            &config.nats_auth,
+        )
+        .await?;
         let tokens = config.auth.tokens.clone();
         let passwords =
             Passwords::new(config.password_hashing).map_err(StateError::PasswordHashing)?;

@@ -12,6 +12,8 @@ use url::Url;
 pub struct Config {
     pub runtime: RuntimeConfig,
     pub nats_url: Url,
+    /// This service's NATS user (`NOTIFY_NATS_USER`, `NOTIFY_NATS_PASSWORD(_FILE)`).
+    pub nats_auth: fechatter_events::nats::NatsAuth,
     pub event_bus: EventBus,
     /// Verifies access tokens with fechatter_server's public key (`NOTIFY_JWT_PUBLIC_KEY_FILE`).
     pub tokens: TokenVerifier,
@@ -66,6 +68,7 @@ impl Config {
         Ok(Self {
             runtime: RuntimeConfig::from_env(env, 6689, 9091)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
+            nats_auth: fechatter_events::nats::auth_from_env(env, "notify")?,
             event_bus: EventBus::from_env(env),
             tokens: fechatter_auth::verifier_from_env(env)?,
             sse: SseConfig {

@@ -39,8 +39,12 @@ pub enum StateError {
 impl AppState {
     /// Builds the state without waiting for NATS, which connects in the background.
     pub async fn try_new(config: Config) -> Result<Self, StateError> {
-        let nats =
-            fechatter_events::nats::connect(config.nats_url.as_str(), "notify_server").await?;
+        let nats = fechatter_events::nats::connect_as(
+            config.nats_url.as_str(),
+            "notify_server",
+            &config.nats_auth,
+        )
+        .await?;
         let jetstream = async_nats::jetstream::new(nats.clone());
         let tokens = config.tokens.clone();
         let replayer = Arc::new(Replayer {

@@ -27,7 +27,7 @@ use std::path::Path;
 
 pub use clickhouse::ClickHouse;
 pub use contract::assert_metrics_conform;
-pub use nats::Nats;
+pub use nats::{Nats, NatsConfig};
 pub use ports::free_port;
 pub use postgres::{Postgres, TestDatabase};
 pub use prometheus::{Prometheus, PrometheusConfig};

@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod api;
 pub mod llm;
 pub mod metrics;
+pub mod nats_users;
 pub mod ops;
 pub mod sse;
 pub mod topology;

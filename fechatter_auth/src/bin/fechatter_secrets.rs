@@ -25,10 +25,20 @@ use rand::RngCore;
 /// The NATS users of `nats/nats-server.conf`, by the prefix of their password variable.
 const NATS_USERS: [&str; 5] = ["fechatter", "notify", "bot", "analytics", "operator"];
 
-fn random_secret() -> String {
+fn random_bytes() -> [u8; 32] {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    bytes
+}
+
+fn random_secret() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes())
+}
+
+/// nats-server parses a variable's value as configuration, so a password must read as a bare
+/// word: a letter, then hex digits (a leading digit would make it a malformed number).
+fn nats_password() -> String {
+    format!("p{}", hex::encode(random_bytes()))
 }
 
 /// Writes `content` to `path` unless it exists; true when written.
@@ -84,7 +94,7 @@ fn run(dir: &Path) -> Result<(), String> {
     for user in NATS_USERS {
         let name = format!("nats_{user}_password");
         let path = dir.join(&name);
-        if create(&path, &random_secret(), 0o600).map_err(|err| fail(&name, &err))? {
+        if create(&path, &nats_password(), 0o600).map_err(|err| fail(&name, &err))? {
             created.push("NATS passwords");
         }
         let password = fs::read_to_string(&path).map_err(|err| fail(&name, &err))?;

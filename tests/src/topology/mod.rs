@@ -8,6 +8,8 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use test_support::{ClickHouse, Nats, Postgres, PrometheusConfig, free_port, wait_until};
+
+use crate::nats_users::NatsUsers;
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
@@ -15,7 +17,48 @@ mod probes;
 
 /// Long enough for a cold debug binary to connect, migrate and create its stream.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-const JWT_SECRET: &str = "an-end-to-end-test-secret-of-48-bytes-0123456789";
+
+/// The deployment's secrets, made fresh for each topology as `fechatter_secrets` would: the
+/// access-token key pair (handed to the services as files), the bot credential and the NATS users'
+/// passwords (NATS runs with the repository's `nats/nats-server.conf`).
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub jwt_private_key: String,
+    pub jwt_public_key: String,
+    pub bot_api_key: String,
+    pub nats: NatsUsers,
+}
+
+impl Secrets {
+    fn generate() -> Secrets {
+        let (jwt_private_key, jwt_public_key) =
+            fechatter_auth::generate_key_pair().unwrap_or_else(|e| panic!("a key pair: {e}"));
+        Secrets {
+            jwt_private_key,
+            jwt_public_key,
+            bot_api_key: format!("bot-{}", uuid::Uuid::new_v4().simple()),
+            nats: NatsUsers::generate(),
+        }
+    }
+
+    /// Every secret value, to look for in logs.
+    pub fn values(&self) -> Vec<String> {
+        let mut values = vec![self.bot_api_key.clone()];
+        // The key's base64 body, whatever its line breaks.
+        values.extend(
+            self.jwt_private_key
+                .lines()
+                .filter(|line| !line.starts_with("-----"))
+                .map(str::to_owned),
+        );
+        values.extend(
+            crate::nats_users::USERS
+                .iter()
+                .map(|user| self.nats.password(user).to_owned()),
+        );
+        values
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
@@ -53,6 +96,11 @@ impl Service {
         }
     }
 
+    /// Its user in `nats/nats-server.conf`.
+    pub fn nats_user(self) -> &'static str {
+        self.metric_prefix()
+    }
+
     fn env_prefix(self) -> &'static str {
         match self {
             Service::Fechatter => "FECHATTER",
@@ -76,7 +124,7 @@ pub struct Topology {
     pub postgres: Postgres,
     pub nats: Nats,
     pub clickhouse: ClickHouse,
-    pub jwt_secret: &'static str,
+    pub secrets: Secrets,
     processes: Vec<Process>,
     logs: tempfile::TempDir,
 }
@@ -135,9 +183,10 @@ impl Topology {
                 "{name} is no service's variable"
             );
         }
+        let secrets = Secrets::generate();
         let (postgres, nats, clickhouse) = tokio::join!(
             Postgres::dedicated(),
-            Nats::dedicated(),
+            secrets.nats.start(),
             ClickHouse::dedicated()
         );
         let mut logs = tempfile::tempdir().unwrap_or_else(|e| panic!("log dir: {e}"));
@@ -147,12 +196,22 @@ impl Topology {
             eprintln!("topology logs kept in {}", logs.path().display());
         }
         let database_url = postgres.url("postgres");
+        let keys = logs.path().join("secrets");
+        std::fs::create_dir_all(&keys).unwrap_or_else(|e| panic!("secrets dir: {e}"));
+        let write = |name: &str, content: &str| {
+            let path = keys.join(name);
+            std::fs::write(&path, content).unwrap_or_else(|e| panic!("{name}: {e}"));
+            path.display().to_string()
+        };
+        let private_key_file = write("jwt_private.pem", &secrets.jwt_private_key);
+        let public_key_file = write("jwt_public.pem", &secrets.jwt_public_key);
+        let bot_api_key_file = write("bot_api_key", &secrets.bot_api_key);
         let mut topology = Topology {
             processes: Vec::new(),
             postgres,
             nats,
             clickhouse,
-            jwt_secret: JWT_SECRET,
+            secrets,
             logs,
         };
         let ports: Vec<(u16, u16)> = Service::ALL
@@ -167,11 +226,29 @@ impl Topology {
                 ("PORT", port.to_string()),
                 ("METRICS_PORT", metrics_port.to_string()),
                 ("NATS_URL", topology.nats.url()),
-                ("JWT_SECRET", JWT_SECRET.to_owned()),
+                // Each service as its own NATS user (the default user is its name).
+                (
+                    "NATS_PASSWORD",
+                    topology
+                        .secrets
+                        .nats
+                        .password(service.nats_user())
+                        .to_owned(),
+                ),
                 ("LOG_FORMAT", "json".to_owned()),
                 ("LOG", "info".to_owned()),
                 ("HEALTH_INTERVAL_MS", "500".to_owned()),
             ];
+            match service {
+                Service::Fechatter => {
+                    env.push(("JWT_PRIVATE_KEY_FILE", private_key_file.clone()));
+                    env.push(("BOT_API_KEY_FILE", bot_api_key_file.clone()));
+                }
+                Service::Bot => env.push(("FECHATTER_API_KEY_FILE", bot_api_key_file.clone())),
+                Service::Notify | Service::Analytics => {
+                    env.push(("JWT_PUBLIC_KEY_FILE", public_key_file.clone()));
+                }
+            }
             match service {
                 Service::Fechatter | Service::Bot => {
                     env.push(("DATABASE_URL", database_url.clone()));
@@ -323,6 +400,11 @@ impl Topology {
             .map(|p| std::fs::read_to_string(&p.log).unwrap_or_default())
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// NATS as an operator (for tests that publish or inspect directly).
+    pub fn nats_operator_url(&self) -> String {
+        self.secrets.nats.url(&self.nats, "operator")
     }
 
     pub fn log_dir(&self) -> &Path {

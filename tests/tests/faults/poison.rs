@@ -14,7 +14,7 @@ async fn an_unreadable_event_is_dead_lettered_by_each_consumer_and_the_chat_goes
     let prometheus = Prometheus::start(topology.prometheus_config()).await;
     let mut pair = Pair::meet(&topology).await;
     let bus = EventBus::default();
-    let nats = async_nats::connect(topology.nats.url())
+    let nats = async_nats::connect(topology.nats_operator_url())
         .await
         .unwrap_or_else(|err| panic!("connect to NATS: {err}"));
     let mut dead_letters = nats

@@ -2,6 +2,7 @@
 //! reports), strangers and forged tokens get nothing, and no secret ever reaches a log.
 
 mod live;
+mod nats;
 mod routes;
 
 use std::time::Duration;
@@ -11,10 +12,9 @@ use e2e::api::{Api, PASSWORD};
 use e2e::llm::{API_KEY, LlmMock};
 use e2e::metrics::{scrape, value};
 use e2e::{Service, Topology};
-use fechatter_auth::TokenKeys;
+use fechatter_auth::{TokenSigner, WorkspaceRole};
 use fechatter_events::{UserId, WorkspaceId};
 use routes::{Targets, ids, outsider_finds_nothing, strangers_are_refused};
-use secrecy::SecretString;
 use serde_json::json;
 use test_support::wait_until;
 
@@ -158,15 +158,17 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
 
     // Strangers and forged tokens.
     assert!(strangers_are_refused(&api, None).await >= 20);
-    let forged = TokenKeys::new(
-        &SecretString::from("a-secret-that-is-not-the-deployments-one!".to_owned()),
-        Duration::from_secs(900),
-    )
-    .issue(
-        UserId(ann.id),
-        WorkspaceId(ann.workspace_id),
-        uuid::Uuid::now_v7(),
-    );
+    // A token signed with a key pair that is not the deployment's, claiming to be ann the owner.
+    let (another_key, _) = fechatter_auth::generate_key_pair().unwrap_or_else(|e| panic!("{e}"));
+    let forged = TokenSigner::from_private_pem(&another_key, Duration::from_secs(900))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .issue(
+            UserId(ann.id),
+            WorkspaceId(ann.workspace_id),
+            WorkspaceRole::Owner,
+            uuid::Uuid::now_v7(),
+            None,
+        );
     strangers_are_refused(&api, Some(&forged)).await;
     for (service, path) in [
         (Service::Notify, "/events"),
@@ -255,13 +257,8 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
         )
         .await;
     rotated.expect(200);
-    let mut secrets = vec![
-        PASSWORD.to_owned(),
-        API_KEY.to_owned(),
-        topology.jwt_secret.to_owned(),
-        invite,
-        forged,
-    ];
+    let mut secrets = vec![PASSWORD.to_owned(), API_KEY.to_owned(), invite, forged];
+    secrets.extend(topology.secrets.values());
     for key in ["access_token", "refresh_token"] {
         secrets.push(rotated.body[key].as_str().unwrap_or_default().to_owned());
     }

@@ -1,6 +1,5 @@
 //! fechatter_server's API as the tests use it: users, chats, messages, search.
 
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use test_support::{eventually, unique_name};
@@ -244,7 +243,10 @@ impl Stack {
         TestUser {
             id: bot,
             workspace_id,
-            token: reply["access_token"].as_str().unwrap_or_default().to_owned(),
+            token: reply["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         }
     }
 }
