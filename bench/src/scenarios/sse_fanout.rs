@@ -217,7 +217,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
                 ("NATS_URL", nats_url.to_owned()),
                 ("NATS_STREAM", bus.stream.clone()),
                 ("NATS_SUBJECT_PREFIX", bus.subject_prefix.clone()),
-                ("JWT_SECRET", setup.jwt_secret.clone()),
+                ("JWT_PUBLIC_KEY", setup.keys.public_pem.clone()),
             ],
         )
         .await?;
@@ -225,7 +225,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
         url: nats_url.to_owned(),
         bus: bus.clone(),
     };
-    let subscribers = ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.jwt_secret);
+    let subscribers = ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.keys)?;
     let nats = server_pid(nats_url).map(|pid| ("NATS", pid));
     let service = measure(
         setup,
