@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use ::observability::http::HttpMetricsLayer;
 use ::observability::server::{Service, ServiceServer};
+use fechatter_http::RequestTimeoutLayer;
 use tokio_util::sync::CancellationToken;
 
 pub use ::observability::StartupError;
@@ -46,8 +47,9 @@ impl Application {
             .await
             .map_err(StartupError::dependency)?;
         observability::metrics::init(state.buffer().capacity());
-        let api =
-            routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
+        let api = routes::router(state.clone())
+            .layer(RequestTimeoutLayer::new(runtime.request_timeout))
+            .layer(HttpMetricsLayer::new(observability::shared()));
         let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
         Ok(Self { server, state })
     }

@@ -1,6 +1,7 @@
 //! Configuration from `BOT_*` environment variables, defaults from `topology.md`.
 
 mod ai;
+mod probe;
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use secrecy::SecretString;
 use url::Url;
 
 pub use ai::{EmbeddingProvider, EmbeddingSettings, LlmSettings};
+pub use probe::ProbeSettings;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -33,6 +35,8 @@ pub struct Config {
     /// An OpenAI-compatible chat-completions endpoint; without one the assistant answers by quoting.
     pub llm: Option<LlmSettings>,
     pub assistant: AssistantSettings,
+    /// The synthetic send-receive probe; `None` (no `BOT_PROBE_PASSWORD`) turns it off.
+    pub probe: Option<ProbeSettings>,
 }
 
 /// The durable JetStream consumer `bot`.
@@ -101,6 +105,7 @@ impl Config {
                 )?),
                 hybrid: env.bool("SEARCH_HYBRID", true)?,
             },
+            probe: probe::probe(env)?,
         })
     }
 }
@@ -134,6 +139,27 @@ mod tests {
             EmbeddingProvider::Offline
         ));
         assert_eq!(config.embeddings.dimensions, 512);
+    }
+
+    #[test]
+    fn the_probe_is_off_without_a_password_and_refuses_a_short_one() {
+        assert!(
+            Config::from(&env(&[]))
+                .unwrap_or_else(|err| panic!("{err}"))
+                .probe
+                .is_none()
+        );
+        let on = Config::from(&env(&[("BOT_PROBE_PASSWORD", "a-canary-password")]))
+            .unwrap_or_else(|err| panic!("{err}"));
+        let probe = on.probe.unwrap_or_else(|| panic!("the probe is on"));
+        assert_eq!(probe.interval, Duration::from_secs(30));
+        assert_eq!(probe.notify_url.as_str(), "http://localhost:6689/");
+        let err = Config::from(&env(&[("BOT_PROBE_PASSWORD", "short")])).unwrap_err();
+        assert!(err.to_string().starts_with("BOT_PROBE_PASSWORD"), "{err}");
+        assert!(
+            !err.to_string().contains("short"),
+            "secrets are never shown"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The thin layer every query goes through: it times each operation into
-//! `bot_db_query_duration_seconds{operation}`.
+//! `bot_db_query_duration_seconds{operation}` and counts failures in `bot_db_errors_total`.
 
 use std::future::Future;
 use std::time::Instant;
@@ -14,7 +14,9 @@ where
 {
     let started = Instant::now();
     let result = query.await;
-    DbMetrics::query(operation, started.elapsed());
+    // A foreign-key violation is how the index learns a message is gone: an outcome, not a fault.
+    let failed = matches!(&result, Err(err) if !is_foreign_key_violation(err));
+    DbMetrics::query(operation, started.elapsed(), failed);
     result
 }
 

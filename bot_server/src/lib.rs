@@ -13,6 +13,7 @@ pub mod fechatter;
 pub mod identity;
 pub mod index;
 pub mod observability;
+pub mod probe;
 pub mod repo;
 pub mod startup;
 pub mod state;
@@ -75,6 +76,14 @@ impl Application {
         ));
         tokio::spawn(startup::maintain_index(state.clone(), shutdown.clone()));
         tokio::spawn(consumer::lag::sample(state.clone(), shutdown.clone()));
+        if let Some(settings) = &state.config().probe {
+            let probe = probe::Probe::new(
+                state.http().clone(),
+                &state.config().fechatter_url,
+                settings,
+            );
+            tokio::spawn(probe::run(probe, settings.interval, shutdown.clone()));
+        }
         let consumer = tokio::spawn(consumer::run(state.clone(), shutdown.clone()));
         let served = self.server.run(shutdown.clone()).await;
         // Events in hand finish (and are acked) before the process exits, whatever stopped it.

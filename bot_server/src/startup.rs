@@ -1,8 +1,8 @@
 //! Background work that brings the service up and keeps its dependency view current.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use fechatter_events::nats::until_ok;
+use fechatter_events::nats::{retry_forever, until_ok};
 use observability::Health;
 use tokio_util::sync::CancellationToken;
 
@@ -31,8 +31,11 @@ pub async fn ensure_stream_then_serve(
 }
 
 /// Gives every workspace that has no bot one: workspaces created before this consumer existed, or
-/// whose `user.signed_up` left the stream. Waits for fechatter_server's migrations if need be.
+/// whose `user.signed_up` left the stream. Waits for fechatter_server's migrations first.
 pub async fn provision_missing_bots(state: AppState, shutdown: CancellationToken) {
+    if !wait_for_schema(&state, &shutdown).await {
+        return;
+    }
     if let Some(created) = until_ok("creating missing workspace bots", &shutdown, || {
         repo::bots::create_missing(state.pool())
     })
@@ -42,13 +45,67 @@ pub async fn provision_missing_bots(state: AppState, shutdown: CancellationToken
     }
 }
 
-/// Samples pool occupancy into `bot_db_connections_active`.
+/// How long fechatter_server's migrations may take on a first start before waiting for them is
+/// worth a warning (fechatter_server is not running, or its migrations fail).
+const SCHEMA_WAIT_WARNING: Duration = Duration::from_secs(60);
+
+/// Waits until fechatter_server's migrations have created the tables the bot uses; `false` when
+/// `shutdown` comes first. On a first start both services start together, so waiting is expected:
+/// it is said once at INFO, and at WARN only if it lasts longer than [`SCHEMA_WAIT_WARNING`]. A
+/// failing check (Postgres unreachable) is a real failure and logged at WARN.
+pub async fn wait_for_schema(state: &AppState, shutdown: &CancellationToken) -> bool {
+    let started = Instant::now();
+    let mut delays = retry_forever();
+    let (mut said_waiting, mut warned) = (false, false);
+    loop {
+        let checked = tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            checked = repo::schema::missing_tables(state.pool()) => checked,
+        };
+        match checked {
+            Ok(missing) if missing.is_empty() => {
+                if said_waiting {
+                    tracing::info!(waited = ?started.elapsed(), "fechatter_server's schema is in place");
+                }
+                return true;
+            }
+            Ok(missing) if !said_waiting => {
+                said_waiting = true;
+                tracing::info!(
+                    ?missing,
+                    "waiting for fechatter_server's migrations to create the schema; retrying"
+                );
+            }
+            Ok(missing) if !warned && started.elapsed() >= SCHEMA_WAIT_WARNING => {
+                warned = true;
+                tracing::warn!(
+                    ?missing,
+                    waited = ?started.elapsed(),
+                    "still waiting for fechatter_server's schema: is fechatter_server running, and \
+                     did its migrations succeed? Retrying"
+                );
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "checking fechatter_server's schema failed; retrying")
+            }
+        }
+        let delay = delays.next().unwrap_or(Duration::from_secs(5));
+        tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// Samples pool occupancy into `bot_db_connections_active` and `bot_db_connections_max`.
 pub async fn sample_pool(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let max = state.config().database_max_connections;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => PoolMetrics::sample(state.pool().size(), state.pool().num_idle()),
+            _ = tick.tick() => PoolMetrics::sample(state.pool().size(), state.pool().num_idle(), max),
         }
     }
 }

@@ -29,6 +29,7 @@ struct Inner {
     embeddings: Embeddings,
     llm: Option<LlmClient>,
     fechatter: FechatterClient,
+    http: reqwest::Client,
     bots: Bots,
     consumer: ConsumerState,
 }
@@ -89,7 +90,7 @@ impl AppState {
             .clone()
             .map(|settings| LlmClient::new(http.clone(), settings));
         let fechatter = FechatterClient::new(
-            http,
+            http.clone(),
             &config.fechatter_url,
             config.fechatter_api_key.clone(),
         );
@@ -102,6 +103,7 @@ impl AppState {
                 embeddings,
                 llm,
                 fechatter,
+                http,
                 bots: Bots::default(),
                 consumer: ConsumerState::default(),
             }),
@@ -138,6 +140,11 @@ impl AppState {
 
     pub fn fechatter(&self) -> &FechatterClient {
         &self.inner.fechatter
+    }
+
+    /// The shared HTTP client (connection pools), for calls to outside APIs and the probe.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     pub fn bots(&self) -> &Bots {

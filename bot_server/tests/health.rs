@@ -1,5 +1,6 @@
 //! bot_server's health endpoints and metrics against real and unreachable dependencies.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bot_server::{Application, Config};
@@ -8,6 +9,7 @@ use fechatter_events::EventBus;
 use serde_json::Value;
 use test_support::{Nats, Postgres, assert_metrics_conform, unique_name, wait_until};
 use tokio_util::sync::CancellationToken;
+use tracing_subscriber::fmt::MakeWriter;
 
 struct RunningBot {
     base: String,
@@ -144,4 +146,119 @@ async fn the_bot_metrics_follow_the_contract() {
     })
     .await
     .expect("check runs");
+}
+
+/// The log lines of this process's bot (its own modules and the shared event crate), as the
+/// service would print them, without time or colour.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    fn install() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("bot_server=info,fechatter_events=info")
+            .with_writer(logs.clone())
+            .without_time()
+            .with_ansi(false)
+            .finish();
+        // Thread-local: the test's single-threaded runtime runs the bot's tasks on this thread.
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn lines(&self) -> Vec<String> {
+        let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn at(&self, level: &str) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .filter(|line| line.trim_start().starts_with(level))
+            .collect()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_bot_started_before_fechatter_servers_migrations_says_so_at_info_and_provisions_once_they_ran()
+ {
+    let (logs, _guard) = CapturedLogs::install();
+    let database = Postgres::shared().await.create_database().await;
+    let bot = spawn_bot(&database.url, &Nats::shared().await.url()).await;
+    wait_until(
+        "the bot to say it waits for the schema",
+        Duration::from_secs(20),
+        || async {
+            logs.at("INFO")
+                .iter()
+                .any(|line| line.contains("waiting for fechatter_server's migrations"))
+        },
+    )
+    .await;
+
+    // fechatter_server's migrations, and a workspace from before the bot, in one transaction: the
+    // bot sees both at once, so only its start-up provisioning can give the workspace its bot.
+    let pool = sqlx::PgPool::connect(&database.url).await.expect("connect");
+    let mut tx = pool.begin().await.expect("begin");
+    for migration in sqlx::migrate!("../fechatter_server/migrations").iter() {
+        sqlx::raw_sql(&migration.sql)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|err| panic!("migration {}: {err}", migration.description));
+    }
+    let workspace: i64 =
+        sqlx::query_scalar("INSERT INTO workspaces (name) VALUES ('Early') RETURNING id")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("a workspace");
+    tx.commit().await.expect("commit");
+    wait_until("the workspace's bot", Duration::from_secs(20), || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM users WHERE workspace_id = $1 AND is_bot",
+        )
+        .bind(workspace)
+        .fetch_one(&pool)
+        .await
+        .is_ok_and(|bots| bots == 1)
+    })
+    .await;
+
+    assert!(
+        logs.at("INFO")
+            .iter()
+            .any(|line| line.contains("fechatter_server's schema is in place")),
+        "{:#?}",
+        logs.lines()
+    );
+    let complaints: Vec<String> = [logs.at("WARN"), logs.at("ERROR")].concat();
+    assert!(
+        complaints.is_empty(),
+        "an expected wait logged as a problem: {complaints:#?}"
+    );
+    drop(bot);
 }

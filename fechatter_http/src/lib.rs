@@ -6,9 +6,11 @@
 pub mod client_address;
 mod error;
 mod extract;
+mod timeout;
 
 pub use error::ApiError;
 pub use extract::{Json, Query};
+pub use timeout::{RequestTimeout, RequestTimeoutLayer};
 
 /// The fallback of every API router: unknown routes get the JSON envelope, not axum's empty 404.
 pub async fn route_not_found(uri: http::Uri) -> ApiError {

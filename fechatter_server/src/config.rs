@@ -59,6 +59,10 @@ pub struct Limits {
     pub max_message_chars: usize,
     pub max_chat_members: usize,
     pub max_body_bytes: usize,
+    /// Files one message may reference.
+    pub max_files_per_message: usize,
+    /// Distinct emojis one message may carry as reactions.
+    pub max_reactions_per_message: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +125,8 @@ impl Config {
                     1024,
                     64 * 1024 * 1024,
                 )?,
+                max_files_per_message: env.bounded("MAX_FILES_PER_MESSAGE", 10, 1, 100)?,
+                max_reactions_per_message: env.bounded("MAX_REACTIONS_PER_MESSAGE", 50, 1, 1000)?,
             },
             cache: CacheSettings {
                 ttl: Duration::from_secs(env.bounded("CACHE_TTL_SECONDS", 30, 1, 3600)?),

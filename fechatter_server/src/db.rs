@@ -20,8 +20,18 @@ where
     result
 }
 
+/// Begins a transaction of a request (`operation="transaction.begin"`).
 pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    timed("transaction.begin", pool.begin()).await
+    begin_as(pool, "transaction.begin").await
+}
+
+/// Begins a transaction of background work under an operation name of its own, so
+/// `transaction.begin` counts what requests do.
+pub async fn begin_as(
+    pool: &PgPool,
+    operation: &'static str,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    timed(operation, pool.begin()).await
 }
 
 pub async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), sqlx::Error> {

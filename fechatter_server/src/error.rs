@@ -38,6 +38,10 @@ pub enum AppError {
     /// 413: a body or upload over its limit.
     #[error("{0}")]
     TooLarge(String),
+    /// 413 `quota_exceeded`: an upload that would take the uploader or their workspace over its
+    /// storage quota.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// 415: content of a type the API does not take.
     #[error("{message}")]
     UnsupportedMediaType { code: &'static str, message: String },
@@ -126,6 +130,9 @@ impl From<AppError> for ApiError {
             }
             AppError::BadRequest { code, .. } => ApiError::bad_request(code, message),
             AppError::TooLarge(_) => ApiError::payload_too_large(message),
+            AppError::QuotaExceeded(_) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", message)
+            }
             AppError::UnsupportedMediaType { code, .. } => {
                 ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, code, message)
             }

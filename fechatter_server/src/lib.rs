@@ -24,6 +24,7 @@ use std::net::SocketAddr;
 
 use ::observability::http::HttpMetricsLayer;
 use ::observability::server::{Service, ServiceServer};
+use fechatter_http::RequestTimeoutLayer;
 use tokio_util::sync::CancellationToken;
 
 pub use ::observability::StartupError;
@@ -44,8 +45,11 @@ impl Application {
         let state = AppState::try_new(config)
             .await
             .map_err(StartupError::dependency)?;
-        let api =
-            routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
+        let timeouts = RequestTimeoutLayer::new(runtime.request_timeout)
+            .route(routes::UPLOAD_ROUTE, state.config().files.upload_timeout);
+        let api = routes::router(state.clone())
+            .layer(timeouts)
+            .layer(HttpMetricsLayer::new(observability::shared()));
         let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
         Ok(Self { server, state })
     }
@@ -78,6 +82,7 @@ impl Application {
             state.clone(),
             shutdown.clone(),
         ));
+        tokio::spawn(service::file_sweep::run(state.clone(), shutdown.clone()));
         tokio::spawn(ws::events::run(state.clone(), shutdown.clone()));
         self.server.run(shutdown).await?;
         Ok(())

@@ -1,10 +1,13 @@
-//! Rate limits (`api.md`): per client IP on the sign-in routes, per user on sending, uploading and
-//! searching. Each limit is a GCRA bucket per key (governor); a refused request gets 429 with
-//! `Retry-After` and is counted in `fechatter_rate_limited_total{route}`.
+//! Rate limits (`api.md`): per client IP on the sign-in routes, per user on sending, uploading,
+//! searching and on every write that fans out to a chat's members (reactions, edits, deletes, chat
+//! creation, member changes) or mints access (invites). Each limit is a GCRA bucket per key
+//! (governor); a refused request gets 429 with `Retry-After` and is counted in
+//! `fechatter_rate_limited_total{route}`.
 //!
 //! Handlers opt in with an extractor, which runs before the body is read:
 //! `_: IpLimited<limits::Signin>` or `caller: LimitedUser<limits::Search>` in place of
-//! `caller: CurrentUser`.
+//! `caller: CurrentUser`. Some buckets guard several routes (an edit of a message or of a chat);
+//! each route is counted under its own template.
 
 use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
@@ -35,13 +38,33 @@ pub enum Limit {
     Send,
     Upload,
     Search,
+    /// Adding or removing a reaction.
+    React,
+    /// Editing a message, renaming or describing a chat.
+    Edit,
+    /// Deleting a message or a chat.
+    Delete,
+    CreateChat,
+    /// Adding (or joining) and removing (or leaving) chat members.
+    Members,
+    Invite,
 }
 
 impl Limit {
     const PER_IP: [Limit; 3] = [Limit::Signup, Limit::Signin, Limit::Refresh];
-    const PER_USER: [Limit; 3] = [Limit::Send, Limit::Upload, Limit::Search];
+    const PER_USER: [Limit; 9] = [
+        Limit::Send,
+        Limit::Upload,
+        Limit::Search,
+        Limit::React,
+        Limit::Edit,
+        Limit::Delete,
+        Limit::CreateChat,
+        Limit::Members,
+        Limit::Invite,
+    ];
 
-    /// The HTTP route template the limit guards (the `route` label).
+    /// The HTTP route template the limit guards first (the `route` label).
     pub const fn route(self) -> &'static str {
         match self {
             Limit::Signup => "/api/signup",
@@ -50,6 +73,11 @@ impl Limit {
             Limit::Send => "/api/chats/{id}/messages",
             Limit::Upload => "/api/files",
             Limit::Search => "/api/search",
+            Limit::React => "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
+            Limit::Edit | Limit::Delete => "/api/chats/{id}/messages/{message_id}",
+            Limit::CreateChat => "/api/chats",
+            Limit::Members => "/api/chats/{id}/members",
+            Limit::Invite => "/api/workspace/invites",
         }
     }
 
@@ -59,16 +87,24 @@ impl Limit {
             Limit::Send => limits.send_per_minute,
             Limit::Upload => limits.upload_per_minute,
             Limit::Search => limits.search_per_minute,
+            Limit::React => limits.react_per_minute,
+            Limit::Edit => limits.edit_per_minute,
+            Limit::Delete => limits.delete_per_minute,
+            Limit::CreateChat => limits.create_chat_per_minute,
+            Limit::Members => limits.members_per_minute,
+            Limit::Invite => limits.invite_per_minute,
         }
     }
 }
 
-/// The marker types naming a limit in an extractor's type.
+/// The marker types naming a limit and the route it is counted under in an extractor's type.
 pub mod limits {
     use super::Limit;
 
     pub trait Kind: std::marker::Send + Sync + 'static {
         const LIMIT: Limit;
+        /// The `route` label of a refusal.
+        const ROUTE: &'static str = Self::LIMIT.route();
     }
 
     macro_rules! kinds {
@@ -81,7 +117,31 @@ pub mod limits {
         )+};
     }
 
-    kinds!(Signup, Signin, Refresh, Send, Upload, Search);
+    kinds!(
+        Signup, Signin, Refresh, Send, Upload, Search, React, Edit, Delete, CreateChat, Members,
+        Invite
+    );
+
+    /// A limit guarding a second route, counted under that route's template.
+    macro_rules! also {
+        ($($name:ident: $limit:ident at $route:literal),+ $(,)?) => {$(
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl Kind for $name {
+                const LIMIT: Limit = Limit::$limit;
+                const ROUTE: &'static str = $route;
+            }
+        )+
+            /// The routes counted apart from their limit's own.
+            pub(super) const OTHER_ROUTES: &[&str] = &[$($route),+];
+        };
+    }
+
+    also!(
+        EditChat: Edit at "/api/chats/{id}",
+        DeleteChat: Delete at "/api/chats/{id}",
+        RemoveMember: Members at "/api/chats/{id}/members/{user_id}",
+    );
 }
 
 type Keyed<K> = DefaultKeyedRateLimiter<K>;
@@ -126,6 +186,9 @@ impl RateLimiters {
             .collect();
         for limit in Limit::PER_IP.iter().chain(&Limit::PER_USER) {
             ProtectionMetrics::prime(limit.route());
+        }
+        for route in limits::OTHER_ROUTES {
+            ProtectionMetrics::prime(route);
         }
         Self {
             per_ip,
@@ -238,9 +301,7 @@ impl<L: limits::Kind> FromRequestParts<AppState> for LimitedUser<L> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        state
-            .limiters()
-            .check_user(L::LIMIT, user.id, L::LIMIT.route())?;
+        state.limiters().check_user(L::LIMIT, user.id, L::ROUTE)?;
         Ok(Self {
             user,
             limit: PhantomData,
@@ -263,6 +324,12 @@ mod tests {
             send_per_minute: 2,
             upload_per_minute: 2,
             search_per_minute: 2,
+            react_per_minute: 2,
+            edit_per_minute: 2,
+            delete_per_minute: 2,
+            create_chat_per_minute: 2,
+            members_per_minute: 2,
+            invite_per_minute: 2,
             trusted_proxy_hops: 0,
         });
         let ip = |text: &str| text.parse::<IpAddr>().unwrap_or(PEER);
@@ -296,6 +363,12 @@ mod tests {
             send_per_minute: 2,
             upload_per_minute: 2,
             search_per_minute: 2,
+            react_per_minute: 2,
+            edit_per_minute: 2,
+            delete_per_minute: 2,
+            create_chat_per_minute: 2,
+            members_per_minute: 2,
+            invite_per_minute: 2,
             trusted_proxy_hops: 0,
         });
         assert!(limiters.check_ip(Limit::Signin, PEER).is_ok());

@@ -9,6 +9,9 @@ use http::StatusCode;
 use crate::handlers::{auth, bots, chats, files, messages, search, users};
 use crate::state::AppState;
 
+/// Uploads have a request deadline of their own (`FECHATTER_UPLOAD_TIMEOUT_MS`).
+pub const UPLOAD_ROUTE: &str = "/api/files";
+
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -58,7 +61,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/chats/{id}/read", post(messages::mark_read))
         .route(
-            "/api/files",
+            UPLOAD_ROUTE,
             // The file size limit is enforced on the file itself; this bounds the multipart framing.
             post(files::upload).layer(DefaultBodyLimit::max(upload_body_limit)),
         )

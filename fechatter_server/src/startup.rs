@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use fechatter_events::nats::until_ok;
 use observability::Health;
+use observability::health::CheckFailure;
 use tokio_util::sync::CancellationToken;
 
 use crate::observability::metrics::{EventMetrics, PoolMetrics};
@@ -74,9 +75,9 @@ pub fn health(state: &AppState) -> Health {
                 sqlx::query("SELECT 1")
                     .execute(state.pool())
                     .await
-                    .map_err(|err| err.to_string())?;
+                    .map_err(|err| CheckFailure::from(err.to_string()))?;
                 if !state.is_migrated() {
-                    return Err("migrations not applied yet".to_owned());
+                    return Err(CheckFailure::public("migrations not applied yet"));
                 }
                 Ok(())
             }

@@ -81,6 +81,18 @@ impl Connection {
         frame.to_sse()
     }
 
+    /// A frame of the live feed: its delivery lag is what a connected recipient waited. Replayed
+    /// frames are not measured: their lag is how long the client was away.
+    fn send_live(&mut self, frame: &Frame) -> Event {
+        if let Some(occurred_at) = frame.occurred_at {
+            let lag = (chrono::Utc::now() - occurred_at)
+                .to_std()
+                .unwrap_or_default();
+            SseMetrics::delivery_lag(frame.kind.as_str(), lag);
+        }
+        self.send(frame)
+    }
+
     async fn next(&mut self) -> Option<Event> {
         loop {
             if self.closed.is_some() {
@@ -115,7 +127,7 @@ impl Connection {
                             }
                             self.floor = seq;
                         }
-                        return Some(self.send(&frame));
+                        return Some(self.send_live(&frame));
                     }
                 },
             }
@@ -171,7 +183,12 @@ mod tests {
     }
 
     fn event(seq: u64) -> Frame {
-        Frame::event(EventKind::MessageCreated, seq, format!("{{\"seq\":{seq}}}"))
+        Frame::event(
+            EventKind::MessageCreated,
+            seq,
+            chrono::Utc::now(),
+            format!("{{\"seq\":{seq}}}"),
+        )
     }
 
     async fn next_event_text<S>(stream: &mut S) -> String

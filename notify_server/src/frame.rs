@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::response::sse::Event;
+use chrono::{DateTime, Utc};
 use fechatter_events::EventKind;
 
 /// The SSE event names notify sends. Domain events use their kind; the others are produced by
@@ -38,16 +39,25 @@ impl FrameKind {
 pub struct Frame {
     pub kind: FrameKind,
     pub seq: Option<u64>,
+    /// When the change was committed (the envelope's `occurred_at`), for the delivery lag; only
+    /// stored domain events have one.
+    pub occurred_at: Option<DateTime<Utc>>,
     /// The JSON body, serialised once however many connections receive it.
     pub data: Arc<str>,
 }
 
 impl Frame {
     /// A stored domain event: its envelope as data, its stream sequence as id.
-    pub fn event(kind: EventKind, seq: u64, envelope_json: impl Into<Arc<str>>) -> Self {
+    pub fn event(
+        kind: EventKind,
+        seq: u64,
+        occurred_at: DateTime<Utc>,
+        envelope_json: impl Into<Arc<str>>,
+    ) -> Self {
         Self {
             kind: FrameKind::Domain(kind),
             seq: Some(seq),
+            occurred_at: Some(occurred_at),
             data: envelope_json.into(),
         }
     }
@@ -57,6 +67,7 @@ impl Frame {
         Self {
             kind,
             seq,
+            occurred_at: None,
             data: data.to_string().into(),
         }
     }
@@ -78,7 +89,7 @@ mod tests {
 
     #[test]
     fn a_domain_frame_is_named_after_its_kind_and_carries_its_sequence() {
-        let frame = Frame::event(EventKind::MessageCreated, 42, r#"{"a":1}"#);
+        let frame = Frame::event(EventKind::MessageCreated, 42, Utc::now(), r#"{"a":1}"#);
         assert_eq!(frame.kind.as_str(), "message.created");
         assert_eq!(frame.seq, Some(42));
     }

@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 
 use ::observability::http::HttpMetricsLayer;
 use ::observability::server::{Service, ServiceServer};
+use fechatter_http::RequestTimeoutLayer;
 use tokio_util::sync::CancellationToken;
 
 pub use ::observability::StartupError;
@@ -40,8 +41,9 @@ impl Application {
         let state = AppState::try_new(config)
             .await
             .map_err(StartupError::dependency)?;
-        let api =
-            routes::router(state.clone()).layer(HttpMetricsLayer::new(observability::shared()));
+        let api = routes::router(state.clone())
+            .layer(RequestTimeoutLayer::new(runtime.request_timeout))
+            .layer(HttpMetricsLayer::new(observability::shared()));
         let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle)
             .await?
             .with_write_stall_timeout(state.config().sse.write_timeout);

@@ -45,7 +45,7 @@ pub fn route(
     }
     let json = envelope.client_json()?;
     Ok(Routed {
-        frame: Frame::event(kind, seq, json),
+        frame: Frame::event(kind, seq, envelope.occurred_at, json),
         envelope,
     })
 }

@@ -33,3 +33,10 @@ pub const COUNT: &[f64] = &[
 pub const SLOW_SECONDS: &[f64] = &[
     0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
+
+/// Latency that can include a dependency outage or a language model's answer, from the event's
+/// making to its effect (delivery lag, event processing): 1 ms to 2 minutes, with an `le="1"`
+/// bucket for the delivery objective (`shared/design/alerts.md`).
+pub const END_TO_END_SECONDS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];

@@ -29,6 +29,14 @@ pub struct RuntimeConfig {
     /// `{PREFIX}_DRAIN_DELAY_MS`: how long to keep accepting traffic after `/ready` turns 503 on
     /// shutdown, so a load balancer notices first
     pub drain_delay: Duration,
+    /// `{PREFIX}_HEADER_READ_TIMEOUT_MS`: how long a connection may take to send a request's
+    /// headers (and how long it may stay idle between requests) before it is closed
+    pub header_read_timeout: Duration,
+    /// `{PREFIX}_REQUEST_TIMEOUT_MS`: how long a request may take until its response starts
+    /// (reading the body included); streamed response bodies (SSE, downloads) and WebSockets after
+    /// the upgrade are not limited by it. Applied by each service with
+    /// `fechatter_http::RequestTimeoutLayer`, which answers 408 `request_timeout`.
+    pub request_timeout: Duration,
 }
 
 impl RuntimeConfig {
@@ -44,6 +52,18 @@ impl RuntimeConfig {
             log_filter: env.string("LOG", "info"),
             health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
             drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
+            header_read_timeout: Duration::from_millis(env.bounded(
+                "HEADER_READ_TIMEOUT_MS",
+                10_000,
+                100,
+                600_000,
+            )?),
+            request_timeout: Duration::from_millis(env.bounded(
+                "REQUEST_TIMEOUT_MS",
+                30_000,
+                100,
+                3_600_000,
+            )?),
         })
     }
 }
@@ -59,6 +79,10 @@ mod tests {
         assert_eq!((config.listen.port, config.listen.metrics_port), (0, 9090));
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.health_interval, Duration::from_secs(5));
+        assert_eq!(
+            (config.header_read_timeout, config.request_timeout),
+            (Duration::from_secs(10), Duration::from_secs(30))
+        );
     }
 
     #[test]

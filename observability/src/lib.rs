@@ -7,7 +7,8 @@
 //! - [`http`]: the request metrics layer, request ids and request tracing;
 //! - [`health`]: `/health`, `/ready` and `/live`;
 //! - [`telemetry`]: `tracing` set-up;
-//! - [`server`]: serving a service with graceful, draining shutdown.
+//! - [`server`]: serving a service with graceful, draining shutdown;
+//! - [`serve`]: the HTTP/1.1 connection loop under it, with a deadline on request headers.
 
 pub mod buckets;
 pub mod catalogue;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod exporter;
 pub mod health;
 pub mod http;
+pub mod serve;
 pub mod server;
 pub mod shared;
 pub mod stall;

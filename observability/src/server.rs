@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::health::Health;
+use crate::serve::serve;
 use crate::stall::WriteStallGuard;
 use crate::{exporter, http};
 
@@ -27,6 +27,7 @@ pub struct ServiceServer {
     handle: PrometheusHandle,
     drain_delay: Duration,
     health_interval: Duration,
+    header_read_timeout: Duration,
     write_stall_timeout: Option<Duration>,
 }
 
@@ -105,6 +106,7 @@ impl ServiceServer {
             handle,
             drain_delay: runtime.drain_delay,
             health_interval: runtime.health_interval,
+            header_read_timeout: runtime.header_read_timeout,
             write_stall_timeout: None,
         })
     }
@@ -136,28 +138,23 @@ impl ServiceServer {
             .spawn_monitor(self.health_interval, shutdown.clone());
         exporter::spawn_upkeep(self.handle.clone(), shutdown.clone());
         let metrics_shutdown = shutdown.clone();
-        let metrics = tokio::spawn(
-            axum::serve(self.metrics, exporter::router(self.handle))
-                .with_graceful_shutdown(async move { metrics_shutdown.cancelled().await })
-                .into_future(),
-        );
+        let metrics = tokio::spawn(serve(
+            self.metrics,
+            exporter::router(self.handle),
+            self.header_read_timeout,
+            async move { metrics_shutdown.cancelled().await },
+        ));
         let health = self.health.clone();
         let drain_delay = self.drain_delay;
-        // `tap_io` keeps the `SocketAddr` connect info available through the wrapper.
-        let api = WriteStallGuard::new(self.api, self.write_stall_timeout).tap_io(|_| {});
-        axum::serve(
-            api,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let api = WriteStallGuard::new(self.api, self.write_stall_timeout);
+        serve(api, self.router, self.header_read_timeout, async move {
             shutdown.cancelled().await;
             health.mark_draining();
             tracing::info!(?drain_delay, "shutting down: draining");
             tokio::time::sleep(drain_delay).await;
         })
-        .await?;
-        metrics.await.map_err(std::io::Error::other)??;
+        .await;
+        metrics.await.map_err(std::io::Error::other)?;
         tracing::info!("stopped");
         Ok(())
     }

@@ -20,10 +20,30 @@ ensure_packages() {
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing ${missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Without recommended extras (installing prometheus would pull in and start
+  # prometheus-node-exporter), and with no daemon started by a package's post-install script.
+  without_service_starts as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The Debian packages behind the infrastructure: Postgres, NATS, ClickHouse, Prometheus.
+# without_service_starts CMD...: runs CMD (a package installation) while maintainer scripts may not
+# start services. postgresql, clickhouse-server, nats-server and prometheus start their daemon from
+# their post-install script (through invoke-rc.d or deb-systemd-invoke) on the very ports the runner
+# and the tests use; both helpers ask /usr/sbin/policy-rc.d first, and its exit status 101 means
+# "action forbidden" (Debian's documented switch, see /usr/share/doc/init-system-helpers/README.policy-rc.d.gz).
+# An existing policy (container images ship one that answers 101) is left as it is. Nothing is ever
+# stopped or killed by name: a port still taken is reported by the runner with the process holding it.
+without_service_starts() {
+  local policy=/usr/sbin/policy-rc.d status=0
+  if [ -e "$policy" ]; then "$@"; return; fi
+  as_root sh -c "printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy"
+  "$@" || status=$?
+  as_root rm -f "$policy"
+  return "$status"
+}
+
+# The Debian packages behind the infrastructure: Postgres, NATS, ClickHouse, Prometheus, Alertmanager
+# and Postgres's exporter (Debian packages no NATS exporter).
 ensure_infrastructure() {
   ensure_packages \
     /usr/lib/postgresql/15/bin/postgres:postgresql \
@@ -31,11 +51,11 @@ ensure_infrastructure() {
     clickhouse-server:clickhouse-server \
     prometheus:prometheus \
     promtool:prometheus \
+    prometheus-alertmanager:prometheus-alertmanager \
+    amtool:prometheus-alertmanager \
+    prometheus-postgres-exporter:prometheus-postgres-exporter \
     curl:curl \
     python3:python3
-  # The packages start nothing without systemd, but stop any service a post-install script began
-  # so the fixed ports stay free.
-  as_root pkill -x prometheus-node-exporter 2>/dev/null || true
 }
 
 ensure_rust_tools() {
@@ -63,4 +83,43 @@ ensure_python_tools() {
     say "installing Python tools: ${missing[*]}"
     "$PY_VENV/bin/pip" install -q --disable-pip-version-check "${missing[@]}"
   fi
+}
+
+# cargo_build ARGS...: `cargo build ARGS` showing cargo's own progress bar (units built of the
+# total) instead of one line per crate; warnings, errors and the summary pass through. On a terminal
+# the bar updates in place; otherwise (a log, a test) it is printed every 30 s.
+cargo_build() {
+  local width=100 color=never
+  if [ -t 2 ]; then
+    width=$(tput cols 2>/dev/null || echo 100)
+    color=always
+  fi
+  # Cargo draws its bar only on a terminal unless told otherwise, and ends each frame with \r.
+  CARGO_TERM_PROGRESS_WHEN=always CARGO_TERM_PROGRESS_WIDTH="$width" CARGO_TERM_COLOR="$color" \
+    cargo build "$@" 2>&1 | stdbuf -oL tr '\r' '\n' | build_progress "$color" "$width"
+}
+
+build_progress() { # build_progress always|never WIDTH: reads cargo's output, one frame or line per line
+  local tty="$1" width="$2" line text last=-30 started=$SECONDS
+  while IFS= read -r line; do
+    text="${line#"${line%%[![:space:]]*}"}"
+    case "$text" in
+      "Building ["*)
+        text="${text#Building }"
+        if [ "$tty" = always ]; then
+          printf '\r\033[K    %s' "${text:0:$((width - 5))}" >&2
+        elif [ $((SECONDS - last)) -ge 30 ]; then
+          last=$SECONDS
+          printf '    %s (%d s)\n' "${text%%:*}" $((SECONDS - started)) >&2
+        fi
+        ;;
+      "Compiling "* | "Checking "* | "Fresh "* | "Downloaded "* | "Downloading "* | "Locking "*) ;;
+      *)
+        [ "$tty" = always ] && printf '\r\033[K' >&2
+        printf '%s\n' "$line" >&2
+        ;;
+    esac
+  done
+  [ "$tty" = always ] && printf '\r\033[K' >&2
+  return 0
 }

@@ -91,12 +91,23 @@ pub(crate) fn run_bounded(
 /// A server binary by name: on PATH, or in the sbin directories Debian packages use and non-root
 /// users often lack on PATH.
 pub(crate) fn find_binary(name: &str, package: &str) -> PathBuf {
+    find_any_binary(&[name], package)
+}
+
+/// The first of `names` found (Debian and upstream name some binaries differently).
+pub(crate) fn find_any_binary(names: &[&str], package: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path)
         .chain(["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
+        .collect();
+    names
+        .iter()
+        .flat_map(|name| dirs.iter().map(move |dir| dir.join(name)))
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| {
-            panic!("{name} not found on PATH; install it: apt-get install -y {package}")
+            panic!(
+                "{} not found on PATH; install it: apt-get install -y {package}",
+                names.join(" or ")
+            )
         })
 }

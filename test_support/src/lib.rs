@@ -1,5 +1,5 @@
-//! Throw-away infrastructure for integration tests: real Postgres, NATS (JetStream), ClickHouse and
-//! Prometheus processes on free ports in temporary directories.
+//! Throw-away infrastructure for integration tests: real Postgres, NATS (JetStream), ClickHouse,
+//! Prometheus, Alertmanager and Postgres's exporter processes on free ports in temporary directories.
 //!
 //! `shared()` servers are started at most once per test binary and run, even under `cargo nextest`
 //! where every test is its own process; tests isolate themselves inside them (a database, a stream,
@@ -7,11 +7,13 @@
 //! them for fault tests. Everything is killed and deleted when its owner goes away, even after a
 //! panic, an abort or SIGKILL: see `README.md`.
 
+pub mod alertmanager;
 pub mod clickhouse;
 pub mod contract;
 pub mod nats;
 pub mod ports;
 pub mod postgres;
+pub mod postgres_exporter;
 pub mod prometheus;
 pub mod wait;
 
@@ -25,11 +27,13 @@ mod watchdog;
 
 use std::path::Path;
 
+pub use alertmanager::{Alertmanager, AlertmanagerConfig};
 pub use clickhouse::ClickHouse;
 pub use contract::assert_metrics_conform;
 pub use nats::{Nats, NatsConfig};
 pub use ports::free_port;
 pub use postgres::{Postgres, TestDatabase};
+pub use postgres_exporter::{PostgresExporter, PostgresExporterConfig};
 pub use prometheus::{Prometheus, PrometheusConfig};
 pub use wait::{eventually, wait_until};
 

@@ -60,7 +60,10 @@ impl Launch for Server {
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
             // Lets tests reload changed rules without a restart.
-            .arg("--web.enable-lifecycle");
+            .arg("--web.enable-lifecycle")
+            // Alertmanagers are discovered a few seconds after start; firing alerts sent before
+            // that are lost until the next resend (1 min by default).
+            .arg("--rules.alert.resend-delay=1s");
         command
     }
 

@@ -44,6 +44,12 @@ fn config(database_url: &str, nats_url: &str, files_dir: &str) -> Result<Config,
         ("RATE_LIMIT_SEND_PER_MINUTE", "1000000"),
         ("RATE_LIMIT_UPLOAD_PER_MINUTE", "1000000"),
         ("RATE_LIMIT_SEARCH_PER_MINUTE", "1000000"),
+        ("RATE_LIMIT_REACT_PER_MINUTE", "1000000"),
+        ("RATE_LIMIT_EDIT_PER_MINUTE", "1000000"),
+        ("RATE_LIMIT_DELETE_PER_MINUTE", "1000000"),
+        ("RATE_LIMIT_CREATE_CHAT_PER_MINUTE", "1000000"),
+        ("RATE_LIMIT_MEMBERS_PER_MINUTE", "1000000"),
+        ("RATE_LIMIT_INVITE_PER_MINUTE", "1000000"),
     ]
     .into_iter()
     .map(|(key, value)| (format!("FECHATTER_{key}"), value.to_owned()))

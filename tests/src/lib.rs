@@ -10,6 +10,7 @@ pub mod llm;
 pub mod metrics;
 pub mod nats_users;
 pub mod ops;
+pub mod paging;
 pub mod sse;
 pub mod topology;
 pub mod traffic;

@@ -17,6 +17,7 @@ use crate::ops::repo_path;
 pub const FAULT_ONLY_SERIES: &[(&str, &str)] = &[
     ("fechatter_http_errors_total", "faults/postgres.rs"),
     ("fechatter_db_errors_total", "faults/postgres.rs"),
+    ("bot_db_errors_total", "faults/postgres.rs"),
     ("fechatter_events_publish_errors_total", "faults/nats.rs"),
     // A client over its rate: a password-guessing one.
     ("fechatter_rate_limited_total", "security/main.rs"),
@@ -27,7 +28,7 @@ pub const FAULT_ONLY_SERIES: &[(&str, &str)] = &[
     ("notify_http_errors_total", "faults/slow_reader.rs"),
     ("analytics_http_errors_total", "faults/clickhouse.rs"),
     ("analytics_clickhouse_errors_total", "faults/clickhouse.rs"),
-    ("analytics_nats_dead_letters_total", "faults/poison.rs"),
+    ("analytics_events_dead_lettered_total", "faults/poison.rs"),
     ("bot_events_dead_lettered_total", "faults/poison.rs"),
 ];
 
@@ -142,6 +143,7 @@ async fn panel_violations(api: &PrometheusApi, pending: &[&str], truth: &mut Tru
                 .unwrap_or(name);
             excused(name)
                 || excused(base)
+                || crate::ops::catalogue::compose_only(name)
                 || pending.contains(&name.as_str())
                 || pending.contains(&base)
         })

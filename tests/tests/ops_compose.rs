@@ -201,6 +201,7 @@ fn generated_secrets() -> tempfile::TempDir {
             "bot_api_key",
             "a-generated-bot-credential-of-at-least-32-bytes",
         ),
+        ("probe_password", "a-generated-canary-password"),
     ] {
         std::fs::write(dir.path().join(name), content).unwrap_or_else(|err| panic!("{err}"));
     }
@@ -255,6 +256,7 @@ fn only_fechatter_holds_the_private_key_and_no_key_or_nats_password_is_written_i
                 "_JWT_PRIVATE_KEY",
                 "_JWT_PUBLIC_KEY",
                 "_NATS_PASSWORD",
+                "_PROBE_PASSWORD",
                 "_API_KEY",
             ] {
                 assert!(

@@ -50,9 +50,127 @@ fn there_is_an_overview_a_business_dashboard_and_one_per_service() {
         "notify_server.json",
         "bot_server.json",
         "analytics_server.json",
+        "slo.json",
+        "infrastructure.json",
     ] {
         assert!(files.contains(expected), "no grafana/dashboards/{expected}");
     }
+}
+
+#[test]
+fn every_query_of_a_dashboard_with_an_instance_variable_honours_it() {
+    for dashboard in dashboards() {
+        if !dashboard
+            .variables()
+            .iter()
+            .any(|var| var.name == "instance")
+        {
+            continue;
+        }
+        for query in dashboard.queries() {
+            assert!(
+                query.expr.contains(r#"instance=~"$instance""#),
+                "{} {:?} ignores $instance: {}",
+                query.dashboard,
+                query.panel_title,
+                query.expr
+            );
+        }
+    }
+}
+
+#[test]
+fn cluster_wide_gauges_are_never_added_up_over_instances() {
+    // Every analytics_server instance computes these from ClickHouse for the whole cluster.
+    let cluster_wide = [
+        "analytics_daily_active_users",
+        "analytics_weekly_active_users",
+        "analytics_daily_messages_sent",
+    ];
+    for dashboard in dashboards() {
+        for query in dashboard.queries() {
+            for gauge in cluster_wide {
+                assert!(
+                    !query.expr.contains(&format!("sum({gauge}")),
+                    "{} {:?} adds up {gauge} over instances: {}",
+                    query.dashboard,
+                    query.panel_title,
+                    query.expr
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_consumer_dashboard_shows_its_dead_letters_and_the_overview_the_build_versions() {
+    let all = dashboards();
+    let find = |file: &str| {
+        all.iter()
+            .find(|d| d.file_name() == file)
+            .unwrap_or_else(|| panic!("no {file}"))
+    };
+    for (file, series) in [
+        ("bot_server.json", "bot_events_dead_lettered_total"),
+        (
+            "analytics_server.json",
+            "analytics_events_dead_lettered_total",
+        ),
+        ("notify_server.json", "notify_events_dead_lettered_total"),
+    ] {
+        assert!(
+            find(file)
+                .queries()
+                .iter()
+                .any(|q| q.panel_title == "Dead letters" && q.expr.contains(series)),
+            "{file}: no Dead letters panel over {series}"
+        );
+    }
+    let versions: Vec<String> = find("overview.json")
+        .queries()
+        .into_iter()
+        .filter(|q| q.expr.contains("_build_info"))
+        .map(|q| q.expr)
+        .collect();
+    for prefix in ["fechatter", "notify", "bot", "analytics"] {
+        assert!(
+            versions
+                .iter()
+                .any(|e| e.contains(&format!("{prefix}_build_info")) && e.contains("version")),
+            "the overview shows no version of {prefix}: {versions:?}"
+        );
+    }
+}
+
+#[test]
+fn the_slo_dashboard_shows_both_budgets_and_every_burn_rate_window() {
+    let slo = dashboards()
+        .into_iter()
+        .find(|d| d.file_name() == "slo.json")
+        .unwrap_or_else(|| panic!("no slo.json"));
+    let exprs: Vec<String> = slo.queries().into_iter().map(|q| q.expr).collect();
+    for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d"] {
+        let recorded = format!("event:notify_event_delivery_late:ratio_rate{window} / 0.001");
+        assert!(
+            exprs.contains(&recorded),
+            "no delivery burn rate over {window}"
+        );
+    }
+    for window in ["1h", "6h", "1d", "3d"] {
+        let recorded = format!("service:http_errors:ratio_rate{window} / 0.001");
+        assert!(
+            exprs.contains(&recorded),
+            "no availability burn rate over {window}"
+        );
+    }
+    let budgets = exprs
+        .iter()
+        .filter(|e| e.contains("[30d]") && e.contains("/ 0.001"))
+        .count();
+    assert!(
+        budgets >= 4,
+        "delivery and three availability budgets: {exprs:?}"
+    );
 }
 
 #[test]
@@ -224,7 +342,9 @@ fn quantiles_are_computed_from_histogram_buckets_by_le() {
 }
 
 #[test]
-fn runbook_links_point_at_sections_of_the_runbook() {
+fn runbook_links_are_absolute_and_point_at_sections_of_the_runbook() {
+    let base =
+        xtask::runbook_links::base(&e2e::ops::repo_root()).unwrap_or_else(|err| panic!("{err}"));
     let runbook = std::fs::read_to_string(repo_path(RUNBOOK)).unwrap_or_else(|err| panic!("{err}"));
     let sections = anchors(&runbook);
     let mut linked = 0;
@@ -241,7 +361,12 @@ fn runbook_links_point_at_sections_of_the_runbook() {
             let Some(url) = link["url"].as_str() else {
                 continue;
             };
-            if let Some(rest) = url.strip_prefix(RUNBOOK) {
+            assert!(
+                !url.contains(RUNBOOK) || url.starts_with(&base),
+                "{}: {url} is not under the runbook base {base}",
+                dashboard.file_name()
+            );
+            if let Some(rest) = url.strip_prefix(&base) {
                 linked += 1;
                 if let Some(anchor) = rest.strip_prefix('#') {
                     assert!(

@@ -1,4 +1,5 @@
-//! The whole topology comes up from the built binaries and is observable from the first scrape.
+//! The whole topology comes up from the built binaries and is observable from the first scrape,
+//! Postgres through its exporter too.
 
 use std::time::Duration;
 
@@ -28,8 +29,16 @@ async fn all_four_services_become_healthy_and_prometheus_scrapes_every_job() {
             .wait_for_up(service.name(), Duration::from_secs(30))
             .await;
     }
+    prometheus
+        .wait_for_up("postgres", Duration::from_secs(30))
+        .await;
     let up = prometheus.query("sum(up)").await;
-    assert_eq!(up[0]["value"][1], "4", "{up}");
+    assert_eq!(
+        up[0]["value"][1], "5",
+        "the four services and Postgres's exporter: {up}"
+    );
+    let pg_up = prometheus.query("pg_up").await;
+    assert_eq!(pg_up[0]["value"][1], "1", "{pg_up}");
 
     for service in Service::ALL {
         let url = topology.metrics_url(service);

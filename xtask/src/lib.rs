@@ -1,5 +1,8 @@
 //! The metric catalogue of all four services in one place, for the naming check and for
-//! `docs/metrics.md`.
+//! `docs/metrics.md`; and the absolute runbook links of the alert rules and dashboards
+//! ([`runbook_links`]).
+
+pub mod runbook_links;
 
 use observability::catalogue::{render_markdown, violations};
 use observability::{MetricDef, ServiceInfo};
@@ -58,4 +61,16 @@ pub fn render_metrics_doc() -> String {
         out.push('\n');
     }
     out
+}
+
+pub const API_DOC: &str = "docs/api.md";
+
+/// The content of `docs/api.md`: fechatter_server's routes by example, from its OpenAPI document.
+pub fn render_api_doc() -> String {
+    use fechatter_server::openapi::{document_value, examples, markdown};
+    let order: Vec<(&str, &str)> = examples::all()
+        .iter()
+        .map(|exchange| (exchange.method, exchange.path))
+        .collect();
+    markdown::render_markdown(&document_value(), &order)
 }

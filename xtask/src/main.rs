@@ -1,4 +1,4 @@
-//! `cargo run -p xtask -- metrics-doc [--check]`
+//! `cargo run -p xtask -- metrics-doc [--check]`, `api-doc [--check]`, `runbook-links [--check]`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,9 +39,78 @@ fn main() -> ExitCode {
             eprintln!("wrote {}", path.display());
             ExitCode::SUCCESS
         }
+        Some("api-doc") => write_or_check(
+            &workspace_root().join(xtask::API_DOC),
+            &xtask::render_api_doc(),
+            args.iter().any(|a| a == "--check"),
+            "api-doc",
+        ),
+        Some("runbook-links") => runbook_links(args.iter().any(|a| a == "--check")),
         _ => {
-            eprintln!("usage: cargo run -p xtask -- metrics-doc [--check]");
+            eprintln!("usage: cargo run -p xtask -- metrics-doc|api-doc|runbook-links [--check]");
             ExitCode::from(2)
         }
     }
+}
+
+/// Writes `rendered` to `path`, or with `check` only says whether the file is current.
+fn write_or_check(path: &std::path::Path, rendered: &str, check: bool, command: &str) -> ExitCode {
+    if check {
+        if std::fs::read_to_string(path).unwrap_or_default() != rendered {
+            eprintln!(
+                "{} is stale: run `cargo run -p xtask -- {command}`",
+                path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Err(err) = std::fs::write(path, rendered) {
+        eprintln!("cannot write {}: {err}", path.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!("wrote {}", path.display());
+    ExitCode::SUCCESS
+}
+
+/// Points every runbook link at the base of `docs/runbook-url.txt` (or, with `--check`, fails when
+/// one does not).
+fn runbook_links(check: bool) -> ExitCode {
+    let root = workspace_root();
+    if check {
+        return match xtask::runbook_links::stale(&root) {
+            Ok(stale) if stale.is_empty() => ExitCode::SUCCESS,
+            Ok(stale) => {
+                for path in stale {
+                    eprintln!(
+                        "{} has stale runbook links: run `cargo run -p xtask -- runbook-links`",
+                        path.display()
+                    );
+                }
+                ExitCode::FAILURE
+            }
+            Err(err) => {
+                eprintln!("{err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let rendered = match xtask::runbook_links::render(&root) {
+        Ok(rendered) => rendered,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for (path, text) in rendered {
+        if std::fs::read_to_string(&path).ok().as_ref() == Some(&text) {
+            continue;
+        }
+        if let Err(err) = std::fs::write(&path, text) {
+            eprintln!("cannot write {}: {err}", path.display());
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    ExitCode::SUCCESS
 }

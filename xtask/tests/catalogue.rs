@@ -1,5 +1,5 @@
 //! The metric catalogue as a whole: the naming convention holds everywhere and the rendered
-//! documentation is current.
+//! documentation is current; so is the API's rendering by example (`docs/api.md`).
 
 use std::path::PathBuf;
 
@@ -28,5 +28,58 @@ fn docs_metrics_md_is_current() {
         current == xtask::render_metrics_doc(),
         "{} is stale: run `cargo run -p xtask -- metrics-doc`",
         path.display()
+    );
+}
+
+#[test]
+fn docs_api_md_is_current() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(xtask::API_DOC);
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == xtask::render_api_doc(),
+        "{} is stale: run `cargo run -p xtask -- api-doc`",
+        path.display()
+    );
+}
+
+#[test]
+fn every_runbook_link_points_at_the_configured_base() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let stale = xtask::runbook_links::stale(&root).unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        stale.is_empty(),
+        "stale runbook links in {stale:?}: run `cargo run -p xtask -- runbook-links`"
+    );
+}
+
+#[test]
+fn histograms_that_can_include_an_llm_answer_or_an_outage_reach_two_minutes() {
+    let long = [
+        "bot_nats_event_processing_duration_seconds",
+        "bot_agent_response_duration_seconds",
+        "analytics_event_processing_duration_seconds",
+        "notify_event_delivery_lag_seconds",
+        "bot_probe_duration_seconds",
+    ];
+    for (_, defs) in xtask::catalogues() {
+        for def in defs.iter().filter(|def| long.contains(&def.name)) {
+            let top = def
+                .buckets
+                .and_then(|buckets| buckets.last().copied())
+                .unwrap_or_default();
+            assert!(top >= 120.0, "{}: the top bucket is {top} s", def.name);
+        }
+    }
+    let delivery = xtask::catalogues()
+        .into_iter()
+        .flat_map(|(_, defs)| defs)
+        .find(|def| def.name == "notify_event_delivery_lag_seconds")
+        .and_then(|def| def.buckets)
+        .unwrap_or_default();
+    assert!(
+        delivery.contains(&1.0),
+        "the delivery SLO counts the le=\"1\" bucket"
     );
 }

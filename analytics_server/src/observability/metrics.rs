@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use observability::buckets::{COUNT, LATENCY_SECONDS, LIFETIME_SECONDS};
+use observability::buckets::{COUNT, END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
 use observability::{MetricDef, Unit};
 
 use crate::events::{EventType, Source};
@@ -32,9 +32,9 @@ pub const VALIDATION_ERRORS: MetricDef = MetricDef::counter(
 pub const EVENT_PROCESSING_DURATION: MetricDef = MetricDef::histogram(
     "analytics_event_processing_duration_seconds",
     Unit::Seconds,
-    "Time from receiving an event to its row being durably in ClickHouse, by event type.",
+    "Time from receiving an event to its row being durably in ClickHouse, by event type (a ClickHouse outage included).",
     &["event_type"],
-    LATENCY_SECONDS,
+    END_TO_END_SECONDS,
 );
 pub const CLICKHOUSE_INSERT_DURATION: MetricDef = MetricDef::histogram(
     "analytics_clickhouse_insert_duration_seconds",
@@ -89,8 +89,8 @@ pub const NATS_SUBSCRIPTION_ACTIVE: MetricDef = MetricDef::gauge(
     "1 while the durable JetStream consumer is pulling, else 0.",
     &[],
 );
-pub const NATS_DEAD_LETTERS: MetricDef = MetricDef::counter(
-    "analytics_nats_dead_letters_total",
+pub const EVENTS_DEAD_LETTERED: MetricDef = MetricDef::counter(
+    "analytics_events_dead_lettered_total",
     "Domain events given up on after the maximum deliveries and parked on the dead-letter subject.",
     &["reason"],
 );
@@ -162,7 +162,7 @@ pub const DECLARED: &[MetricDef] = &[
     BUFFER_CAPACITY_EVENTS,
     NATS_MESSAGES_RECEIVED,
     NATS_SUBSCRIPTION_ACTIVE,
-    NATS_DEAD_LETTERS,
+    EVENTS_DEAD_LETTERED,
     SESSIONS_ACTIVE,
     SESSION_DURATION,
     QUERY_DURATION,
@@ -185,7 +185,17 @@ pub fn init(buffer_capacity: usize) {
     ] {
         gauge.as_gauge().increment(0.0);
     }
+    // The dead-letter alert looks at the increase over a window, which a counter born at 1 would
+    // not show.
+    for reason in DEAD_LETTER_REASONS {
+        EVENTS_DEAD_LETTERED
+            .counter_with([("reason", *reason)])
+            .increment(0);
+    }
 }
+
+/// Why the consumer gives up on a domain event: it never decodes.
+pub const DEAD_LETTER_REASONS: &[&str] = &["malformed", "unsupported_version"];
 
 pub struct IngestMetrics;
 
@@ -280,7 +290,7 @@ impl NatsMetrics {
     }
 
     pub fn dead_lettered(reason: &'static str) {
-        NATS_DEAD_LETTERS
+        EVENTS_DEAD_LETTERED
             .counter_with([("reason", reason)])
             .increment(1);
     }

@@ -291,7 +291,7 @@ async fn an_undecodable_domain_event_is_dead_lettered_after_its_last_delivery() 
     wait_consumer_idle(&js, &app).await;
     assert_eq!(
         app.metric(
-            "analytics_nats_dead_letters_total",
+            "analytics_events_dead_lettered_total",
             &[("reason", "malformed")]
         )
         .await,

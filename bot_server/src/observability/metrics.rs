@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use observability::buckets::{LATENCY_SECONDS, SLOW_SECONDS};
+use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, SLOW_SECONDS};
 use observability::{MetricDef, Unit};
 
 pub const NATS_EVENTS_RECEIVED: MetricDef = MetricDef::counter(
@@ -15,7 +15,7 @@ pub const NATS_EVENT_PROCESSING_DURATION: MetricDef = MetricDef::histogram(
     Unit::Seconds,
     "Time from receiving an event to acknowledging it (indexing and any answer included), by kind.",
     &["event"],
-    LATENCY_SECONDS,
+    END_TO_END_SECONDS,
 );
 pub const NATS_SUBSCRIPTION_ACTIVE: MetricDef = MetricDef::gauge(
     "bot_nats_subscription_active",
@@ -100,6 +100,35 @@ pub const DB_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
     "Pool connections checked out right now (sampled every second).",
     &[],
 );
+pub const DB_CONNECTIONS_MAX: MetricDef = MetricDef::gauge(
+    "bot_db_connections_max",
+    Unit::Count,
+    "The pool's configured maximum (BOT_DATABASE_MAX_CONNECTIONS).",
+    &[],
+);
+pub const DB_ERRORS: MetricDef = MetricDef::counter(
+    "bot_db_errors_total",
+    "Database operations that failed, by operation (a foreign-key violation, which means the message is gone, is an outcome and not counted).",
+    &["operation"],
+);
+pub const PROBE_CHECKS: MetricDef = MetricDef::counter(
+    "bot_probe_checks_total",
+    "Synthetic send-receive probes (a canary sends a message, its partner must receive it over SSE), by result: success, failure.",
+    &["result"],
+);
+pub const PROBE_DURATION: MetricDef = MetricDef::histogram(
+    "bot_probe_duration_seconds",
+    Unit::Seconds,
+    "Time from the probe sending its message to the partner's SSE stream receiving it, successful probes only.",
+    &[],
+    END_TO_END_SECONDS,
+);
+pub const PROBE_LAST_SUCCESS: MetricDef = MetricDef::gauge(
+    "bot_probe_last_success_timestamp_seconds",
+    Unit::Seconds,
+    "When the probe last succeeded (Unix time).",
+    &[],
+);
 
 /// The declarations owned by bot_server (the shared health metrics are added by
 /// [`super::catalogue`]).
@@ -120,6 +149,11 @@ pub const DECLARED: &[MetricDef] = &[
     AGENT_TOKENS,
     DB_QUERY_DURATION,
     DB_CONNECTIONS_ACTIVE,
+    DB_CONNECTIONS_MAX,
+    DB_ERRORS,
+    PROBE_CHECKS,
+    PROBE_DURATION,
+    PROBE_LAST_SUCCESS,
 ];
 
 /// Series the dashboards and alerts read exist from start-up, not from their first change.
@@ -132,16 +166,24 @@ pub fn initialise(embedding_dimensions: usize) {
     for kind in ["prompt", "completion"] {
         AGENT_TOKENS.counter_with([("kind", kind)]).increment(0);
     }
+    // The dead-letter alert looks at the increase over a window, which a counter born at 1 would
+    // not show.
+    for reason in [DeadLetterReason::Malformed, DeadLetterReason::Failed] {
+        EVENTS_DEAD_LETTERED
+            .counter_with([("reason", reason.as_str())])
+            .increment(0);
+    }
 }
 
 /// The connection pool's occupancy and each database operation.
 pub struct PoolMetrics;
 
 impl PoolMetrics {
-    pub fn sample(size: u32, idle: usize) {
+    pub fn sample(size: u32, idle: usize, max: u32) {
         DB_CONNECTIONS_ACTIVE
             .as_gauge()
             .set((f64::from(size) - idle as f64).max(0.0));
+        DB_CONNECTIONS_MAX.as_gauge().set(f64::from(max));
     }
 }
 
@@ -149,10 +191,15 @@ pub struct DbMetrics;
 
 impl DbMetrics {
     /// `operation` is a fixed name such as `documents.upsert`, never built from input.
-    pub fn query(operation: &'static str, elapsed: Duration) {
+    pub fn query(operation: &'static str, elapsed: Duration, failed: bool) {
         DB_QUERY_DURATION
             .histogram_with([("operation", operation)])
             .record(elapsed.as_secs_f64());
+        if failed {
+            DB_ERRORS
+                .counter_with([("operation", operation)])
+                .increment(1);
+        }
     }
 }
 
@@ -162,6 +209,15 @@ pub enum DeadLetterReason {
     Malformed,
     /// Handling kept failing until the consumer's max-deliver.
     Failed,
+}
+
+impl DeadLetterReason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeadLetterReason::Malformed => "malformed",
+            DeadLetterReason::Failed => "failed",
+        }
+    }
 }
 
 pub struct ConsumerMetrics;
@@ -191,12 +247,8 @@ impl ConsumerMetrics {
     }
 
     pub fn dead_lettered(reason: DeadLetterReason) {
-        let reason = match reason {
-            DeadLetterReason::Malformed => "malformed",
-            DeadLetterReason::Failed => "failed",
-        };
         EVENTS_DEAD_LETTERED
-            .counter_with([("reason", reason)])
+            .counter_with([("reason", reason.as_str())])
             .increment(1);
     }
 }
@@ -293,5 +345,34 @@ impl AgentMetrics {
         AGENT_TOKENS
             .counter_with([("kind", "completion")])
             .increment(completion);
+    }
+}
+
+/// The synthetic send-receive probe.
+pub struct ProbeMetrics;
+
+impl ProbeMetrics {
+    /// Both results read 0 from the start, so a failure ratio exists as soon as the probe runs.
+    pub fn started() {
+        for result in ["success", "failure"] {
+            PROBE_CHECKS.counter_with([("result", result)]).increment(0);
+        }
+    }
+
+    pub fn succeeded(took: Duration) {
+        PROBE_CHECKS
+            .counter_with([("result", "success")])
+            .increment(1);
+        PROBE_DURATION.as_histogram().record(took.as_secs_f64());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        PROBE_LAST_SUCCESS.as_gauge().set(now.as_secs_f64());
+    }
+
+    pub fn failed() {
+        PROBE_CHECKS
+            .counter_with([("result", "failure")])
+            .increment(1);
     }
 }

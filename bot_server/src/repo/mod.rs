@@ -4,3 +4,4 @@ pub mod bots;
 pub mod documents;
 pub mod passages;
 pub mod processed;
+pub mod schema;

@@ -24,7 +24,9 @@ async fn the_bot_answers_search_summary_and_questions_from_the_chat_history_only
     stack.send(&bob, chat, pizza).await;
     stack.send(&ann, chat, notes).await;
 
-    let asked = stack.send(&bob, chat, "@bot search deployment").await;
+    // The owner's mention brings the bot in (a plain member's would not: only those who may add
+    // members do); from then on anyone in the chat can ask it.
+    let asked = stack.send(&ann, chat, "@bot search deployment").await;
     let reply = stack.reply_to(&bob, chat, bot, asked).await;
     assert!(reply.contains(friday), "{reply}");
     assert!(

@@ -8,7 +8,9 @@
 //! - `nats_<user>_password` for each NATS user of `nats/nats-server.conf`, and `nats.env`, the
 //!   same passwords as `<USER>_NATS_PASSWORD=…` lines for nats-server, whose configuration reads
 //!   them from its environment;
-//! - `bot_api_key`: what bot_server presents to fechatter_server for its bots' access tokens.
+//! - `bot_api_key`: what bot_server presents to fechatter_server for its bots' access tokens;
+//! - `probe_password`: the password bot_server's synthetic probe signs its canary users up and in
+//!   with.
 //!
 //! Values are never printed; the key's fingerprint is.
 
@@ -115,6 +117,12 @@ fn run(dir: &Path) -> Result<(), String> {
         created.push("bot_api_key");
     }
 
+    if create(&dir.join("probe_password"), &random_secret(), 0o600)
+        .map_err(|err| fail("probe_password", &err))?
+    {
+        created.push("probe_password");
+    }
+
     created.dedup();
     let what = if created.is_empty() {
         "kept the existing secrets".to_owned()
@@ -156,7 +164,9 @@ mod tests {
             read("jwt_private.pem"),
             read("nats_bot_password"),
             read("bot_api_key"),
+            read("probe_password"),
         );
+        assert!(first.3.len() >= 32);
         assert!(first.0.starts_with("-----BEGIN PRIVATE KEY-----"));
         assert_eq!(
             fs::metadata(dir.join("jwt_private.pem"))
@@ -170,7 +180,8 @@ mod tests {
             (
                 read("jwt_private.pem"),
                 read("nats_bot_password"),
-                read("bot_api_key")
+                read("bot_api_key"),
+                read("probe_password"),
             ),
             first
         );

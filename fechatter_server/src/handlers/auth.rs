@@ -11,7 +11,7 @@ use crate::models::auth::{
 use crate::openapi::responses::{
     BadJson, ErrorBody, Forbidden, RateLimited, ServerErrors, Unauthenticated,
 };
-use crate::rate_limit::{IpLimited, limits};
+use crate::rate_limit::{IpLimited, LimitedUser, limits};
 use crate::service;
 use crate::state::AppState;
 
@@ -89,10 +89,10 @@ pub async fn signout(
     request_body = InviteRequest,
     responses(
         (status = 201, description = "An invite code, shown once", body = Invite),
-        Forbidden, BadJson, Unauthenticated, ServerErrors))]
+        Forbidden, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn create_invite(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::Invite>,
     JsonObject(input): JsonObject<InviteRequest>,
 ) -> Result<(StatusCode, Json<Invite>), AppError> {
     let invite = service::invites::create(&state, &caller, input).await?;

@@ -10,9 +10,10 @@ use crate::extract::Path;
 use crate::models::chat::{AddMember, CreateChat, PublicChannel, UpdateChat};
 use crate::models::{Chat, Member, Page, PageQuery};
 use crate::openapi::responses::{
-    BadJson, BadParameters, Conflict, Forbidden, NotFound, ServerErrors, Unauthenticated,
-    Unprocessable,
+    BadJson, BadParameters, Conflict, Forbidden, NotFound, RateLimited, ServerErrors,
+    Unauthenticated, Unprocessable,
 };
+use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
 use crate::state::AppState;
 
@@ -52,10 +53,10 @@ pub async fn public_channels(
     responses(
         (status = 201, description = "The new chat", body = Chat),
         (status = 200, description = "The existing direct chat with that user", body = Chat),
-        Conflict, BadJson, Unauthenticated, ServerErrors))]
+        Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::CreateChat>,
     JsonObject(input): JsonObject<CreateChat>,
 ) -> Result<(StatusCode, Json<Chat>), AppError> {
     let (chat, created) = service::chats::create(&state, &caller, input).await?;
@@ -85,10 +86,10 @@ pub async fn get(
     request_body = UpdateChat,
     responses(
         (status = 200, description = "The renamed or redescribed chat", body = Chat),
-        Forbidden, NotFound, Conflict, BadJson, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn update(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::EditChat>,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<UpdateChat>,
 ) -> Result<Json<Chat>, AppError> {
@@ -101,10 +102,10 @@ pub async fn update(
     params(("id" = i64, Path, description = "The chat")),
     responses(
         (status = 204, description = "Deleted"),
-        Forbidden, NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn delete(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::DeleteChat>,
     Path(chat_id): Path<ChatId>,
 ) -> Result<StatusCode, AppError> {
     service::chats::delete(&state, &caller, chat_id).await?;
@@ -133,10 +134,10 @@ pub async fn members(
     request_body = AddMember,
     responses(
         (status = 201, description = "The new member", body = Member),
-        Forbidden, NotFound, Conflict, BadJson, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn add_member(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::Members>,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<AddMember>,
 ) -> Result<(StatusCode, Json<Member>), AppError> {
@@ -148,10 +149,10 @@ pub async fn add_member(
     params(("id" = i64, Path, description = "The chat"), ("user_id" = i64, Path, description = "The member")),
     responses(
         (status = 204, description = "Removed (or left)"),
-        Forbidden, NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn remove_member(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::RemoveMember>,
     Path((chat_id, user_id)): Path<(ChatId, UserId)>,
 ) -> Result<StatusCode, AppError> {
     service::members::remove(&state, &caller, chat_id, user_id).await?;

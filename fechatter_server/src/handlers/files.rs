@@ -67,7 +67,7 @@ async fn receive(
     responses(
         (status = 201, description = "Stored; the type is the one detected from the bytes", body = FileInfo),
         (status = 400, description = "Malformed multipart, or no `file` part", body = ErrorBody),
-        (status = 413, description = "The file is larger than allowed", body = ErrorBody),
+        (status = 413, description = "The file is larger than allowed (`payload_too_large`), or would exceed the uploader's or the workspace's storage quota (`quota_exceeded`)", body = ErrorBody),
         (status = 415, description = "Not multipart, or content of a type that is not accepted", body = ErrorBody),
         (status = 422, description = "An empty file", body = ErrorBody),
         RateLimited, Unauthenticated, ServerErrors))]

@@ -62,6 +62,10 @@ pub async fn list(
     ))
 }
 
+/// Sends a message. Mentions are `@handle`s (at most 50 count). Mentioning `@bot` adds the
+/// workspace assistant to the chat when the sender may add members (the chat's owner or an admin)
+/// and the assistant was not removed from this chat; after a removal only an explicit
+/// `POST /api/chats/{id}/members` brings it back.
 #[utoipa::path(post, path = "/api/chats/{id}/messages", tag = "messages", security(("bearer" = [])),
     params(
         ("id" = i64, Path, description = "The chat"),
@@ -95,10 +99,10 @@ pub async fn send(
     request_body = EditMessage,
     responses(
         (status = 200, description = "The edited message", body = Message),
-        Forbidden, NotFound, BadJson, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn edit(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::Edit>,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
     JsonObject(input): JsonObject<EditMessage>,
 ) -> Result<Json<Message>, AppError> {
@@ -111,10 +115,10 @@ pub async fn edit(
     params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message")),
     responses(
         (status = 204, description = "Deleted"),
-        Forbidden, NotFound, BadParameters, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn delete(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::Delete>,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
 ) -> Result<StatusCode, AppError> {
     service::messages::delete(&state, &caller, chat_id, message_id).await?;
@@ -127,10 +131,10 @@ pub async fn delete(
         ("emoji" = String, Path, description = "A Unicode emoji or a :shortcode:")),
     responses(
         (status = 204, description = "The caller reacts with this emoji"),
-        NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
+        NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn add_reaction(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::React>,
     Path((chat_id, message_id, emoji)): Path<(ChatId, MessageId, String)>,
 ) -> Result<StatusCode, AppError> {
     service::reactions::react(&state, &caller, chat_id, message_id, &emoji, Reaction::Add).await?;
@@ -143,10 +147,10 @@ pub async fn add_reaction(
         ("emoji" = String, Path, description = "A Unicode emoji or a :shortcode:")),
     responses(
         (status = 204, description = "The caller no longer reacts with this emoji"),
-        NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
+        NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn remove_reaction(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    caller: LimitedUser<limits::React>,
     Path((chat_id, message_id, emoji)): Path<(ChatId, MessageId, String)>,
 ) -> Result<StatusCode, AppError> {
     service::reactions::react(

@@ -87,8 +87,11 @@ pub struct CreateChat {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// The other members; the creator is added as owner. A direct chat names exactly one.
+    /// The other members; the creator is added as owner. A direct chat names exactly one. At most
+    /// `FECHATTER_MAX_CHAT_MEMBERS` (1000 by default) entries; more is a 422
+    /// `member_limit_reached`.
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub members: Vec<UserId>,
 }
 

@@ -74,8 +74,10 @@ pub struct SendMessage {
     pub content: String,
     #[serde(default)]
     pub reply_to: Option<MessageId>,
-    /// Uploaded files to reference: the sender's own, or ones already visible to them.
+    /// Uploaded files to reference: the sender's own, or ones already visible to them. At most
+    /// `FECHATTER_MAX_FILES_PER_MESSAGE` (10 by default); more is a 422 `too_many_files`.
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub files: Vec<FileId>,
 }
 

@@ -15,8 +15,9 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Words (prefixes match), "quoted phrases", URLs and dashed terms; `OR` between words.
-    #[param(required = true)]
+    /// Words (prefixes match), "quoted phrases", URLs and dashed terms; at most 256 characters
+    /// and 16 terms.
+    #[param(required = true, max_length = 256)]
     pub q: Option<String>,
     /// Only this chat (one of the caller's).
     pub chat_id: Option<ChatId>,
@@ -59,15 +60,19 @@ impl FromStr for SearchCursor {
     }
 }
 
-/// A matching message as the search query returns it.
+/// A matching message as the search query returns it: found in the index, shown as it is now.
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct SearchRow {
     pub message_id: MessageId,
     pub chat_id: ChatId,
     pub sender_id: Option<UserId>,
+    /// The message's current text.
     pub content: String,
     pub created_at: DateTime<Utc>,
-    pub version: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    /// The index holds an older version of the message: whether the current text still matches
+    /// must be checked.
+    pub stale: bool,
     pub score: f32,
 }
 

@@ -114,7 +114,7 @@ pub const SIGNINS: MetricDef = MetricDef::counter(
 
 pub const FILE_UPLOADS: MetricDef = MetricDef::counter(
     "fechatter_file_uploads_total",
-    "Upload attempts by result (success, too_large, unsupported_type, invalid, failed).",
+    "Upload attempts by result (success, too_large, quota_exceeded, unsupported_type, invalid, failed).",
     &["result"],
 );
 pub const FILE_UPLOAD_SIZE: MetricDef = MetricDef::histogram(
@@ -130,6 +130,16 @@ pub const FILE_UPLOAD_DURATION: MetricDef = MetricDef::histogram(
     "Time to receive, check and store an upload, whatever its result.",
     &[],
     SLOW_SECONDS,
+);
+pub const FILE_SWEEP_REMOVED: MetricDef = MetricDef::counter(
+    "fechatter_file_sweep_removed_total",
+    "What the periodic file sweep removed, by kind: file (an upload no live message references, past its grace), blob (bytes on disk no upload has as content), temp (a leftover temporary upload file).",
+    &["kind"],
+);
+pub const FILE_SWEEP_RUNS: MetricDef = MetricDef::counter(
+    "fechatter_file_sweep_runs_total",
+    "Runs of the periodic file sweep by result (ok, failed).",
+    &["result"],
 );
 pub const WEBSOCKET_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
     "fechatter_websocket_connections_active",
@@ -178,6 +188,8 @@ pub const DECLARED: &[MetricDef] = &[
     FILE_UPLOADS,
     FILE_UPLOAD_SIZE,
     FILE_UPLOAD_DURATION,
+    FILE_SWEEP_REMOVED,
+    FILE_SWEEP_RUNS,
     WEBSOCKET_CONNECTIONS_ACTIVE,
     WEBSOCKET_MESSAGES,
     RATE_LIMITED,
@@ -199,6 +211,16 @@ pub fn initialise() {
     FILE_UPLOADS
         .counter_with([("result", UploadResult::Success.as_str())])
         .increment(0);
+    for kind in [Swept::File, Swept::Blob, Swept::Temp] {
+        FILE_SWEEP_REMOVED
+            .counter_with([("kind", kind.as_str())])
+            .increment(0);
+    }
+    for ok in [true, false] {
+        FILE_SWEEP_RUNS
+            .counter_with([("result", sweep_result(ok))])
+            .increment(0);
+    }
     SEARCH_REQUESTS.as_counter().increment(0);
 }
 
@@ -367,6 +389,8 @@ impl BusinessMetrics {
 pub enum UploadResult {
     Success,
     TooLarge,
+    /// The uploader's or their workspace's quota would be exceeded.
+    QuotaExceeded,
     UnsupportedType,
     /// Malformed multipart, an empty file, a client that went away.
     Invalid,
@@ -379,6 +403,7 @@ impl UploadResult {
         match self {
             UploadResult::Success => "success",
             UploadResult::TooLarge => "too_large",
+            UploadResult::QuotaExceeded => "quota_exceeded",
             UploadResult::UnsupportedType => "unsupported_type",
             UploadResult::Invalid => "invalid",
             UploadResult::Failed => "failed",
@@ -401,6 +426,43 @@ impl FileMetrics {
     pub fn stored(size_bytes: u64) {
         FILE_UPLOAD_SIZE.as_histogram().record(size_bytes as f64);
     }
+
+    pub fn swept(kind: Swept, count: u64) {
+        FILE_SWEEP_REMOVED
+            .counter_with([("kind", kind.as_str())])
+            .increment(count);
+    }
+
+    pub fn sweep_run(ok: bool) {
+        FILE_SWEEP_RUNS
+            .counter_with([("result", sweep_result(ok))])
+            .increment(1);
+    }
+}
+
+/// What the file sweep removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swept {
+    /// An upload's row: no live message references it any more.
+    File,
+    /// Bytes on disk that no upload has as its content.
+    Blob,
+    /// A temporary upload file left by an upload that never finished.
+    Temp,
+}
+
+impl Swept {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Swept::File => "file",
+            Swept::Blob => "blob",
+            Swept::Temp => "temp",
+        }
+    }
+}
+
+const fn sweep_result(ok: bool) -> &'static str {
+    if ok { "ok" } else { "failed" }
 }
 
 /// Which way a WebSocket frame went.

@@ -1,7 +1,9 @@
 //! `GET /api/openapi.json`: the API described from the code (utoipa). Every route of
 //! [`crate::routes::router`] is listed in [`ApiDoc`]; a test keeps the two in step.
 
+pub mod examples;
 pub mod health;
+pub mod markdown;
 pub mod responses;
 
 use std::sync::OnceLock;
@@ -130,10 +132,17 @@ impl Modify for SecurityAndContent {
     }
 }
 
+/// The document with its examples, as JSON.
+pub fn document_value() -> serde_json::Value {
+    let mut spec = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    examples::insert(&mut spec);
+    spec
+}
+
 /// The document, rendered once.
 pub fn document() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default())
+    JSON.get_or_init(|| serde_json::to_string(&document_value()).unwrap_or_default())
 }
 
 #[utoipa::path(get, path = "/api/openapi.json", tag = "meta",

@@ -17,9 +17,13 @@ pub struct ErrorBody {
     pub retry_after_ms: Option<u64>,
 }
 
-/// What any route may answer when our side fails.
+/// What any route may answer when our side fails or a request runs out of time.
 #[derive(IntoResponses)]
 pub enum ServerErrors {
+    /// The request took longer than its deadline (`FECHATTER_REQUEST_TIMEOUT_MS`; uploads
+    /// `FECHATTER_UPLOAD_TIMEOUT_MS`); the connection is closed. Retry.
+    #[response(status = 408)]
+    TimedOut(ErrorBody),
     /// Something went wrong on our side; the body names no internals.
     #[response(status = 500)]
     Internal(ErrorBody),

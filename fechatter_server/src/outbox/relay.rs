@@ -95,7 +95,7 @@ async fn relay_batch(
     stream_ready: &mut bool,
 ) -> Result<Batch, RelayError> {
     let batch_size = state.config().outbox.batch_size;
-    let mut tx = db::begin(state.pool()).await?;
+    let mut tx = db::begin_as(state.pool(), "outbox.relay_transaction.begin").await?;
     if !repo::outbox::try_lock_relay(&mut *tx).await? {
         return Ok(Batch::Busy);
     }

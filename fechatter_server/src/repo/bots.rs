@@ -1,6 +1,7 @@
-//! The workspace assistant bots (users with `is_bot`), which bot_server creates.
+//! The workspace assistant bots (users with `is_bot`), which bot_server creates, and the chats
+//! they were removed from.
 
-use fechatter_events::{UserId, WorkspaceId};
+use fechatter_events::{ChatId, UserId, WorkspaceId};
 use sqlx::PgExecutor;
 
 use crate::db::timed;
@@ -30,6 +31,65 @@ pub async fn of_workspace(
         )
         .bind(workspace)
         .fetch_optional(db),
+    )
+    .await
+}
+
+/// Remembers that `user`, if a bot, was removed from `chat` by `by`.
+pub async fn record_removal(
+    db: impl PgExecutor<'_>,
+    chat: ChatId,
+    user: UserId,
+    by: UserId,
+) -> Result<(), sqlx::Error> {
+    timed(
+        "chat_bot_removals.insert",
+        sqlx::query(
+            "INSERT INTO chat_bot_removals (chat_id, bot_id, removed_by)
+             SELECT $1, id, $3 FROM users WHERE id = $2 AND is_bot
+             ON CONFLICT (chat_id, bot_id)
+             DO UPDATE SET removed_by = EXCLUDED.removed_by, removed_at = now()",
+        )
+        .bind(chat)
+        .bind(user)
+        .bind(by)
+        .execute(db),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Forgets a removal: `user` was added back deliberately.
+pub async fn clear_removal(
+    db: impl PgExecutor<'_>,
+    chat: ChatId,
+    user: UserId,
+) -> Result<(), sqlx::Error> {
+    timed(
+        "chat_bot_removals.delete",
+        sqlx::query("DELETE FROM chat_bot_removals WHERE chat_id = $1 AND bot_id = $2")
+            .bind(chat)
+            .bind(user)
+            .execute(db),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Whether `bot` was removed from `chat` and not added back since.
+pub async fn was_removed(
+    db: impl PgExecutor<'_>,
+    chat: ChatId,
+    bot: UserId,
+) -> Result<bool, sqlx::Error> {
+    timed(
+        "chat_bot_removals.find",
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM chat_bot_removals WHERE chat_id = $1 AND bot_id = $2)",
+        )
+        .bind(chat)
+        .bind(bot)
+        .fetch_one(db),
     )
     .await
 }

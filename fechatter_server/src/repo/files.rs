@@ -133,3 +133,78 @@ pub async fn of_messages(
     )
     .await
 }
+
+/// Bytes of uploads `user` keeps, and bytes `workspace` keeps.
+pub async fn usage(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+    workspace: WorkspaceId,
+) -> Result<(i64, i64), sqlx::Error> {
+    timed(
+        "files.usage",
+        sqlx::query_as::<_, (i64, i64)>(
+            "SELECT coalesce((SELECT sum(size_bytes) FROM files WHERE uploader_id = $1), 0)::bigint,
+                    coalesce((SELECT sum(size_bytes) FROM files WHERE workspace_id = $2), 0)::bigint",
+        )
+        .bind(user)
+        .bind(workspace)
+        .fetch_one(db),
+    )
+    .await
+}
+
+/// Serialises the quota checks of `workspace`'s uploads until the transaction ends, so two
+/// uploads cannot both fit into the same room.
+pub async fn lock_quota(
+    db: impl PgExecutor<'_>,
+    workspace: WorkspaceId,
+) -> Result<(), sqlx::Error> {
+    timed(
+        "files.lock_quota",
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended('fechatter.upload_quota.' || $1, 0))",
+        )
+        .bind(workspace)
+        .execute(db),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Forgets uploads that no live message references, uploaded more than `grace` ago and whose
+/// last referencing message (if any) was deleted more than `grace` ago; how many.
+pub async fn forget_orphans(
+    db: impl PgExecutor<'_>,
+    grace: std::time::Duration,
+) -> Result<u64, sqlx::Error> {
+    timed(
+        "files.forget_orphans",
+        sqlx::query(
+            "DELETE FROM files f
+             WHERE f.created_at < now() - $1 * interval '1 millisecond'
+               AND NOT EXISTS (
+                   SELECT 1 FROM message_files mf JOIN messages m ON m.id = mf.message_id
+                   WHERE mf.file_id = f.id
+                     AND (m.deleted_at IS NULL
+                          OR m.deleted_at >= now() - $1 * interval '1 millisecond'))",
+        )
+        .bind(i64::try_from(grace.as_millis()).unwrap_or(i64::MAX))
+        .execute(db),
+    )
+    .await
+    .map(|done| done.rows_affected())
+}
+
+/// Those of `hashes` some upload still has as its content.
+pub async fn referenced(
+    db: impl PgExecutor<'_>,
+    hashes: &[Vec<u8>],
+) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+    timed(
+        "files.referenced",
+        sqlx::query_scalar("SELECT DISTINCT sha256 FROM files WHERE sha256 = ANY($1)")
+            .bind(hashes)
+            .fetch_all(db),
+    )
+    .await
+}

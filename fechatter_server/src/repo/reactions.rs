@@ -26,6 +26,25 @@ pub async fn insert(
     .map(|done| done.rows_affected() > 0)
 }
 
+/// How many distinct emojis the message carries, and whether `emoji` is among them.
+pub async fn distinct(
+    db: impl PgExecutor<'_>,
+    message: MessageId,
+    emoji: &str,
+) -> Result<(i64, bool), sqlx::Error> {
+    timed(
+        "reactions.distinct",
+        sqlx::query_as::<_, (i64, bool)>(
+            "SELECT count(DISTINCT emoji), coalesce(bool_or(emoji = $2), false)
+             FROM reactions WHERE message_id = $1",
+        )
+        .bind(message)
+        .bind(emoji)
+        .fetch_one(db),
+    )
+    .await
+}
+
 /// Removes the reaction; false when there was none.
 pub async fn delete(
     db: impl PgExecutor<'_>,

@@ -1,6 +1,7 @@
-//! Reading the search index that bot_server writes (`search_documents`, see its migration).
+//! Reading the search index that bot_server writes (`search_documents`, see its migration), checked
+//! against the messages as they are now: the index lags behind edits and deletes.
 
-use fechatter_events::{ChatId, UserId, WorkspaceId};
+use fechatter_events::{ChatId, MessageId, UserId, WorkspaceId};
 use sqlx::PgExecutor;
 
 use crate::db::timed;
@@ -23,10 +24,13 @@ pub struct SearchSql<'a> {
 
 /// Matches in the chats the caller is a member of, best first: the lexical rank, blended with the
 /// cosine similarity of the stored embedding when one of the same model is given. Ties go to the
-/// newer message.
+/// newer message. Each match is joined with its message as it is now: a message deleted since it
+/// was indexed is left out whatever the index says, the text returned is the current one, and
+/// `stale` tells when the index holds an older version of it (an edit not indexed yet).
 const SEARCH: &str = "
-SELECT message_id, chat_id, sender_id, content, created_at, version, score FROM (
-    SELECT d.message_id, d.chat_id, d.sender_id, d.content, d.created_at, d.version,
+SELECT message_id, chat_id, sender_id, content, created_at, edited_at, stale, score FROM (
+    SELECT d.message_id, d.chat_id, msg.sender_id, msg.content, msg.created_at, msg.edited_at,
+           d.version <> coalesce(msg.edited_at, msg.created_at) AS stale,
            ((1 - $8) * coalesce(ts_rank_cd(d.tsv, q.query, 32), 0)
             + $8 * CASE WHEN d.embedding_model = $9
                              AND cardinality(d.embedding) = cardinality($10::real[])
@@ -34,6 +38,7 @@ SELECT message_id, chat_id, sender_id, content, created_at, version, score FROM 
                         ELSE 0 END)::real AS score
     FROM search_documents d
     JOIN chat_members m ON m.chat_id = d.chat_id AND m.user_id = $1
+    JOIN messages msg ON msg.id = d.message_id AND msg.deleted_at IS NULL
     CROSS JOIN (SELECT CASE WHEN $3::text IS NULL THEN NULL
                             ELSE to_tsquery('simple', $3) END AS query) q
     WHERE d.workspace_id = $2
@@ -69,6 +74,32 @@ pub async fn search(
             .bind(vector)
             .bind(search.fetch_limit)
             .fetch_all(db),
+    )
+    .await
+}
+
+/// Those of `messages` whose current text, folded as the indexer folds it (`folded`, in the same
+/// order), still matches the query: the same `tsquery` and `LIKE` patterns the index is searched
+/// with, so an edit not indexed yet is judged exactly as its indexed version would be.
+pub async fn still_matching(
+    db: impl PgExecutor<'_>,
+    messages: &[MessageId],
+    folded: &[String],
+    tsquery: Option<&str>,
+    like_patterns: &[String],
+) -> Result<Vec<MessageId>, sqlx::Error> {
+    timed(
+        "search.recheck",
+        sqlx::query_scalar::<_, MessageId>(
+            "SELECT id FROM unnest($1::bigint[], $2::text[]) AS t (id, folded)
+             WHERE ($3::text IS NULL OR to_tsvector('simple', folded) @@ to_tsquery('simple', $3))
+               AND folded LIKE ALL ($4::text[])",
+        )
+        .bind(messages)
+        .bind(folded)
+        .bind(tsquery)
+        .bind(like_patterns)
+        .fetch_all(db),
     )
     .await
 }

@@ -1,10 +1,20 @@
-//! The workspace assistant joins a chat when someone mentions it there, so `@bot` works in every
-//! chat its members are in, and its answer arrives as an ordinary message of that chat.
+//! The workspace assistant joins a chat when it is mentioned there by someone who may add members,
+//! so `@bot` brings it in without a separate step, and its answer arrives as an ordinary message
+//! of that chat.
+//!
+//! The rule (see also [`crate::service::rules`]):
+//! - a mention adds the bot only when its author may add members to the chat (its owner or an
+//!   admin); anyone else's mention is stored as a mention and the bot, not being a member, neither
+//!   receives nor answers it;
+//! - once the bot has been removed from a chat, mentions never bring it back: only an explicit
+//!   `POST /api/chats/{id}/members` by someone allowed to add members does, and that clears the
+//!   removal;
+//! - direct chats are for two people and never grow; a member asks the bot in a direct chat of
+//!   their own with it.
 //!
 //! It joins in the transaction of the message that mentions it, before that message's event is
 //! recorded: everyone sees `chat.member_added` first, and the bot is among the recipients of the
-//! `message.created` it is asked in. Direct chats are for two people and never grow; a member asks
-//! the bot in a direct chat of their own with it.
+//! `message.created` it is asked in.
 
 use fechatter_events::payload::MemberChanged;
 use fechatter_events::{ChatType, EventKind, UserId};
@@ -15,12 +25,13 @@ use crate::error::AppError;
 use crate::models::{ChatAccess, Role};
 use crate::repo;
 use crate::repo::invalidations::Stale;
-use crate::service::access::ids;
+use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
+use crate::service::rules;
 use crate::state::AppState;
 
-/// Adds a mentioned bot that is not a member yet to `members` and to the chat; whether it did
-/// (the caller must then drop the cached chat after commit).
+/// Adds a mentioned bot that is not a member yet to `members` and to the chat, when the rule above
+/// allows it; whether it did (the caller must then drop the cached chat after commit).
 pub(crate) async fn join_if_mentioned(
     tx: &mut PgConnection,
     state: &AppState,
@@ -47,6 +58,21 @@ pub(crate) async fn join_if_mentioned(
     else {
         return Ok(false);
     };
+    if rules::may_add(
+        chat.chat_type,
+        role_in(members, caller.id),
+        false,
+        Role::Member,
+    )
+    .is_err()
+    {
+        tracing::debug!(chat = %chat.id, "the author may not add members; the bot stays out");
+        return Ok(false);
+    }
+    if repo::bots::was_removed(&mut *tx, chat.id, bot).await? {
+        tracing::debug!(chat = %chat.id, "the bot was removed from this chat; a mention does not bring it back");
+        return Ok(false);
+    }
     if members.len() + 1 > state.config().limits.max_chat_members {
         tracing::info!(chat = %chat.id, "the chat is full; the mentioned bot cannot join");
         return Ok(false);

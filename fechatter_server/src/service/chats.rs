@@ -78,6 +78,10 @@ pub async fn create(
     caller: &CurrentUser,
     input: CreateChat,
 ) -> Result<(Chat, bool), AppError> {
+    // Checked before the list is even deduplicated: its length bounds all the work below.
+    if input.members.len() > state.config().limits.max_chat_members {
+        return Err(member_limit(state));
+    }
     let chat_type = input.chat_type;
     let mut others: Vec<UserId> = input
         .members

@@ -10,6 +10,7 @@ use sqlx::PgExecutor;
 use tracing::instrument;
 
 use crate::auth::CurrentUser;
+use crate::config::Limits;
 use crate::db;
 use crate::error::AppError;
 use crate::models::file::{FileInfo, FileRow};
@@ -17,12 +18,11 @@ use crate::observability::metrics::{FileMetrics, UploadResult};
 use crate::repo;
 use crate::repo::files::NewFile;
 use crate::service::events::{self, Event};
+use crate::service::quota;
 use crate::state::AppState;
 use crate::storage::sniff::{self, Detected};
 use crate::storage::{Upload, UploadError};
 
-/// How many files one message may reference.
-pub const MAX_FILES_PER_MESSAGE: usize = 10;
 const MAX_FILENAME_CHARS: usize = 255;
 const UNSUPPORTED_FILE_TYPE: &str = "unsupported_file_type";
 
@@ -69,6 +69,7 @@ pub fn record(result: &Result<FileInfo, AppError>, elapsed: Duration) {
     let outcome = match result {
         Ok(_) => UploadResult::Success,
         Err(AppError::TooLarge(_)) => UploadResult::TooLarge,
+        Err(AppError::QuotaExceeded(_)) => UploadResult::QuotaExceeded,
         Err(AppError::UnsupportedMediaType {
             code: UNSUPPORTED_FILE_TYPE,
             ..
@@ -105,7 +106,8 @@ where
     }
 }
 
-/// Stores an upload of the caller's and records its `file.uploaded` event.
+/// Stores an upload of the caller's and records its `file.uploaded` event, within the caller's
+/// and their workspace's quotas (see [`quota`]).
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn upload<S>(
     state: &AppState,
@@ -116,13 +118,18 @@ pub async fn upload<S>(
 where
     S: Stream<Item = Result<Bytes, AppError>> + Unpin,
 {
-    let limit = state.config().files.max_upload_bytes as u64;
+    let settings = &state.config().files;
+    let max = settings.max_upload_bytes as u64;
+    let room = quota::room_for(state, caller).await?;
     let mut upload = state
         .files()
-        .begin(limit)
+        .begin(max.min(room.bytes))
         .await
         .map_err(|err| AppError::internal(format!("starting an upload: {err}")))?;
-    let content_type = receive(&mut upload, body).await?;
+    let content_type = receive(&mut upload, body).await.map_err(|err| match err {
+        AppError::TooLarge(_) if room.bytes < max => quota::exceeded(settings, room.bound_by),
+        other => other,
+    })?;
     let blob = upload
         .finish()
         .await
@@ -130,6 +137,7 @@ where
     let name = filename(name);
     let size_bytes = i64::try_from(blob.size).map_err(AppError::internal)?;
     let mut tx = db::begin(state.pool()).await?;
+    quota::reserve(&mut tx, state, caller, blob.size).await?;
     let row = repo::files::insert(
         &mut *tx,
         NewFile {
@@ -184,8 +192,22 @@ pub async fn open(
     Ok((row, content))
 }
 
-/// The files a new message of the caller's may reference: each must exist in the caller's
-/// workspace and be theirs or already visible to them. Duplicates are dropped, order is kept.
+/// 422 `too_many_files` when a message names more files than it may reference (duplicates
+/// included): checked before anything else looks at the list, so its length bounds all later work.
+pub fn check_count(limits: &Limits, requested: &[FileId]) -> Result<(), AppError> {
+    let max = limits.max_files_per_message;
+    if requested.len() > max {
+        return Err(AppError::invalid(
+            "too_many_files",
+            format!("a message may reference at most {max} files"),
+        ));
+    }
+    Ok(())
+}
+
+/// The files a new message of the caller's may reference (a list [`check_count`] passed): each
+/// must exist in the caller's workspace and be theirs or already visible to them. Duplicates are
+/// dropped, order is kept.
 pub async fn attachable(
     db: impl PgExecutor<'_>,
     caller: &CurrentUser,
@@ -196,12 +218,6 @@ pub async fn attachable(
         if !files.contains(id) {
             files.push(*id);
         }
-    }
-    if files.len() > MAX_FILES_PER_MESSAGE {
-        return Err(AppError::invalid(
-            "too_many_files",
-            format!("a message may reference at most {MAX_FILES_PER_MESSAGE} files"),
-        ));
     }
     if files.is_empty() {
         return Ok(files);

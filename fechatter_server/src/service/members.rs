@@ -70,6 +70,8 @@ pub async fn add(
         return Err(member_limit(state));
     }
     repo::members::insert(&mut *tx, chat_id, target, new_role).await?;
+    // A bot added deliberately may be brought in by mentions again.
+    repo::bots::clear_removal(&mut *tx, chat_id, target).await?;
     let mut recipients = ids(&members);
     recipients.push(target);
     recipients.sort_unstable();
@@ -114,6 +116,8 @@ pub async fn remove(
     let target_role = role_in(&members, target).ok_or(AppError::NotFound("member"))?;
     rules::may_remove(actor, target_role, target == caller.id)?;
     repo::members::delete(&mut *tx, chat_id, target).await?;
+    // A removed bot stays out: mentions no longer bring it back (see `assistant`).
+    repo::bots::record_removal(&mut *tx, chat_id, target, caller.id).await?;
     events::record(
         &mut *tx,
         Event {

@@ -85,6 +85,7 @@ pub async fn send(
     idempotency_key: Option<&str>,
 ) -> Result<(Message, bool), AppError> {
     let started = Instant::now();
+    files::check_count(&state.config().limits, &input.files)?;
     content(state, &input.content)?;
     let (chat, _) = access::membership(state, caller, chat_id).await?;
     let sender = users::current(state, caller).await?;

@@ -38,7 +38,26 @@ pub enum Reaction {
     Remove,
 }
 
+/// 422 `too_many_reactions` when `emoji` would be one distinct emoji more than a message may carry.
+async fn room_for(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    message_id: MessageId,
+    emoji: &str,
+) -> Result<(), AppError> {
+    let max = state.config().limits.max_reactions_per_message;
+    let (distinct, present) = repo::reactions::distinct(&mut *tx, message_id, emoji).await?;
+    if !present && distinct >= max {
+        return Err(AppError::invalid(
+            "too_many_reactions",
+            format!("a message carries at most {max} distinct reactions; react with one it has"),
+        ));
+    }
+    Ok(())
+}
+
 /// Adds or removes the caller's reaction; idempotent, and only an actual change writes an event.
+/// Adding locks the message, so concurrent reactions cannot pass the distinct-emoji limit together.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn react(
     state: &AppState,
@@ -53,14 +72,19 @@ pub async fn react(
     let mut tx = db::begin(state.pool()).await?;
     let members = repo::members::roles(&mut *tx, chat_id).await?;
     role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
-    repo::messages::find_live(&mut *tx, chat_id, message_id)
-        .await?
-        .ok_or(AppError::NotFound("message"))?;
+    let message = match change {
+        Reaction::Add => repo::messages::lock_live(&mut *tx, chat_id, message_id).await?,
+        Reaction::Remove => repo::messages::find_live(&mut *tx, chat_id, message_id).await?,
+    };
+    message.ok_or(AppError::NotFound("message"))?;
     let (changed, kind) = match change {
-        Reaction::Add => (
-            repo::reactions::insert(&mut *tx, message_id, caller.id, text).await?,
-            EventKind::MessageReactionAdded,
-        ),
+        Reaction::Add => {
+            room_for(&mut tx, state, message_id, text).await?;
+            (
+                repo::reactions::insert(&mut *tx, message_id, caller.id, text).await?,
+                EventKind::MessageReactionAdded,
+            )
+        }
         Reaction::Remove => (
             repo::reactions::delete(&mut *tx, message_id, caller.id, text).await?,
             EventKind::MessageReactionRemoved,

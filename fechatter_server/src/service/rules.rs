@@ -9,6 +9,7 @@
 //! | remove a member | owner: anyone else; admin: plain members; anyone: themselves (leave), except the owner |
 //! | delete the chat | owner |
 //! | edit or delete a message | its author |
+//! | bring the workspace bot in by mentioning `@bot` | whoever may add members, unless the bot was removed from the chat (then only an explicit add brings it back) |
 //!
 //! Direct chats are fixed: no rename, no membership change, no deletion. Anyone who is not a
 //! member (or is in another workspace) is told the chat does not exist.

@@ -1,6 +1,13 @@
-//! Searching the messages of the caller's chats (the index is written by bot_server).
+//! Searching the messages of the caller's chats. The index is written by bot_server from the
+//! message events, so it lags behind edits and deletes (by far more while NATS or the bot is
+//! down); every hit is therefore checked against the message as it is now: deleted messages are
+//! left out, the text and snippet shown are the current ones, and a message edited since it was
+//! indexed is kept only if its current text still matches.
 
-use fechatter_events::ChatId;
+use std::collections::HashSet;
+
+use fechatter_events::{ChatId, MessageId};
+use fechatter_search::text::search_text;
 use fechatter_search::{Combine, DEFAULT_SNIPPET_CHARS, SearchQuery, snippet};
 use tracing::instrument;
 
@@ -64,7 +71,7 @@ fn validate(params: SearchParams) -> Result<Request, AppError> {
 fn hit(row: SearchRow, query: &SearchQuery) -> SearchHit {
     SearchHit {
         snippet: snippet(&row.content, query, DEFAULT_SNIPPET_CHARS),
-        edited_at: (row.version > row.created_at).then_some(row.version),
+        edited_at: row.edited_at,
         message_id: row.message_id,
         chat_id: row.chat_id,
         sender_id: row.sender_id,
@@ -72,6 +79,41 @@ fn hit(row: SearchRow, query: &SearchQuery) -> SearchHit {
         score: row.score,
         created_at: row.created_at,
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pattern<'a> {
+    tsquery: Option<&'a str>,
+    like_patterns: &'a [String],
+}
+
+/// Removes the rows the index found by a text their message no longer has (edited since it was
+/// indexed, and the current text does not match).
+async fn drop_outdated(
+    state: &AppState,
+    rows: &mut Vec<SearchRow>,
+    pattern: Pattern<'_>,
+) -> Result<(), AppError> {
+    let (ids, folded): (Vec<MessageId>, Vec<String>) = rows
+        .iter()
+        .filter(|row| row.stale)
+        .map(|row| (row.message_id, search_text(&row.content)))
+        .unzip();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let matching: HashSet<MessageId> = repo::search::still_matching(
+        state.pool(),
+        &ids,
+        &folded,
+        pattern.tsquery,
+        pattern.like_patterns,
+    )
+    .await?
+    .into_iter()
+    .collect();
+    rows.retain(|row| !row.stale || matching.contains(&row.message_id));
+    Ok(())
 }
 
 /// Ranked matches in the chats the caller is a member of (one of them with `chat_id`: 404 unless a
@@ -89,6 +131,10 @@ pub async fn search(
     let settings = state.config().search;
     let tsquery = request.query.tsquery(Combine::All);
     let like_patterns = request.query.like_patterns();
+    let pattern = Pattern {
+        tsquery: tsquery.as_deref(),
+        like_patterns: &like_patterns,
+    };
     let embedding = settings
         .hybrid
         .then(|| settings.embedder.embed(&request.query.text()));
@@ -111,12 +157,9 @@ pub async fn search(
     .await?;
     SearchMetrics::searched();
     let has_more = rows.len() as i64 > request.limit;
-    let items: Vec<SearchHit> = rows
-        .into_iter()
-        .take(request.limit as usize)
-        .map(|row| hit(row, &request.query))
-        .collect();
-    let next_before = match items.last() {
+    let mut rows: Vec<SearchRow> = rows.into_iter().take(request.limit as usize).collect();
+    // The cursor follows the ranking of the index, whether or not its last row is shown.
+    let next_before = match rows.last() {
         Some(last) if has_more => Some(
             SearchCursor {
                 score: last.score,
@@ -126,6 +169,11 @@ pub async fn search(
         ),
         _ => None,
     };
+    drop_outdated(state, &mut rows, pattern).await?;
+    let items: Vec<SearchHit> = rows
+        .into_iter()
+        .map(|row| hit(row, &request.query))
+        .collect();
     Ok(SearchPage {
         items,
         next_before,

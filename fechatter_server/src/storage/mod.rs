@@ -4,6 +4,7 @@
 //! partial blob.
 
 pub mod sniff;
+pub mod sweep;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -44,6 +44,7 @@ pub struct SendMessageCommand {
     #[serde(default)]
     pub reply_to: Option<MessageId>,
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub files: Vec<FileId>,
     #[serde(default)]
     pub idempotency_key: Option<String>,

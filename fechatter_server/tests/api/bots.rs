@@ -154,7 +154,7 @@ async fn a_bot_user_made_in_the_database_posts_with_its_token_and_is_mentioned_a
 }
 
 #[tokio::test]
-async fn mentioning_the_bot_in_a_chat_it_is_not_in_adds_it_before_the_message_but_never_to_a_direct_chat()
+async fn an_owners_mention_adds_the_bot_before_the_message_but_a_plain_members_or_a_direct_chats_does_not()
  {
     let app = TestApp::spawn().await;
     let ann = app.owner("ann", "Acme").await;
@@ -164,7 +164,15 @@ async fn mentioning_the_bot_in_a_chat_it_is_not_in_adds_it_before_the_message_bu
     let direct = app.chat(&ann, "direct", None, &[&bob]).await;
     let mut seen = app.published_events().await.len();
 
-    app.send(&bob, group, "@bot when is the deployment?").await;
+    // Bob may not add members to ann's group, so his mention brings nobody in.
+    app.send(&bob, group, "@bot are you there?").await;
+    only(
+        &app.new_events(&mut seen).await,
+        EventKind::MessageCreated,
+        &[ann.id, bob.id],
+    );
+
+    app.send(&ann, group, "@bot when is the deployment?").await;
     let events = app.new_events(&mut seen).await;
     let kinds: Vec<EventKind> = events.iter().map(|event| event.kind).collect();
     assert_eq!(
@@ -226,5 +234,58 @@ async fn mentioning_the_bot_in_a_chat_it_is_not_in_adds_it_before_the_message_bu
         ))
         .await,
         0
+    );
+}
+
+#[tokio::test]
+async fn a_bot_removed_from_a_chat_is_not_brought_back_by_a_mention_only_by_an_explicit_add() {
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let bob = app.member(&ann, "bob").await;
+    let bot = insert_bot(&app, &ann).await;
+    let group = app.chat(&ann, "group", Some("ops"), &[&bob]).await;
+    let is_member = || async {
+        app.count(&format!(
+            "SELECT count(*) FROM chat_members WHERE chat_id = {group} AND user_id = {bot}"
+        ))
+        .await
+            == 1
+    };
+    app.send(&ann, group, "@bot hello").await;
+    assert!(is_member().await);
+
+    app.delete(Some(&ann), &format!("/api/chats/{group}/members/{bot}"))
+        .await
+        .expect(204);
+    let mut seen = app.published_events().await.len();
+    app.send(&ann, group, "@bot are you back?").await;
+    only(
+        &app.new_events(&mut seen).await,
+        EventKind::MessageCreated,
+        &[ann.id, bob.id],
+    );
+    assert!(!is_member().await, "the owner's removal sticks");
+
+    // Added back on purpose, the bot is a member again, and mentions work as before.
+    app.post(
+        Some(&ann),
+        &format!("/api/chats/{group}/members"),
+        json!({"user_id": bot}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM chat_bot_removals WHERE chat_id = {group}"
+        ))
+        .await,
+        0
+    );
+    seen = app.published_events().await.len();
+    app.send(&ann, group, "@bot thanks").await;
+    only(
+        &app.new_events(&mut seen).await,
+        EventKind::MessageCreated,
+        &[ann.id, bob.id, bot],
     );
 }

@@ -1,5 +1,6 @@
 //! Rate limits: per client IP on the sign-in routes, per user on sending (HTTP and WebSocket
-//! together) and uploading; the request after the burst gets 429 with `Retry-After`.
+//! together), uploading and the writes that fan out to a chat's members; the request after the
+//! burst gets 429 with `Retry-After`. And a message's distinct reactions are capped.
 
 use serde_json::json;
 
@@ -125,4 +126,145 @@ async fn the_request_after_the_limit_gets_429_with_retry_after_and_is_counted_pe
     assert_eq!(limited(&metrics, "/api/ws"), 1.0);
     assert_eq!(limited(&metrics, "/api/chats/{id}/messages"), 1.0);
     assert_eq!(limited(&metrics, "/api/files"), 1.0);
+}
+
+#[tokio::test]
+async fn writes_that_fan_out_are_limited_per_user_and_counted_under_their_route() {
+    let app = TestApp::spawn_with(AppOptions {
+        env: vec![
+            ("RATE_LIMIT_REACT_PER_MINUTE", "2".to_owned()),
+            ("RATE_LIMIT_EDIT_PER_MINUTE", "1".to_owned()),
+            ("RATE_LIMIT_DELETE_PER_MINUTE", "1".to_owned()),
+            ("RATE_LIMIT_CREATE_CHAT_PER_MINUTE", "2".to_owned()),
+            ("RATE_LIMIT_MEMBERS_PER_MINUTE", "1".to_owned()),
+            ("RATE_LIMIT_INVITE_PER_MINUTE", "3".to_owned()),
+        ],
+        ..AppOptions::default()
+    })
+    .await;
+    let ann = app.owner("ann", "Acme").await;
+    let bob = app.member(&ann, "bob").await;
+    let cat = app.member(&ann, "cat").await;
+    let chat = app.chat(&ann, "group", Some("g"), &[&bob]).await;
+
+    // Chat creation: the second of two, then refused.
+    let spare = app.chat(&ann, "group", Some("spare"), &[]).await;
+    assert_rate_limited(
+        &app.post(
+            Some(&ann),
+            "/api/chats",
+            json!({"chat_type": "group", "name": "third"}),
+        )
+        .await,
+    );
+    // Invites: bob's, cat's and one more.
+    app.post(Some(&ann), "/api/workspace/invites", json!({}))
+        .await
+        .expect(201);
+    assert_rate_limited(
+        &app.post(Some(&ann), "/api/workspace/invites", json!({}))
+            .await,
+    );
+
+    // Edits of messages and of chats share a bucket, as do deletions.
+    let first = app.send(&ann, chat, "first").await;
+    let second = app.send(&ann, chat, "second").await;
+    let message = |id: i64| format!("/api/chats/{chat}/messages/{id}");
+    app.patch(Some(&ann), &message(first), json!({"content": "first!"}))
+        .await
+        .expect(200);
+    assert_rate_limited(
+        &app.patch(Some(&ann), &message(second), json!({"content": "second!"}))
+            .await,
+    );
+    assert_rate_limited(
+        &app.patch(
+            Some(&ann),
+            &format!("/api/chats/{chat}"),
+            json!({"name": "renamed"}),
+        )
+        .await,
+    );
+    app.delete(Some(&ann), &message(second)).await.expect(204);
+    assert_rate_limited(&app.delete(Some(&ann), &format!("/api/chats/{spare}")).await);
+
+    // Reactions, added or removed.
+    let reaction = |emoji: &str| format!("{}/reactions/{emoji}", message(first));
+    app.put(Some(&ann), &reaction("%F0%9F%91%8D"))
+        .await
+        .expect(204);
+    app.put(Some(&ann), &reaction(":tada:")).await.expect(204);
+    assert_rate_limited(&app.delete(Some(&ann), &reaction(":tada:")).await);
+
+    // Member changes, adding or removing.
+    app.post(
+        Some(&ann),
+        &format!("/api/chats/{chat}/members"),
+        json!({"user_id": cat.id}),
+    )
+    .await
+    .expect(201);
+    assert_rate_limited(
+        &app.delete(Some(&ann), &format!("/api/chats/{chat}/members/{}", cat.id))
+            .await,
+    );
+
+    // Bob's buckets are his own.
+    app.put(Some(&bob), &reaction(":tada:")).await.expect(204);
+    app.patch(
+        Some(&bob),
+        &format!("/api/chats/{chat}"),
+        json!({"name": "x"}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+
+    let metrics = app.scrape().await;
+    for (route, refused) in [
+        ("/api/chats", 1.0),
+        ("/api/workspace/invites", 1.0),
+        ("/api/chats/{id}/messages/{message_id}", 1.0),
+        ("/api/chats/{id}", 2.0),
+        (
+            "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
+            1.0,
+        ),
+        ("/api/chats/{id}/members", 0.0),
+        ("/api/chats/{id}/members/{user_id}", 1.0),
+    ] {
+        assert_eq!(limited(&metrics, route), refused, "{route}");
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM chats WHERE name = 'renamed'")
+            .await,
+        0,
+        "a refused change changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_message_carries_at_most_fifty_distinct_reactions() {
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let bob = app.member(&ann, "bob").await;
+    let chat = app.chat(&ann, "group", Some("g"), &[&bob]).await;
+    let message = app.send(&ann, chat, "react to me").await;
+    let reaction = |n: usize| format!("/api/chats/{chat}/messages/{message}/reactions/:e{n}:");
+    for n in 0..50 {
+        app.put(Some(&ann), &reaction(n)).await.expect(204);
+    }
+    app.put(Some(&bob), &reaction(50))
+        .await
+        .expect_error(422, "too_many_reactions");
+    // One of the fifty is still welcome from anyone; a freed place can be taken.
+    app.put(Some(&bob), &reaction(7)).await.expect(204);
+    app.delete(Some(&ann), &reaction(3)).await.expect(204);
+    app.put(Some(&bob), &reaction(50)).await.expect(204);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(DISTINCT emoji) FROM reactions WHERE message_id = {message}"
+        ))
+        .await,
+        50
+    );
 }

@@ -5,7 +5,7 @@
 use fechatter_search::HashedNgrams;
 use fechatter_search::embedding::DEFAULT_DIMENSIONS;
 use fechatter_search::text::search_text;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::metrics::value;
 use crate::common::{AppOptions, TestApp, TestUser};
@@ -13,8 +13,16 @@ use crate::common::{AppOptions, TestApp, TestUser};
 /// Indexes a sent message as bot_server does, with an offline embedding of `embed_as` when given.
 async fn index(app: &TestApp, message: i64, embed_as: Option<&str>) {
     let embedder = HashedNgrams::new(DEFAULT_DIMENSIONS).unwrap_or_else(|err| panic!("{err}"));
-    let (chat, workspace, sender, content): (i64, i64, i64, String) = sqlx::query_as(
-        "SELECT m.chat_id, c.workspace_id, m.sender_id, m.content
+    let (chat, workspace, sender, content, created_at, version): (
+        i64,
+        i64,
+        i64,
+        String,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+    ) = sqlx::query_as(
+        "SELECT m.chat_id, c.workspace_id, m.sender_id, m.content, m.created_at,
+                coalesce(m.edited_at, m.created_at)
          FROM messages m JOIN chats c ON c.id = m.chat_id WHERE m.id = $1",
     )
     .bind(message)
@@ -25,7 +33,7 @@ async fn index(app: &TestApp, message: i64, embed_as: Option<&str>) {
     sqlx::query(
         "INSERT INTO search_documents (message_id, chat_id, workspace_id, sender_id, content,
              search_text, created_at, version, embedding, embedding_model)
-         VALUES ($1, $2, $3, $4, $5, $6, now(), now(), $7, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(message)
     .bind(chat)
@@ -33,6 +41,8 @@ async fn index(app: &TestApp, message: i64, embed_as: Option<&str>) {
     .bind(sender)
     .bind(&content)
     .bind(search_text(&content))
+    .bind(created_at)
+    .bind(version)
     .bind(&embedding)
     .bind(embedding.as_ref().map(|_| embedder.model()))
     .execute(&app.pool)
@@ -114,6 +124,50 @@ async fn search_returns_only_messages_of_chats_the_caller_is_in_with_marked_snip
     );
     let searches = value(&app.scrape().await, "fechatter_search_requests_total", &[]);
     assert_eq!(searches, Some(5.0), "the refused one is not counted");
+}
+
+#[tokio::test]
+async fn search_never_shows_a_deleted_message_nor_an_edits_old_text_while_the_index_lags() {
+    // No bot runs here: the index keeps what it had before the edit and the delete.
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let bob = app.member(&ann, "bob").await;
+    let ops = app.chat(&ann, "group", Some("ops"), &[&bob]).await;
+    let edited = app
+        .send(&ann, ops, "deploy on friday, password hunter2")
+        .await;
+    let deleted = app.send(&ann, ops, "deploy cancelled: secret plans").await;
+    let kept = app.send(&bob, ops, "deploy checklist").await;
+    for message in [edited, deleted, kept] {
+        index(&app, message, None).await;
+    }
+    app.patch(
+        Some(&ann),
+        &format!("/api/chats/{ops}/messages/{edited}"),
+        json!({"content": "deploy on monday"}),
+    )
+    .await
+    .expect(200);
+    app.delete(Some(&ann), &format!("/api/chats/{ops}/messages/{deleted}"))
+        .await
+        .expect(204);
+
+    let page = search(&app, &bob, "q=deploy").await;
+    assert_eq!(message_ids(&page), [kept, edited], "{page}");
+    let text = page.to_string();
+    for gone in ["friday", "hunter2", "cancelled", "secret"] {
+        assert!(!text.contains(gone), "{gone} leaked: {page}");
+    }
+    assert_eq!(page["items"][1]["content"], "deploy on monday");
+    assert_eq!(page["items"][1]["snippet"], "<mark>deploy</mark> on monday");
+    assert!(page["items"][1]["edited_at"].is_string(), "{page}");
+    for old_words in ["q=friday", "q=hunter2", "q=cancelled", "q=secret"] {
+        assert_eq!(
+            message_ids(&search(&app, &bob, old_words).await),
+            Vec::<i64>::new(),
+            "{old_words}"
+        );
+    }
 }
 
 #[tokio::test]

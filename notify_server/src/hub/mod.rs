@@ -142,7 +142,7 @@ mod tests {
     const WS: WorkspaceId = WorkspaceId(1);
 
     fn event(seq: u64) -> Frame {
-        Frame::event(EventKind::MessageCreated, seq, "{}")
+        Frame::event(EventKind::MessageCreated, seq, chrono::Utc::now(), "{}")
     }
 
     fn register(hub: &Hub, user: i64, workspace: WorkspaceId) -> Registration {

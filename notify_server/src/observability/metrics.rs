@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use observability::buckets::{LATENCY_SECONDS, LIFETIME_SECONDS};
+use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
 use observability::{MetricDef, Unit};
 
 pub const SSE_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
@@ -66,6 +66,13 @@ pub const EVENTS_DELIVERED: MetricDef = MetricDef::counter(
     "SSE events written to client streams (one per connection), by event name.",
     &["event"],
 );
+pub const EVENT_DELIVERY_LAG: MetricDef = MetricDef::histogram(
+    "notify_event_delivery_lag_seconds",
+    Unit::Seconds,
+    "Time from an event's commit (its envelope's occurred_at) to its write to a live SSE connection, by event name; replays are not measured.",
+    &["event"],
+    END_TO_END_SECONDS,
+);
 pub const BROADCAST_FAILURES: MetricDef = MetricDef::counter(
     "notify_broadcast_failures_total",
     "Events a connection could not take, by reason: buffer_full (the connection is cut off).",
@@ -104,6 +111,7 @@ pub const DECLARED: &[MetricDef] = &[
     EVENTS_DEAD_LETTERED,
     EVENTS_BROADCAST,
     EVENTS_DELIVERED,
+    EVENT_DELIVERY_LAG,
     BROADCAST_FAILURES,
     EVENTS_REPLAYED,
     USERS_ONLINE,
@@ -186,6 +194,13 @@ impl SseMetrics {
             .increment(1);
     }
 
+    /// How long after its commit a live event reached one connection.
+    pub fn delivery_lag(event: &'static str, lag: Duration) {
+        EVENT_DELIVERY_LAG
+            .histogram_with([("event", event)])
+            .record(lag.as_secs_f64());
+    }
+
     pub fn replayed(count: usize) {
         EVENTS_REPLAYED.as_counter().increment(count as u64);
     }
@@ -263,4 +278,7 @@ pub fn initialise() {
     SSE_CONNECTIONS_ACTIVE.as_gauge().increment(0.0);
     USERS_ONLINE.as_gauge().increment(0.0);
     NATS_SUBSCRIPTION_ACTIVE.as_gauge().increment(0.0);
+    // The dead-letter alert looks at the increase over a window, which a counter born at 1 would
+    // not show.
+    EVENTS_DEAD_LETTERED.as_counter().increment(0);
 }

@@ -207,3 +207,38 @@ async fn a_malformed_last_event_id_is_treated_as_a_fresh_connect() {
         .await;
     assert_eq!(seq(&client.next_domain().await), live);
 }
+
+#[tokio::test]
+async fn the_delivery_lag_runs_from_the_commit_to_the_live_write_and_replays_are_not_counted() {
+    let app = TestApp::ready(&[]).await;
+    let producer = Producer::new(&app).await;
+    let mut client = app.connect(1).await;
+    let mut late = envelope(EventKind::MessageCreated, CHAT, &[1], "committed 3 s ago");
+    late.occurred_at = chrono::Utc::now() - chrono::Duration::seconds(3);
+    let live = producer.publish_envelope(&late).await;
+    let delivered = client.next_domain().await;
+    assert_eq!(seq(&delivered), live);
+    let lag = |le: &str| {
+        format!(r#"notify_event_delivery_lag_seconds_bucket{{event="message.created",le="{le}"}}"#)
+    };
+    let count = r#"notify_event_delivery_lag_seconds_count{event="message.created"}"#;
+    app.wait_for_metric(count, 1.0).await;
+    assert_eq!(
+        app.metric(&lag("1")).await,
+        Some(0.0),
+        "3 s late is not within 1 s"
+    );
+    assert_eq!(app.metric(&lag("5")).await, Some(1.0));
+    drop(client);
+
+    let missed = producer
+        .publish(EventKind::MessageCreated, CHAT, &[1])
+        .await;
+    let mut again = app.open(1, Some(&delivered.id)).await;
+    assert_eq!(replayed_until_connected(&mut again).await, [missed]);
+    assert_eq!(
+        app.metric(count).await,
+        Some(1.0),
+        "a replay measures how long the client was away, not the delivery"
+    );
+}

@@ -2,15 +2,21 @@
 //!
 //! Checks are registered with a name, a critical flag and a timeout; they run concurrently and each
 //! run updates `{service}_health_check_status{check}` and `_health_check_duration_seconds{check}`.
+//!
+//! `/health` and `/ready` answer from a report at most [`REPORT_MAX_AGE`] old, and one run of the
+//! checks at a time serves every caller waiting for a fresh one, so a flood of probes never
+//! multiplies the work done against the dependencies. A failing check's cause goes to the log;
+//! the unauthenticated endpoints show only a generic reason.
 
+mod failure;
 mod routes;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -21,12 +27,14 @@ use tokio_util::sync::CancellationToken;
 use crate::ServiceInfo;
 use crate::shared::SharedMetrics;
 
+pub use failure::CheckFailure;
+
 /// How long a check may take unless registered with its own timeout.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
-/// `/ready` reuses a result at most this old.
-pub const READY_CACHE_TTL: Duration = Duration::from_secs(1);
+/// `/health` and `/ready` reuse a report at most this old.
+pub const REPORT_MAX_AGE: Duration = Duration::from_secs(1);
 
-type Probe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+type Probe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), CheckFailure>> + Send + Sync>;
 
 struct Check {
     name: &'static str,
@@ -42,16 +50,18 @@ pub struct HealthBuilder {
 
 impl HealthBuilder {
     /// Registers a check with the default timeout. `probe` answers `Err(reason)` when the dependency
-    /// is unusable; the reason is shown in `/health`, so it must never contain a secret.
-    pub fn check<F, Fut>(self, name: &'static str, critical: bool, probe: F) -> Self
+    /// is unusable: a `String` reason is logged and `/health` shows "unavailable" in its place;
+    /// [`CheckFailure::public`] gives a fixed reason that may be shown as it is.
+    pub fn check<F, Fut, E>(self, name: &'static str, critical: bool, probe: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<CheckFailure>,
     {
         self.check_with_timeout(name, critical, DEFAULT_CHECK_TIMEOUT, probe)
     }
 
-    pub fn check_with_timeout<F, Fut>(
+    pub fn check_with_timeout<F, Fut, E>(
         mut self,
         name: &'static str,
         critical: bool,
@@ -60,9 +70,13 @@ impl HealthBuilder {
     ) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<CheckFailure>,
     {
-        let probe: Probe = Arc::new(move || Box::pin(probe()));
+        let probe: Probe = Arc::new(move || {
+            let run = probe();
+            Box::pin(async move { run.await.map_err(Into::into) })
+        });
         self.checks.push(Check {
             name,
             critical,
@@ -80,7 +94,9 @@ impl HealthBuilder {
                 started: Instant::now(),
                 checks: self.checks,
                 lifecycle: AtomicU8::new(Lifecycle::Starting as u8),
-                last: tokio::sync::Mutex::new(None),
+                last: Mutex::new(None),
+                running: tokio::sync::Mutex::new(()),
+                logged_failures: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -158,7 +174,13 @@ struct Inner {
     started: Instant,
     checks: Vec<Check>,
     lifecycle: AtomicU8,
-    last: tokio::sync::Mutex<Option<(Instant, HealthReport)>>,
+    /// The latest report and when its run ended.
+    last: Mutex<Option<(Instant, HealthReport)>>,
+    /// Held while the checks run: callers that find no fresh report wait here for one run.
+    running: tokio::sync::Mutex<()>,
+    /// The cause last logged per failing check, so an outage is logged when it starts or
+    /// changes, not at every run.
+    logged_failures: Mutex<HashMap<&'static str, String>>,
 }
 
 /// The health state of one service; cheap to clone.
@@ -205,11 +227,16 @@ impl Health {
         let started = Instant::now();
         let outcome = tokio::time::timeout(check.timeout, (check.probe)()).await;
         let elapsed = started.elapsed();
-        let error = match outcome {
+        let failure = match outcome {
             Ok(Ok(())) => None,
-            Ok(Err(reason)) => Some(reason),
-            Err(_) => Some(format!("timed out after {}", humanize(check.timeout))),
+            Ok(Err(failure)) => Some(failure),
+            Err(_) => Some(CheckFailure::public_owned(format!(
+                "timed out after {}",
+                humanize(check.timeout)
+            ))),
         };
+        self.log_transition(check.name, failure.as_ref());
+        let error = failure.map(CheckFailure::into_public);
         let metrics = self.inner.metrics;
         metrics
             .health_check_status
@@ -231,8 +258,69 @@ impl Health {
         }
     }
 
-    /// Runs every check concurrently, records the results and returns the report.
+    /// Logs a check's cause when it starts failing or its cause changes, and its recovery.
+    fn log_transition(&self, check: &'static str, failure: Option<&CheckFailure>) {
+        let mut logged = self
+            .inner
+            .logged_failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match failure {
+            Some(failure) => {
+                if logged.get(check) != Some(&failure.detail) {
+                    tracing::warn!(check, error = %failure.detail, "health check failing");
+                    logged.insert(check, failure.detail.clone());
+                }
+            }
+            None => {
+                if logged.remove(check).is_some() {
+                    tracing::info!(check, "health check recovered");
+                }
+            }
+        }
+    }
+
+    /// The latest report if it is at most [`REPORT_MAX_AGE`] old, its uptime brought up to date.
+    fn fresh_report(&self) -> Option<HealthReport> {
+        let last = self
+            .inner
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (_, report) = last
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() <= REPORT_MAX_AGE)?;
+        let mut report = report.clone();
+        report.uptime_seconds = self.uptime_seconds();
+        Some(report)
+    }
+
+    fn uptime_seconds(&self) -> f64 {
+        (self.inner.started.elapsed().as_secs_f64() * 10.0).round() / 10.0
+    }
+
+    /// The health of every dependency from a run at most [`REPORT_MAX_AGE`] old; when there is
+    /// none, one run serves every concurrent caller.
     pub async fn report(&self) -> HealthReport {
+        if let Some(report) = self.fresh_report() {
+            return report;
+        }
+        let _running = self.inner.running.lock().await;
+        // Whoever held the lock before may have just finished a run.
+        if let Some(report) = self.fresh_report() {
+            return report;
+        }
+        self.run_checks().await
+    }
+
+    /// Runs the checks now (after any run in progress), whatever the age of the last report.
+    pub async fn refresh(&self) -> HealthReport {
+        let _running = self.inner.running.lock().await;
+        self.run_checks().await
+    }
+
+    /// Runs every check concurrently, records the results and keeps the report.
+    async fn run_checks(&self) -> HealthReport {
         let results = join_all(self.inner.checks.iter().map(|c| self.run_check(c))).await;
         let checks: BTreeMap<_, _> = self
             .inner
@@ -257,14 +345,19 @@ impl Health {
             service: self.inner.service.name,
             version: self.inner.service.version,
             status,
-            uptime_seconds: (self.inner.started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            uptime_seconds: self.uptime_seconds(),
             checks,
         };
-        *self.inner.last.lock().await = Some((Instant::now(), report.clone()));
+        *self
+            .inner
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some((Instant::now(), report.clone()));
         report
     }
 
-    /// Whether to take traffic now; reuses a report up to [`READY_CACHE_TTL`] old.
+    /// Whether to take traffic now; reuses a report up to [`REPORT_MAX_AGE`] old.
     pub async fn readiness(&self) -> Readiness {
         let reason = match self.lifecycle() {
             Lifecycle::Starting => Some("starting"),
@@ -278,18 +371,7 @@ impl Health {
                 failing: Vec::new(),
             };
         }
-        let cached = self
-            .inner
-            .last
-            .lock()
-            .await
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() <= READY_CACHE_TTL)
-            .map(|(_, report)| report.failing_critical());
-        let failing = match cached {
-            Some(failing) => failing,
-            None => self.report().await.failing_critical(),
-        };
+        let failing = self.report().await.failing_critical();
         Readiness {
             status: if failing.is_empty() {
                 "ready"
@@ -311,7 +393,7 @@ impl Health {
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = tick.tick() => { health.report().await; }
+                    _ = tick.tick() => { health.refresh().await; }
                 }
             }
         });

@@ -1,5 +1,5 @@
-//! The three endpoints: `/live` never touches a dependency, `/ready` answers from a cached report,
-//! `/health` runs every check now.
+//! The three endpoints: `/live` never touches a dependency, `/ready` and `/health` answer from a
+//! report at most a second old (one run of the checks serves every caller waiting for a fresh one).
 
 use axum::extract::State;
 use axum::http::StatusCode;

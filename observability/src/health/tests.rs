@@ -1,4 +1,5 @@
 use super::*;
+use futures::future::join_all;
 
 const SERVICE: ServiceInfo = ServiceInfo {
     name: "unit_server",
@@ -19,7 +20,7 @@ fn health(critical_up: bool, optional_up: bool) -> Health {
         .check("bus", false, move || async move { result(optional_up) })
         .check_with_timeout("slow", false, Duration::from_millis(20), || async {
             tokio::time::sleep(Duration::from_secs(5)).await;
-            Ok(())
+            Ok::<(), String>(())
         })
         .build()
 }
@@ -28,7 +29,7 @@ fn health(critical_up: bool, optional_up: bool) -> Health {
 async fn a_down_critical_check_makes_the_service_unhealthy() {
     let report = health(false, true).report().await;
     assert_eq!(report.status, OverallStatus::Unhealthy);
-    assert_eq!(report.checks["db"].error.as_deref(), Some("refused"));
+    assert_eq!(report.checks["db"].error.as_deref(), Some("unavailable"));
 }
 
 #[tokio::test]
@@ -63,4 +64,58 @@ async fn readiness_follows_the_lifecycle_and_critical_checks() {
     down.mark_serving();
     let readiness = down.readiness().await;
     assert_eq!(readiness.failing, vec!["db"]);
+}
+
+#[tokio::test]
+async fn a_flood_of_health_requests_runs_each_check_once() {
+    use std::sync::atomic::AtomicUsize;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let health = Health::builder(SERVICE)
+        .check("db", true, move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                // Long enough for every caller to arrive while the run is in progress.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok::<(), String>(())
+            }
+        })
+        .build();
+    let reports = join_all((0..200).map(|_| health.report())).await;
+    assert!(reports.iter().all(|r| r.status == OverallStatus::Healthy));
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "one run served every caller"
+    );
+    health.readiness().await;
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "readiness reuses it too");
+    health.refresh().await;
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "the monitor always runs");
+}
+
+#[tokio::test]
+async fn a_dependencys_own_error_is_logged_not_shown() {
+    let health = Health::builder(SERVICE)
+        .check("db", true, || async {
+            Err::<(), String>(
+                "password authentication failed for user \"admin\" at db.internal:5432".to_owned(),
+            )
+        })
+        .check("schema", true, || async {
+            Err::<(), CheckFailure>(CheckFailure::public("migrations not applied yet"))
+        })
+        .build();
+    let report = health.report().await;
+    assert_eq!(report.checks["db"].error.as_deref(), Some("unavailable"));
+    assert_eq!(
+        report.checks["schema"].error.as_deref(),
+        Some("migrations not applied yet")
+    );
+    let body = serde_json::to_string(&report).unwrap_or_default();
+    assert!(
+        !body.contains("admin") && !body.contains("db.internal"),
+        "{body}"
+    );
 }

@@ -18,6 +18,8 @@ pub struct PrometheusConfig {
     pub rules: Vec<(String, String)>,
     /// Scrape and evaluation interval (and scrape timeout); short so tests see data quickly.
     pub interval: Duration,
+    /// Alertmanagers the alerts are sent to (`host:port`).
+    pub alertmanagers: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -35,6 +37,7 @@ impl Default for PrometheusConfig {
             rule_files: Vec::new(),
             rules: Vec::new(),
             interval: Duration::from_secs(1),
+            alertmanagers: Vec::new(),
         }
     }
 }
@@ -74,6 +77,16 @@ impl PrometheusConfig {
         self
     }
 
+    /// Sends the alerts to the Alertmanager at `url` (`http://127.0.0.1:PORT`).
+    pub fn alertmanager(mut self, url: &str) -> Self {
+        let target = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        self.alertmanagers.push(target);
+        self
+    }
+
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = interval;
         self
@@ -110,11 +123,15 @@ impl PrometheusConfig {
                 json!({"job_name": job.name, "metrics_path": job.metrics_path, "static_configs": [{"targets": targets}]})
             })
             .collect();
-        let config = json!({
+        let mut config = json!({
             "global": {"scrape_interval": interval, "scrape_timeout": interval, "evaluation_interval": interval},
             "rule_files": rule_files,
             "scrape_configs": jobs,
         });
+        if !self.alertmanagers.is_empty() {
+            config["alerting"] =
+                json!({"alertmanagers": [{"static_configs": [{"targets": self.alertmanagers}]}]});
+        }
         let path = dir.join("prometheus.yml");
         std::fs::write(&path, config.to_string())
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));

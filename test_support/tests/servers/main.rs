@@ -1,6 +1,7 @@
 //! Real servers: each starts, answers, is shared within a test binary, and dedicated ones survive
 //! stop/start. One test binary, so the crate links once.
 
+mod alerting;
 mod cleanup;
 mod clickhouse;
 mod nats;

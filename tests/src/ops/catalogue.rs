@@ -1,6 +1,7 @@
 //! Which series names the alerts, recording rules and dashboards may use: the four services'
-//! declared catalogues, the series every exporter or Prometheus itself provides, the recording rules,
-//! and — while the services are still being built — the design-catalogue names not declared yet.
+//! declared catalogues, the series every exporter or Prometheus itself provides, the infrastructure
+//! exporters' series (by job and prefix), the recording rules, and — while the services are still
+//! being built — the design-catalogue names not declared yet.
 
 use std::collections::BTreeSet;
 
@@ -21,6 +22,35 @@ pub const BUILTIN_SERIES: &[&str] = &[
     "process_start_time_seconds",
     "process_threads",
 ];
+
+/// The infrastructure's exporters, which no service catalogue describes: (Prometheus job, the
+/// prefixes of their series). A name with one of these prefixes is theirs; every other name must be
+/// declared (service prefixes never start like these, a unit test checks).
+pub const EXPORTER_SERIES: &[(&str, &[&str])] = &[
+    // prometheus-postgres-exporter, and the queries of prometheus/postgres-exporter/queries.yml.
+    ("postgres", &["pg_"]),
+    // prometheus-nats-exporter: `-varz` as gnatsd_varz_*, `-jsz` as jetstream_* (compose only).
+    ("nats", &["gnatsd_", "jetstream_"]),
+    // ClickHouse's own /metrics (compose only): ClickHouseMetrics_*, ClickHouseProfileEvents_*, …
+    ("clickhouse", &["ClickHouse"]),
+];
+
+/// The exporter job whose series `name` is, if any.
+pub fn exporter_of(name: &str) -> Option<&'static str> {
+    EXPORTER_SERIES
+        .iter()
+        .find(|(_, prefixes)| prefixes.iter().any(|prefix| name.starts_with(prefix)))
+        .map(|(job, _)| *job)
+}
+
+/// Exporters that run in compose only (Debian packages none for NATS, and its ClickHouse 18.16 has
+/// no Prometheus endpoint): their panels are empty in the end-to-end topology.
+pub const COMPOSE_ONLY_EXPORTERS: &[&str] = &["nats", "clickhouse"];
+
+/// Whether `name` is a series of an exporter that runs in compose only.
+pub fn compose_only(name: &str) -> bool {
+    exporter_of(name).is_some_and(|job| COMPOSE_ONLY_EXPORTERS.contains(&job))
+}
 
 /// Names from `shared/design/metrics.md` (or asked for by an issue, or declared on a service branch
 /// not merged yet) that the alerts and dashboards already use but no service declares YET: the services implementing them are being written. A
@@ -50,6 +80,7 @@ impl KnownSeries {
             ));
         }
         if BUILTIN_SERIES.contains(&name)
+            || exporter_of(name).is_some()
             || self.declared.contains(name)
             || self.recorded.contains(name)
             || self.pending.contains(name)
@@ -100,6 +131,24 @@ mod tests {
         ] {
             assert_eq!(known.problem(name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn exporter_series_are_known_by_prefix_and_no_service_prefix_looks_like_one() {
+        let known = known();
+        for name in [
+            "pg_stat_activity_count",
+            "gnatsd_varz_slow_consumers",
+            "jetstream_consumer_num_pending",
+            "ClickHouseMetrics_Query",
+        ] {
+            assert_eq!(known.problem(name), None, "{name}");
+        }
+        for service in ["fechatter_", "notify_", "bot_", "analytics_"] {
+            assert_eq!(exporter_of(service), None, "{service}");
+        }
+        // A service series is still checked: a typo is reported, not taken for an exporter's.
+        assert!(known.problem("bot_probe_checks_totl").is_some());
     }
 
     #[test]

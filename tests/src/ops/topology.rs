@@ -53,7 +53,21 @@ pub const INFRASTRUCTURE: &[(&str, &[(u16, u16)])] = &[
     ("clickhouse", &[(8123, 8123)]),
     // 9090 on the host belongs to fechatter_server's metrics.
     ("prometheus", &[(9099, 9090)]),
+    ("alertmanager", &[(9093, 9093)]),
     ("grafana", &[(3000, 3000)]),
+    // Scraped inside the compose network only.
+    ("postgres-exporter", &[]),
+    ("nats-exporter", &[]),
+];
+
+/// Alertmanager's port on the host (compose) and in the native runner.
+pub const ALERTMANAGER_PORT: u16 = 9093;
+
+/// The infrastructure's exporters as Prometheus scrapes them in compose: (job, target).
+pub const EXPORTER_TARGETS: &[(&str, &str)] = &[
+    ("postgres", "postgres-exporter:9187"),
+    ("nats", "nats-exporter:7777"),
+    ("clickhouse", "clickhouse:9363"),
 ];
 
 /// Prometheus's port on the host (compose) and in the native runner.

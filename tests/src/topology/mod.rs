@@ -1,5 +1,5 @@
-//! Starts Postgres, NATS and ClickHouse (dedicated, so tests may stop them) and the four services as
-//! child processes on free ports, each logging JSON to its own file.
+//! Starts Postgres, NATS and ClickHouse (dedicated, so tests may stop them), Postgres's exporter and
+//! the four services as child processes on free ports, each logging JSON to its own file.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use test_support::{ClickHouse, Nats, Postgres, PrometheusConfig, free_port, wait_until};
+use test_support::{
+    ClickHouse, Nats, Postgres, PostgresExporter, PostgresExporterConfig, PrometheusConfig,
+    free_port, wait_until,
+};
 
 use crate::nats_users::NatsUsers;
 use tokio::process::{Child, Command};
@@ -125,6 +128,8 @@ pub struct Topology {
     pub nats: Nats,
     pub clickhouse: ClickHouse,
     pub secrets: Secrets,
+    /// `pg_*` series of `postgres`, scraped as job `postgres` like in compose.
+    pub postgres_exporter: PostgresExporter,
     processes: Vec<Process>,
     logs: tempfile::TempDir,
 }
@@ -154,6 +159,9 @@ const FAST_SETTINGS: &[(&str, &str)] = &[
     ("FECHATTER_RATE_LIMIT_AUTH_PER_MINUTE", "1000"),
     ("FECHATTER_RATE_LIMIT_SEND_PER_MINUTE", "6000"),
     ("FECHATTER_RATE_LIMIT_SEARCH_PER_MINUTE", "6000"),
+    // An upload nothing references is forgotten within seconds (the story leaves one behind).
+    ("FECHATTER_FILES_SWEEP_INTERVAL_SECONDS", "1"),
+    ("FECHATTER_FILES_ORPHAN_GRACE_SECONDS", "2"),
     // A closed SSE client is noticed at the next keep-alive.
     ("NOTIFY_SSE_KEEP_ALIVE_MS", "1000"),
     // An event in flight when notify dies is redelivered this soon after it restarts.
@@ -164,6 +172,8 @@ const FAST_SETTINGS: &[(&str, &str)] = &[
     ("ANALYTICS_CLICKHOUSE_TIMEOUT_MS", "2000"),
     ("ANALYTICS_NATS_ACK_WAIT_MS", "5000"),
     ("ANALYTICS_NATS_MAX_DELIVER", "3"),
+    // The probe runs only where a test sets BOT_PROBE_PASSWORD; then it probes every second.
+    ("BOT_PROBE_INTERVAL_MS", "1000"),
 ];
 
 impl Topology {
@@ -206,9 +216,15 @@ impl Topology {
         let private_key_file = write("jwt_private.pem", &secrets.jwt_private_key);
         let public_key_file = write("jwt_public.pem", &secrets.jwt_public_key);
         let bot_api_key_file = write("bot_api_key", &secrets.bot_api_key);
+        let postgres_exporter = PostgresExporter::start(PostgresExporterConfig {
+            url: database_url.clone(),
+            queries: Some(crate::ops::repo_path("exporters/postgres/queries.yml")),
+        })
+        .await;
         let mut topology = Topology {
             processes: Vec::new(),
             postgres,
+            postgres_exporter,
             nats,
             clickhouse,
             secrets,
@@ -219,6 +235,7 @@ impl Topology {
             .map(|_| (free_port(), free_port()))
             .collect();
         let fechatter_url = format!("http://127.0.0.1:{}", ports[0].0);
+        let notify_url = format!("http://127.0.0.1:{}", ports[1].0);
         for (service, (port, metrics_port)) in Service::ALL.into_iter().zip(ports) {
             let prefix = service.env_prefix();
             let mut env = vec![
@@ -260,6 +277,7 @@ impl Topology {
             }
             if service == Service::Bot {
                 env.push(("FECHATTER_URL", fechatter_url.clone()));
+                env.push(("PROBE_NOTIFY_URL", notify_url.clone()));
             }
             if service == Service::Fechatter {
                 // Uploads go beside the logs, deleted with them.
@@ -314,13 +332,15 @@ impl Topology {
         )
     }
 
-    /// A Prometheus configuration scraping the four services under their job names.
+    /// A Prometheus configuration scraping the four services under their job names, and Postgres's
+    /// exporter as job `postgres`.
     pub fn prometheus_config(&self) -> PrometheusConfig {
         self.processes
             .iter()
             .fold(PrometheusConfig::new(), |config, p| {
                 config.scrape(p.service.name(), format!("127.0.0.1:{}", p.metrics_port))
             })
+            .scrape("postgres", self.postgres_exporter.target())
     }
 
     /// Starts (or restarts) a service with its original ports and environment.

@@ -148,7 +148,8 @@ async fn the_bot_killed_mid_conversation_resumes_indexes_every_message_once_and_
     .await;
 
     // A question the bot is most likely still working on when it dies.
-    let question = pair.api.send(&pair.bob, pair.chat, "@bot summary").await;
+    // Ann owns the chat: her mention brings the bot in.
+    let question = pair.api.send(&pair.ann, pair.chat, "@bot summary").await;
     topology.kill_service(Service::Bot).await;
     let at_kill = sender.stored();
     wait_until("messages sent while the bot is dead", WAIT, || async {

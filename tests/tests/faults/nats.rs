@@ -21,7 +21,7 @@ async fn with_nats_down_for_twenty_seconds_sends_succeed_and_every_message_arriv
     let topology = Topology::start().await;
     let prometheus = Prometheus::start(with_fast_alerts(
         topology.prometheus_config(),
-        &["NATSSubscriptionDown"],
+        &["NATSSubscriptionDown", "NATSDown"],
     ))
     .await;
     let mut pair = Pair::meet(&topology).await;
@@ -59,6 +59,8 @@ async fn with_nats_down_for_twenty_seconds_sends_succeed_and_every_message_arriv
         )
         .await;
     }
+    // The root cause, which Alertmanager lets silence the consumers' alerts.
+    wait_for_alert(&prometheus, "NATSDown", "firing", &[], WAIT).await;
     prometheus_value(&prometheus, "fechatter_outbox_pending_events > 0").await;
     prometheus_value(
         &prometheus,

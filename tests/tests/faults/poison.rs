@@ -1,7 +1,9 @@
 //! Something publishes an event no consumer can read: notify, bot and analytics each park it on
-//! their dead-letter subject and count it, and the chat goes on for everyone.
+//! their dead-letter subject and count it, the repository's EventsDeadLettered alert fires for each,
+//! and the chat goes on for everyone.
 
-use e2e::Topology;
+use e2e::alerts::{wait_for_alert, with_fast_alerts};
+use e2e::{Service, Topology};
 use fechatter_events::{EventBus, EventKind};
 use futures::StreamExt;
 use test_support::{Prometheus, wait_until};
@@ -11,7 +13,15 @@ use crate::{Pair, WAIT, prometheus_value};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_event_is_dead_lettered_by_each_consumer_and_the_chat_goes_on() {
     let topology = Topology::start().await;
-    let prometheus = Prometheus::start(topology.prometheus_config()).await;
+    let prometheus = Prometheus::start(with_fast_alerts(
+        topology.prometheus_config(),
+        &["EventsDeadLettered"],
+    ))
+    .await;
+    // Scraped at 0 first: a window's increase starts from a sample.
+    for service in Service::ALL {
+        prometheus.wait_for_up(service.name(), WAIT).await;
+    }
     let mut pair = Pair::meet(&topology).await;
     let bus = EventBus::default();
     let nats = async_nats::connect(topology.nats_operator_url())
@@ -60,6 +70,16 @@ async fn an_unreadable_event_is_dead_lettered_by_each_consumer_and_the_chat_goes
         ["analytics", "bot", "notify"].map(|consumer| bus.dead_letter_subject(consumer))
     );
     prometheus_value(&prometheus, "sum(notify_events_dead_lettered_total) > 0").await;
-    prometheus_value(&prometheus, "sum(analytics_nats_dead_letters_total) > 0").await;
+    prometheus_value(&prometheus, "sum(analytics_events_dead_lettered_total) > 0").await;
     prometheus_value(&prometheus, "sum(bot_events_dead_lettered_total) > 0").await;
+    for service in ["notify_server", "analytics_server", "bot_server"] {
+        wait_for_alert(
+            &prometheus,
+            "EventsDeadLettered",
+            "firing",
+            &[("service", service)],
+            WAIT,
+        )
+        .await;
+    }
 }

@@ -77,6 +77,8 @@ async fn with_postgres_down_the_api_answers_503_at_once_and_recovers_without_a_r
     })
     .await;
     prometheus_value(&prometheus, "sum(fechatter_db_errors_total) > 0").await;
+    // The bot's periodic index count fails too.
+    prometheus_value(&prometheus, "sum(bot_db_errors_total) > 0").await;
     prometheus_value(
         &prometheus,
         r#"sum(fechatter_http_errors_total{status="503"}) > 0"#,

@@ -22,8 +22,13 @@ pub const WAIT: Duration = Duration::from_secs(30);
 async fn two_workspaces_chat_live_the_reports_count_it_and_every_series_panel_and_alert_tells_the_truth()
  {
     let model = LlmMock::start().await;
-    let topology =
-        Topology::start_with(&[("BOT_LLM_URL", model.url()), ("BOT_LLM_API_KEY", API_KEY)]).await;
+    let topology = Topology::start_with(&[
+        ("BOT_LLM_URL", model.url()),
+        ("BOT_LLM_API_KEY", API_KEY),
+        // The synthetic probe runs beside the story, as in compose.
+        ("BOT_PROBE_PASSWORD", "a-canary-password-for-the-story"),
+    ])
+    .await;
     let prometheus = observability::start_prometheus(&topology).await;
     let mut told = chat::play(&topology).await;
     assistant::ask(&topology, &mut told, &model).await;

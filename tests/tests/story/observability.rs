@@ -1,10 +1,11 @@
 //! Observability truth after the story: every declared series has samples in a real Prometheus
-//! (and every counter moved), all four jobs are up, every dashboard query returns data and no alert
-//! fires.
+//! (and every counter moved), all four jobs and Postgres's exporter are up, every dashboard query
+//! returns data, the probe succeeded and no alert fires.
 
 use std::time::Duration;
 
 use e2e::ops::catalogue::PENDING_DESIGN_METRICS;
+use e2e::ops::prometheus_api::PrometheusApi;
 use e2e::ops::repo_path;
 use e2e::ops::rules::yaml_files;
 use e2e::truth::{Declared, FAULT_ONLY_SERIES, Kind, UNREACHABLE_SERIES, look};
@@ -51,7 +52,29 @@ pub async fn check(prometheus: &Prometheus) {
     let deadline = tokio::time::Instant::now() + SETTLE;
     let excused = FAULT_ONLY_SERIES.len() + UNREACHABLE_SERIES.len();
     loop {
-        let truth = look(prometheus, &declared, PENDING_DESIGN_METRICS).await;
+        let mut truth = look(prometheus, &declared, PENDING_DESIGN_METRICS).await;
+        for (what, promql) in [
+            (
+                "the probe succeeded",
+                r#"sum(bot_probe_checks_total{result="success"}) > 0"#,
+            ),
+            (
+                "the probe measured",
+                "sum(bot_probe_duration_seconds_count) > 0",
+            ),
+            (
+                "Postgres's exporter is up",
+                r#"up{job="postgres"} == 1 and pg_up == 1"#,
+            ),
+        ] {
+            let found = PrometheusApi::new(&prometheus.url())
+                .query(promql)
+                .await
+                .unwrap_or_default();
+            if found.is_empty() {
+                truth.failures.push(format!("not true: {what} ({promql})"));
+            }
+        }
         if truth.failures.is_empty() {
             assert_eq!(truth.series_checked, declared.len() - excused);
             eprintln!(

@@ -1,12 +1,13 @@
 //! Cat shares a file in #general; bob, in the browser, follows over the WebSocket: he sees it
 //! pushed, downloads it, types (everyone else's devices show it), answers (a retry of the same
-//! command is not a second message) and marks it read.
+//! command is not a second message) and marks it read. A draft cat never sends is swept away.
 
 use e2e::api::Api;
 use e2e::sse::{envelope_belongs_to, message_ids};
 use e2e::ws::Ws;
 use e2e::{Service, Topology};
 use serde_json::json;
+use test_support::wait_until;
 
 use crate::WAIT;
 use crate::chat::{Told, assert_only_for};
@@ -116,4 +117,19 @@ pub async fn share_and_answer(topology: &Topology, told: &mut Told) {
         );
     }
     *told.messages.entry(("ann", "public_channel")).or_default() += 2;
+
+    // Last, as its `file.uploaded` reaches cat's devices: a draft cat uploads and never sends is
+    // forgotten by the file sweep after its grace period, and the shared file stays.
+    let draft = api.upload(cat, "draft.txt", b"never sent\n").await;
+    draft.expect(201);
+    let draft = draft.id();
+    wait_until("the sweep to forget the unsent draft", WAIT, || async {
+        api.download(cat, draft).await.0 == 404
+    })
+    .await;
+    assert_eq!(
+        api.download(bob, file).await.0,
+        200,
+        "the shared file stays"
+    );
 }
