@@ -28,9 +28,13 @@ fn ann() -> Value {
     })
 }
 
+/// An Ed25519-signed access token (header `{"typ":"JWT","alg":"EdDSA"}`); the claims and
+/// signature are shortened.
+const ACCESS_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxIiwid3MiOjF9.BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4_QEFCQ0RFRg";
+
 fn tokens() -> Value {
     json!({
-        "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwid3MiOjF9.0q8zf8WNE_aXRUtSlVNO3WGf0W3Z71eNjy7kdHZfO34",
+        "access_token": ACCESS_TOKEN,
         "refresh_token": "U7VMlZYjmlTWGLxrR9LlwewjHLPNtuEWkvAB4N744ZM",
         "token_type": "Bearer",
         "expires_in": 900,
@@ -99,6 +103,17 @@ pub fn all() -> Vec<Exchange> {
         },
         Exchange {
             method: "post",
+            path: "/api/bots/token",
+            params: json!({}),
+            request: Some(json!({"workspace_id": 1})),
+            status: "200",
+            response: Some(json!({
+                "access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 900,
+                "user_id": 2
+            })),
+        },
+        Exchange {
+            method: "post",
             path: "/api/workspace/invites",
             params: json!({}),
             request: Some(json!({"max_uses": 5})),
@@ -119,6 +134,14 @@ pub fn all() -> Vec<Exchange> {
                 me["workspace_name"] = json!("Acme");
                 me
             }),
+        },
+        Exchange {
+            method: "delete",
+            path: "/api/users/me",
+            params: json!({}),
+            request: None,
+            status: "204",
+            response: None,
         },
         Exchange {
             method: "get",
@@ -345,7 +368,7 @@ pub fn all() -> Vec<Exchange> {
         Exchange {
             method: "get",
             path: "/api/ws",
-            params: json!({"access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwid3MiOjF9.0q8zf8WNE_aXRUtSlVNO3WGf0W3Z71eNjy7kdHZfO34"}),
+            params: json!({"access_token": ACCESS_TOKEN}),
             request: None,
             status: "101",
             response: None,
