@@ -350,6 +350,17 @@ mod tests {
     }
 
     #[test]
+    fn the_runbook_prints_the_example_pair_that_is_refused() {
+        let runbook = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/runbook.md"),
+        )
+        .unwrap_or_else(|err| panic!("docs/runbook.md: {err}"));
+        for text in [EXAMPLE_PRIVATE, EXAMPLE_PUBLIC, EXAMPLE_KEY_FINGERPRINT] {
+            assert!(runbook.contains(text.trim_end()), "the runbook lacks {text}");
+        }
+    }
+
+    #[test]
     fn a_key_in_the_wrong_half_or_of_another_kind_is_refused() {
         let (private, public) = generate_key_pair().unwrap_or_else(|err| panic!("{err}"));
         assert!(matches!(
