@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# One image holding the four Fechatter services; docker-compose.yml picks the binary with `command`.
+# One image holding the four Fechatter services and the web client fechatter_server serves;
+# docker-compose.yml picks the binary with `command`.
 #
 #   docker build -t fechatter:local .
 #   docker run --rm -v $PWD/secrets:/var/lib/fechatter/secrets fechatter:local fechatter_secrets /var/lib/fechatter/secrets
@@ -10,6 +11,15 @@
 
 ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm
+ARG NODE_VERSION=20
+
+# The web client: type-checked and built by Vite into static files fechatter_server serves.
+FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
 
 FROM rust:${RUST_VERSION}-${DEBIAN_RELEASE} AS chef
 RUN cargo install cargo-chef --locked --version 0.1.78
@@ -48,6 +58,9 @@ COPY --from=builder \
      /app/target/release/analytics_server \
      /app/target/release/fechatter_secrets \
      /usr/local/bin/
+COPY --from=web /web/dist /usr/share/fechatter/web
+# Read by fechatter_server only: it serves the client beside the API on its port.
+ENV FECHATTER_WEB_DIR=/usr/share/fechatter/web
 USER fechatter:fechatter
 # Writable by the service user; a named volume mounted on .../files starts with this ownership.
 WORKDIR /var/lib/fechatter

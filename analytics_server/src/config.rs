@@ -30,6 +30,8 @@ pub struct Config {
     pub session_timeout: Duration,
     /// How often the business gauges (daily active users, …) are recomputed from ClickHouse.
     pub gauges_interval: Duration,
+    /// Browser origins (the web client's) allowed to post client events.
+    pub cors_origins: fechatter_http::AllowedOrigins,
 }
 
 /// Limits of HTTP ingestion.
@@ -141,6 +143,7 @@ impl Config {
             },
             session_timeout: millis(env, "SESSION_TIMEOUT_MS", 1_800 * SECOND, 100, DAY)?,
             gauges_interval: millis(env, "GAUGES_INTERVAL_MS", 60 * SECOND, 100, DAY)?,
+            cors_origins: fechatter_http::AllowedOrigins::from_env(env)?,
         })
     }
 }

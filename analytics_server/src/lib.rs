@@ -47,9 +47,11 @@ impl Application {
             .await
             .map_err(StartupError::dependency)?;
         observability::metrics::init(state.buffer().capacity());
+        // CORS outermost: preflights are answered before routing and not counted as requests.
         let api = routes::router(state.clone())
             .layer(RequestTimeoutLayer::new(runtime.request_timeout))
-            .layer(HttpMetricsLayer::new(observability::shared()));
+            .layer(HttpMetricsLayer::new(observability::shared()))
+            .layer(state.config().cors_origins.layer());
         let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
         Ok(Self { server, state })
     }

@@ -4,10 +4,12 @@
 //! crate fixes the wire shape `{"code", "message", ...extra}` and makes extractor rejections use it.
 
 pub mod client_address;
+pub mod cors;
 mod error;
 mod extract;
 mod timeout;
 
+pub use cors::AllowedOrigins;
 pub use error::ApiError;
 pub use extract::{Json, Query};
 pub use timeout::{RequestTimeout, RequestTimeoutLayer};

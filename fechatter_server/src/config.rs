@@ -3,6 +3,7 @@
 mod auth;
 mod files;
 mod rate_limits;
+mod web;
 mod websocket;
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use url::Url;
 pub use auth::AuthSettings;
 pub use files::FileSettings;
 pub use rate_limits::RateLimits;
+pub use web::WebClientSettings;
 pub use websocket::WebSocketSettings;
 
 #[derive(Debug, Clone)]
@@ -37,6 +39,7 @@ pub struct Config {
     pub rate_limits: RateLimits,
     pub websocket: WebSocketSettings,
     pub search: SearchSettings,
+    pub web: WebClientSettings,
 }
 
 /// Argon2id cost. The defaults are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane); tests
@@ -148,6 +151,7 @@ impl Config {
                 hybrid: env.bool("SEARCH_HYBRID", false)?,
                 embedder: search_embedder(env)?,
             },
+            web: WebClientSettings::from(env)?,
         })
     }
 }

@@ -18,6 +18,7 @@ pub mod service;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod web;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -50,6 +51,7 @@ impl Application {
         let api = routes::router(state.clone())
             .layer(timeouts)
             .layer(HttpMetricsLayer::new(observability::shared()));
+        let api = web::with_client(api, &state.config().web);
         let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
         Ok(Self { server, state })
     }

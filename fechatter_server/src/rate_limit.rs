@@ -258,6 +258,7 @@ pub async fn sweep(state: AppState, shutdown: CancellationToken) {
             _ = tick.tick() => {
                 state.limiters().sweep();
                 state.sockets().sweep();
+                state.typing().sweep();
             }
         }
     }

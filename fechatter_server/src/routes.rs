@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
             put(messages::add_reaction).delete(messages::remove_reaction),
         )
         .route("/api/chats/{id}/read", post(messages::mark_read))
+        .route("/api/chats/{id}/typing", post(chats::typing))
         .route(
             UPLOAD_ROUTE,
             // The file size limit is enforced on the file itself; this bounds the multipart framing.

@@ -15,6 +15,7 @@ use crate::cache::Caches;
 use crate::config::Config;
 use crate::outbox::RelayWaker;
 use crate::rate_limit::RateLimiters;
+use crate::service::typing::TypingThrottle;
 use crate::storage::FileStore;
 use crate::ws::WebSockets;
 
@@ -35,6 +36,7 @@ struct Inner {
     files: FileStore,
     limiters: RateLimiters,
     sockets: WebSockets,
+    typing: TypingThrottle,
     relay_waker: RelayWaker,
 }
 
@@ -77,6 +79,7 @@ impl AppState {
         let files = FileStore::open(&config.files.dir).map_err(StateError::FilesDir)?;
         let limiters = RateLimiters::new(&config.rate_limits);
         let sockets = WebSockets::new(&config.websocket);
+        let typing = TypingThrottle::new(config.websocket.typing_throttle);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -90,6 +93,7 @@ impl AppState {
                 files,
                 limiters,
                 sockets,
+                typing,
                 relay_waker: RelayWaker::default(),
             }),
         })
@@ -137,6 +141,11 @@ impl AppState {
 
     pub fn sockets(&self) -> &WebSockets {
         &self.inner.sockets
+    }
+
+    /// The throttle of typing signals sent over HTTP.
+    pub fn typing(&self) -> &TypingThrottle {
+        &self.inner.typing
     }
 
     /// Wakes this instance's outbox relay after a commit that wrote events.

@@ -22,6 +22,8 @@ pub struct Config {
     pub consumer: ConsumerConfig,
     /// How long a typing signal shows before the client lets it lapse.
     pub typing_ttl: Duration,
+    /// Browser origins (the web client's) allowed to open the stream.
+    pub cors_origins: fechatter_http::AllowedOrigins,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +95,7 @@ impl Config {
                 ack_wait: millis_between(env, "CONSUMER_ACK_WAIT_MS", 10_000, 100, 600_000)?,
             },
             typing_ttl: millis_between(env, "TYPING_TTL_MS", 5_000, 100, 60_000)?,
+            cors_origins: fechatter_http::AllowedOrigins::from_env(env)?,
         })
     }
 }

@@ -41,9 +41,11 @@ impl Application {
         let state = AppState::try_new(config)
             .await
             .map_err(StartupError::dependency)?;
+        // CORS outermost: preflights are answered before routing and not counted as requests.
         let api = routes::router(state.clone())
             .layer(RequestTimeoutLayer::new(runtime.request_timeout))
-            .layer(HttpMetricsLayer::new(observability::shared()));
+            .layer(HttpMetricsLayer::new(observability::shared()))
+            .layer(state.config().cors_origins.layer());
         let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle)
             .await?
             .with_write_stall_timeout(state.config().sse.write_timeout);

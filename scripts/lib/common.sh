@@ -123,3 +123,28 @@ build_progress() { # build_progress always|never WIDTH: reads cargo's output, on
   [ "$tty" = always ] && printf '\r\033[K' >&2
   return 0
 }
+
+# Node.js and npm build the web client; Vite needs Node.js 20.19 or newer.
+ensure_node() {
+  ensure_packages node:nodejs npm:npm
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+    || die "Node.js $(node --version) is too old to build the web client (Vite needs 20.19 or newer)"
+}
+
+# Debian's chromium, which the browser tests drive through playwright-core.
+ensure_browser() {
+  ensure_packages /usr/bin/chromium:chromium
+}
+
+# Builds the web client into web/dist: `npm ci` when package-lock.json changed since the last
+# install, then the type check and the Vite build. Everything it needs comes from the npm registry.
+WEB_DIR="$ROOT/web"
+build_web_client() {
+  ensure_node
+  if [ ! -f "$WEB_DIR/node_modules/.package-lock.json" ] \
+    || [ "$WEB_DIR/package-lock.json" -nt "$WEB_DIR/node_modules/.package-lock.json" ]; then
+    say "installing the web client's packages (npm ci)"
+    (cd "$WEB_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  (cd "$WEB_DIR" && npm run --silent build >/dev/null) || die "the web client did not build (cd web && npm run build)"
+}

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod api;
+pub mod browser;
 pub mod llm;
 pub mod metrics;
 pub mod nats_users;

@@ -2,6 +2,7 @@
 //! start once).
 
 mod access;
+mod cors;
 mod faults;
 mod health;
 mod ingest_http;

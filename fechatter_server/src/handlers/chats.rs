@@ -158,3 +158,25 @@ pub async fn remove_member(
     service::members::remove(&state, &caller, chat_id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The answer to a typing signal.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub struct TypingSignal {
+    /// False when the throttle dropped it (one per user and chat per interval).
+    pub published: bool,
+}
+
+#[utoipa::path(post, path = "/api/chats/{id}/typing", tag = "chats", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat")),
+    description = "Tells the chat's other members, live and never stored, that the caller is typing.",
+    responses(
+        (status = 200, description = "Passed on, or dropped by the throttle", body = TypingSignal),
+        NotFound, BadParameters, Unauthenticated, ServerErrors))]
+pub async fn typing(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    Path(chat_id): Path<ChatId>,
+) -> Result<Json<TypingSignal>, AppError> {
+    let published = service::typing::signal(&state, &caller, chat_id).await?;
+    Ok(Json(TypingSignal { published }))
+}

@@ -330,6 +330,14 @@ pub fn all() -> Vec<Exchange> {
         },
         Exchange {
             method: "post",
+            path: "/api/chats/{id}/typing",
+            params: json!({"id": 1}),
+            request: None,
+            status: "200",
+            response: Some(json!({"published": true})),
+        },
+        Exchange {
+            method: "post",
             path: "/api/files",
             params: json!({}),
             request: None,

@@ -52,6 +52,7 @@ pub struct UploadForm {
         handlers::chats::members,
         handlers::chats::add_member,
         handlers::chats::remove_member,
+        handlers::chats::typing,
         handlers::messages::list,
         handlers::messages::send,
         handlers::messages::edit,

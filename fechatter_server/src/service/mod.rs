@@ -20,4 +20,5 @@ pub mod rules;
 pub mod search;
 pub mod sessions;
 pub mod signup;
+pub mod typing;
 pub mod users;

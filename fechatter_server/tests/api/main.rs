@@ -21,4 +21,5 @@ mod search;
 mod sessions;
 mod storage;
 mod story;
+mod web_client;
 mod websocket;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod capacity;
+mod cors;
 mod faults;
 mod foundation;
 mod presence;

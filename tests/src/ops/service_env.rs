@@ -1,9 +1,10 @@
 //! The environment variables a service really reads, found in its configuration sources
 //! (`src/config.rs` and `src/config/**.rs`, plus the shared readers those call:
 //! `observability::RuntimeConfig::from_env`, `fechatter_events::EventBus::from_env` and
-//! `fechatter_events::nats::url_from_env` and the token keys of `fechatter_auth`), where every
-//! setting is read as `env.<kind>("NAME", …)` from an `env_config::Env` with the service's prefix.
-//! A secret read with `env.secret_or_file("NAME", …)` is also read as `NAME_FILE`.
+//! `fechatter_events::nats::url_from_env`, `fechatter_http::AllowedOrigins::from_env` and the
+//! token keys of `fechatter_auth`), where every setting is read as `env.<kind>("NAME", …)` from an
+//! `env_config::Env` with the service's prefix. A secret read with
+//! `env.secret_or_file("NAME", …)` is also read as `NAME_FILE`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ const SHARED_READERS: &[(&str, &str)] = &[
     ("RuntimeConfig::from_env", "observability/src/config.rs"),
     ("EventBus::from_env", "fechatter_events/src/stream.rs"),
     ("nats::url_from_env", "fechatter_events/src/nats.rs"),
+    ("AllowedOrigins::from_env", "fechatter_http/src/cors.rs"),
     (
         "fechatter_auth::signer_from_env",
         "fechatter_auth/src/env.rs",

@@ -236,6 +236,7 @@ impl Topology {
             .collect();
         let fechatter_url = format!("http://127.0.0.1:{}", ports[0].0);
         let notify_url = format!("http://127.0.0.1:{}", ports[1].0);
+        let analytics_url = format!("http://127.0.0.1:{}", ports[3].0);
         for (service, (port, metrics_port)) in Service::ALL.into_iter().zip(ports) {
             let prefix = service.env_prefix();
             let mut env = vec![
@@ -278,6 +279,18 @@ impl Topology {
             if service == Service::Bot {
                 env.push(("FECHATTER_URL", fechatter_url.clone()));
                 env.push(("PROBE_NOTIFY_URL", notify_url.clone()));
+            }
+            // A browser loads the web client (when FECHATTER_WEB_DIR is set) from fechatter_server
+            // and reaches notify and analytics from that origin.
+            match service {
+                Service::Fechatter => {
+                    env.push(("WEB_NOTIFY_URL", notify_url.clone()));
+                    env.push(("WEB_ANALYTICS_URL", analytics_url.clone()));
+                }
+                Service::Notify | Service::Analytics => {
+                    env.push(("CORS_ORIGINS", fechatter_url.clone()));
+                }
+                Service::Bot => {}
             }
             if service == Service::Fechatter {
                 // Uploads go beside the logs, deleted with them.
