@@ -356,7 +356,10 @@ mod tests {
         )
         .unwrap_or_else(|err| panic!("docs/runbook.md: {err}"));
         for text in [EXAMPLE_PRIVATE, EXAMPLE_PUBLIC, EXAMPLE_KEY_FINGERPRINT] {
-            assert!(runbook.contains(text.trim_end()), "the runbook lacks {text}");
+            assert!(
+                runbook.contains(text.trim_end()),
+                "the runbook lacks {text}"
+            );
         }
     }
 
