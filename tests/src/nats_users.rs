@@ -48,15 +48,6 @@ impl NatsUsers {
             .unwrap_or_else(|| panic!("{user} is not a NATS user"))
     }
 
-    /// `nats://user:password@127.0.0.1:PORT`
-    pub fn url(&self, nats: &Nats, user: &str) -> String {
-        format!(
-            "nats://{user}:{}@127.0.0.1:{}",
-            self.password(user),
-            nats.port()
-        )
-    }
-
     /// A dedicated server with these users.
     pub async fn start(&self) -> Nats {
         Nats::dedicated_with(self.config()).await

@@ -108,7 +108,8 @@ async fn migrate(setup: &Setup, database_url: &str, nats_url: &str) -> anyhow::R
                 ("NATS_URL", nats_url.to_owned()),
                 ("NATS_STREAM", bus.stream.clone()),
                 ("NATS_SUBJECT_PREFIX", bus.subject_prefix.clone()),
-                ("FECHATTER_API_KEY", setup.keys.bot_api_key.clone()),
+                ("JWT_PRIVATE_KEY", setup.keys.private_pem.clone()),
+                ("BOT_API_KEY", setup.keys.bot_api_key.clone()),
             ],
         )
         .await?;

@@ -24,9 +24,7 @@ async fn an_unreadable_event_is_dead_lettered_by_each_consumer_and_the_chat_goes
     }
     let mut pair = Pair::meet(&topology).await;
     let bus = EventBus::default();
-    let nats = async_nats::connect(topology.nats_operator_url())
-        .await
-        .unwrap_or_else(|err| panic!("connect to NATS: {err}"));
+    let nats = topology.nats_operator().await;
     let mut dead_letters = nats
         .subscribe(format!("{}.dlq.>", bus.subject_prefix))
         .await
