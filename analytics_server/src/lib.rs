@@ -91,11 +91,20 @@ impl Application {
         let consumer = tokio::spawn(ingest::consumer::run(state.clone(), shutdown.clone()));
         tokio::spawn(state.sessions().clone().run_expiry(shutdown.clone()));
         tokio::spawn(limits::sweep(state.clone(), shutdown.clone()));
-        tokio::spawn(state.revoked().clone().follow(
-            async_nats::jetstream::new(state.nats().clone()),
-            state.event_bus().clone(),
-            shutdown.clone(),
-        ));
+        let config = state.config().clone();
+        let revoked = state.revoked().clone();
+        let following = shutdown.clone();
+        tokio::spawn(async move {
+            revoked
+                .follow_on_own_connection(
+                    config.nats_url.as_str(),
+                    "analytics_server_revocations",
+                    &config.nats_auth,
+                    config.event_bus.clone(),
+                    following,
+                )
+                .await;
+        });
         let served = self.server.run(shutdown).await;
         stop_writing.cancel();
         let stopped = async {

@@ -136,6 +136,27 @@ impl RevokedSessions {
         }
     }
 
+    /// [`follow`](Self::follow) over a NATS connection of its own, named `client_name`: on a
+    /// service's event-delivery connection the push consumer held up the event feed under load.
+    pub async fn follow_on_own_connection(
+        self,
+        nats_url: &str,
+        client_name: &str,
+        auth: &fechatter_events::nats::NatsAuth,
+        bus: EventBus,
+        shutdown: CancellationToken,
+    ) {
+        match fechatter_events::nats::connect_as(nats_url, client_name, auth).await {
+            Ok(nats) => {
+                self.follow(async_nats::jetstream::new(nats), bus, shutdown)
+                    .await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot connect to NATS to follow session revocations");
+            }
+        }
+    }
+
     /// Reads `session.revoked` from `bus` until `shutdown`, resuming after the last event seen
     /// whenever the consumer breaks.
     pub async fn follow(

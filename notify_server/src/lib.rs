@@ -75,31 +75,19 @@ impl Application {
         ));
         tokio::spawn(consumer::run(state.clone(), shutdown.clone()));
         tokio::spawn(typing::run(state.clone(), shutdown.clone()));
-        // The revoked-session list reads over a connection of its own: sharing the delivery
-        // connection let its push consumer hold up the event feed under load.
-        let (config, revoked, following) = (
-            state.config().clone(),
-            state.revoked().clone(),
-            shutdown.clone(),
-        );
+        let config = state.config().clone();
+        let revoked = state.revoked().clone();
+        let following = shutdown.clone();
         tokio::spawn(async move {
-            match fechatter_events::nats::connect_as(
-                config.nats_url.as_str(),
-                "notify_server_revocations",
-                &config.nats_auth,
-            )
-            .await
-            {
-                Ok(nats) => {
-                    let jetstream = async_nats::jetstream::new(nats);
-                    revoked
-                        .follow(jetstream, config.event_bus.clone(), following)
-                        .await;
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "NOTIFY_NATS_URL: cannot follow session revocations")
-                }
-            }
+            revoked
+                .follow_on_own_connection(
+                    config.nats_url.as_str(),
+                    "notify_server_revocations",
+                    &config.nats_auth,
+                    config.event_bus.clone(),
+                    following,
+                )
+                .await;
         });
         // SSE streams never end by themselves; they must, for the graceful shutdown to finish.
         let closing = state.closing().clone();
