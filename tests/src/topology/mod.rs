@@ -435,16 +435,9 @@ impl Topology {
             .join("\n")
     }
 
-    /// A NATS connection as the operator user (for tests that publish or inspect directly).
-    pub async fn nats_operator(&self) -> async_nats::Client {
-        async_nats::ConnectOptions::new()
-            .user_and_password(
-                "operator".to_owned(),
-                self.secrets.nats.password("operator").to_owned(),
-            )
-            .connect(self.nats.url())
-            .await
-            .unwrap_or_else(|err| panic!("connect to NATS as the operator: {err}"))
+    /// The NATS operator user's password (for tests that publish or inspect directly).
+    pub fn nats_operator_password(&self) -> &str {
+        self.secrets.nats.password("operator")
     }
 
     pub fn log_dir(&self) -> &Path {

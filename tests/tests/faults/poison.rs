@@ -24,7 +24,14 @@ async fn an_unreadable_event_is_dead_lettered_by_each_consumer_and_the_chat_goes
     }
     let mut pair = Pair::meet(&topology).await;
     let bus = EventBus::default();
-    let nats = topology.nats_operator().await;
+    let nats = async_nats::ConnectOptions::new()
+        .user_and_password(
+            "operator".to_owned(),
+            topology.nats_operator_password().to_owned(),
+        )
+        .connect(topology.nats.url())
+        .await
+        .unwrap_or_else(|err| panic!("connect to NATS as the operator: {err}"));
     let mut dead_letters = nats
         .subscribe(format!("{}.dlq.>", bus.subject_prefix))
         .await
