@@ -117,7 +117,7 @@ impl Config {
             clickhouse_password: env.secret("CLICKHOUSE_PASSWORD", Some(""), 0)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
             nats_auth: fechatter_events::nats::auth_from_env(env, "analytics")?,
-            event_bus: EventBus::from_env(env),
+            event_bus: EventBus::from_env(env)?,
             tokens: fechatter_auth::verifier_from_env(env)?,
             ingest: IngestConfig::from(env)?,
             rate_limits: RateLimits {

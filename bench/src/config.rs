@@ -62,6 +62,13 @@ impl RunConfig {
                 1_000_000,
             )?,
             fanout_rate: env.bounded("FANOUT_RATE", full.fanout_rate, 1, 100_000)?,
+            storm_clients: env.bounded("STORM_CLIENTS", full.storm_clients, 2, 1_000_000)?,
+            storm_behind: Duration::from_secs(env.bounded(
+                "STORM_BEHIND_SECS",
+                full.storm_behind.as_secs(),
+                1,
+                3_600,
+            )?),
             ingest_connections: env.bounded(
                 "INGEST_CONNECTIONS",
                 full.ingest_connections,

@@ -176,6 +176,12 @@ impl Spawned {
         format!("http://{}", self.api)
     }
 
+    /// SIGKILL, like a crash; waits until it is gone.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
     /// SIGTERM, then SIGKILL if it has not exited in time.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let pid = Pid::from_raw(i32::try_from(self.pid)?);

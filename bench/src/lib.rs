@@ -48,6 +48,11 @@ pub struct Scale {
     pub sse_fanout_subscribers: usize,
     /// Events per second published to the fan-out subscribers.
     pub fanout_rate: u32,
+    /// Clients of the reconnect storm, half on the instance that is killed.
+    pub storm_clients: usize,
+    /// How far behind the resuming clients' cursors are, at most: each client gets one event in
+    /// this window, so their last events are spread over it.
+    pub storm_behind: Duration,
     pub ingest_connections: usize,
     pub ingest_batch: usize,
     /// `message.created` events per second published to bot_server while its lag is measured.
@@ -71,6 +76,8 @@ impl Scale {
             sse_workspace_size: 100,
             sse_fanout_subscribers: 10_000,
             fanout_rate: 10,
+            storm_clients: 10_000,
+            storm_behind: Duration::from_secs(30),
             ingest_connections: 4,
             ingest_batch: 1_000,
             bot_rate: 2_000,
@@ -91,6 +98,8 @@ impl Scale {
             sse_workspace_size: 10,
             sse_fanout_subscribers: 30,
             fanout_rate: 5,
+            storm_clients: 60,
+            storm_behind: Duration::from_secs(2),
             ingest_connections: 2,
             ingest_batch: 100,
             bot_rate: 100,

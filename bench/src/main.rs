@@ -9,7 +9,7 @@ use bench::{peers, runner, scenarios};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 const USAGE: &str = "usage: bench run <scenario…|all> | bench render | bench peer <sse-hub|trivial> …\n\
-                     scenarios: send list sse-idle sse-fanout ingest bot-index metrics";
+                     scenarios: send list sse-idle sse-fanout reconnect-storm ingest bot-index metrics";
 
 /// Tens of thousands of SSE connections need as many descriptors: take the hard limit.
 fn raise_open_files_limit() {

@@ -12,7 +12,9 @@ use sqlx::{Connection, PgConnection};
 use crate::config::RunConfig;
 use crate::markdown;
 use crate::report::{RunInfo, ScenarioResult};
-use crate::scenarios::{self, bot_index, ingest, list, metrics, send, sse_fanout, sse_idle};
+use crate::scenarios::{
+    self, bot_index, ingest, list, metrics, reconnect_storm, send, sse_fanout, sse_idle,
+};
 
 fn load_average() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
@@ -152,6 +154,7 @@ pub async fn scenario(config: &RunConfig, name: &str) -> anyhow::Result<Scenario
         }
         "sse-idle" => sse_idle::run(setup, &config.nats_url).await,
         "sse-fanout" => sse_fanout::run(setup, &config.nats_url).await,
+        "reconnect-storm" => reconnect_storm::run(setup, &config.nats_url).await,
         "ingest" => ingest::run(setup, &config.clickhouse_url, &config.nats_url).await,
         "metrics" => metrics::run(setup).await,
         other => anyhow::bail!(

@@ -8,7 +8,9 @@ use std::time::Duration;
 use bench::launch::Launcher;
 use bench::pgbench::Pgbench;
 use bench::report::ScenarioResult;
-use bench::scenarios::{bot_index, ingest, list, metrics, send, sse_fanout, sse_idle};
+use bench::scenarios::{
+    bot_index, ingest, list, metrics, reconnect_storm, send, sse_fanout, sse_idle,
+};
 use bench::{Scale, Setup};
 use test_support::{ClickHouse, Nats, Postgres};
 
@@ -123,12 +125,13 @@ async fn idle_sse_connections_are_held_by_notify_and_by_the_bare_hub() {
 }
 
 #[tokio::test]
-async fn fan_out_delivers_every_event_to_every_subscriber_of_notify_and_the_hub() {
+async fn fan_out_delivers_every_event_to_every_subscriber_of_one_and_two_notify_instances_and_the_hub()
+ {
     let logs = tempfile::tempdir().expect("log dir");
     let nats = Nats::shared().await;
     let setup = setup(logs.path());
     let result = within("sse-fanout", sse_fanout::run(&setup, &nats.url())).await;
-    assert_worked(&result, 3);
+    assert_worked(&result, 4);
     let events = 2 * setup.scale.fanout_rate as u64;
     for row in &result.rows {
         assert_eq!(
@@ -137,6 +140,28 @@ async fn fan_out_delivers_every_event_to_every_subscriber_of_notify_and_the_hub(
             "{row:#?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_reconnect_storm_catches_every_resumed_client_up_with_nothing_lost() {
+    let logs = tempfile::tempdir().expect("log dir");
+    let nats = Nats::shared().await;
+    let setup = setup(logs.path());
+    let result = within("reconnect-storm", reconnect_storm::run(&setup, &nats.url())).await;
+    assert_worked(&result, 2);
+    assert_eq!(
+        result.rows[0].ops,
+        setup.scale.storm_clients as u64 / 2,
+        "{result:#?}"
+    );
+    assert!(
+        result
+            .checks
+            .iter()
+            .any(|c| c.target.starts_with("lost") && c.met == Some(true)),
+        "{:?}",
+        result.checks
+    );
 }
 
 #[tokio::test]

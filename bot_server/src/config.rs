@@ -79,7 +79,7 @@ impl Config {
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
             nats_auth: fechatter_events::nats::auth_from_env(env, "bot")?,
-            event_bus: EventBus::from_env(env),
+            event_bus: EventBus::from_env(env)?,
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,
             fechatter_api_key: env.required_secret_or_file("FECHATTER_API_KEY", 32)?,
             consumer: ConsumerSettings {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
-use env_config::Env;
+use env_config::{ConfigError, Env};
 
 use crate::{EphemeralKind, EventKind};
 
@@ -21,6 +21,9 @@ pub struct EventBus {
     pub subject_prefix: String,
     pub max_age: Duration,
     pub max_bytes: i64,
+    /// Copies of the stream a NATS cluster keeps (1 on a single server; 3 on a 3-node cluster, so
+    /// losing one node loses nothing).
+    pub replicas: usize,
 }
 
 impl Default for EventBus {
@@ -30,18 +33,27 @@ impl Default for EventBus {
             subject_prefix: DEFAULT_SUBJECT_PREFIX.to_owned(),
             max_age: DEFAULT_MAX_AGE,
             max_bytes: DEFAULT_MAX_BYTES,
+            replicas: 1,
         }
     }
 }
 
 impl EventBus {
-    /// The bus named by `{PREFIX}_NATS_STREAM` and `{PREFIX}_NATS_SUBJECT_PREFIX`.
-    pub fn from_env(env: &Env) -> Self {
-        Self {
+    /// The bus named by `{PREFIX}_NATS_STREAM`, `{PREFIX}_NATS_SUBJECT_PREFIX` and
+    /// `{PREFIX}_NATS_STREAM_REPLICAS` (1; at most 5, JetStream's limit).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
             stream: env.string("NATS_STREAM", DEFAULT_STREAM),
             subject_prefix: env.string("NATS_SUBJECT_PREFIX", DEFAULT_SUBJECT_PREFIX),
+            replicas: env.bounded("NATS_STREAM_REPLICAS", 1, 1, 5)?,
             ..Self::default()
-        }
+        })
+    }
+
+    /// The same bus with its stream (and presence bucket) kept on `replicas` cluster nodes.
+    pub fn with_replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas;
+        self
     }
 
     /// A bus with its own stream and subjects, e.g. one per test.
@@ -74,6 +86,23 @@ impl EventBus {
         format!("{}.dlq.{}", self.subject_prefix, consumer)
     }
 
+    /// The JetStream key-value bucket of who is connected where: `FECHATTER_PRESENCE` for the
+    /// default bus, one per isolated bus.
+    pub fn presence_bucket(&self) -> String {
+        let base: String = self
+            .subject_prefix
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("{base}_PRESENCE")
+    }
+
     /// The kind named by a subject of this bus, if any.
     pub fn kind_of_subject(&self, subject: &str) -> Option<EventKind> {
         subject
@@ -93,6 +122,7 @@ impl EventBus {
             max_bytes: self.max_bytes,
             // Publishers set Nats-Msg-Id to the event id; a re-publish within this window is dropped.
             duplicate_window: Duration::from_secs(120),
+            num_replicas: self.replicas,
             ..Default::default()
         }
     }
@@ -109,6 +139,7 @@ impl EventBus {
                 if current.subjects != config.subjects
                     || current.max_age != config.max_age
                     || current.max_bytes != config.max_bytes
+                    || current.num_replicas != config.num_replicas
                 {
                     jetstream.update_stream(config).await?;
                 }
@@ -140,6 +171,11 @@ mod tests {
             "fechatter.ephemeral.typing"
         );
         assert_eq!(bus.dead_letter_subject("bot"), "fechatter.dlq.bot");
+        assert_eq!(bus.presence_bucket(), "FECHATTER_PRESENCE");
+        assert_eq!(
+            EventBus::isolated("t-1").presence_bucket(),
+            "FECHATTER_T_1_PRESENCE"
+        );
     }
 
     #[test]

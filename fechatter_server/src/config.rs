@@ -111,7 +111,7 @@ impl Config {
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 20, 1, 1000)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
             nats_auth: fechatter_events::nats::auth_from_env(env, "fechatter")?,
-            event_bus: EventBus::from_env(env),
+            event_bus: EventBus::from_env(env)?,
             auth: AuthSettings::from(env)?,
             password_hashing: PasswordHashing {
                 memory_kib: env.bounded("ARGON2_MEMORY_KIB", 19 * 1024, 8, 4 * 1024 * 1024)?,

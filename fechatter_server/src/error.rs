@@ -48,6 +48,9 @@ pub enum AppError {
     /// 429: try again after this long.
     #[error("too many requests; retry in {0:?}")]
     RateLimited(std::time::Duration),
+    /// 429: the user holds the maximum of live connections; one must close first.
+    #[error("{0}")]
+    TooManyConnections(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(sqlx::Error),
     /// 503: this instance is at a capacity limit (password hashing); retry shortly.
@@ -137,6 +140,11 @@ impl From<AppError> for ApiError {
                 ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, code, message)
             }
             AppError::RateLimited(wait) => ApiError::rate_limited(wait),
+            AppError::TooManyConnections(_) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_connections",
+                message,
+            ),
             AppError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 ApiError::unavailable("the service is temporarily unavailable; retry shortly")

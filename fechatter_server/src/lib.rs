@@ -85,7 +85,8 @@ impl Application {
             shutdown.clone(),
         ));
         tokio::spawn(service::file_sweep::run(state.clone(), shutdown.clone()));
-        tokio::spawn(ws::events::run(state.clone(), shutdown.clone()));
+        // Reads the event log for the sockets until shutdown, then closes them as going away.
+        tokio::spawn(state.sockets().push().clone().run(shutdown.clone()));
         self.server.run(shutdown).await?;
         Ok(())
     }

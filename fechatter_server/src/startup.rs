@@ -64,10 +64,12 @@ pub async fn sample_gauges(state: AppState, shutdown: CancellationToken) {
 }
 
 /// The health checks of `health.md`: Postgres (critical) and NATS (degrades only: the outbox keeps
-/// events until NATS returns).
+/// events until NATS returns), and the event log reader feeding the sockets (degrades only: the
+/// sockets still take commands, and catch up on events when it is back).
 pub fn health(state: &AppState) -> Health {
     let postgres = state.clone();
     let nats = state.nats().clone();
+    let push = state.sockets().push().clone();
     Health::builder(crate::observability::SERVICE)
         .check("postgres", true, move || {
             let state = postgres.clone();
@@ -85,6 +87,16 @@ pub fn health(state: &AppState) -> Health {
         .check("nats", false, move || {
             let nats = nats.clone();
             async move { fechatter_events::nats::probe(&nats).await }
+        })
+        .check("websocket_events", false, move || {
+            let subscribed = push.is_subscribed();
+            async move {
+                if subscribed {
+                    Ok(())
+                } else {
+                    Err("the event log reader of the sockets is not subscribed".to_owned())
+                }
+            }
         })
         .build()
 }

@@ -78,7 +78,12 @@ impl AppState {
         let caches = Caches::new(config.cache);
         let files = FileStore::open(&config.files.dir).map_err(StateError::FilesDir)?;
         let limiters = RateLimiters::new(&config.rate_limits);
-        let sockets = WebSockets::new(&config.websocket);
+        let sockets = WebSockets::new(
+            nats.clone(),
+            config.event_bus.clone(),
+            &config.websocket,
+            tokens.ttl(),
+        );
         let typing = TypingThrottle::new(config.websocket.typing_throttle);
         Ok(Self {
             inner: Arc::new(Inner {

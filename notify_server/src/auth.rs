@@ -1,6 +1,7 @@
 //! The caller of an authenticated route, from an access token in `Authorization: Bearer` or, on
 //! `GET /events` only (EventSource clients cannot set headers), `?access_token=`. A token of a
-//! session revoked everywhere (`session.revoked`) is refused.
+//! session revoked everywhere (`session.revoked`, followed by the push core) is refused until it
+//! expires.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -27,7 +28,7 @@ impl FromRequestParts<AppState> for AuthUser {
             bearer_token(&parts.headers)?
         };
         let claims = state.tokens().verify(&token)?;
-        state.revoked().check(&claims)?;
+        state.push().refuse_if_revoked(claims.sid)?;
         Ok(AuthUser(claims))
     }
 }

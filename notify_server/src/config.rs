@@ -5,6 +5,7 @@ use std::time::Duration;
 use env_config::{ConfigError, Env};
 use fechatter_auth::TokenVerifier;
 use fechatter_events::EventBus;
+use fechatter_push::{HubLimits, PresenceSettings, PushSettings, ReplayLimits};
 use observability::RuntimeConfig;
 use url::Url;
 
@@ -18,8 +19,8 @@ pub struct Config {
     /// Verifies access tokens with fechatter_server's public key (`NOTIFY_JWT_PUBLIC_KEY_FILE`).
     pub tokens: TokenVerifier,
     pub sse: SseConfig,
-    pub replay: ReplayConfig,
-    pub consumer: ConsumerConfig,
+    /// The push core: connection caps, the ring, replay bounds, presence.
+    pub push: PushSettings,
     /// How long a typing signal shows before the client lets it lapse.
     pub typing_ttl: Duration,
     /// Browser origins (the web client's) allowed to open the stream.
@@ -30,35 +31,8 @@ pub struct Config {
 pub struct SseConfig {
     /// A comment line is sent this often so proxies keep idle streams open.
     pub keep_alive: Duration,
-    /// Frames waiting for one connection; a connection whose buffer fills is cut off.
-    pub buffer: usize,
-    /// Live connections this instance holds at most (each costs memory and a file descriptor);
-    /// beyond it `GET /events` answers 503 with `Retry-After`.
-    pub max_connections: usize,
     /// A connection whose client has not read for this long is closed.
     pub write_timeout: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct ReplayConfig {
-    /// A reconnect that missed more of its own events than this gets `resync` instead of a replay
-    /// (the replay is held in memory before it is sent).
-    pub max_events: usize,
-    /// A reconnect further behind than this many stream events (anyone's) gets `resync` without
-    /// scanning them.
-    pub max_scan: u64,
-    /// A reconnect whose first missed event is older than this gets `resync`.
-    pub max_age: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct ConsumerConfig {
-    /// The durable consumer's name; the dead-letter subject is named after it too.
-    pub durable_name: String,
-    /// Deliveries of one event before it goes to the dead-letter subject.
-    pub max_deliver: i64,
-    /// How long JetStream waits for an ack before redelivering.
-    pub ack_wait: Duration,
 }
 
 impl Config {
@@ -67,32 +41,60 @@ impl Config {
     }
 
     pub fn from(env: &Env) -> Result<Self, ConfigError> {
+        let presence_ttl = millis_between(env, "PRESENCE_TTL_MS", 30_000, 1_000, 3_600_000)?;
+        let presence_heartbeat =
+            millis_between(env, "PRESENCE_HEARTBEAT_MS", 10_000, 100, 600_000)?;
+        if presence_heartbeat >= presence_ttl {
+            return Err(ConfigError::Invalid {
+                variable: env.variable("PRESENCE_HEARTBEAT_MS"),
+                value: presence_heartbeat.as_millis().to_string(),
+                reason: "must be shorter than NOTIFY_PRESENCE_TTL_MS, or users flicker offline"
+                    .to_owned(),
+            });
+        }
         Ok(Self {
             runtime: RuntimeConfig::from_env(env, 6689, 9091)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
             nats_auth: fechatter_events::nats::auth_from_env(env, "notify")?,
-            event_bus: EventBus::from_env(env),
+            event_bus: EventBus::from_env(env)?,
             tokens: fechatter_auth::verifier_from_env(env)?,
             sse: SseConfig {
                 keep_alive: millis_between(env, "SSE_KEEP_ALIVE_MS", 15_000, 100, 300_000)?,
-                buffer: env.bounded("SSE_BUFFER", 256, 1, 65_536)?,
-                max_connections: env.bounded("SSE_MAX_CONNECTIONS", 50_000, 1, 10_000_000)?,
                 write_timeout: millis_between(env, "SSE_WRITE_TIMEOUT_MS", 30_000, 100, 600_000)?,
             },
-            replay: ReplayConfig {
-                max_events: env.bounded("REPLAY_MAX_EVENTS", 1_000, 1, 100_000)?,
-                max_scan: env.bounded("REPLAY_MAX_SCAN", 100_000, 1, 10_000_000)?,
-                max_age: Duration::from_secs(env.bounded(
-                    "REPLAY_MAX_AGE_SECONDS",
-                    3_600,
+            push: PushSettings {
+                hub: HubLimits {
+                    buffer: env.bounded("SSE_BUFFER", 256, 1, 65_536)?,
+                    max_connections: env.bounded("SSE_MAX_CONNECTIONS", 50_000, 1, 10_000_000)?,
+                    max_connections_per_user: env.bounded(
+                        "SSE_MAX_CONNECTIONS_PER_USER",
+                        20,
+                        1,
+                        10_000,
+                    )?,
+                },
+                ring_events: env.bounded("RING_EVENTS", 10_000, 1, 10_000_000)?,
+                replay: ReplayLimits {
+                    max_events: env.bounded("REPLAY_MAX_EVENTS", 1_000, 1, 100_000)?,
+                    max_scan: env.bounded("REPLAY_MAX_SCAN", 100_000, 1, 10_000_000)?,
+                    max_age: Duration::from_secs(env.bounded(
+                        "REPLAY_MAX_AGE_SECONDS",
+                        3_600,
+                        1,
+                        30 * 24 * 3_600,
+                    )?),
+                },
+                replay_concurrency: env.bounded("REPLAY_CONCURRENCY", 8, 1, 1_000)?,
+                access_token_ttl: Duration::from_secs(env.bounded(
+                    "ACCESS_TOKEN_TTL_SECONDS",
+                    900,
                     1,
-                    30 * 24 * 3_600,
+                    86_400,
                 )?),
-            },
-            consumer: ConsumerConfig {
-                durable_name: env.string("CONSUMER_NAME", "notify"),
-                max_deliver: env.bounded("CONSUMER_MAX_DELIVER", 5, 1, 1_000)?,
-                ack_wait: millis_between(env, "CONSUMER_ACK_WAIT_MS", 10_000, 100, 600_000)?,
+                presence: Some(PresenceSettings {
+                    ttl: presence_ttl,
+                    heartbeat: presence_heartbeat,
+                }),
             },
             typing_ttl: millis_between(env, "TYPING_TTL_MS", 5_000, 100, 60_000)?,
             cors_origins: fechatter_http::AllowedOrigins::from_env(env)?,
@@ -132,7 +134,8 @@ mod tests {
             (6689, 9091)
         );
         assert_eq!(config.sse.keep_alive, Duration::from_secs(15));
-        assert_eq!(config.consumer.durable_name, "notify");
+        assert_eq!(config.push.hub.max_connections_per_user, 20);
+        assert_eq!(config.event_bus.replicas, 1);
     }
 
     #[test]
@@ -166,5 +169,26 @@ mod tests {
         );
         let err = Config::from(&env).unwrap_err();
         assert!(err.to_string().starts_with("NOTIFY_SSE_BUFFER"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod presence_tests {
+    use super::*;
+
+    #[test]
+    fn a_presence_heartbeat_not_shorter_than_the_ttl_is_refused() {
+        let env = Env::from_map(
+            "NOTIFY",
+            [
+                ("NOTIFY_PRESENCE_TTL_MS", "5000"),
+                ("NOTIFY_PRESENCE_HEARTBEAT_MS", "5000"),
+            ],
+        );
+        let err = Config::from(&env).unwrap_err();
+        assert!(
+            err.to_string().starts_with("NOTIFY_PRESENCE_HEARTBEAT_MS"),
+            "{err}"
+        );
     }
 }

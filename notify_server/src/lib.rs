@@ -3,15 +3,10 @@
 pub mod auth;
 pub mod config;
 pub mod connection;
-pub mod consumer;
 pub mod error;
-pub mod frame;
 pub mod handlers;
-pub mod hub;
 pub mod observability;
-pub mod replay;
 pub mod routes;
-pub mod routing;
 pub mod startup;
 pub mod state;
 pub mod typing;
@@ -68,34 +63,15 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
-        tokio::spawn(startup::ensure_stream_then_serve(
+        tokio::spawn(startup::prepare_then_serve(
             state.clone(),
             health,
             shutdown.clone(),
         ));
-        tokio::spawn(consumer::run(state.clone(), shutdown.clone()));
+        // Reads the log until shutdown, then ends every SSE stream (they never end by themselves,
+        // and must for the graceful shutdown to finish).
+        tokio::spawn(state.push().clone().run(shutdown.clone()));
         tokio::spawn(typing::run(state.clone(), shutdown.clone()));
-        let config = state.config().clone();
-        let revoked = state.revoked().clone();
-        let following = shutdown.clone();
-        tokio::spawn(async move {
-            revoked
-                .follow_on_own_connection(
-                    config.nats_url.as_str(),
-                    "notify_server_revocations",
-                    &config.nats_auth,
-                    config.event_bus.clone(),
-                    following,
-                )
-                .await;
-        });
-        // SSE streams never end by themselves; they must, for the graceful shutdown to finish.
-        let closing = state.closing().clone();
-        let cancelled = shutdown.clone();
-        tokio::spawn(async move {
-            cancelled.cancelled().await;
-            closing.cancel();
-        });
         self.server.run(shutdown).await?;
         Ok(())
     }

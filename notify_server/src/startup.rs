@@ -1,45 +1,61 @@
 //! Background work that brings the service up.
 
+use std::time::Duration;
+
 use fechatter_events::nats::until_ok;
 use observability::Health;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
 
-/// Makes sure the event stream exists (NATS may come up after us), then marks the service serving.
-pub async fn ensure_stream_then_serve(
-    state: AppState,
-    health: Health,
-    shutdown: CancellationToken,
-) {
-    let jetstream = async_nats::jetstream::new(state.nats().clone());
+/// Makes sure the event stream exists (NATS may come up after us), learns the sessions revoked
+/// within the last access-token lifetime (a token of one of them must not open a stream here), and
+/// waits for the log reader to subscribe; then marks the service serving.
+pub async fn prepare_then_serve(state: AppState, health: Health, shutdown: CancellationToken) {
+    let push = state.push();
     if until_ok("creating the event stream", &shutdown, || {
-        state.event_bus().ensure_stream(&jetstream)
+        state.event_bus().ensure_stream(state.jetstream())
     })
     .await
-    .is_some()
+    .is_none()
     {
-        health.mark_serving();
+        return;
     }
+    let Some(revoked) = until_ok("reading recent session revocations", &shutdown, || {
+        push.load_revocations()
+    })
+    .await
+    else {
+        return;
+    };
+    tracing::info!(revoked, "recent session revocations read");
+    let mut subscribed = tokio::time::interval(Duration::from_millis(50));
+    while !push.is_subscribed() {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = subscribed.tick() => {}
+        }
+    }
+    health.mark_serving();
 }
 
-/// NATS is notify's only dependency, and a critical one; without its consumer subscribed notify
+/// NATS is notify's only dependency, and a critical one; without its log reader subscribed notify
 /// pushes nothing, so that is critical too.
 pub fn health(state: &AppState) -> Health {
     let nats = state.nats().clone();
-    let consumer = state.consumer().clone();
+    let push = state.push().clone();
     Health::builder(crate::observability::SERVICE)
         .check("nats", true, move || {
             let nats = nats.clone();
             async move { fechatter_events::nats::probe(&nats).await }
         })
         .check("nats_consumer", true, move || {
-            let active = consumer.is_active();
+            let subscribed = push.is_subscribed();
             async move {
-                if active {
+                if subscribed {
                     Ok(())
                 } else {
-                    Err("the notify consumer is not subscribed".to_owned())
+                    Err("the event log reader is not subscribed".to_owned())
                 }
             }
         })

@@ -3,14 +3,11 @@
 use std::sync::Arc;
 
 use fechatter_auth::TokenVerifier;
-use fechatter_auth::revocation::RevokedSessions;
 use fechatter_events::EventBus;
-use tokio_util::sync::CancellationToken;
+use fechatter_push::PushCore;
 
 use crate::config::Config;
-use crate::consumer::ConsumerState;
-use crate::hub::Hub;
-use crate::replay::Replayer;
+use crate::observability::metrics::PushRecorder;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,12 +19,7 @@ struct Inner {
     nats: async_nats::Client,
     jetstream: async_nats::jetstream::Context,
     tokens: TokenVerifier,
-    revoked: RevokedSessions,
-    hub: Arc<Hub>,
-    consumer: ConsumerState,
-    replayer: Arc<Replayer>,
-    /// Cancelled on shutdown so SSE streams end and the server's graceful shutdown can finish.
-    closing: CancellationToken,
+    push: Arc<PushCore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,22 +39,19 @@ impl AppState {
         .await?;
         let jetstream = async_nats::jetstream::new(nats.clone());
         let tokens = config.tokens.clone();
-        let replayer = Arc::new(Replayer {
-            jetstream: jetstream.clone(),
-            bus: config.event_bus.clone(),
-            limits: config.replay.clone(),
-        });
+        let push = PushCore::new(
+            nats.clone(),
+            config.event_bus.clone(),
+            config.push.clone(),
+            Arc::new(PushRecorder),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
-                hub: Arc::new(Hub::new(config.sse.buffer, config.sse.max_connections)),
                 config,
                 nats,
                 jetstream,
                 tokens,
-                revoked: RevokedSessions::new(fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL),
-                consumer: ConsumerState::default(),
-                replayer,
-                closing: CancellationToken::new(),
+                push,
             }),
         })
     }
@@ -87,24 +76,8 @@ impl AppState {
         &self.inner.tokens
     }
 
-    /// The sessions revoked in the last token lifetime (`session.revoked`).
-    pub fn revoked(&self) -> &RevokedSessions {
-        &self.inner.revoked
-    }
-
-    pub fn hub(&self) -> &Arc<Hub> {
-        &self.inner.hub
-    }
-
-    pub fn consumer(&self) -> &ConsumerState {
-        &self.inner.consumer
-    }
-
-    pub fn replayer(&self) -> &Arc<Replayer> {
-        &self.inner.replayer
-    }
-
-    pub fn closing(&self) -> &CancellationToken {
-        &self.inner.closing
+    /// The hub, the log reader, replays and presence.
+    pub fn push(&self) -> &Arc<PushCore> {
+        &self.inner.push
     }
 }

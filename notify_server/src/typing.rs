@@ -10,8 +10,9 @@ use fechatter_events::payload::Typing;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::frame::{Frame, FrameKind};
-use crate::observability::metrics::{NatsErrorReason, NatsMetrics};
+use fechatter_push::{Frame, FrameKind, LogError};
+
+use crate::observability::metrics::NatsMetrics;
 use crate::state::AppState;
 
 const EVENT: &str = "typing";
@@ -47,12 +48,12 @@ fn handle(state: &AppState, payload: &[u8]) {
             if let Some((recipients, frame)) =
                 signal(&typing, state.config().typing_ttl, Utc::now())
             {
-                state.hub().deliver(&recipients, frame);
+                state.push().signal(&recipients, frame);
             }
         }
         Err(err) => {
             tracing::warn!(error = %err, "a malformed typing signal");
-            NatsMetrics::error(NatsErrorReason::Malformed);
+            NatsMetrics::error(LogError::Malformed);
         }
     }
     NatsMetrics::processed(EVENT, started.elapsed());

@@ -63,6 +63,25 @@ impl<L: Launch> Instance<L> {
         .await
     }
 
+    /// A dedicated server on ports chosen by the caller (a cluster node must know its peers'
+    /// ports before any of them starts), in `dir`.
+    pub(crate) async fn dedicated_on(dir: PathBuf, ports: Vec<u16>, config: &L::Config) -> Self {
+        let scope = scope::process();
+        let launch = L::new(dir.clone(), &ports, config);
+        let instance = Self::assemble(scope, launch, dir, ports, true, None);
+        match instance.spawn_until_ready().await {
+            Ok(running) => *instance.lock() = Some(running),
+            Err(failure) => panic!("{} did not start: {failure}", L::NAME),
+        }
+        instance
+    }
+
+    /// The directory for a new dedicated server of this kind.
+    pub(crate) fn dedicated_dir() -> PathBuf {
+        let unique = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        scope::process().dir.join(format!("{}-{unique}", L::NAME))
+    }
+
     pub(crate) fn assemble(
         scope: &'static Scope,
         launch: L,

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod api;
 pub mod browser;
+pub mod follow;
 pub mod llm;
 pub mod metrics;
 pub mod nats_users;
@@ -18,4 +19,5 @@ pub mod traffic;
 pub mod truth;
 pub mod ws;
 
+pub use topology::cluster::Cluster;
 pub use topology::{Service, Topology};

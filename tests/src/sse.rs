@@ -22,7 +22,7 @@ pub struct Sse {
 /// A stored domain event as received.
 #[derive(Debug, Clone)]
 pub struct Delivered {
-    /// The JetStream sequence (the SSE `id:`).
+    /// The JetStream sequence (of the SSE `id:`, a cursor `epoch:sequence`).
     pub seq: u64,
     pub kind: String,
     /// The event's envelope.
@@ -35,7 +35,7 @@ impl Delivered {
             return None;
         }
         Some(Delivered {
-            seq: event.id.parse().ok()?,
+            seq: cursor_seq(&event.id)?,
             kind: event.event.clone(),
             envelope: serde_json::from_str(&event.data).ok()?,
         })
@@ -202,6 +202,11 @@ impl Sse {
             passed.extend(Delivered::from_event(&event));
         }
     }
+}
+
+/// The stream sequence of a cursor `epoch:sequence`.
+pub fn cursor_seq(cursor: &str) -> Option<u64> {
+    cursor.split_once(':')?.1.parse().ok()
 }
 
 /// The message ids among `events`, in order.

@@ -22,7 +22,17 @@ pub const FAULT_ONLY_SERIES: &[(&str, &str)] = &[
     // A client over its rate: a password-guessing one.
     ("fechatter_rate_limited_total", "security/main.rs"),
     ("notify_nats_errors_total", "faults/nats.rs"),
-    ("notify_events_dead_lettered_total", "faults/poison.rs"),
+    // A stored event nobody can read; the WebSocket's reader counts it too.
+    ("fechatter_websocket_log_errors_total", "faults/poison.rs"),
+    // Connections refused: a full notify; a user over their socket cap.
+    (
+        "notify_sse_connections_refused_total",
+        "faults/slow_reader.rs",
+    ),
+    (
+        "fechatter_websocket_connections_refused_total",
+        "faults/slow_reader.rs",
+    ),
     ("notify_broadcast_failures_total", "faults/slow_reader.rs"),
     // A notify that holds all the connections it may refuses the next.
     ("notify_http_errors_total", "faults/slow_reader.rs"),

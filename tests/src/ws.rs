@@ -7,8 +7,8 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -23,7 +23,24 @@ pub struct Ws {
 impl Ws {
     /// Connects to `{fechatter}/api/ws` with `token` in the `Authorization` header.
     pub async fn connect(fechatter: &str, token: &str) -> Ws {
-        let url = format!("{}/api/ws", fechatter.replacen("http://", "ws://", 1));
+        Ws::open(fechatter, token, None).await
+    }
+
+    /// Connects resuming after `cursor` (the `cursor` of the last event frame received): what was
+    /// missed since comes first.
+    pub async fn connect_resuming(fechatter: &str, token: &str, cursor: &str) -> Ws {
+        Ws::open(fechatter, token, Some(cursor)).await
+    }
+
+    fn request(
+        fechatter: &str,
+        token: &str,
+        cursor: Option<&str>,
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        let mut url = format!("{}/api/ws", fechatter.replacen("http://", "ws://", 1));
+        if let Some(cursor) = cursor {
+            url.push_str(&format!("?cursor={cursor}"));
+        }
         let mut request = url
             .into_client_request()
             .unwrap_or_else(|err| panic!("ws request: {err}"));
@@ -31,14 +48,44 @@ impl Ws {
             .parse()
             .unwrap_or_else(|err| panic!("authorization header: {err}"));
         request.headers_mut().insert("authorization", bearer);
-        let (stream, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
-            .await
-            .unwrap_or_else(|_| panic!("the WebSocket handshake timed out"))
-            .unwrap_or_else(|err| panic!("the WebSocket handshake failed: {err}"));
+        request
+    }
+
+    /// Connects; a 503 (the instance's event reader has not found the stream yet) is retried
+    /// until `WAIT` has passed.
+    async fn open(fechatter: &str, token: &str, cursor: Option<&str>) -> Ws {
+        let stream = test_support::eventually("a WebSocket handshake", WAIT, || async {
+            let request = Ws::request(fechatter, token, cursor);
+            match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request)).await {
+                Ok(Ok((stream, _))) => Some(stream),
+                Ok(Err(Error::Http(response))) if response.status() == 503 => None,
+                Ok(Err(err)) => panic!("the WebSocket handshake failed: {err}"),
+                Err(_) => panic!("the WebSocket handshake timed out"),
+            }
+        })
+        .await;
         Ws {
             stream,
             unread: VecDeque::new(),
             next_id: 0,
+        }
+    }
+
+    /// The status and JSON body of an upgrade the server refuses.
+    pub async fn refused(fechatter: &str, token: &str) -> (u16, Value) {
+        let request = Ws::request(fechatter, token, None);
+        match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request)).await {
+            Ok(Err(Error::Http(response))) => {
+                let body = response
+                    .body()
+                    .as_deref()
+                    .and_then(|body| serde_json::from_slice(body).ok())
+                    .unwrap_or_default();
+                (response.status().as_u16(), body)
+            }
+            Ok(Ok(_)) => panic!("the upgrade was accepted"),
+            Ok(Err(err)) => panic!("the WebSocket handshake failed otherwise: {err}"),
+            Err(_) => panic!("the WebSocket handshake timed out"),
         }
     }
 
@@ -101,13 +148,16 @@ impl Ws {
 
     /// The pushed `message.created` event of message `id`.
     pub async fn message_event(&mut self, id: i64) -> Value {
-        let frame = self
-            .frame(|frame| {
-                frame["type"] == "event"
-                    && frame["event"]["kind"] == "message.created"
-                    && frame["event"]["data"]["id"] == id
-            })
-            .await;
-        frame["event"].clone()
+        self.message_frame(id).await["event"].clone()
+    }
+
+    /// The frame that pushed the `message.created` event of message `id` (with its `cursor`).
+    pub async fn message_frame(&mut self, id: i64) -> Value {
+        self.frame(|frame| {
+            frame["type"] == "event"
+                && frame["event"]["kind"] == "message.created"
+                && frame["event"]["data"]["id"] == id
+        })
+        .await
     }
 }

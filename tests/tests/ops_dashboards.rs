@@ -116,7 +116,6 @@ fn every_consumer_dashboard_shows_its_dead_letters_and_the_overview_the_build_ve
             "analytics_server.json",
             "analytics_events_dead_lettered_total",
         ),
-        ("notify_server.json", "notify_events_dead_lettered_total"),
     ] {
         assert!(
             find(file)

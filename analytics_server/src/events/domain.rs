@@ -92,7 +92,11 @@ fn facts(envelope: &Envelope) -> Result<Facts, EnvelopeError> {
         }
         EventKind::SessionRevoked => {
             let p: SessionRevoked = envelope.payload()?;
-            facts(None, json!({"reason": p.reason}))
+            Facts {
+                chat_type: None,
+                user_id: Some(p.user_id.0),
+                properties: json!({"reason": p.reason}),
+            }
         }
     })
 }

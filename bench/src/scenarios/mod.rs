@@ -4,6 +4,7 @@ pub mod bot_index;
 pub mod ingest;
 pub mod list;
 pub mod metrics;
+pub mod reconnect_storm;
 pub mod send;
 pub mod sse_fanout;
 pub mod sse_idle;
@@ -26,6 +27,7 @@ pub const ALL: &[&str] = &[
     "list",
     "sse-idle",
     "sse-fanout",
+    "reconnect-storm",
     "ingest",
     "bot-index",
     "metrics",

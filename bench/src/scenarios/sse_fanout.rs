@@ -30,7 +30,7 @@ use crate::sse::tally::Tally;
 mod publish;
 use publish::{Target, publish_all};
 
-fn envelope(index: usize, recipients: &[UserId]) -> anyhow::Result<Envelope> {
+pub(crate) fn envelope(index: usize, recipients: &[UserId]) -> anyhow::Result<Envelope> {
     let payload = MessagePayload {
         id: MessageId(index as i64 + 1),
         chat_id: ChatId(1),
@@ -100,9 +100,22 @@ fn publishing_time(setup: &Setup) -> Duration {
     setup.duration.min(MAX_PUBLISHING)
 }
 
+/// The summed CPU and RSS of the processes serving one run.
+struct Servers<'a>(&'a [&'a Spawned]);
+
+impl Servers<'_> {
+    fn rss_bytes(&self) -> anyhow::Result<u64> {
+        Ok(self
+            .0
+            .iter()
+            .map(|server| procfs::rss_bytes(server.pid))
+            .sum::<std::io::Result<u64>>()?)
+    }
+}
+
 async fn measure(
     setup: &Setup,
-    server: &Spawned,
+    servers: &[&Spawned],
     subscribers: Vec<Subscriber>,
     run: Run<'_>,
 ) -> anyhow::Result<Measured> {
@@ -119,7 +132,8 @@ async fn measure(
     let recipients: Vec<UserId> = (1..=count as i64).map(UserId).collect();
     let tally = Arc::new(Tally::with_deliveries(events, count));
     let timeout = Duration::from_secs(120) + Duration::from_millis(count as u64 * 10);
-    let ramp = ramp::open_all(server.api, subscribers, tally.clone(), timeout).await?;
+    let addrs: Vec<_> = servers.iter().map(|server| server.api).collect();
+    let ramp = ramp::open_all(&addrs, subscribers, tally.clone(), timeout).await?;
     let deliveries = tally
         .deliveries
         .as_ref()
@@ -131,14 +145,18 @@ async fn measure(
         })
         .collect::<anyhow::Result<_>>()?;
     let payload_bytes = bodies.first().map_or(0, |(body, _)| body.len());
-    let cpu = CpuMark::process(server.pid)?;
+    let cpu: Vec<CpuMark> = servers
+        .iter()
+        .map(|server| CpuMark::process(server.pid))
+        .collect::<std::io::Result<_>>()?;
+    let servers = Servers(servers);
     let infra_cpu = infra.map(|(_, pid)| CpuMark::process(pid)).transpose()?;
     let client_cpu = CpuMark::process(std::process::id())?;
-    let mut peak_rss = procfs::rss_bytes(server.pid)?;
+    let mut peak_rss = servers.rss_bytes()?;
     let publishing = publish_all(target, tally.clone(), bodies, scale.fanout_rate);
     while !publishing.is_finished() {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        peak_rss = peak_rss.max(procfs::rss_bytes(server.pid)?);
+        peak_rss = peak_rss.max(servers.rss_bytes()?);
     }
     publishing
         .join()
@@ -148,9 +166,12 @@ async fn measure(
     let drain_until = Instant::now() + publishing_time(setup) + Duration::from_secs(10);
     while deliveries.received.load(Ordering::Relaxed) < expected && Instant::now() < drain_until {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        peak_rss = peak_rss.max(procfs::rss_bytes(server.pid)?);
+        peak_rss = peak_rss.max(servers.rss_bytes()?);
     }
-    let server_cpu = cpu.elapsed()?;
+    let server_cpu = cpu
+        .iter()
+        .map(CpuMark::elapsed)
+        .sum::<std::io::Result<Duration>>()?;
     let infra_cpu = infra_cpu.map(|mark| mark.elapsed()).transpose()?;
     let client_cpu = client_cpu.elapsed()?;
     let received = deliveries.received.load(Ordering::Relaxed);
@@ -199,16 +220,13 @@ async fn measure(
     })
 }
 
-pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult> {
-    let scale = &setup.scale;
-    let count = scale.sse_fanout_subscribers;
-    let name = unique("bench_fanout");
-    let bus = EventBus {
-        stream: name.to_uppercase(),
-        subject_prefix: name.clone(),
-        ..EventBus::default()
-    };
-    let notify = setup
+/// One notify instance reading `bus` (several share the stream, each with its own reader).
+pub(crate) async fn notify(
+    setup: &Setup,
+    nats_url: &str,
+    bus: &EventBus,
+) -> anyhow::Result<Spawned> {
+    setup
         .launcher
         .service(
             "notify_server",
@@ -220,33 +238,62 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
                 ("JWT_PUBLIC_KEY", setup.keys.public_pem.clone()),
             ],
         )
-        .await?;
+        .await
+}
+
+pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult> {
+    let scale = &setup.scale;
+    let count = scale.sse_fanout_subscribers;
+    let name = unique("bench_fanout");
+    let bus = EventBus {
+        stream: name.to_uppercase(),
+        subject_prefix: name.clone(),
+        ..EventBus::default()
+    };
     let target = Target::JetStream {
         url: nats_url.to_owned(),
         bus: bus.clone(),
     };
-    let subscribers = ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.keys)?;
     let nats = server_pid(nats_url).map(|pid| ("NATS", pid));
+    let one = notify(setup, nats_url, &bus).await?;
     let service = measure(
         setup,
-        &notify,
-        subscribers,
+        &[&one],
+        ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.keys)?,
         Run {
             system: "notify_server (via JetStream)",
+            target: target.clone(),
+            infra: nats,
+            body: Body::Envelope,
+        },
+    )
+    .await?;
+    one.stop().await?;
+
+    // Two instances side by side, half of the subscribers on each: both read every event.
+    let first = notify(setup, nats_url, &bus).await?;
+    let second = notify(setup, nats_url, &bus).await?;
+    let two = measure(
+        setup,
+        &[&first, &second],
+        ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.keys)?,
+        Run {
+            system: "2 × notify_server, half of the subscribers each (via JetStream)",
             target,
             infra: nats,
             body: Body::Envelope,
         },
     )
     .await?;
-    notify.stop().await?;
+    first.stop().await?;
+    second.stop().await?;
 
     let hub = setup.launcher.peer("sse-hub", &["sse-hub"]).await?;
     let target = Target::Hub { url: hub.url() };
     let subscribers = ramp::hub_subscribers(count);
     let mut peer = measure(
         setup,
-        &hub,
+        &[&hub],
         subscribers,
         Run {
             system: "bare axum + broadcast hub (via HTTP POST)",
@@ -259,7 +306,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
     peer.row.peer = true;
     let small = measure(
         setup,
-        &hub,
+        &[&hub],
         ramp::hub_subscribers(count),
         Run {
             system: "bare hub, the whole envelope with its recipients (diagnostic)",
@@ -278,8 +325,20 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
     service_row
         .extra
         .push(("vs peer".to_owned(), format!("{:.0} %", ratio * 100.0)));
+    let two_ratio = two.row.throughput / peer.row.throughput.max(f64::EPSILON);
+    let mut two_row = two.row;
+    two_row
+        .extra
+        .push(("vs peer".to_owned(), format!("{:.0} %", two_ratio * 100.0)));
     let checks = vec![
         Check::at_most("publish→receive p99", service.p99_ms, 100.0, "ms"),
+        Check::at_most(
+            "2 instances: p99 at most the bare hub's",
+            two.p99_ms,
+            peer.p99_ms,
+            "ms",
+        ),
+        Check::at_most("2 instances: lost", two.lost as f64, 0.0, "deliveries"),
         Check::at_least("deliveries", service_row.throughput, 100_000.0, "/s"),
         Check::at_most("lost", service.lost as f64, 0.0, "deliveries"),
     ];
@@ -305,12 +364,16 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
              writing a 10 000-member list to every subscriber costs",
             peer.lost, peer.p99_ms
         ),
+        "the two-instance row runs both notify processes pinned to the same service CPUs as the \
+         one-instance row (CPU and RSS are their sums): it shows what a second reader of the stream \
+         costs, not what a second machine gains"
+            .to_owned(),
     ];
     Ok(ScenarioResult {
         scenario: "sse-fanout".to_owned(),
         title: "SSE fan-out".to_owned(),
         run: Default::default(),
-        rows: vec![service_row, peer.row, small.row],
+        rows: vec![service_row, two_row, peer.row, small.row],
         checks,
         notes,
     })

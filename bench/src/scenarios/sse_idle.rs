@@ -38,7 +38,7 @@ async fn measure(
         subscriptions,
         connect_time,
         settle_time,
-    } = ramp::open_all(server.api, subscribers, tally.clone(), timeout).await?;
+    } = ramp::open_all(&[server.api], subscribers, tally.clone(), timeout).await?;
     let ramp_cpu = cpu.elapsed()?;
     let idle = CpuMark::process(server.pid)?;
     tokio::time::sleep(hold).await;

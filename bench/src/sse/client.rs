@@ -24,6 +24,8 @@ const SOURCE_ADDRESSES: u8 = 8;
 pub struct Subscriber {
     pub path: String,
     pub token: Option<String>,
+    /// Sent as `Last-Event-ID`: where a resuming client left off.
+    pub last_event_id: Option<String>,
 }
 
 /// What the subscribers report, shared by all connections.
@@ -54,10 +56,10 @@ impl Subscriptions {
     }
 }
 
-/// Opens every subscriber, at most `parallel` connection attempts at a time. Returns at once;
-/// the listener hears of each connection as it opens.
+/// Opens every subscriber, at most `parallel` connection attempts at a time, subscriber `i` to
+/// `servers[i % servers.len()]`. Returns at once; the listener hears of each connection as it opens.
 pub fn subscribe<L: Listener>(
-    addr: SocketAddr,
+    servers: &[SocketAddr],
     subscribers: Vec<Subscriber>,
     parallel: usize,
     listener: Arc<L>,
@@ -65,6 +67,7 @@ pub fn subscribe<L: Listener>(
     let gate = Arc::new(Semaphore::new(parallel.max(1)));
     let mut tasks = JoinSet::new();
     for (connection, subscriber) in subscribers.into_iter().enumerate() {
+        let addr = servers[connection % servers.len().max(1)];
         let gate = gate.clone();
         let listener = listener.clone();
         tasks.spawn(async move {
@@ -102,6 +105,9 @@ async fn stream<L: Listener>(
         .header(header::ACCEPT, "text/event-stream");
     if let Some(token) = &subscriber.token {
         request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(cursor) = &subscriber.last_event_id {
+        request = request.header("last-event-id", cursor);
     }
     let response = sender
         .send_request(request.body(Empty::<Bytes>::new())?)

@@ -34,6 +34,7 @@ pub fn notify_subscribers(
             Subscriber {
                 path: "/events".to_owned(),
                 token: Some(seed::token(&signer, user, workspace, Uuid::now_v7())),
+                last_event_id: None,
             }
         })
         .collect())
@@ -44,6 +45,7 @@ pub fn hub_subscribers(count: usize) -> Vec<Subscriber> {
         .map(|_| Subscriber {
             path: "/events".to_owned(),
             token: None,
+            last_event_id: None,
         })
         .collect()
 }
@@ -56,17 +58,17 @@ pub struct Ramp {
     pub settle_time: Duration,
 }
 
-/// Opens every subscriber and waits until each has its `connected` event and the streams are
-/// quiet. Fails if a connection fails or `timeout` passes.
+/// Opens every subscriber (spread over `servers`) and waits until each has its `connected` event
+/// and the streams are quiet. Fails if a connection fails or `timeout` passes.
 pub async fn open_all(
-    addr: SocketAddr,
+    servers: &[SocketAddr],
     subscribers: Vec<Subscriber>,
     tally: Arc<Tally>,
     timeout: Duration,
 ) -> anyhow::Result<Ramp> {
     let count = subscribers.len();
     let started = Instant::now();
-    let subscriptions = subscribe(addr, subscribers, PARALLEL_CONNECTS, tally.clone());
+    let subscriptions = subscribe(servers, subscribers, PARALLEL_CONNECTS, tally.clone());
     loop {
         let failed = tally.failed.load(Ordering::Relaxed) + tally.ended.load(Ordering::Relaxed);
         if failed > 0 {

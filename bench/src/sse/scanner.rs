@@ -76,10 +76,12 @@ impl Scanner {
             let value = value.strip_prefix(b" ").unwrap_or(value);
             match field {
                 b"event" => self.event = value.to_vec(),
+                // notify's ids are cursors `epoch:sequence`; the hub's are bare sequences.
                 b"id" => {
-                    self.id = std::str::from_utf8(value)
-                        .ok()
-                        .and_then(|text| text.parse().ok());
+                    self.id = std::str::from_utf8(value).ok().and_then(|text| {
+                        let seq = text.rsplit_once(':').map_or(text, |(_, seq)| seq);
+                        seq.parse().ok()
+                    });
                 }
                 _ => {}
             }
@@ -128,6 +130,14 @@ mod tests {
         assert_eq!(
             scan(&[b"data: a\r\nid: 7\r\n\r\n"]),
             vec![("message".to_owned(), Some(7))]
+        );
+    }
+
+    #[test]
+    fn a_cursor_id_gives_its_sequence() {
+        assert_eq!(
+            scan(&[b"event: message.created\nid: 1764763200123456789:42\n\n"]),
+            vec![("message.created".to_owned(), Some(42))]
         );
     }
 }

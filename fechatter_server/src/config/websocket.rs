@@ -6,6 +6,18 @@ use env_config::{ConfigError, Env};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WebSocketSettings {
+    /// Sockets one user may hold on this instance; the next is refused with 429.
+    pub max_connections_per_user: usize,
+    /// Recent events held in memory for resuming sockets; older ones are read from JetStream.
+    pub ring_events: usize,
+    /// A resume that missed more of its own events than this gets `resync` (`too_many`).
+    pub replay_max_events: usize,
+    /// A resume further behind than this many stream events gets `resync` (`too_many`).
+    pub replay_max_scan: u64,
+    /// A resume whose first missed event is older than this gets `resync` (`too_old`).
+    pub replay_max_age: Duration,
+    /// Resumes reading JetStream at once.
+    pub replay_concurrency: usize,
     /// Frames waiting to be written to one connection; a connection whose queue fills (a client
     /// that stopped reading) is cut off, so memory per connection stays bounded.
     pub buffer: usize,
@@ -22,6 +34,17 @@ pub struct WebSocketSettings {
 impl WebSocketSettings {
     pub fn from(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
+            max_connections_per_user: env.bounded("WS_MAX_CONNECTIONS_PER_USER", 20, 1, 10_000)?,
+            ring_events: env.bounded("WS_RING_EVENTS", 10_000, 1, 10_000_000)?,
+            replay_max_events: env.bounded("WS_REPLAY_MAX_EVENTS", 1_000, 1, 100_000)?,
+            replay_max_scan: env.bounded("WS_REPLAY_MAX_SCAN", 100_000, 1, 10_000_000)?,
+            replay_max_age: Duration::from_secs(env.bounded(
+                "WS_REPLAY_MAX_AGE_SECONDS",
+                3_600,
+                1,
+                30 * 24 * 3_600,
+            )?),
+            replay_concurrency: env.bounded("WS_REPLAY_CONCURRENCY", 8, 1, 1_000)?,
             buffer: env.bounded("WS_BUFFER", 256, 1, 100_000)?,
             ping_interval: Duration::from_millis(env.bounded(
                 "WS_PING_INTERVAL_MS",

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use fechatter_events::{ChatType, EventKind};
-use observability::buckets::{LATENCY_SECONDS, SIZE_BYTES, SLOW_SECONDS};
+use fechatter_push::{LogError, PushMetrics, Refusal, ReplayOutcome};
+use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, SIZE_BYTES, SLOW_SECONDS};
 use observability::{MetricDef, Unit};
 
 pub const DB_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
@@ -152,6 +153,28 @@ pub const WEBSOCKET_MESSAGES: MetricDef = MetricDef::counter(
     "WebSocket data frames by direction: in (client commands) and out (acks, errors, events).",
     &["direction"],
 );
+pub const WEBSOCKET_EVENT_DELIVERY_LAG: MetricDef = MetricDef::histogram(
+    "fechatter_websocket_event_delivery_lag_seconds",
+    Unit::Seconds,
+    "From a stored event's occurred_at to its live write to a WebSocket, by event kind (resumes are not included).",
+    &["event"],
+    END_TO_END_SECONDS,
+);
+pub const WEBSOCKET_REPLAYS: MetricDef = MetricDef::counter(
+    "fechatter_websocket_replays_total",
+    "Sockets opened with a cursor, by outcome: recovered, resync_epoch, resync_too_old, resync_too_many, resync_unavailable.",
+    &["outcome"],
+);
+pub const WEBSOCKET_CONNECTIONS_REFUSED: MetricDef = MetricDef::counter(
+    "fechatter_websocket_connections_refused_total",
+    "Authenticated WebSocket upgrades refused, by reason: too_many_connections (the user's cap), session_revoked, shutting_down, over_capacity.",
+    &["reason"],
+);
+pub const WEBSOCKET_LOG_ERRORS: MetricDef = MetricDef::counter(
+    "fechatter_websocket_log_errors_total",
+    "Problems of the event log reader that feeds the sockets, by reason: malformed (skipped), duplicate (an event id published again, pushed once), subscription (the reader restarted), replay.",
+    &["reason"],
+);
 pub const RATE_LIMITED: MetricDef = MetricDef::counter(
     "fechatter_rate_limited_total",
     "Requests refused with 429, by route template.",
@@ -192,6 +215,10 @@ pub const DECLARED: &[MetricDef] = &[
     FILE_SWEEP_RUNS,
     WEBSOCKET_CONNECTIONS_ACTIVE,
     WEBSOCKET_MESSAGES,
+    WEBSOCKET_EVENT_DELIVERY_LAG,
+    WEBSOCKET_REPLAYS,
+    WEBSOCKET_CONNECTIONS_REFUSED,
+    WEBSOCKET_LOG_ERRORS,
     RATE_LIMITED,
     SEARCH_REQUESTS,
 ];
@@ -495,6 +522,50 @@ impl WebSocketMetrics {
     pub fn frame(direction: Direction) {
         WEBSOCKET_MESSAGES
             .counter_with([("direction", direction.as_str())])
+            .increment(1);
+    }
+
+    /// A live stored event written `lag` after it occurred.
+    pub fn delivery_lag(event: &'static str, lag: Duration) {
+        WEBSOCKET_EVENT_DELIVERY_LAG
+            .histogram_with([("event", event)])
+            .record(lag.as_secs_f64());
+    }
+}
+
+/// The push core's reports, as the WebSocket's series. The hub's broadcast counts, processing
+/// times and online users are notify's concern (its series); the sockets record what they need
+/// to be operated: lag, resumes, refusals and the reader's trouble.
+pub struct WebSocketPushRecorder;
+
+impl PushMetrics for WebSocketPushRecorder {
+    fn event_received(&self, _event: &'static str) {}
+
+    fn event_processed(&self, _event: &'static str, _took: Duration) {}
+
+    fn log_error(&self, error: LogError) {
+        WEBSOCKET_LOG_ERRORS
+            .counter_with([("reason", error.as_str())])
+            .increment(1);
+    }
+
+    fn log_subscribed(&self, _subscribed: bool) {}
+
+    fn broadcast(&self, _event: &'static str) {}
+
+    fn buffer_full(&self) {}
+
+    fn replay(&self, outcome: ReplayOutcome, _replayed: usize) {
+        WEBSOCKET_REPLAYS
+            .counter_with([("outcome", outcome.as_str())])
+            .increment(1);
+    }
+
+    fn users_online(&self, _count: usize) {}
+
+    fn refused(&self, refusal: Refusal) {
+        WEBSOCKET_CONNECTIONS_REFUSED
+            .counter_with([("reason", refusal.as_str())])
             .increment(1);
     }
 }

@@ -1,9 +1,11 @@
-//! One socket: a writer task draining the socket's bounded queue (acks, errors, events, pings) and
-//! a reader loop running the client's commands in order. Either side ending ends both.
+//! One socket: a writer task sending the push core's frames (catch-up, then the caller's live
+//! events) and the answers to commands, with pings; and a reader loop running the client's
+//! commands in order. Either side ending ends both.
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use fechatter_push::LiveConnection;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -13,67 +15,99 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::observability::metrics::{Direction, WebSocketMetrics};
 use crate::state::AppState;
-use crate::ws::commands;
-use crate::ws::hub::{CloseReason, Closer, TOO_SLOW};
-use crate::ws::protocol;
+use crate::ws::close::{self, Closer, NORMAL, SIGNED_OUT, SILENT, TOKEN_EXPIRED, TOO_SLOW};
+use crate::ws::{commands, protocol};
 
-const TOKEN_EXPIRED: CloseReason = (close_code::POLICY, "the access token expired");
-const SIGNED_OUT: CloseReason = (close_code::POLICY, "the session was signed out");
-const SILENT: CloseReason = (
-    close_code::AWAY,
-    "no frame or pong within the keep-alive window",
-);
 /// How long a close frame may take to leave before the socket is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Serves an upgraded socket until the client leaves, is cut off, or its token expires.
-pub async fn serve(state: AppState, socket: WebSocket, caller: CurrentUser) {
+/// Counts the socket as open for as long as it lives.
+struct Open;
+
+impl Open {
+    fn new() -> Self {
+        WebSocketMetrics::opened();
+        Open
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        WebSocketMetrics::closed();
+    }
+}
+
+/// Serves an upgraded socket until the client leaves, is cut off, its token expires or its
+/// session is revoked.
+pub async fn serve(state: AppState, socket: WebSocket, caller: CurrentUser, live: LiveConnection) {
+    let _open = Open::new();
     let settings = state.config().websocket;
-    let (queue, frames) = mpsc::channel(settings.buffer);
+    let (replies, queued) = mpsc::channel(settings.buffer);
     let closer = Closer::default();
-    let _registration = state
-        .sockets()
-        .hub()
-        .register(caller.id, queue.clone(), closer.clone());
     let (sink, stream) = socket.split();
     let writer = tokio::spawn(write(
         sink,
-        frames,
+        Outbound {
+            live,
+            replies: queued,
+        },
         closer.clone(),
         settings.ping_interval,
         settings.write_timeout,
     ));
-    read(&state, stream, &caller, &queue, &closer).await;
-    closer.close((close_code::NORMAL, ""));
+    read(&state, stream, &caller, &replies, &closer).await;
+    closer.close(NORMAL);
     let _ = writer.await;
 }
 
-/// Sends queued frames and pings; a frame that cannot be written in time cuts the socket off.
+/// What the writer sends: pushed frames and the answers to commands.
+struct Outbound {
+    live: LiveConnection,
+    replies: mpsc::Receiver<Utf8Bytes>,
+}
+
+/// Sends frames and pings; a frame that cannot be written in time cuts the socket off.
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
-    mut frames: mpsc::Receiver<Utf8Bytes>,
+    mut outbound: Outbound,
     closer: Closer,
     ping_interval: Duration,
     write_timeout: Duration,
 ) {
     let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
     loop {
-        let (message, is_data) = tokio::select! {
+        let (message, pushed) = tokio::select! {
             biased;
             _ = closer.closed() => break,
-            frame = frames.recv() => match frame {
-                Some(text) => (Message::Text(text), true),
+            reply = outbound.replies.recv() => match reply {
+                Some(text) => (Message::Text(text), None),
                 None => break,
             },
-            _ = ping.tick() => (Message::Ping(Default::default()), false),
+            pushed = outbound.live.next() => match pushed {
+                Some(pushed) => (Message::Text(protocol::push(&pushed.frame)), Some(pushed)),
+                None => {
+                    closer.close(close::for_end(outbound.live.end_reason()));
+                    break;
+                }
+            },
+            _ = ping.tick() => (Message::Ping(Default::default()), None),
         };
+        let is_data = matches!(message, Message::Text(_));
         let sent = tokio::select! {
             _ = closer.closed() => break,
             sent = tokio::time::timeout(write_timeout, sink.send(message)) => sent,
         };
         match sent {
-            Ok(Ok(())) if is_data => WebSocketMetrics::frame(Direction::Out),
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => {
+                if is_data {
+                    WebSocketMetrics::frame(Direction::Out);
+                }
+                let lag =
+                    pushed.and_then(|p| Some((p.frame.name(), p.live_lag(chrono::Utc::now())?)));
+                if let Some((event, lag)) = lag {
+                    WebSocketMetrics::delivery_lag(event, lag);
+                }
+            }
             Ok(Err(_)) => break,
             Err(_) => {
                 closer.close(TOO_SLOW);
@@ -110,7 +144,7 @@ async fn read(
     state: &AppState,
     mut stream: SplitStream<WebSocket>,
     caller: &CurrentUser,
-    queue: &mpsc::Sender<Utf8Bytes>,
+    replies: &mpsc::Sender<Utf8Bytes>,
     closer: &Closer,
 ) {
     let silence = state.config().websocket.ping_interval * 2;
@@ -147,7 +181,7 @@ async fn read(
             Message::Close(_) => return,
             Message::Ping(_) | Message::Pong(_) => continue,
         };
-        if queue.try_send(reply).is_err() {
+        if replies.try_send(reply).is_err() {
             return closer.close(TOO_SLOW);
         }
     }

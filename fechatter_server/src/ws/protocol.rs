@@ -10,11 +10,17 @@
 //! - `{"type":"ack","id":"…","result":{…}}`: the command's result;
 //! - `{"type":"error","id":"…","status":422,"error":{"code":"…","message":"…"}}`: the HTTP API's
 //!   status and error envelope;
-//! - `{"type":"event","event":{…}}`: a domain event envelope the caller is a recipient of.
+//! - `{"type":"event","event":{…},"cursor":"epoch:seq"}`: a domain event envelope the caller is a
+//!   recipient of, and its place in the log; a client reconnecting with `?cursor=` gets what it
+//!   missed since (as `Last-Event-ID` does for SSE);
+//! - `{"type":"connected","cursor":"epoch:seq"}` once the socket is caught up and live;
+//! - `{"type":"resync","reason":"epoch|too_old|too_many|unavailable","cursor":"epoch:seq"}` instead
+//!   of a replay that cannot be made: refetch over HTTP and continue from `cursor`.
 
 use axum::extract::ws::Utf8Bytes;
 use fechatter_events::{ChatId, FileId, MessageId};
 use fechatter_http::ApiError;
+use fechatter_push::{Frame, FrameKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -152,9 +158,21 @@ pub fn error(id: Option<&str>, err: AppError) -> Utf8Bytes {
     Utf8Bytes::from(frame.to_string())
 }
 
-/// An event frame around an envelope's JSON, without re-encoding it.
-pub fn event(envelope_json: &str) -> Utf8Bytes {
-    Utf8Bytes::from(format!(r#"{{"type":"event","event":{envelope_json}}}"#))
+/// The frame of something the push core sends: an event around its envelope's JSON (not
+/// re-encoded) with its cursor, or a signal's fields under its `type`.
+pub fn push(frame: &Frame) -> Utf8Bytes {
+    let data = frame.data.as_ref();
+    let text = match (frame.kind, frame.cursor) {
+        (FrameKind::Domain(_), Some(cursor)) => {
+            format!(r#"{{"type":"event","event":{data},"cursor":"{cursor}"}}"#)
+        }
+        (FrameKind::Domain(_), None) => format!(r#"{{"type":"event","event":{data}}}"#),
+        (kind, _) => match data.strip_prefix('{').map(str::trim_start) {
+            Some(rest) if rest != "}" => format!(r#"{{"type":"{}",{rest}"#, kind.as_str()),
+            _ => format!(r#"{{"type":"{}"}}"#, kind.as_str()),
+        },
+    };
+    Utf8Bytes::from(text)
 }
 
 #[cfg(test)]
@@ -197,6 +215,39 @@ mod tests {
         let unknown_field = parse(r#"{"type":"typing","chat_id":1,"admin":true}"#).1;
         assert_eq!(code(&unknown_field), "invalid_command");
         assert_eq!(code(&parse(r#"{"type":"typing"}"#).1), "invalid_command");
+    }
+
+    #[test]
+    fn pushed_frames_carry_their_cursor_and_signals_their_fields() {
+        use fechatter_events::EventKind;
+        use fechatter_push::{Cursor, Epoch};
+        let cursor = Cursor {
+            epoch: Epoch(3),
+            seq: 9,
+        };
+        let event = Frame::event(
+            EventKind::ChatRead,
+            cursor,
+            chrono::Utc::now(),
+            r#"{"a":1}"#,
+        );
+        let value: Value = serde_json::from_str(push(&event).as_str()).unwrap_or_default();
+        assert_eq!(
+            value,
+            serde_json::json!({"type": "event", "event": {"a": 1}, "cursor": "3:9"})
+        );
+        let resync = Frame::signal(
+            FrameKind::Resync,
+            Some(cursor),
+            &serde_json::json!({"reason": "epoch", "cursor": "3:9"}),
+        );
+        let value: Value = serde_json::from_str(push(&resync).as_str()).unwrap_or_default();
+        assert_eq!(
+            value,
+            serde_json::json!({"type": "resync", "reason": "epoch", "cursor": "3:9"})
+        );
+        let bare = Frame::signal(FrameKind::Connected, None, &serde_json::json!({}));
+        assert_eq!(push(&bare).as_str(), r#"{"type":"connected"}"#);
     }
 
     #[test]

@@ -69,11 +69,13 @@ async fn with_its_dependencies_unreachable_the_service_is_live_but_not_ready_and
 #[tokio::test]
 async fn with_its_dependencies_up_the_service_is_healthy() {
     let app = TestApp::spawn().await;
+    app.wait_for_live_events().await;
     let health = app.get(None, "/health").await;
     health.expect(200);
     assert_eq!(health.body["status"], "healthy", "{}", health.body);
     assert_eq!(health.body["checks"]["postgres"]["status"], "up");
     assert_eq!(health.body["checks"]["nats"]["status"], "up");
+    assert_eq!(health.body["checks"]["websocket_events"]["status"], "up");
     assert_eq!(status(&app, "/ready").await, 200);
     assert_eq!(status(&app, "/live").await, 200);
 }

@@ -23,3 +23,4 @@ mod storage;
 mod story;
 mod web_client;
 mod websocket;
+mod ws_push;

@@ -330,6 +330,7 @@ async fn a_client_that_never_reads_is_cut_off_and_the_gauge_returns_to_where_it_
     let before = active_sockets(&app).await;
 
     // Bob's client connects with a small receive buffer and then never reads.
+    app.wait_for_live_events().await;
     let address = app.base.trim_start_matches("http://").to_owned();
     let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|err| panic!("{err}"));
     socket

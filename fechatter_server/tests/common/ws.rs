@@ -22,8 +22,22 @@ impl TestApp {
         format!("{}/api/ws", self.base.replacen("http://", "ws://", 1))
     }
 
+    /// Waits until the sockets' event log reader has found the stream (before that, upgrades are
+    /// refused with 503).
+    pub async fn wait_for_live_events(&self) {
+        test_support::wait_until("the sockets' event log reader", WAIT, || async {
+            let health: Value = match self.client.get(self.url("/health")).send().await {
+                Ok(response) => response.json().await.unwrap_or_default(),
+                Err(_) => return false,
+            };
+            health["checks"]["websocket_events"]["status"] == "up"
+        })
+        .await;
+    }
+
     /// A socket authenticated with an `Authorization` header.
     pub async fn ws(&self, user: &TestUser) -> WsClient {
+        self.wait_for_live_events().await;
         let mut request = self
             .ws_url()
             .into_client_request()
@@ -35,8 +49,42 @@ impl TestApp {
         WsClient::connect(request).await
     }
 
+    /// A socket resuming from `cursor` (`?cursor=`), authenticated with `?access_token=`.
+    pub async fn ws_resuming(&self, user: &TestUser, cursor: &str) -> WsClient {
+        self.wait_for_live_events().await;
+        let url = format!(
+            "{}?access_token={}&cursor={cursor}",
+            self.ws_url(),
+            user.token
+        );
+        let request = url
+            .into_client_request()
+            .unwrap_or_else(|err| panic!("ws request: {err}"));
+        WsClient::connect(request).await
+    }
+
+    /// The HTTP answer to an upgrade that is refused, with its JSON body.
+    pub async fn ws_refused(&self, token: &str) -> (u16, Value) {
+        let url = format!("{}?access_token={token}", self.ws_url());
+        let request = url
+            .into_client_request()
+            .unwrap_or_else(|err| panic!("ws request: {err}"));
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let body = response
+                    .body()
+                    .as_deref()
+                    .and_then(|body| serde_json::from_slice(body).ok())
+                    .unwrap_or_default();
+                (response.status().as_u16(), body)
+            }
+            other => panic!("expected the upgrade to be refused, got {other:?}"),
+        }
+    }
+
     /// A socket authenticated with `?access_token=`.
     pub async fn ws_with_query_token(&self, user: &TestUser) -> WsClient {
+        self.wait_for_live_events().await;
         let url = format!("{}?access_token={}", self.ws_url(), user.token);
         let request = url
             .into_client_request()
@@ -123,6 +171,29 @@ impl WsClient {
             })
             .await;
         frame["event"].clone()
+    }
+
+    /// Pushed events (as `(kind, cursor)`) up to and including the first whose envelope `done`
+    /// accepts; panics on a `resync`.
+    pub async fn events_until(&mut self, done: impl Fn(&Value) -> bool) -> Vec<(String, String)> {
+        let mut seen = Vec::new();
+        loop {
+            let frame = self
+                .frame("an event", |frame| {
+                    frame["type"] == "event" || frame["type"] == "resync"
+                })
+                .await;
+            assert_ne!(frame["type"], "resync", "{frame}");
+            let kind = frame["event"]["kind"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let cursor = frame["cursor"].as_str().unwrap_or_default().to_owned();
+            seen.push((kind, cursor));
+            if done(&frame["event"]) {
+                return seen;
+            }
+        }
     }
 
     /// Every frame read so far and not asked for.

@@ -7,11 +7,11 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use fechatter_push::{Opening, Resume};
 
 use crate::auth::AuthUser;
-use crate::connection::{Connection, Opening};
+use crate::connection::SseConnection;
 use crate::error::NotifyError;
-use crate::replay::Resume;
 use crate::state::AppState;
 
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
@@ -22,20 +22,17 @@ pub async fn events(
     AuthUser(claims): AuthUser,
     headers: HeaderMap,
 ) -> Result<Response, NotifyError> {
-    let resume = Resume::from_headers(&headers);
-    let user = claims.user_id();
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok());
     let lifetime = u64::try_from(claims.exp - Utc::now().timestamp()).unwrap_or(0);
-    let replayer = state.replayer().clone();
-    let connection = Connection::open(
-        state.hub().clone(),
-        Opening {
-            user,
-            workspace: claims.workspace_id(),
-            token_expires: tokio::time::Instant::now() + Duration::from_secs(lifetime),
-            closing: state.closing().clone(),
-        },
-        Box::pin(async move { replayer.catch_up(user, resume).await }),
-    )?;
+    let live = state.push().open(Opening {
+        user: claims.user_id(),
+        workspace: claims.workspace_id(),
+        session: claims.sid,
+        token_expires: tokio::time::Instant::now() + Duration::from_secs(lifetime),
+        resume: Resume::parse(last_event_id),
+    })?;
     let keep_alive = KeepAlive::new()
         .interval(state.config().sse.keep_alive)
         .text("keep-alive");
@@ -44,7 +41,7 @@ pub async fn events(
             (X_ACCEL_BUFFERING, HeaderValue::from_static("no")),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        Sse::new(connection.into_stream()).keep_alive(keep_alive),
+        Sse::new(SseConnection::new(live).into_stream()).keep_alive(keep_alive),
     )
         .into_response())
 }

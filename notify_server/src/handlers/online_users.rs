@@ -1,4 +1,4 @@
-//! `GET /online-users`: who in the caller's workspace has an open SSE connection.
+//! `GET /online-users`: who in the caller's workspace has an open SSE connection, on any instance.
 
 use std::time::Instant;
 
@@ -25,7 +25,7 @@ pub async fn online_users(
 ) -> Json<OnlineUsers> {
     let started = Instant::now();
     let workspace_id = claims.workspace_id();
-    let user_ids = state.hub().online_users(workspace_id);
+    let user_ids = state.push().online_users(workspace_id);
     PresenceMetrics::query(started.elapsed());
     Json(OnlineUsers {
         workspace_id,

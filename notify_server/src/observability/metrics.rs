@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use fechatter_push::{LogError, PushMetrics, Refusal, ReplayOutcome};
 use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
 use observability::{MetricDef, Unit};
 
@@ -18,7 +19,12 @@ pub const SSE_CONNECTIONS_OPENED: MetricDef = MetricDef::counter(
 );
 pub const SSE_CONNECTIONS_CLOSED: MetricDef = MetricDef::counter(
     "notify_sse_connections_closed_total",
-    "SSE connections ended, by reason: client_closed, slow_consumer, shutdown, token_expired.",
+    "SSE connections ended, by reason: client_closed, slow_consumer, shutdown, token_expired, session_revoked.",
+    &["reason"],
+);
+pub const SSE_CONNECTIONS_REFUSED: MetricDef = MetricDef::counter(
+    "notify_sse_connections_refused_total",
+    "SSE connections refused after authentication, by reason: over_capacity (the instance is full), too_many_connections (the user's cap), session_revoked, shutting_down.",
     &["reason"],
 );
 pub const SSE_CONNECTION_DURATION: MetricDef = MetricDef::histogram(
@@ -30,7 +36,7 @@ pub const SSE_CONNECTION_DURATION: MetricDef = MetricDef::histogram(
 );
 pub const NATS_MESSAGES_RECEIVED: MetricDef = MetricDef::counter(
     "notify_nats_messages_received_total",
-    "Messages received from NATS (durable events and typing signals), by event kind.",
+    "Messages received from NATS (stored events from the log reader and typing signals), by event kind.",
     &["event"],
 );
 pub const NATS_MESSAGE_PROCESSING_DURATION: MetricDef = MetricDef::histogram(
@@ -42,18 +48,13 @@ pub const NATS_MESSAGE_PROCESSING_DURATION: MetricDef = MetricDef::histogram(
 );
 pub const NATS_ERRORS: MetricDef = MetricDef::counter(
     "notify_nats_errors_total",
-    "NATS failures, by reason: malformed, ack_failed, subscription, dead_letter_failed, replay.",
+    "NATS failures, by reason: malformed (skipped), duplicate (an event id published again, pushed once), subscription (the log reader restarted), replay, presence.",
     &["reason"],
 );
 pub const NATS_SUBSCRIPTION_ACTIVE: MetricDef = MetricDef::gauge(
     "notify_nats_subscription_active",
     Unit::Count,
-    "1 while the durable JetStream consumer is subscribed and connected, else 0.",
-    &[],
-);
-pub const EVENTS_DEAD_LETTERED: MetricDef = MetricDef::counter(
-    "notify_events_dead_lettered_total",
-    "Stored events notify gave up on and published to its dead-letter subject.",
+    "1 while the event log reader (an ordered JetStream consumer of this instance) is subscribed and connected, else 0.",
     &[],
 );
 pub const EVENTS_BROADCAST: MetricDef = MetricDef::counter(
@@ -80,13 +81,18 @@ pub const BROADCAST_FAILURES: MetricDef = MetricDef::counter(
 );
 pub const EVENTS_REPLAYED: MetricDef = MetricDef::counter(
     "notify_events_replayed_total",
-    "Stored events sent again to a reconnecting client from JetStream.",
+    "Stored events sent again to a reconnecting client (from the ring or JetStream).",
     &[],
+);
+pub const SSE_REPLAYS: MetricDef = MetricDef::counter(
+    "notify_sse_replays_total",
+    "Reconnects with a cursor, by outcome: recovered, resync_epoch, resync_too_old, resync_too_many, resync_unavailable.",
+    &["outcome"],
 );
 pub const USERS_ONLINE: MetricDef = MetricDef::gauge(
     "notify_users_online",
     Unit::Count,
-    "Users with at least one open SSE connection.",
+    "Users with at least one open SSE connection to this instance.",
     &[],
 );
 pub const ONLINE_USERS_QUERY_DURATION: MetricDef = MetricDef::histogram(
@@ -103,70 +109,21 @@ pub const DECLARED: &[MetricDef] = &[
     SSE_CONNECTIONS_ACTIVE,
     SSE_CONNECTIONS_OPENED,
     SSE_CONNECTIONS_CLOSED,
+    SSE_CONNECTIONS_REFUSED,
     SSE_CONNECTION_DURATION,
     NATS_MESSAGES_RECEIVED,
     NATS_MESSAGE_PROCESSING_DURATION,
     NATS_ERRORS,
     NATS_SUBSCRIPTION_ACTIVE,
-    EVENTS_DEAD_LETTERED,
     EVENTS_BROADCAST,
     EVENTS_DELIVERED,
     EVENT_DELIVERY_LAG,
     BROADCAST_FAILURES,
     EVENTS_REPLAYED,
+    SSE_REPLAYS,
     USERS_ONLINE,
     ONLINE_USERS_QUERY_DURATION,
 ];
-
-/// Why an SSE connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The client went away.
-    ClientClosed,
-    /// The connection's buffer filled up: it could not keep up with its events.
-    SlowConsumer,
-    /// The server is shutting down.
-    Shutdown,
-    /// The access token the stream was opened with expired; the client reconnects with a new one.
-    TokenExpired,
-}
-
-impl CloseReason {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            CloseReason::ClientClosed => "client_closed",
-            CloseReason::SlowConsumer => "slow_consumer",
-            CloseReason::Shutdown => "shutdown",
-            CloseReason::TokenExpired => "token_expired",
-        }
-    }
-}
-
-/// What went wrong with NATS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NatsErrorReason {
-    /// A message that is not a valid envelope or typing signal.
-    Malformed,
-    AckFailed,
-    /// Subscribing failed, or the consumer's message stream broke.
-    Subscription,
-    /// An event could not be published to the dead-letter subject.
-    DeadLetterFailed,
-    /// Reading missed events from JetStream for a reconnecting client failed.
-    Replay,
-}
-
-impl NatsErrorReason {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            NatsErrorReason::Malformed => "malformed",
-            NatsErrorReason::AckFailed => "ack_failed",
-            NatsErrorReason::Subscription => "subscription",
-            NatsErrorReason::DeadLetterFailed => "dead_letter_failed",
-            NatsErrorReason::Replay => "replay",
-        }
-    }
-}
 
 /// SSE connections.
 pub struct SseMetrics;
@@ -177,9 +134,10 @@ impl SseMetrics {
         SSE_CONNECTIONS_ACTIVE.as_gauge().increment(1.0);
     }
 
-    pub fn connection_closed(reason: CloseReason, lifetime: Duration) {
+    /// `reason` is a `fechatter_push::EndReason::as_str`.
+    pub fn connection_closed(reason: &'static str, lifetime: Duration) {
         SSE_CONNECTIONS_CLOSED
-            .counter_with([("reason", reason.as_str())])
+            .counter_with([("reason", reason)])
             .increment(1);
         SSE_CONNECTIONS_ACTIVE.as_gauge().decrement(1.0);
         SSE_CONNECTION_DURATION
@@ -200,13 +158,9 @@ impl SseMetrics {
             .histogram_with([("event", event)])
             .record(lag.as_secs_f64());
     }
-
-    pub fn replayed(count: usize) {
-        EVENTS_REPLAYED.as_counter().increment(count as u64);
-    }
 }
 
-/// The JetStream consumer and the core-NATS signals.
+/// Typing signals from core NATS (the log reader reports through [`PushRecorder`]).
 pub struct NatsMetrics;
 
 impl NatsMetrics {
@@ -223,37 +177,9 @@ impl NatsMetrics {
             .record(took.as_secs_f64());
     }
 
-    pub fn error(reason: NatsErrorReason) {
+    pub fn error(error: LogError) {
         NATS_ERRORS
-            .counter_with([("reason", reason.as_str())])
-            .increment(1);
-    }
-
-    pub fn subscription_active(active: bool) {
-        NATS_SUBSCRIPTION_ACTIVE
-            .as_gauge()
-            .set(if active { 1.0 } else { 0.0 });
-    }
-
-    pub fn dead_lettered() {
-        EVENTS_DEAD_LETTERED.as_counter().increment(1);
-    }
-}
-
-/// The in-process hub.
-pub struct BroadcastMetrics;
-
-impl BroadcastMetrics {
-    pub fn broadcast(event: &'static str) {
-        EVENTS_BROADCAST
-            .counter_with([("event", event)])
-            .increment(1);
-    }
-
-    /// A connection's buffer was full: it is cut off rather than skipped or allowed to grow.
-    pub fn buffer_full() {
-        BROADCAST_FAILURES
-            .counter_with([("reason", "buffer_full")])
+            .counter_with([("reason", error.as_str())])
             .increment(1);
     }
 }
@@ -262,14 +188,62 @@ impl BroadcastMetrics {
 pub struct PresenceMetrics;
 
 impl PresenceMetrics {
-    pub fn users_online(count: usize) {
-        USERS_ONLINE.as_gauge().set(count as f64);
-    }
-
     pub fn query(took: Duration) {
         ONLINE_USERS_QUERY_DURATION
             .as_histogram()
             .record(took.as_secs_f64());
+    }
+}
+
+/// The push core's reports, as notify's series.
+pub struct PushRecorder;
+
+impl PushMetrics for PushRecorder {
+    fn event_received(&self, event: &'static str) {
+        NatsMetrics::received(event);
+    }
+
+    fn event_processed(&self, event: &'static str, took: Duration) {
+        NatsMetrics::processed(event, took);
+    }
+
+    fn log_error(&self, error: LogError) {
+        NatsMetrics::error(error);
+    }
+
+    fn log_subscribed(&self, subscribed: bool) {
+        NATS_SUBSCRIPTION_ACTIVE
+            .as_gauge()
+            .set(if subscribed { 1.0 } else { 0.0 });
+    }
+
+    fn broadcast(&self, event: &'static str) {
+        EVENTS_BROADCAST
+            .counter_with([("event", event)])
+            .increment(1);
+    }
+
+    fn buffer_full(&self) {
+        BROADCAST_FAILURES
+            .counter_with([("reason", "buffer_full")])
+            .increment(1);
+    }
+
+    fn replay(&self, outcome: ReplayOutcome, replayed: usize) {
+        SSE_REPLAYS
+            .counter_with([("outcome", outcome.as_str())])
+            .increment(1);
+        EVENTS_REPLAYED.as_counter().increment(replayed as u64);
+    }
+
+    fn users_online(&self, count: usize) {
+        USERS_ONLINE.as_gauge().set(count as f64);
+    }
+
+    fn refused(&self, refusal: Refusal) {
+        SSE_CONNECTIONS_REFUSED
+            .counter_with([("reason", refusal.as_str())])
+            .increment(1);
     }
 }
 
@@ -278,7 +252,4 @@ pub fn initialise() {
     SSE_CONNECTIONS_ACTIVE.as_gauge().increment(0.0);
     USERS_ONLINE.as_gauge().increment(0.0);
     NATS_SUBSCRIPTION_ACTIVE.as_gauge().increment(0.0);
-    // The dead-letter alert looks at the increase over a window, which a counter born at 1 would
-    // not show.
-    EVENTS_DEAD_LETTERED.as_counter().increment(0);
 }

@@ -1,6 +1,13 @@
-use fechatter_events::{EventKind, WorkspaceId};
+//! Presence from the cluster-wide bucket: one `presence.changed` per transition to each member of
+//! the workspace, whichever instance either side is connected to.
+//!
+//! Presence events are ordered among themselves (every instance sees the bucket's writes in one
+//! order), not against stored events, so a later transition is the marker that nothing else came
+//! before it.
 
-use crate::support::{Producer, SseClient, TestApp, data};
+use fechatter_events::WorkspaceId;
+
+use crate::support::{SseClient, TIMEOUT, TestApp, data};
 
 async fn online_users(app: &TestApp, token: &str) -> serde_json::Value {
     app.http
@@ -14,26 +21,27 @@ async fn online_users(app: &TestApp, token: &str) -> serde_json::Value {
         .unwrap_or_else(|err| panic!("a JSON body: {err}"))
 }
 
-/// Presence events before the next domain event, as (user, online) pairs.
-async fn presence_until_domain_event(client: &mut SseClient) -> Vec<(i64, bool)> {
-    let mut seen = Vec::new();
-    loop {
-        let event = client.next_except(&["typing"]).await;
-        if event.event != "presence.changed" {
-            return seen;
-        }
-        let body = data(&event);
-        seen.push((
-            body["user_id"].as_i64().unwrap_or_default(),
-            body["online"].as_bool().unwrap_or_default(),
-        ));
-    }
+/// The next presence event, as (user, online).
+async fn next_presence(client: &mut SseClient) -> (i64, bool) {
+    let event = client.next_except(&["typing", "connected"]).await;
+    assert_eq!(event.event, "presence.changed", "{event:?}");
+    let body = data(&event);
+    (
+        body["user_id"].as_i64().unwrap_or_default(),
+        body["online"].as_bool().unwrap_or_default(),
+    )
+}
+
+async fn wait_for_online(app: &TestApp, token: &str, users: serde_json::Value) {
+    test_support::wait_until(&format!("online users {users}"), TIMEOUT, || async {
+        online_users(app, token).await["user_ids"] == users
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn presence_flips_only_when_the_first_tab_opens_and_the_last_closes() {
     let app = TestApp::ready(&[]).await;
-    let producer = Producer::new(&app).await;
     let mut observer = app.connect(9).await;
     let elsewhere_token = app.token_in(50, WorkspaceId(2));
     let mut elsewhere = app.open_with_token(&elsewhere_token, None).await;
@@ -42,6 +50,7 @@ async fn presence_flips_only_when_the_first_tab_opens_and_the_last_closes() {
     let tab1 = app.connect(1).await;
     let tab2 = app.connect(1).await;
     app.wait_for_metric("notify_users_online", 3.0).await;
+    assert_eq!(next_presence(&mut observer).await, (1, true));
     assert_eq!(
         online_users(&app, &app.token(9)).await,
         serde_json::json!({"workspace_id": 1, "user_ids": [1, 9]})
@@ -52,32 +61,66 @@ async fn presence_flips_only_when_the_first_tab_opens_and_the_last_closes() {
         1.0,
     )
     .await;
-    producer.publish(EventKind::ChatUpdated, 1, &[9]).await;
-    assert_eq!(
-        presence_until_domain_event(&mut observer).await,
-        [(1, true)],
-        "one event for two tabs, none for closing one of them"
-    );
-    assert_eq!(app.metric("notify_users_online").await, Some(3.0));
+    // User 5 coming online is the marker: closing one of two tabs announced nothing before it.
+    let _five = app.connect(5).await;
+    assert_eq!(next_presence(&mut observer).await, (5, true));
+    assert_eq!(app.metric("notify_users_online").await, Some(4.0));
 
     drop(tab1);
-    app.wait_for_metric("notify_users_online", 2.0).await;
-    producer.publish(EventKind::ChatUpdated, 1, &[9, 50]).await;
-    assert_eq!(
-        presence_until_domain_event(&mut observer).await,
-        [(1, false)]
-    );
-    assert_eq!(
-        online_users(&app, &app.token(9)).await["user_ids"],
-        serde_json::json!([9])
-    );
+    app.wait_for_metric("notify_users_online", 3.0).await;
+    assert_eq!(next_presence(&mut observer).await, (1, false));
+    wait_for_online(&app, &app.token(9), serde_json::json!([5, 9])).await;
 
     // Another workspace hears nothing of workspace 1 and lists only its own users.
-    let first = elsewhere.next().await;
-    assert_eq!(first.event, "connected");
-    assert_eq!(presence_until_domain_event(&mut elsewhere).await, []);
-    assert_eq!(
-        online_users(&app, &elsewhere_token).await,
-        serde_json::json!({"workspace_id": 2, "user_ids": [50]})
-    );
+    let _fifty_one = app
+        .open_with_token(&app.token_in(51, WorkspaceId(2)), None)
+        .await;
+    assert_eq!(next_presence(&mut elsewhere).await, (51, true));
+    wait_for_online(&app, &elsewhere_token, serde_json::json!([50, 51])).await;
+}
+
+#[tokio::test]
+async fn a_user_on_one_instance_is_online_on_another_and_each_member_hears_each_change_once() {
+    let first = TestApp::ready(&[]).await;
+    let second = first.sibling(&[]).await;
+    let mut on_first = first.connect(9).await;
+    // The second instance knows user 9 is online before user 8 connects to it: 8 learns of 9
+    // from the list, not from an event.
+    wait_for_online(&second, &second.token(8), serde_json::json!([9])).await;
+    let mut on_second = second.connect(8).await;
+    assert_eq!(next_presence(&mut on_first).await, (8, true));
+
+    // User 1 opens a tab on each instance: online once; closing one tab changes nothing.
+    let tab_on_first = first.connect(1).await;
+    let tab_on_second = second.connect(1).await;
+    for observer in [&mut on_first, &mut on_second] {
+        assert_eq!(next_presence(observer).await, (1, true));
+    }
+    wait_for_online(&second, &second.token(8), serde_json::json!([1, 8, 9])).await;
+    wait_for_online(&first, &first.token(9), serde_json::json!([1, 8, 9])).await;
+    drop(tab_on_first);
+    first.wait_for_metric("notify_users_online", 1.0).await;
+    let _marker = second.connect(2).await;
+    for observer in [&mut on_first, &mut on_second] {
+        assert_eq!(
+            next_presence(observer).await,
+            (2, true),
+            "nothing for one of two tabs"
+        );
+    }
+
+    // The last tab anywhere closes: offline, announced once to each member.
+    drop(tab_on_second);
+    for observer in [&mut on_first, &mut on_second] {
+        assert_eq!(next_presence(observer).await, (1, false));
+    }
+    wait_for_online(&first, &first.token(9), serde_json::json!([2, 8, 9])).await;
+    let _marker = first.connect(3).await;
+    for observer in [&mut on_first, &mut on_second] {
+        assert_eq!(
+            next_presence(observer).await,
+            (3, true),
+            "exactly one offline event"
+        );
+    }
 }

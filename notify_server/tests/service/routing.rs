@@ -1,6 +1,6 @@
 use fechatter_events::EventKind;
 
-use crate::support::{Producer, SseClient, TestApp, data, seq};
+use crate::support::{Producer, SseClient, TestApp, data, epoch, seq};
 
 const CHAT_A: i64 = 100;
 const CHAT_B: i64 = 200;
@@ -89,12 +89,13 @@ async fn an_event_arrives_live_and_replayed_as_its_envelope_without_recipients()
 
     let live = client.next_domain().await;
     assert_eq!(live.event, "message.created");
-    assert_eq!(live.id, sequence.to_string());
+    assert_eq!(seq(&live), sequence);
     assert_eq!(data(&live), without_recipients(&envelope));
     assert!(!live.data.contains("recipients"), "{}", live.data);
 
-    let mut resumed = app.open(7, Some(&(sequence - 1).to_string())).await;
+    let before = format!("{}:{}", epoch(&live), sequence - 1);
+    let mut resumed = app.open(7, Some(&before)).await;
     let replayed = resumed.next_domain().await;
-    assert_eq!(replayed.id, sequence.to_string());
+    assert_eq!(replayed.id, live.id);
     assert_eq!(replayed.data, live.data, "replay sends the same frame");
 }

@@ -51,6 +51,19 @@ impl TestApp {
     /// A service on `nats_url` with its own stream and subjects, not waiting for readiness.
     pub async fn start(nats_url: &str, extra: &[(&str, &str)]) -> TestApp {
         let bus = EventBus::isolated(&test_support::unique_name("notify"));
+        TestApp::start_on(nats_url, bus, extra).await
+    }
+
+    /// Another instance of the same service: the same NATS, stream and subjects as `self`.
+    pub async fn sibling(&self, extra: &[(&str, &str)]) -> TestApp {
+        let app = TestApp::start_on(&self.nats_url, self.bus.clone(), extra).await;
+        app.wait_ready().await;
+        app
+    }
+
+    /// A service on `nats_url` reading `bus`, not waiting for readiness.
+    pub async fn start_on(nats_url: &str, bus: EventBus, extra: &[(&str, &str)]) -> TestApp {
+        observability::telemetry::init(observability::telemetry::LogFormat::Pretty, "info");
         let mut vars = vec![
             ("NOTIFY_HOST", "127.0.0.1".to_owned()),
             ("NOTIFY_PORT", "0".to_owned()),
@@ -62,6 +75,9 @@ impl TestApp {
             ("NOTIFY_HEALTH_INTERVAL_MS", "200".to_owned()),
             // Fast enough for a closed client to be noticed quickly.
             ("NOTIFY_SSE_KEEP_ALIVE_MS", "300".to_owned()),
+            // A killed instance's users go offline within seconds.
+            ("NOTIFY_PRESENCE_TTL_MS", "3000".to_owned()),
+            ("NOTIFY_PRESENCE_HEARTBEAT_MS", "500".to_owned()),
         ];
         vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let config = Config::from(&Env::from_map("NOTIFY", vars))
@@ -160,9 +176,23 @@ impl TestApp {
         SseClient::new(response)
     }
 
+    /// `GET /events` with `token`, whatever the answer.
+    pub async fn request_events(&self, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url("/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("GET /events: {err}"))
+    }
+
     /// A fresh connection, caught up: its `connected` event has arrived.
     pub async fn connect(&self, user: i64) -> SseClient {
-        let mut client = self.open(user, None).await;
+        self.connect_with_token(&self.token(user)).await
+    }
+
+    pub async fn connect_with_token(&self, token: &str) -> SseClient {
+        let mut client = self.open_with_token(token, None).await;
         let first = client.next().await;
         assert_eq!(first.event, "connected", "{first:?}");
         client
@@ -200,6 +230,17 @@ impl TestApp {
         .await;
     }
 
+    /// Waits until the service's log reader has read `count` stored events (of any kind), so a
+    /// reconnect finds them in its ring rather than receiving some of them live.
+    pub async fn wait_read(&self, count: u64) {
+        test_support::wait_until(
+            &format!("the log reader to have read {count} events"),
+            TIMEOUT,
+            || async { stored_events_read(&self.scrape().await) >= count as f64 },
+        )
+        .await;
+    }
+
     /// Cancels the service and waits for it to stop; `false` if it did not within the timeout.
     pub async fn shut_down(&mut self) -> bool {
         self.shutdown.cancel();
@@ -214,6 +255,17 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// Stored events the log reader has read, by the metrics page.
+fn stored_events_read(page: &str) -> f64 {
+    page.lines()
+        .filter(|line| {
+            line.starts_with("notify_nats_messages_received_total{")
+                && !line.contains("event=\"typing\"")
+        })
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
 }
 
 /// The value of `series` in a Prometheus text page.
@@ -266,6 +318,24 @@ impl Producer {
             .await
             .unwrap_or_else(|err| panic!("JetStream ack: {err}"))
             .sequence
+    }
+
+    /// Publishes `session.revoked` for `user`'s `session`, as fechatter_server's outbox does.
+    pub async fn revoke(&self, user: i64, session: uuid::Uuid) -> u64 {
+        let envelope = Envelope::new(
+            EventKind::SessionRevoked,
+            WS,
+            None,
+            Some(UserId(user)),
+            vec![UserId(user)],
+            &fechatter_events::payload::SessionRevoked {
+                session_id: session,
+                user_id: UserId(user),
+                reason: fechatter_events::payload::RevocationReason::SignedOut,
+            },
+        )
+        .unwrap_or_else(|err| panic!("envelope: {err}"));
+        self.publish_envelope(&envelope).await
     }
 
     /// Publishes an event of `kind` in `chat` for `recipients`; returns its stream sequence.
@@ -366,10 +436,20 @@ pub fn data(event: &Event) -> serde_json::Value {
         .unwrap_or_else(|err| panic!("event data is not JSON ({err}): {}", event.data))
 }
 
-/// Sequence numbers in SSE ids.
+/// The stream sequence of an SSE id (a cursor `epoch:sequence`).
 pub fn seq(event: &Event) -> u64 {
     event
         .id
-        .parse()
-        .unwrap_or_else(|err| panic!("id {:?} is not a sequence: {err}", event.id))
+        .split_once(':')
+        .and_then(|(_, seq)| seq.parse().ok())
+        .unwrap_or_else(|| panic!("id {:?} is not a cursor", event.id))
+}
+
+/// The epoch of an SSE id.
+pub fn epoch(event: &Event) -> String {
+    event
+        .id
+        .split_once(':')
+        .map(|(epoch, _)| epoch.to_owned())
+        .unwrap_or_else(|| panic!("id {:?} is not a cursor", event.id))
 }

@@ -5,6 +5,7 @@ mod alerting;
 mod cleanup;
 mod clickhouse;
 mod nats;
+mod nats_cluster;
 mod postgres;
 mod prometheus;
 mod sharing;

@@ -2,21 +2,21 @@
 //! the four services as child processes on free ports, each logging JSON to its own file.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use test_support::{
     ClickHouse, Nats, Postgres, PostgresExporter, PostgresExporterConfig, PrometheusConfig,
-    free_port, wait_until,
+    free_port,
 };
 
 use crate::nats_users::NatsUsers;
-use tokio::process::{Child, Command};
-use tokio::sync::Mutex;
 
+pub mod cluster;
 mod probes;
+mod process;
+
+use process::Process;
 
 /// Long enough for a cold debug binary to connect, migrate and create its stream.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -32,8 +32,15 @@ pub struct Secrets {
     pub nats: NatsUsers,
 }
 
+/// Where [`Secrets::write_to`] put the secrets the services read from files.
+pub(crate) struct SecretFiles {
+    jwt_private_key: String,
+    jwt_public_key: String,
+    bot_api_key: String,
+}
+
 impl Secrets {
-    fn generate() -> Secrets {
+    pub(crate) fn generate() -> Secrets {
         let (jwt_private_key, jwt_public_key) =
             fechatter_auth::generate_key_pair().unwrap_or_else(|e| panic!("a key pair: {e}"));
         Secrets {
@@ -42,6 +49,46 @@ impl Secrets {
             bot_api_key: format!("bot-{}", uuid::Uuid::new_v4().simple()),
             nats: NatsUsers::generate(),
         }
+    }
+
+    /// Writes the key pair and the bot credential as files into `dir/secrets`.
+    pub(crate) fn write_to(&self, dir: &Path) -> SecretFiles {
+        let keys = dir.join("secrets");
+        std::fs::create_dir_all(&keys).unwrap_or_else(|e| panic!("secrets dir: {e}"));
+        let write = |name: &str, content: &str| {
+            let path = keys.join(name);
+            std::fs::write(&path, content).unwrap_or_else(|e| panic!("{name}: {e}"));
+            path.display().to_string()
+        };
+        SecretFiles {
+            jwt_private_key: write("jwt_private.pem", &self.jwt_private_key),
+            jwt_public_key: write("jwt_public.pem", &self.jwt_public_key),
+            bot_api_key: write("bot_api_key", &self.bot_api_key),
+        }
+    }
+
+    /// The settings (without the service's prefix) that give `service` its secrets: its own NATS
+    /// user (the default user is its name) and the key or credential it holds.
+    pub(crate) fn settings(
+        &self,
+        service: Service,
+        files: &SecretFiles,
+    ) -> Vec<(&'static str, String)> {
+        let mut settings = vec![(
+            "NATS_PASSWORD",
+            self.nats.password(service.nats_user()).to_owned(),
+        )];
+        match service {
+            Service::Fechatter => {
+                settings.push(("JWT_PRIVATE_KEY_FILE", files.jwt_private_key.clone()));
+                settings.push(("BOT_API_KEY_FILE", files.bot_api_key.clone()));
+            }
+            Service::Bot => settings.push(("FECHATTER_API_KEY_FILE", files.bot_api_key.clone())),
+            Service::Notify | Service::Analytics => {
+                settings.push(("JWT_PUBLIC_KEY_FILE", files.jwt_public_key.clone()));
+            }
+        }
+        settings
     }
 
     /// Every secret value, to look for in logs.
@@ -114,15 +161,6 @@ impl Service {
     }
 }
 
-struct Process {
-    service: Service,
-    port: u16,
-    metrics_port: u16,
-    env: Vec<(String, String)>,
-    log: PathBuf,
-    child: Mutex<Option<Child>>,
-}
-
 pub struct Topology {
     pub postgres: Postgres,
     pub nats: Nats,
@@ -164,8 +202,9 @@ const FAST_SETTINGS: &[(&str, &str)] = &[
     ("FECHATTER_FILES_ORPHAN_GRACE_SECONDS", "2"),
     // A closed SSE client is noticed at the next keep-alive.
     ("NOTIFY_SSE_KEEP_ALIVE_MS", "1000"),
-    // An event in flight when notify dies is redelivered this soon after it restarts.
-    ("NOTIFY_CONSUMER_ACK_WAIT_MS", "2000"),
+    // A killed notify's users go offline within seconds.
+    ("NOTIFY_PRESENCE_TTL_MS", "5000"),
+    ("NOTIFY_PRESENCE_HEARTBEAT_MS", "1000"),
     ("BOT_CONSUMER_ACK_WAIT_MS", "2000"),
     ("ANALYTICS_FLUSH_INTERVAL_MS", "200"),
     ("ANALYTICS_GAUGES_INTERVAL_MS", "1000"),
@@ -206,16 +245,7 @@ impl Topology {
             eprintln!("topology logs kept in {}", logs.path().display());
         }
         let database_url = postgres.url("postgres");
-        let keys = logs.path().join("secrets");
-        std::fs::create_dir_all(&keys).unwrap_or_else(|e| panic!("secrets dir: {e}"));
-        let write = |name: &str, content: &str| {
-            let path = keys.join(name);
-            std::fs::write(&path, content).unwrap_or_else(|e| panic!("{name}: {e}"));
-            path.display().to_string()
-        };
-        let private_key_file = write("jwt_private.pem", &secrets.jwt_private_key);
-        let public_key_file = write("jwt_public.pem", &secrets.jwt_public_key);
-        let bot_api_key_file = write("bot_api_key", &secrets.bot_api_key);
+        let secret_files = secrets.write_to(logs.path());
         let postgres_exporter = PostgresExporter::start(PostgresExporterConfig {
             url: database_url.clone(),
             queries: Some(crate::ops::repo_path("exporters/postgres/queries.yml")),
@@ -237,36 +267,14 @@ impl Topology {
         let fechatter_url = format!("http://127.0.0.1:{}", ports[0].0);
         let notify_url = format!("http://127.0.0.1:{}", ports[1].0);
         let analytics_url = format!("http://127.0.0.1:{}", ports[3].0);
-        for (service, (port, metrics_port)) in Service::ALL.into_iter().zip(ports) {
-            let prefix = service.env_prefix();
+        for (service, ports) in Service::ALL.into_iter().zip(ports) {
             let mut env = vec![
-                ("HOST", "127.0.0.1".to_owned()),
-                ("PORT", port.to_string()),
-                ("METRICS_PORT", metrics_port.to_string()),
                 ("NATS_URL", topology.nats.url()),
-                // Each service as its own NATS user (the default user is its name).
-                (
-                    "NATS_PASSWORD",
-                    topology
-                        .secrets
-                        .nats
-                        .password(service.nats_user())
-                        .to_owned(),
-                ),
                 ("LOG_FORMAT", "json".to_owned()),
                 ("LOG", "info".to_owned()),
                 ("HEALTH_INTERVAL_MS", "500".to_owned()),
             ];
-            match service {
-                Service::Fechatter => {
-                    env.push(("JWT_PRIVATE_KEY_FILE", private_key_file.clone()));
-                    env.push(("BOT_API_KEY_FILE", bot_api_key_file.clone()));
-                }
-                Service::Bot => env.push(("FECHATTER_API_KEY_FILE", bot_api_key_file.clone())),
-                Service::Notify | Service::Analytics => {
-                    env.push(("JWT_PUBLIC_KEY_FILE", public_key_file.clone()));
-                }
-            }
+            env.extend(topology.secrets.settings(service, &secret_files));
             match service {
                 Service::Fechatter | Service::Bot => {
                     env.push(("DATABASE_URL", database_url.clone()));
@@ -297,25 +305,13 @@ impl Topology {
                 let files = topology.logs.path().join("files");
                 env.push(("FILES_DIR", files.display().to_string()));
             }
-            let mut env: Vec<(String, String)> = env
-                .into_iter()
-                .map(|(k, v)| (format!("{prefix}_{k}"), v))
-                .collect();
-            let own = format!("{prefix}_");
-            for (name, value) in FAST_SETTINGS.iter().chain(overrides) {
-                if name.starts_with(&own) {
-                    env.retain(|(k, _)| k != name);
-                    env.push(((*name).to_owned(), (*value).to_owned()));
-                }
-            }
-            topology.processes.push(Process {
+            topology.processes.push(Process::new(
                 service,
-                port,
-                metrics_port,
+                ports,
                 env,
-                log: topology.logs.path().join(format!("{}.log", service.name())),
-                child: Mutex::new(None),
-            });
+                overrides,
+                topology.logs.path().join(format!("{}.log", service.name())),
+            ));
         }
         for service in Service::ALL {
             topology.start_service(service).await;
@@ -335,14 +331,11 @@ impl Topology {
 
     /// `http://127.0.0.1:PORT` of the service's API (bot: its health port).
     pub fn url(&self, service: Service) -> String {
-        format!("http://127.0.0.1:{}", self.process(service).port)
+        self.process(service).url()
     }
 
     pub fn metrics_url(&self, service: Service) -> String {
-        format!(
-            "http://127.0.0.1:{}/metrics",
-            self.process(service).metrics_port
-        )
+        self.process(service).metrics_url()
     }
 
     /// A Prometheus configuration scraping the four services under their job names, and Postgres's
@@ -358,62 +351,16 @@ impl Topology {
 
     /// Starts (or restarts) a service with its original ports and environment.
     pub async fn start_service(&self, service: Service) {
-        let process = self.process(service);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&process.log)
-            .unwrap_or_else(|e| panic!("open {}: {e}", process.log.display()));
-        let stderr = log
-            .try_clone()
-            .unwrap_or_else(|e| panic!("clone log handle: {e}"));
-        let binary = bin_dir().join(service.name());
-        assert!(
-            binary.exists(),
-            "{} is missing: build the services first (cargo build --workspace --bins)",
-            binary.display()
-        );
-        let child = Command::new(&binary)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(process.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(stderr)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-        *process.child.lock().await = Some(child);
+        self.process(service).start().await;
     }
 
     /// Waits until `/ready` answers 200.
     pub async fn wait_ready(&self, service: Service) {
-        let url = format!("{}/ready", self.url(service));
-        let what = format!("{} to be ready", service.name());
-        let client = reqwest::Client::new();
-        wait_until(&what, READY_TIMEOUT, || async {
-            client
-                .get(&url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        })
-        .await;
+        self.process(service).wait_ready().await;
     }
 
     async fn signal(&self, service: Service, signal: Signal) {
-        let process = self.process(service);
-        let mut guard = process.child.lock().await;
-        let Some(mut child) = guard.take() else {
-            return;
-        };
-        if let Some(pid) = child.id() {
-            let _ = kill(Pid::from_raw(pid as i32), signal);
-        }
-        tokio::time::timeout(Duration::from_secs(30), child.wait())
-            .await
-            .unwrap_or_else(|_| panic!("{} did not exit after {signal}", service.name()))
-            .unwrap_or_else(|e| panic!("wait for {}: {e}", service.name()));
+        self.process(service).signal(signal).await;
     }
 
     /// SIGTERM: a graceful, draining shutdown.
@@ -430,7 +377,7 @@ impl Topology {
     pub fn logs(&self) -> String {
         self.processes
             .iter()
-            .map(|p| std::fs::read_to_string(&p.log).unwrap_or_default())
+            .map(|p| std::fs::read_to_string(p.log()).unwrap_or_default())
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -1,5 +1,6 @@
-//! A service is killed (SIGKILL) while ann keeps sending, and started again: its durable consumer
-//! resumes where it left off, so nothing is lost and nothing counts twice.
+//! A service is killed (SIGKILL) while ann keeps sending, and started again: a durable consumer
+//! resumes where it left off, notify's clients resume from their cursors, so nothing is lost and
+//! nothing counts twice.
 
 use std::time::Duration;
 
@@ -61,9 +62,12 @@ async fn notify_killed_mid_conversation_resumes_and_bob_gets_every_message_once(
     received.extend(message_ids(&laptop.until_message(last, WAIT).await));
     assert_eq!(received, sent.ids, "bob gets every message once, in order");
 
-    // The restarted consumer took up every event from its last ack: those sent while it was dead
-    // at least, and at most everything after the ones bob had before the crash (one of which may
-    // have been in flight, unacknowledged).
+    // The restarted notify read the log from its head at start-up: what bob missed while it was
+    // dead reached him as the replay, and its reader went through only what came after.
+    assert!(
+        !message_ids(&replayed).is_empty(),
+        "what was sent while notify was dead came as a replay"
+    );
     let consumed = value(
         &scrape(&topology.metrics_url(Service::Notify)).await,
         "notify_nats_messages_received_total",
@@ -72,9 +76,9 @@ async fn notify_killed_mid_conversation_resumes_and_bob_gets_every_message_once(
     .unwrap_or(0.0) as usize;
     let after_bobs = sent.ids.len() - had_before;
     assert!(
-        (sent_while_dead..=after_bobs + 1).contains(&consumed),
-        "the restarted notify consumed {consumed} messages; {sent_while_dead} were sent while it \
-         was dead, {after_bobs} after the last bob had"
+        consumed + sent_while_dead / 2 < after_bobs,
+        "the restarted notify read {consumed} messages; {sent_while_dead} of the {after_bobs} \
+         after the last bob had before the crash were sent while it was dead"
     );
 }
 

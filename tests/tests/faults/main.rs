@@ -7,6 +7,7 @@ mod crash;
 mod nats;
 mod poison;
 mod postgres;
+mod scale_out;
 mod slow_reader;
 
 use std::time::Duration;

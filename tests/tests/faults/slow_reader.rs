@@ -1,11 +1,12 @@
 //! A device stops reading its event stream (a laptop asleep with the socket open): notify cuts it
 //! off once its buffer is full instead of holding events for it forever, counts that, and everyone
 //! else still gets every message. A notify holding all the devices it may refuses one more with a
-//! counted 503 instead of growing without bound.
+//! counted 503 instead of growing without bound; a user over their socket cap gets a counted 429.
 
 use e2e::api::Api;
 use e2e::metrics::{scrape, value};
 use e2e::sse::message_ids;
+use e2e::ws::Ws;
 use e2e::{Service, Topology};
 use serde_json::json;
 use test_support::{Prometheus, wait_until};
@@ -23,6 +24,8 @@ const SETTINGS: &[(&str, &str)] = &[
     ("NOTIFY_SSE_WRITE_TIMEOUT_MS", "20000"),
     // Bob's and cat's devices.
     ("NOTIFY_SSE_MAX_CONNECTIONS", "2"),
+    // One socket per user.
+    ("FECHATTER_WS_MAX_CONNECTIONS_PER_USER", "1"),
     ("FECHATTER_MAX_MESSAGE_CHARS", "100000"),
 ];
 const LONG: usize = 60_000;
@@ -89,6 +92,26 @@ async fn a_device_that_stops_reading_is_cut_off_and_everyone_else_gets_every_mes
     prometheus_value(
         &prometheus,
         r#"sum(notify_http_errors_total{route="/events",status="503"}) == 1"#,
+    )
+    .await;
+    prometheus_value(
+        &prometheus,
+        r#"sum(notify_sse_connections_refused_total{reason="over_capacity"}) == 1"#,
+    )
+    .await;
+
+    // A user over their socket cap gets a counted 429 too.
+    let fechatter = topology.url(Service::Fechatter);
+    let _anns_browser = Ws::connect(&fechatter, &pair.ann.access_token).await;
+    let (status, body) = Ws::refused(&fechatter, &pair.ann.access_token).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (429, &json!("too_many_connections")),
+        "{body}"
+    );
+    prometheus_value(
+        &prometheus,
+        r#"sum(fechatter_websocket_connections_refused_total{reason="too_many_connections"}) == 1"#,
     )
     .await;
 

@@ -58,7 +58,15 @@ pub async fn outsider_hears_nothing(
     only_for(zed, &live, &[globex]);
 
     // Asking for everything since the start of the stream replays only zed's own events.
-    let (_, replayed) = Sse::connect(&notify, &zed.access_token, Some("0"), WAIT).await;
+    let seen = zeds_app
+        .last_event_id
+        .clone()
+        .unwrap_or_else(|| panic!("zed's app has seen events"));
+    let (epoch, _) = seen
+        .split_once(':')
+        .unwrap_or_else(|| panic!("{seen:?} is not a cursor"));
+    let start = format!("{epoch}:0");
+    let (_, replayed) = Sse::connect(&notify, &zed.access_token, Some(&start), WAIT).await;
     only_for(zed, &replayed, &[globex]);
     assert!(
         replayed.iter().any(|d| d.message_id() == Some(latest)),

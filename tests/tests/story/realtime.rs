@@ -38,7 +38,9 @@ pub async fn share_and_answer(topology: &Topology, told: &mut Told) {
         .await;
     shared.expect(201);
     let shared = shared.id();
-    let pushed = browser.message_event(shared).await;
+    let pushed = browser.message_frame(shared).await;
+    let shared_at = pushed["cursor"].as_str().unwrap_or_default().to_owned();
+    let pushed = &pushed["event"];
     assert_eq!(pushed["data"]["files"], json!([file]), "{pushed}");
     assert_eq!(api.download(bob, file).await, (200, CHECKLIST.to_vec()));
     assert_eq!(api.download(zed, file).await.0, 404);
@@ -116,6 +118,16 @@ pub async fn share_and_answer(topology: &Topology, told: &mut Told) {
             "routing metadata pushed: {event}"
         );
     }
+
+    // The browser reloads with the cursor of the shared file's event: the answer comes again
+    // (sent since), the shared file does not.
+    let mut reloaded = Ws::connect_resuming(&fechatter, &bob.access_token, &shared_at).await;
+    reloaded.message_event(reply).await;
+    let replayed = reloaded.unread_events();
+    assert!(
+        replayed.iter().all(|event| event["data"]["id"] != shared),
+        "the event before the cursor came again: {replayed:?}"
+    );
     *told.messages.entry(("ann", "public_channel")).or_default() += 2;
 
     // Last, as its `file.uploaded` reaches cat's devices: a draft cat uploads and never sends is

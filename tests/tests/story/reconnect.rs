@@ -2,7 +2,7 @@
 //! `Last-Event-ID`: it gets exactly what he missed, in order, then live events again.
 
 use e2e::api::Api;
-use e2e::sse::{Sse, message_ids};
+use e2e::sse::{Sse, cursor_seq, message_ids};
 use test_support::wait_until;
 
 use crate::WAIT;
@@ -69,7 +69,7 @@ pub async fn come_back(
         replayed.iter().all(|d| d.kind == "message.created"),
         "nothing but the missed messages: {replayed:?}"
     );
-    let after: u64 = resume_after.parse().unwrap_or_default();
+    let after = cursor_seq(&resume_after).unwrap_or_default();
     assert!(replayed.iter().all(|d| d.seq > after));
     let bobs_chats = chats.of(bob.id, ann, bob, cat);
     assert_only_for("bob's laptop", bob.id, &bobs_chats, &replayed);

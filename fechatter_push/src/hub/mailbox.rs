@@ -1,5 +1,5 @@
 //! One connection's queue of frames: bounded, holding no allocation while empty, and closed by the
-//! hub when the connection falls behind.
+//! hub when the connection must end (it fell behind, its session was revoked, the server stops).
 //!
 //! It replaces a bounded `tokio::sync::mpsc` channel plus a `CancellationToken`, which together
 //! held about a kilobyte per idle connection (the channel's cache-padded state and its first block
@@ -15,16 +15,27 @@ use crate::frame::Frame;
 /// A queue that grew past this many slots during a burst gives its memory back once drained.
 const KEPT_CAPACITY: usize = 8;
 
+/// Why the hub ended a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Its buffer was full when an event arrived: it could not keep up.
+    SlowConsumer,
+    /// Its sign-in session was revoked.
+    SessionRevoked,
+    /// The server is shutting down.
+    Shutdown,
+}
+
 pub struct Mailbox {
     state: Mutex<State>,
-    /// Woken on a new frame and on the cut-off; one waiter, the connection's stream.
+    /// Woken on a new frame and on the close; one waiter, the connection.
     changed: Notify,
 }
 
 struct State {
     frames: VecDeque<Arc<Frame>>,
     limit: usize,
-    cut_off: bool,
+    closed: Option<Closed>,
 }
 
 /// What became of a frame offered to a mailbox.
@@ -33,15 +44,15 @@ pub enum Offered {
     Queued,
     /// The mailbox holds `limit` frames already: its connection cannot keep up.
     Full,
-    /// The connection was cut off before.
-    CutOff,
+    /// The connection was closed before.
+    Closed,
 }
 
 /// What a connection takes from its mailbox.
 #[derive(Debug)]
 pub enum Received {
     Frame(Arc<Frame>),
-    CutOff,
+    Closed(Closed),
 }
 
 impl Mailbox {
@@ -51,7 +62,7 @@ impl Mailbox {
             state: Mutex::new(State {
                 frames: VecDeque::new(),
                 limit: limit.max(1),
-                cut_off: false,
+                closed: None,
             }),
             changed: Notify::new(),
         }
@@ -65,8 +76,8 @@ impl Mailbox {
     /// Queues `frame` without waiting: a full mailbox is reported, never grown.
     pub fn offer(&self, frame: &Arc<Frame>) -> Offered {
         let mut state = self.lock();
-        if state.cut_off {
-            return Offered::CutOff;
+        if state.closed.is_some() {
+            return Offered::Closed;
         }
         if state.frames.len() >= state.limit {
             return Offered::Full;
@@ -77,20 +88,21 @@ impl Mailbox {
         Offered::Queued
     }
 
-    /// Ends the connection: what is queued is dropped, its stream ends.
-    pub fn cut_off(&self) {
+    /// Ends the connection: what is queued is dropped, the connection ends. The first reason
+    /// given is kept.
+    pub fn close(&self, reason: Closed) {
         let mut state = self.lock();
-        state.cut_off = true;
+        state.closed.get_or_insert(reason);
         state.frames = VecDeque::new();
         drop(state);
         self.changed.notify_one();
     }
 
-    pub fn is_cut_off(&self) -> bool {
-        self.lock().cut_off
+    pub fn closed(&self) -> Option<Closed> {
+        self.lock().closed
     }
 
-    /// The next frame, waiting for one; `CutOff` once the hub has cut the connection off.
+    /// The next frame, waiting for one; `Closed` once the hub has ended the connection.
     pub async fn recv(&self) -> Received {
         loop {
             if let Some(received) = self.try_recv() {
@@ -101,18 +113,21 @@ impl Mailbox {
         }
     }
 
-    /// Waits until the hub cuts the connection off, leaving queued frames in place.
-    pub async fn cut_off_signal(&self) {
+    /// Waits until the hub ends the connection, leaving queued frames in place.
+    pub async fn close_signal(&self) -> Closed {
         // A frame's wake-up taken here costs `recv` nothing: it looks at the queue before waiting.
-        while !self.is_cut_off() {
+        loop {
+            if let Some(reason) = self.closed() {
+                return reason;
+            }
             self.changed.notified().await;
         }
     }
 
     pub fn try_recv(&self) -> Option<Received> {
         let mut state = self.lock();
-        if state.cut_off {
-            return Some(Received::CutOff);
+        if let Some(reason) = state.closed {
+            return Some(Received::Closed(reason));
         }
         let frame = state.frames.pop_front()?;
         if state.frames.is_empty() && state.frames.capacity() > KEPT_CAPACITY {
@@ -157,8 +172,17 @@ mod tests {
         assert_eq!(mailbox.lock().frames.capacity(), 0);
     }
 
+    #[test]
+    fn the_first_reason_to_close_is_kept() {
+        let mailbox = Mailbox::new(4);
+        mailbox.close(Closed::SessionRevoked);
+        mailbox.close(Closed::Shutdown);
+        assert_eq!(mailbox.closed(), Some(Closed::SessionRevoked));
+        assert_eq!(mailbox.offer(&frame()), Offered::Closed);
+    }
+
     #[tokio::test]
-    async fn a_waiting_receiver_wakes_for_a_frame_and_for_the_cut_off() {
+    async fn a_waiting_receiver_wakes_for_a_frame_and_for_the_close() {
         let mailbox = Arc::new(Mailbox::new(4));
         let receiver = {
             let mailbox = mailbox.clone();
@@ -169,13 +193,15 @@ mod tests {
             })
         };
         mailbox.offer(&frame());
-        mailbox.cut_off();
+        mailbox.close(Closed::SlowConsumer);
         let received = tokio::time::timeout(Duration::from_secs(5), receiver).await;
         let Ok(Ok((first, second))) = received else {
             panic!("the receiver did not wake: {received:?}");
         };
-        // The cut-off may overtake the frame; after it, nothing else is received.
-        assert!(matches!(second, Received::CutOff), "{first:?} {second:?}");
-        assert_eq!(mailbox.offer(&frame()), Offered::CutOff);
+        // The close may overtake the frame; after it, nothing else is received.
+        assert!(
+            matches!(second, Received::Closed(Closed::SlowConsumer)),
+            "{first:?} {second:?}"
+        );
     }
 }
