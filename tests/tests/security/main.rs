@@ -20,10 +20,11 @@ use test_support::wait_until;
 
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// Everything at debug, so that a secret in any line a service could log is caught; and sign-in
-/// limited to 10 attempts a minute per address.
+/// Everything at debug, so that a secret in any line a service could log is caught; sign-in
+/// limited to 10 attempts a minute per address and client events to 2 posts a minute per user.
 const SETTINGS: &[(&str, &str)] = &[
     ("FECHATTER_RATE_LIMIT_AUTH_PER_MINUTE", "10"),
+    ("ANALYTICS_RATE_LIMIT_PER_USER_PER_MINUTE", "2"),
     ("FECHATTER_LOG", "debug"),
     ("NOTIFY_LOG", "debug"),
     ("BOT_LOG", "debug"),
@@ -218,6 +219,33 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
     claimed["workspace_id"] = json!(ann.workspace_id);
     let claim = post_events(&analytics, Some(&zed), &[claimed]).await;
     assert_eq!(claim.status, 422, "{}", claim.body);
+
+    // A client posting events faster than its per-user limit is slowed down and counted.
+    let mut answers = Vec::new();
+    for n in 0..3 {
+        let event = client_event("search_performed", &format!("cat-{n}"), json!({}));
+        answers.push(post_events(&analytics, Some(&cat), &[event]).await);
+    }
+    let statuses: Vec<u16> = answers.iter().map(|reply| reply.status).collect();
+    assert_eq!(
+        statuses,
+        [202, 202, 429],
+        "{:?}",
+        answers.last().map(|r| &r.body)
+    );
+    assert_eq!(
+        answers[2].body["code"], "rate_limited",
+        "{}",
+        answers[2].body
+    );
+    assert!(
+        value(
+            &scrape(&topology.metrics_url(Service::Analytics)).await,
+            "analytics_rate_limited_total",
+            &[("scope", "user")]
+        )
+        .is_some_and(|n| n >= 1.0)
+    );
 
     // A password guesser on another machine is slowed down; ann, on hers, is not.
     let guesser = Api::from_address(topology.url(Service::Fechatter), [127, 0, 0, 2].into());
