@@ -1,5 +1,8 @@
-//! The sessions revoked everywhere: every service that accepts access tokens keeps this list and
-//! refuses a listed session's tokens.
+//! The sessions revoked everywhere, for a service that accepts access tokens but has no live
+//! connections (analytics_server): it keeps this list and refuses a listed session's tokens.
+//! notify_server and fechatter_server's WebSocket learn of revocations from the event feed their
+//! push core reads anyway (`fechatter_push`), which both refuses the tokens and closes the
+//! session's open connections, so they need no second follower.
 //!
 //! fechatter_server publishes `session.revoked` through its outbox on sign-out, refresh-token
 //! reuse and account removal. [`RevokedSessions::follow`] reads those events with an ordered
