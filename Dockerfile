@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# One image holding the four Fechatter services and the web client fechatter_server serves;
+# One image holding the four Fechatter services, the web client fechatter_server serves, the
+# `fechatter_secrets` key generator and the `dead_letters` command (see docs/runbook.md);
 # docker-compose.yml picks the binary with `command`.
 #
 #   docker build -t fechatter:local .
@@ -37,7 +38,7 @@ RUN cargo chef cook --release --locked --recipe-path recipe.json \
 COPY . .
 RUN cargo build --release --locked \
       --bin fechatter_server --bin notify_server --bin bot_server --bin analytics_server \
-      --bin fechatter_secrets
+      --bin fechatter_secrets --bin dead_letters
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 # curl serves the container health checks (`curl -f http://localhost:PORT/ready`).
@@ -57,6 +58,7 @@ COPY --from=builder \
      /app/target/release/bot_server \
      /app/target/release/analytics_server \
      /app/target/release/fechatter_secrets \
+     /app/target/release/dead_letters \
      /usr/local/bin/
 COPY --from=web /web/dist /usr/share/fechatter/web
 # Read by fechatter_server only: it serves the client beside the API on its port.

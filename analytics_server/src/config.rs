@@ -66,11 +66,14 @@ pub struct WriterConfig {
     pub clickhouse_timeout: Duration,
 }
 
-/// The durable JetStream consumer `analytics`.
+/// The durable JetStream consumers `analytics` (domain events) and `analytics_client_events`.
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
     pub ack_wait: Duration,
+    /// Deliveries of one event before it is dead-lettered (deliveries spent while ClickHouse was
+    /// down are not among them: events wait in hand for it).
     pub max_deliver: i64,
+    /// Domain events in hand at once.
     pub max_ack_pending: i64,
 }
 
@@ -117,7 +120,12 @@ impl Config {
             clickhouse_password: env.secret("CLICKHOUSE_PASSWORD", Some(""), 0)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
             nats_auth: fechatter_events::nats::auth_from_env(env, "analytics")?,
-            event_bus: EventBus::from_env(env)?,
+            event_bus: EventBus {
+                dead_letter_max_age: Duration::from_secs(
+                    env.bounded("DEAD_LETTER_RETENTION_DAYS", 30, 1, 3650)? * 86_400,
+                ),
+                ..EventBus::from_env(env)?
+            },
             tokens: fechatter_auth::verifier_from_env(env)?,
             ingest: IngestConfig::from(env)?,
             rate_limits: RateLimits {

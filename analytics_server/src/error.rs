@@ -6,8 +6,8 @@ use fechatter_http::ApiError;
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
-use crate::buffer::BufferFull;
 use crate::events::rejection::Rejection;
+use crate::ingest::stored;
 use crate::store::StoreError;
 
 /// One refused event of a batch, as the client sees it.
@@ -48,8 +48,9 @@ pub enum AppError {
     BatchTooLarge { got: usize, max: usize },
     #[error("every event of the batch was rejected")]
     NoValidEvents(Vec<RejectedEvent>),
+    /// JetStream did not store the accepted events (NATS is down): nothing was accepted.
     #[error(transparent)]
-    BufferFull(#[from] BufferFull),
+    NotStored(#[from] stored::StoreError),
     #[error("{0}")]
     InvalidQuery(String),
     #[error(transparent)]
@@ -95,10 +96,13 @@ impl IntoResponse for AppError {
                         serde_json::to_value(rejected).unwrap_or_default(),
                     )
             }
-            AppError::BufferFull(_) => ApiError::unavailable(
-                "analytics ingestion is saturated; retry the same events later",
-            )
-            .with_header(header::RETRY_AFTER, HeaderValue::from_static("1")),
+            AppError::NotStored(err) => {
+                tracing::warn!(error = %err, "client events not stored");
+                ApiError::unavailable(
+                    "analytics cannot store events right now; retry the same events later",
+                )
+                .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            }
             AppError::InvalidQuery(message) => ApiError::bad_request("invalid_query", message),
             AppError::Store(err) => {
                 tracing::warn!(error = %err, "report query failed");

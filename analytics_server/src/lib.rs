@@ -20,6 +20,7 @@ pub mod store;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ::observability::Restart;
 use ::observability::http::HttpMetricsLayer;
 use ::observability::server::{Service, ServiceServer};
 use fechatter_http::RequestTimeoutLayer;
@@ -68,48 +69,95 @@ impl Application {
         &self.state
     }
 
+    /// Where the background tasks run (in-process tests use it to make one panic).
+    pub fn supervisor(&self) -> ::observability::Supervisor {
+        self.server.supervisor().clone()
+    }
+
     /// Serves until `shutdown` is cancelled; background tasks stop with it. The buffer is flushed
     /// last, after the API stopped accepting events.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
-        tokio::spawn(startup::prepare_then_serve(
-            state.clone(),
-            health,
-            shutdown.clone(),
-        ));
-        let stop_writing = CancellationToken::new();
-        let flusher = tokio::spawn(
-            buffer::flusher::Flusher {
-                buffer: state.buffer().clone(),
-                store: state.store().clone(),
-                interval: state.config().writer.flush_interval,
-                final_flush_timeout: FINAL_FLUSH_TIMEOUT,
-            }
-            .run(stop_writing.clone()),
+        let tasks = self.server.supervisor().clone();
+        tasks.run(
+            "clickhouse_schema",
+            Restart::OnPanic,
+            (state.clone(), health),
+            &shutdown,
+            |(state, health), shutdown| startup::prepare_then_serve(state, health, shutdown),
         );
-        let consumer = tokio::spawn(ingest::consumer::run(state.clone(), shutdown.clone()));
-        tokio::spawn(state.sessions().clone().run_expiry(shutdown.clone()));
-        tokio::spawn(limits::sweep(state.clone(), shutdown.clone()));
-        let config = state.config().clone();
-        let revoked = state.revoked().clone();
-        let following = shutdown.clone();
-        tokio::spawn(async move {
-            revoked
-                .follow_on_own_connection(
-                    config.nats_url.as_str(),
-                    "analytics_server_revocations",
-                    &config.nats_auth,
-                    config.event_bus.clone(),
-                    following,
-                )
-                .await;
-        });
+        let stop_writing = CancellationToken::new();
+        let flusher = tasks.run(
+            "writer",
+            Restart::Always,
+            state.clone(),
+            &stop_writing,
+            |state, stop| {
+                buffer::flusher::Flusher {
+                    buffer: state.buffer().clone(),
+                    store: state.store().clone(),
+                    gate: state.clickhouse_gate().clone(),
+                    interval: state.config().writer.flush_interval,
+                    final_flush_timeout: FINAL_FLUSH_TIMEOUT,
+                }
+                .run(stop)
+            },
+        );
+        let always = Restart::Always;
+        let domain = tasks.run(
+            "domain_events",
+            always,
+            state.clone(),
+            &shutdown,
+            ingest::consumer::run,
+        );
+        let client = tasks.run(
+            "client_events",
+            always,
+            state.clone(),
+            &shutdown,
+            ingest::client_consumer::run,
+        );
+        tasks.run(
+            "session_expiry",
+            always,
+            state.clone(),
+            &shutdown,
+            |state, shutdown| state.sessions().clone().run_expiry(shutdown),
+        );
+        tasks.run(
+            "ingest_limits_sweep",
+            always,
+            state.clone(),
+            &shutdown,
+            limits::sweep,
+        );
+        tasks.run(
+            "session_revocations",
+            always,
+            state.clone(),
+            &shutdown,
+            |state, shutdown| async move {
+                let config = state.config();
+                state
+                    .revoked()
+                    .clone()
+                    .follow_on_own_connection(
+                        config.nats_url.as_str(),
+                        "analytics_server_revocations",
+                        &config.nats_auth,
+                        config.event_bus.clone(),
+                        shutdown,
+                    )
+                    .await;
+            },
+        );
         let served = self.server.run(shutdown).await;
         stop_writing.cancel();
         let stopped = async {
             let _ = flusher.await;
-            let _ = consumer.await;
+            let _ = tokio::join!(domain, client);
         };
         if tokio::time::timeout(FINAL_FLUSH_TIMEOUT * 2, stopped)
             .await

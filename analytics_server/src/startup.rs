@@ -27,8 +27,8 @@ pub async fn prepare_then_serve(state: AppState, health: Health, shutdown: Cance
     tokio::spawn(crate::gauges::run(state, shutdown));
 }
 
-/// ClickHouse is critical (it is where everything goes); NATS only degrades the service, because
-/// HTTP ingestion keeps working and the durable consumer catches up later.
+/// Both are critical: ClickHouse is where everything goes, and NATS is where client events are
+/// stored before their `202` (without it ingestion answers 503) and where domain events come from.
 pub fn health(state: &AppState) -> Health {
     let clickhouse = state.clone();
     let nats = state.nats().clone();
@@ -46,7 +46,7 @@ pub fn health(state: &AppState) -> Health {
                 outcome
             }
         })
-        .check("nats", false, move || {
+        .check("nats", true, move || {
             let nats = nats.clone();
             async move { fechatter_events::nats::probe(&nats).await }
         })

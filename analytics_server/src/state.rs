@@ -1,16 +1,21 @@
 //! The state shared by every handler and background task.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use fechatter_auth::TokenVerifier;
 use fechatter_auth::revocation::RevokedSessions;
 use fechatter_events::EventBus;
+use fechatter_events::delivery::Gate;
 use secrecy::ExposeSecret;
 
 use crate::buffer::Buffer;
 use crate::config::Config;
+use crate::events::EventRow;
+use crate::ingest::stored;
 use crate::limits::IngestLimits;
-use crate::observability::metrics::ClickHouseMetrics;
+use crate::observability::metrics::{ClickHouseMetrics, NatsMetrics};
 use crate::sessions::Sessions;
 use crate::store::{Store, StoreError};
 
@@ -30,12 +35,47 @@ struct Inner {
     clickhouse_server: clickhouse::Client,
     store: Store,
     nats: async_nats::Client,
+    jetstream: async_nats::jetstream::Context,
+    /// Whether the client-event stream is known to exist (checked again after a failure).
+    client_stream_ready: AtomicBool,
     tokens: TokenVerifier,
     revoked: RevokedSessions,
     limits: IngestLimits,
     buffer: Buffer,
     sessions: Sessions,
+    /// Open while ClickHouse takes writes; the consumers take events only then.
+    clickhouse_gate: Gate,
+    subscriptions: Subscriptions,
 }
+
+/// Which of the two durable consumers is pulling; `analytics_nats_subscription_active` is 1 only
+/// while both are.
+#[derive(Default)]
+pub struct Subscriptions {
+    domain: AtomicBool,
+    client: AtomicBool,
+}
+
+impl Subscriptions {
+    pub fn domain(&self, active: bool) {
+        self.domain.store(active, Ordering::SeqCst);
+        self.publish();
+    }
+
+    pub fn client(&self, active: bool) {
+        self.client.store(active, Ordering::SeqCst);
+        self.publish();
+    }
+
+    fn publish(&self) {
+        NatsMetrics::subscription_active(
+            self.domain.load(Ordering::SeqCst) && self.client.load(Ordering::SeqCst),
+        );
+    }
+}
+
+/// How long the gate's probe waits for ClickHouse.
+const GATE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -72,6 +112,19 @@ impl AppState {
             config.writer.dedup_window,
         );
         let sessions = Sessions::new(config.session_timeout, MAX_TRACKED_SESSIONS);
+        let probe = clickhouse.clone();
+        let clickhouse_gate = Gate::new("clickhouse", move || {
+            let probe = probe.clone();
+            async move {
+                match tokio::time::timeout(GATE_PROBE_TIMEOUT, probe.query("SELECT 1").execute())
+                    .await
+                {
+                    Ok(outcome) => outcome.map_err(|err| err.to_string()),
+                    Err(_) => Err(format!("no answer within {GATE_PROBE_TIMEOUT:?}")),
+                }
+            }
+        });
+        let jetstream = async_nats::jetstream::new(nats.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -79,11 +132,15 @@ impl AppState {
                 clickhouse_server,
                 store,
                 nats,
+                jetstream,
+                client_stream_ready: AtomicBool::new(false),
                 tokens,
                 revoked: RevokedSessions::new(fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL),
                 limits,
                 buffer,
                 sessions,
+                clickhouse_gate,
+                subscriptions: Subscriptions::default(),
             }),
         })
     }
@@ -110,6 +167,42 @@ impl AppState {
 
     pub fn nats(&self) -> &async_nats::Client {
         &self.inner.nats
+    }
+
+    pub fn jetstream(&self) -> &async_nats::jetstream::Context {
+        &self.inner.jetstream
+    }
+
+    pub fn clickhouse_gate(&self) -> &Gate {
+        &self.inner.clickhouse_gate
+    }
+
+    pub fn subscriptions(&self) -> &Subscriptions {
+        &self.inner.subscriptions
+    }
+
+    /// Stores accepted client events in their stream (see [`stored`]); the stream is created the
+    /// first time, and checked again after a failure.
+    pub async fn store_client_events(&self, rows: &[EventRow]) -> Result<(), stored::StoreError> {
+        let inner = &self.inner;
+        let bus = &inner.config.event_bus;
+        if inner.nats.connection_state() != async_nats::connection::State::Connected {
+            // Publishing now would wait for the ack timeout: refuse at once instead.
+            return Err(stored::StoreError::NotStored(
+                "NATS is not connected".to_owned(),
+            ));
+        }
+        if !inner.client_stream_ready.load(Ordering::SeqCst) {
+            bus.ensure_client_event_stream(&inner.jetstream)
+                .await
+                .map_err(|err| stored::StoreError::NotStored(err.to_string()))?;
+            inner.client_stream_ready.store(true, Ordering::SeqCst);
+        }
+        let outcome = stored::store(&inner.jetstream, &bus.client_event_subject(), rows).await;
+        if outcome.is_err() {
+            inner.client_stream_ready.store(false, Ordering::SeqCst);
+        }
+        outcome
     }
 
     pub fn event_bus(&self) -> &EventBus {

@@ -39,12 +39,13 @@ pub struct Config {
     pub probe: Option<ProbeSettings>,
 }
 
-/// The durable JetStream consumer `bot`.
+/// The durable JetStream consumers `bot` (indexing) and `bot_assistant` (answering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConsumerSettings {
-    /// Events handled at once (and unacknowledged at most).
+    /// Events `bot` indexes at once (and unacknowledged at most).
     pub concurrency: usize,
-    /// Deliveries of one event before it is parked on the dead-letter subject.
+    /// Deliveries of one event before it is dead-lettered (deliveries spent while Postgres was
+    /// down are not among them: events wait in hand for it).
     pub max_deliver: i64,
     pub ack_wait: Duration,
 }
@@ -60,6 +61,13 @@ pub struct AssistantSettings {
     pub max_age: Duration,
     /// Re-rank the messages found for a question by embedding similarity.
     pub hybrid: bool,
+    /// Answers composed at once, across workspaces.
+    pub concurrency: usize,
+    /// Answers composed at once for one workspace, so one chatty workspace cannot take them all.
+    pub workspace_concurrency: usize,
+    /// Messages the `bot_assistant` consumer holds at once (unacknowledged at most); questions
+    /// waiting for their workspace's turn wait among them.
+    pub max_pending: usize,
 }
 
 impl Config {
@@ -79,7 +87,12 @@ impl Config {
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
             nats_auth: fechatter_events::nats::auth_from_env(env, "bot")?,
-            event_bus: EventBus::from_env(env)?,
+            event_bus: EventBus {
+                dead_letter_max_age: Duration::from_secs(
+                    env.bounded("DEAD_LETTER_RETENTION_DAYS", 30, 1, 3650)? * 24 * 3600,
+                ),
+                ..EventBus::from_env(env)?
+            },
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,
             fechatter_api_key: env.required_secret_or_file("FECHATTER_API_KEY", 32)?,
             consumer: ConsumerSettings {
@@ -104,6 +117,9 @@ impl Config {
                     7 * 24 * 3600,
                 )?),
                 hybrid: env.bool("SEARCH_HYBRID", true)?,
+                concurrency: env.bounded("ASSISTANT_CONCURRENCY", 4, 1, 256)?,
+                workspace_concurrency: env.bounded("ASSISTANT_WORKSPACE_CONCURRENCY", 1, 1, 256)?,
+                max_pending: env.bounded("ASSISTANT_MAX_PENDING", 256, 1, 10_000)?,
             },
             probe: probe::probe(env)?,
         })

@@ -21,7 +21,8 @@ where
 }
 
 /// Whether `err` means Postgres cannot be reached or is refusing work right now, so retrying later
-/// may succeed.
+/// may succeed. A table that does not exist yet counts too: fechatter_server's migrations (which
+/// create the bot's tables) have not run yet, and events must wait for them, not be dead-lettered.
 pub fn is_unavailable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::PoolTimedOut
@@ -30,7 +31,11 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "53300" | "42P01"
+                )
         }),
         _ => false,
     }

@@ -129,6 +129,22 @@ impl FechatterClient {
         Ok(issued.access_token)
     }
 
+    /// Whether fechatter_server takes requests (`/ready`), so replies can be posted.
+    pub async fn ready(&self) -> Result<(), PostError> {
+        let response = self
+            .client
+            .get(format!("{}/ready", self.base))
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(|err| PostError::Unavailable(err.without_url().to_string()))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(PostError::Unavailable(response.status().to_string()))
+        }
+    }
+
     /// Posts `content` in `chat` as a reply to `reply_to`. The idempotency key makes a retry (after
     /// a crash, a redelivery) return the reply already posted instead of posting it twice.
     pub async fn reply(

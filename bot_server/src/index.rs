@@ -80,27 +80,9 @@ fn document<'a>(
     }
 }
 
-/// Stores a created or edited message, with its embedding, unless a newer version is stored. The
-/// caller records the event once everything else it does for it is done.
-#[instrument(skip_all, fields(message = %message.id))]
-pub async fn message(
-    state: &AppState,
-    envelope: &Envelope,
-    message: &MessagePayload,
-) -> Result<(), HandleError> {
-    let started = Instant::now();
-    let text = search_text(&message.content);
-    let embedding = state.embeddings().embed(&message.content).await;
-    let written = repo::documents::upsert(
-        state.pool(),
-        document(envelope, message, &text, embedding.as_ref()),
-    )
-    .await;
-    outcome(written, IndexResult::Indexed, started)
-}
-
-/// [`message`] when indexing is all the event asks for: the event is recorded by the same
-/// statement, and a redelivery is recognised there.
+/// Stores a created or edited message, with its embedding, unless a newer version is stored; the
+/// event is recorded by the same statement (only when it succeeds), and a redelivery is
+/// recognised there.
 #[instrument(skip_all, fields(message = %message.id))]
 pub async fn message_once(
     state: &AppState,

@@ -1,7 +1,7 @@
 //! bot_server: indexes messages for search, computes embeddings, and answers as the assistant.
 //! Its only HTTP endpoints are the health checks; its work arrives from the durable JetStream
-//! consumer `bot` ([`consumer`]) and its replies leave through fechatter_server's API
-//! ([`fechatter`]).
+//! consumers `bot` and `bot_assistant` ([`consumer`]) and its replies leave through
+//! fechatter_server's API ([`fechatter`]).
 
 pub mod assistant;
 pub mod config;
@@ -20,6 +20,7 @@ pub mod state;
 
 use std::net::SocketAddr;
 
+use ::observability::Restart;
 use ::observability::server::{Service, ServiceServer};
 use axum::Router;
 use tokio_util::sync::CancellationToken;
@@ -60,35 +61,80 @@ impl Application {
         &self.state
     }
 
+    /// Where the background tasks run (in-process tests use it to make one panic).
+    pub fn supervisor(&self) -> ::observability::Supervisor {
+        self.server.supervisor().clone()
+    }
+
     /// Serves until `shutdown` is cancelled; background tasks stop with it.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
-        tokio::spawn(startup::ensure_stream_then_serve(
+        let tasks = self.server.supervisor();
+        tasks.run(
+            "event_stream",
+            Restart::OnPanic,
+            (state.clone(), health),
+            &shutdown,
+            |(state, health), shutdown| startup::ensure_stream_then_serve(state, health, shutdown),
+        );
+        let (once, always) = (Restart::OnPanic, Restart::Always);
+        tasks.run(
+            "pool_gauges",
+            always,
             state.clone(),
-            health,
-            shutdown.clone(),
-        ));
-        tokio::spawn(startup::sample_pool(state.clone(), shutdown.clone()));
-        tokio::spawn(startup::provision_missing_bots(
+            &shutdown,
+            startup::sample_pool,
+        );
+        tasks.run(
+            "bot_provisioning",
+            once,
             state.clone(),
-            shutdown.clone(),
-        ));
-        tokio::spawn(startup::maintain_index(state.clone(), shutdown.clone()));
-        tokio::spawn(consumer::lag::sample(state.clone(), shutdown.clone()));
-        if let Some(settings) = &state.config().probe {
-            let probe = probe::Probe::new(
-                state.http().clone(),
-                &state.config().fechatter_url,
-                settings,
-            );
-            tokio::spawn(probe::run(probe, settings.interval, shutdown.clone()));
+            &shutdown,
+            startup::provision_missing_bots,
+        );
+        tasks.run(
+            "index_upkeep",
+            always,
+            state.clone(),
+            &shutdown,
+            startup::maintain_index,
+        );
+        if let Some(settings) = state.config().probe.clone() {
+            let (http, fechatter_url) =
+                (state.http().clone(), state.config().fechatter_url.clone());
+            let stop = shutdown.clone();
+            // A restart starts from fresh canaries: the probe keeps nothing worth carrying over.
+            tasks.spawn("probe", always, shutdown.clone(), move || {
+                let probe = probe::Probe::new(http.clone(), &fechatter_url, &settings);
+                probe::run(probe, settings.interval, stop.clone())
+            });
         }
-        let consumer = tokio::spawn(consumer::run(state.clone(), shutdown.clone()));
+        tasks.run(
+            "consumer_lag",
+            always,
+            state.clone(),
+            &shutdown,
+            consumer::lag::sample,
+        );
+        let indexing = tasks.run(
+            "indexing",
+            always,
+            state.clone(),
+            &shutdown,
+            consumer::indexing::run,
+        );
+        let answering = tasks.run(
+            "answering",
+            always,
+            state.clone(),
+            &shutdown,
+            consumer::answering::run,
+        );
         let served = self.server.run(shutdown.clone()).await;
         // Events in hand finish (and are acked) before the process exits, whatever stopped it.
         shutdown.cancel();
-        let _ = consumer.await;
+        let _ = tokio::join!(indexing, answering);
         served?;
         Ok(())
     }

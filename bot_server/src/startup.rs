@@ -110,8 +110,8 @@ pub async fn sample_pool(state: AppState, shutdown: CancellationToken) {
     }
 }
 
-/// Every 10 s the size of the index; every hour, forgets processed events JetStream can no longer
-/// redeliver.
+/// Every 10 s the size of the index; every hour, forgets processed events and answers JetStream
+/// can no longer redeliver.
 pub async fn maintain_index(state: AppState, shutdown: CancellationToken) {
     let mut count = tokio::time::interval(Duration::from_secs(10));
     count.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -130,6 +130,10 @@ pub async fn maintain_index(state: AppState, shutdown: CancellationToken) {
                 match repo::processed::prune(state.pool(), retention).await {
                     Ok(pruned) => tracing::debug!(pruned, "forgot old processed events"),
                     Err(err) => tracing::debug!(error = %err, "pruning processed events failed"),
+                }
+                match repo::answers::prune(state.pool(), retention).await {
+                    Ok(pruned) => tracing::debug!(pruned, "forgot old answers"),
+                    Err(err) => tracing::debug!(error = %err, "pruning answers failed"),
                 }
             }
         }

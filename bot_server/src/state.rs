@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::assistant::llm::LlmClient;
+use crate::assistant::slots::AnswerSlots;
 use crate::config::Config;
 use crate::embeddings::Embeddings;
 use crate::fechatter::FechatterClient;
@@ -32,9 +33,10 @@ struct Inner {
     http: reqwest::Client,
     bots: Bots,
     consumer: ConsumerState,
+    answer_slots: AnswerSlots,
 }
 
-/// Whether the durable consumer is subscribed right now.
+/// Whether the indexing consumer is subscribed right now.
 #[derive(Default)]
 pub struct ConsumerState(AtomicBool);
 
@@ -94,6 +96,10 @@ impl AppState {
             &config.fechatter_url,
             config.fechatter_api_key.clone(),
         );
+        let answer_slots = AnswerSlots::new(
+            config.assistant.concurrency,
+            config.assistant.workspace_concurrency,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -106,6 +112,7 @@ impl AppState {
                 http,
                 bots: Bots::default(),
                 consumer: ConsumerState::default(),
+                answer_slots,
             }),
         })
     }
@@ -153,5 +160,9 @@ impl AppState {
 
     pub fn consumer(&self) -> &ConsumerState {
         &self.inner.consumer
+    }
+
+    pub fn answer_slots(&self) -> &AnswerSlots {
+        &self.inner.answer_slots
     }
 }

@@ -62,3 +62,24 @@ pub async fn pull_until<S, SFut, H, HFut>(
     handlers.close();
     handlers.wait().await;
 }
+
+/// The durable pull consumer `config` describes, created, or updated to `config` when it exists
+/// with other settings (a new max-deliver or ack wait takes effect on the next start). Should the
+/// server refuse the update (a setting it cannot change), the existing consumer is used as it is.
+pub async fn durable(
+    stream: &async_nats::jetstream::stream::Stream,
+    config: async_nats::jetstream::consumer::pull::Config,
+) -> Result<async_nats::jetstream::consumer::PullConsumer, async_nats::Error> {
+    let name = config.durable_name.clone().unwrap_or_default();
+    match stream.create_consumer(config).await {
+        Ok(consumer) => Ok(consumer),
+        Err(err) => match stream.get_consumer(&name).await {
+            Ok(consumer) => {
+                tracing::warn!(consumer = %name, error = %err,
+                    "could not update the consumer's settings; using it as it is");
+                Ok(consumer)
+            }
+            Err(_) => Err(err.into()),
+        },
+    }
+}

@@ -69,6 +69,7 @@ string_enum!(
     /// Every kind of durable domain event. The subject is `<prefix>.events.<kind>`.
     EventKind {
         UserSignedUp => "user.signed_up",
+        UserStatusChanged => "user.status_changed",
         ChatCreated => "chat.created",
         ChatUpdated => "chat.updated",
         ChatDeleted => "chat.deleted",
@@ -79,6 +80,8 @@ string_enum!(
         MessageDeleted => "message.deleted",
         MessageReactionAdded => "message.reaction_added",
         MessageReactionRemoved => "message.reaction_removed",
+        MessagePinned => "message.pinned",
+        MessageUnpinned => "message.unpinned",
         ChatRead => "chat.read",
         FileUploaded => "file.uploaded",
         /// A sign-in session ended (sign-out, refresh-token reuse, account removal): live push
@@ -91,6 +94,15 @@ string_enum!(
     /// Signals over core NATS (`<prefix>.ephemeral.<kind>`): never stored, lost if nobody listens.
     EphemeralKind {
         Typing => "typing",
+    }
+);
+
+string_enum!(
+    /// Whether a user wants to be reached: `dnd` (do not disturb) silences mention alerts.
+    Availability {
+        Active => "active",
+        Away => "away",
+        Dnd => "dnd",
     }
 );
 

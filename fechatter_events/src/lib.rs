@@ -3,6 +3,8 @@
 //! stream and subject layout.
 
 pub mod consume;
+pub mod dead_letters;
+pub mod delivery;
 pub mod envelope;
 pub mod ids;
 pub mod kind;
@@ -12,5 +14,5 @@ pub mod stream;
 
 pub use envelope::{Envelope, EnvelopeError};
 pub use ids::{ChatId, EventId, FileId, MessageId, UserId, WorkspaceId};
-pub use kind::{ChatType, EphemeralKind, EventKind};
+pub use kind::{Availability, ChatType, EphemeralKind, EventKind};
 pub use stream::EventBus;

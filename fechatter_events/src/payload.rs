@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::kind::RevocationReason;
-use crate::{ChatId, ChatType, FileId, MessageId, UserId, WorkspaceId};
+use crate::{Availability, ChatId, ChatType, FileId, MessageId, UserId, WorkspaceId};
 use uuid::Uuid;
 
 /// `user.signed_up`
@@ -16,6 +16,16 @@ pub struct UserSignedUp {
     pub fullname: String,
     /// True when the user joined an existing workspace with an invite code.
     pub joined_by_invite: bool,
+}
+
+/// `user.status_changed`: to every user of the workspace. A cleared status is `active` without
+/// text; an expiry passing sends nothing (clients know `expires_at`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserStatusChanged {
+    pub user_id: UserId,
+    pub availability: Availability,
+    pub text: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// `chat.created`, `chat.updated`
@@ -60,6 +70,10 @@ pub struct MessagePayload {
     pub content: String,
     pub reply_to: Option<MessageId>,
     pub mentions: Vec<UserId>,
+    /// Those of `mentions` in do-not-disturb when the message was sent or edited: their clients
+    /// show the mention without alerting.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub silenced_mentions: Vec<UserId>,
     pub files: Vec<FileId>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
@@ -79,6 +93,19 @@ pub struct ReactionChanged {
     pub chat_id: ChatId,
     pub user_id: UserId,
     pub emoji: String,
+}
+
+/// `message.pinned`, `message.unpinned`. A deleted message loses its pin without an unpin event:
+/// `message.deleted` says it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PinChanged {
+    pub message_id: MessageId,
+    pub chat_id: ChatId,
+    /// Who pinned or unpinned it.
+    pub user_id: UserId,
+    /// When it was pinned (`message.pinned` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_at: Option<DateTime<Utc>>,
 }
 
 /// `chat.read`: delivered only to the reader's own sessions.

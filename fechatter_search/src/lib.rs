@@ -3,15 +3,18 @@
 //!
 //! - [`text`]: how message text is folded before it is stored and searched;
 //! - [`query`]: the query language and its Postgres `tsquery`;
+//! - [`operators`]: the search box's filters (`from:`, `in:`, `has:`, `before:`, `after:`);
 //! - [`snippet`]: highlighted snippets of matching messages;
 //! - [`embedding`]: the deterministic offline embedder, for hybrid ranking on both sides.
 
 pub mod embedding;
+pub mod operators;
 pub mod query;
 pub mod snippet;
 pub mod stopwords;
 pub mod text;
 
 pub use embedding::{HashedNgrams, cosine};
+pub use operators::{FilteredQuery, Filters, OperatorError};
 pub use query::{Combine, QueryError, SearchQuery, Term};
 pub use snippet::{DEFAULT_SNIPPET_CHARS, snippet};

@@ -123,6 +123,11 @@ impl SearchQuery {
         }
     }
 
+    /// A query of filters alone (see [`crate::operators`]): it matches every text.
+    pub(crate) fn no_terms() -> Self {
+        Self { terms: Vec::new() }
+    }
+
     pub fn terms(&self) -> &[Term] {
         &self.terms
     }

@@ -66,6 +66,8 @@ pub struct Limits {
     pub max_files_per_message: usize,
     /// Distinct emojis one message may carry as reactions.
     pub max_reactions_per_message: i64,
+    /// Messages one chat may have pinned at once.
+    pub max_pins_per_chat: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +132,7 @@ impl Config {
                 )?,
                 max_files_per_message: env.bounded("MAX_FILES_PER_MESSAGE", 10, 1, 100)?,
                 max_reactions_per_message: env.bounded("MAX_REACTIONS_PER_MESSAGE", 50, 1, 1000)?,
+                max_pins_per_chat: env.bounded("MAX_PINS_PER_CHAT", 50, 1, 1000)?,
             },
             cache: CacheSettings {
                 ttl: Duration::from_secs(env.bounded("CACHE_TTL_SECONDS", 30, 1, 3600)?),

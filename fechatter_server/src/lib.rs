@@ -23,6 +23,7 @@ pub mod ws;
 
 use std::net::SocketAddr;
 
+use ::observability::Restart;
 use ::observability::http::HttpMetricsLayer;
 use ::observability::server::{Service, ServiceServer};
 use fechatter_http::RequestTimeoutLayer;
@@ -68,25 +69,64 @@ impl Application {
         &self.state
     }
 
+    /// Where the background tasks run (in-process tests use it to make one panic).
+    pub fn supervisor(&self) -> ::observability::Supervisor {
+        self.server.supervisor().clone()
+    }
+
     /// Serves until `shutdown` is cancelled; background tasks stop with it.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
-        tokio::spawn(startup::migrate_then_relay(
+        let tasks = self.server.supervisor();
+        tasks.run(
+            "outbox_relay",
+            Restart::Always,
+            (state.clone(), health),
+            &shutdown,
+            |(state, health), shutdown| startup::migrate_then_relay(state, health, shutdown),
+        );
+        let always = Restart::Always;
+        tasks.run(
+            "gauges",
+            always,
             state.clone(),
-            health,
-            shutdown.clone(),
-        ));
-        tokio::spawn(startup::sample_gauges(state.clone(), shutdown.clone()));
-        tokio::spawn(cache::invalidation::follow(state.clone(), shutdown.clone()));
-        tokio::spawn(rate_limit::sweep(state.clone(), shutdown.clone()));
-        tokio::spawn(service::sessions::prune_periodically(
+            &shutdown,
+            startup::sample_gauges,
+        );
+        tasks.run(
+            "cache_follower",
+            always,
             state.clone(),
-            shutdown.clone(),
-        ));
-        tokio::spawn(service::file_sweep::run(state.clone(), shutdown.clone()));
+            &shutdown,
+            cache::invalidation::follow,
+        );
+        tasks.run(
+            "rate_limit_sweep",
+            always,
+            state.clone(),
+            &shutdown,
+            rate_limit::sweep,
+        );
+        tasks.run(
+            "file_sweep",
+            always,
+            state.clone(),
+            &shutdown,
+            service::file_sweep::run,
+        );
+        tasks.run(
+            "session_prune",
+            always,
+            state.clone(),
+            &shutdown,
+            service::sessions::prune_periodically,
+        );
         // Reads the event log for the sockets until shutdown, then closes them as going away.
-        tokio::spawn(state.sockets().push().clone().run(shutdown.clone()));
+        let (push, stop) = (state.sockets().push().clone(), shutdown.clone());
+        tasks.spawn("push_reader", always, shutdown.clone(), move || {
+            push.clone().run(stop.clone())
+        });
         self.server.run(shutdown).await?;
         Ok(())
     }

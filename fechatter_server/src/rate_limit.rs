@@ -36,11 +36,14 @@ pub enum Limit {
     Signin,
     Refresh,
     Send,
+    /// Sending as a workspace bot, instead of [`Limit::Send`].
+    BotSend,
     Upload,
     Search,
     /// Adding or removing a reaction.
     React,
-    /// Editing a message, renaming or describing a chat.
+    /// Editing a message, renaming or describing a chat, pinning or unpinning a message, setting
+    /// one's status.
     Edit,
     /// Deleting a message or a chat.
     Delete,
@@ -52,8 +55,9 @@ pub enum Limit {
 
 impl Limit {
     const PER_IP: [Limit; 3] = [Limit::Signup, Limit::Signin, Limit::Refresh];
-    const PER_USER: [Limit; 9] = [
+    const PER_USER: [Limit; 10] = [
         Limit::Send,
+        Limit::BotSend,
         Limit::Upload,
         Limit::Search,
         Limit::React,
@@ -70,7 +74,7 @@ impl Limit {
             Limit::Signup => "/api/signup",
             Limit::Signin => "/api/signin",
             Limit::Refresh => "/api/refresh",
-            Limit::Send => "/api/chats/{id}/messages",
+            Limit::Send | Limit::BotSend => "/api/chats/{id}/messages",
             Limit::Upload => "/api/files",
             Limit::Search => "/api/search",
             Limit::React => "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
@@ -85,6 +89,7 @@ impl Limit {
         match self {
             Limit::Signup | Limit::Signin | Limit::Refresh => limits.auth_per_minute,
             Limit::Send => limits.send_per_minute,
+            Limit::BotSend => limits.bot_send_per_minute,
             Limit::Upload => limits.upload_per_minute,
             Limit::Search => limits.search_per_minute,
             Limit::React => limits.react_per_minute,
@@ -141,6 +146,8 @@ pub mod limits {
         EditChat: Edit at "/api/chats/{id}",
         DeleteChat: Delete at "/api/chats/{id}",
         RemoveMember: Members at "/api/chats/{id}/members/{user_id}",
+        Pin: Edit at "/api/chats/{id}/messages/{message_id}/pin",
+        Status: Edit at "/api/users/me/status",
     );
 }
 
@@ -302,7 +309,18 @@ impl<L: limits::Kind> FromRequestParts<AppState> for LimitedUser<L> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        state.limiters().check_user(L::LIMIT, user.id, L::ROUTE)?;
+        let limit = match L::LIMIT {
+            // The bot's answers must not run into the limit meant for people (cached look-up).
+            Limit::Send
+                if crate::service::users::find(state, user.id)
+                    .await?
+                    .is_some_and(|found| found.is_bot) =>
+            {
+                Limit::BotSend
+            }
+            limit => limit,
+        };
+        state.limiters().check_user(limit, user.id, L::ROUTE)?;
         Ok(Self {
             user,
             limit: PhantomData,
@@ -323,6 +341,7 @@ mod tests {
         let limiters = RateLimiters::new(&RateLimits {
             auth_per_minute: 2,
             send_per_minute: 2,
+            bot_send_per_minute: 2,
             upload_per_minute: 2,
             search_per_minute: 2,
             react_per_minute: 2,
@@ -362,6 +381,7 @@ mod tests {
         let limiters = RateLimiters::new(&RateLimits {
             auth_per_minute: 2,
             send_per_minute: 2,
+            bot_send_per_minute: 2,
             upload_per_minute: 2,
             search_per_minute: 2,
             react_per_minute: 2,

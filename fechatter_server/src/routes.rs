@@ -6,7 +6,7 @@ use axum::routing::{delete, get, patch, post, put};
 use fechatter_http::ApiError;
 use http::StatusCode;
 
-use crate::handlers::{auth, bots, chats, files, messages, search, users};
+use crate::handlers::{auth, bots, chats, files, messages, pins, search, users};
 use crate::state::AppState;
 
 /// Uploads have a request deadline of their own (`FECHATTER_UPLOAD_TIMEOUT_MS`).
@@ -31,6 +31,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/workspace/invites", post(auth::create_invite))
         .route("/api/bots/token", post(bots::token))
         .route("/api/users/me", get(users::me).delete(users::remove_me))
+        .route(
+            "/api/users/me/status",
+            put(users::set_status).delete(users::clear_status),
+        )
         .route("/api/users", get(users::directory))
         .route("/api/chats", get(chats::list).post(chats::create))
         // A static segment wins over `{id}`.
@@ -55,6 +59,15 @@ pub fn router(state: AppState) -> Router {
             "/api/chats/{id}/messages/{message_id}",
             patch(messages::edit).delete(messages::delete),
         )
+        .route(
+            "/api/chats/{id}/messages/{message_id}/history",
+            get(messages::history),
+        )
+        .route(
+            "/api/chats/{id}/messages/{message_id}/pin",
+            put(pins::pin).delete(pins::unpin),
+        )
+        .route("/api/chats/{id}/pins", get(pins::list))
         .route(
             "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
             put(messages::add_reaction).delete(messages::remove_reaction),

@@ -13,6 +13,7 @@ pub mod typing;
 
 use std::net::SocketAddr;
 
+use ::observability::Restart;
 use ::observability::http::HttpMetricsLayer;
 use ::observability::server::{Service, ServiceServer};
 use fechatter_http::RequestTimeoutLayer;
@@ -59,19 +60,39 @@ impl Application {
         &self.state
     }
 
+    /// Where the background tasks run (in-process tests use it to make one panic).
+    pub fn supervisor(&self) -> ::observability::Supervisor {
+        self.server.supervisor().clone()
+    }
+
     /// Serves until `shutdown` is cancelled; background tasks stop with it.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let health = self.server.health().clone();
         let state = self.state;
-        tokio::spawn(startup::prepare_then_serve(
-            state.clone(),
-            health,
-            shutdown.clone(),
-        ));
+        let tasks = self.server.supervisor();
+        tasks.run(
+            "prepare",
+            Restart::OnPanic,
+            (state.clone(), health),
+            &shutdown,
+            |(state, health), shutdown| startup::prepare_then_serve(state, health, shutdown),
+        );
         // Reads the log until shutdown, then ends every SSE stream (they never end by themselves,
         // and must for the graceful shutdown to finish).
-        tokio::spawn(state.push().clone().run(shutdown.clone()));
-        tokio::spawn(typing::run(state.clone(), shutdown.clone()));
+        let (push, stop) = (state.push().clone(), shutdown.clone());
+        tasks.spawn(
+            "push_reader",
+            Restart::Always,
+            shutdown.clone(),
+            move || push.clone().run(stop.clone()),
+        );
+        tasks.run(
+            "typing",
+            Restart::Always,
+            state.clone(),
+            &shutdown,
+            typing::run,
+        );
         self.server.run(shutdown).await?;
         Ok(())
     }

@@ -8,7 +8,8 @@
 //! - [`health`]: `/health`, `/ready` and `/live`;
 //! - [`telemetry`]: `tracing` set-up;
 //! - [`server`]: serving a service with graceful, draining shutdown;
-//! - [`serve`]: the HTTP/1.1 connection loop under it, with a deadline on request headers.
+//! - [`serve`]: the HTTP/1.1 connection loop under it, with a deadline on request headers;
+//! - [`supervise`]: the service's background tasks, restarted when they fail.
 
 pub mod buckets;
 pub mod catalogue;
@@ -20,6 +21,7 @@ pub mod serve;
 pub mod server;
 pub mod shared;
 pub mod stall;
+pub mod supervise;
 pub mod telemetry;
 
 pub use catalogue::{MetricDef, MetricKind, Unit};
@@ -27,6 +29,7 @@ pub use config::{Listen, RuntimeConfig};
 pub use health::{Health, HealthBuilder};
 pub use server::{Service, ServiceServer, StartupError};
 pub use shared::SharedMetrics;
+pub use supervise::{Restart, Supervisor};
 
 /// Who a service is, for metric names and the `/health` body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

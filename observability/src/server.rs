@@ -130,6 +130,11 @@ impl ServiceServer {
         &self.health
     }
 
+    /// Where the service's background tasks run: supervised, restarted when they fail.
+    pub fn supervisor(&self) -> &crate::Supervisor {
+        self.health.supervisor()
+    }
+
     /// Serves until `shutdown` is cancelled, then drains: `/ready` answers 503, new connections are
     /// accepted for the drain delay, and in-flight requests finish. The health checks run in the
     /// background meanwhile, so the status gauges stay current.

@@ -18,6 +18,7 @@ pub struct SharedMetrics {
     pub health_check_duration: MetricDef,
     pub health_requests: MetricDef,
     pub build_info: MetricDef,
+    pub background_task_restarts: MetricDef,
 }
 
 fn leak(prefix: &str, rest: &str) -> &'static str {
@@ -89,6 +90,11 @@ impl SharedMetrics {
                 "Always 1; the version label says which build is running.",
                 &["version"],
             ),
+            background_task_restarts: MetricDef::counter(
+                leak(prefix, "background_task_restarts_total"),
+                "Background tasks restarted after they panicked or ended before shutdown, by task.",
+                &["task"],
+            ),
         }
     }
 
@@ -111,6 +117,7 @@ impl SharedMetrics {
             self.health_check_duration,
             self.health_requests,
             self.build_info,
+            self.background_task_restarts,
         ]
     }
 }

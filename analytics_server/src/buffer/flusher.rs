@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use fechatter_events::delivery::Gate;
 use tokio_util::sync::CancellationToken;
 
 use super::{Buffer, Pending};
@@ -12,6 +13,8 @@ use crate::store::Store;
 pub struct Flusher {
     pub buffer: Buffer,
     pub store: Store,
+    /// Closed at a failed write, so the consumers stop taking events until ClickHouse is back.
+    pub gate: Gate,
     pub interval: Duration,
     /// How long the last flush on shutdown may keep retrying.
     pub final_flush_timeout: Duration,
@@ -46,7 +49,7 @@ impl Flusher {
         if left > 0 {
             tracing::error!(
                 events = left,
-                "shutting down with events ClickHouse did not take; client events among them are lost, domain events will be redelivered"
+                "shutting down with events ClickHouse did not take; they will be redelivered"
             );
         }
     }
@@ -56,15 +59,18 @@ impl Flusher {
     /// False when `stop` interrupted a retry.
     async fn drain(&self, stop: &CancellationToken, everything: bool) -> bool {
         loop {
-            let batch = self.buffer.take_batch();
-            if batch.is_empty() {
+            let mut in_hand = InHand {
+                buffer: &self.buffer,
+                batch: self.buffer.take_batch(),
+            };
+            if in_hand.batch.is_empty() {
                 return true;
             }
-            if !self.write(&batch, stop).await {
-                // Kept for the final flush on shutdown.
-                self.buffer.requeue(batch);
+            if !self.write(&in_hand.batch, stop).await {
+                // Kept (by `in_hand`) for the final flush on shutdown.
                 return false;
             }
+            let batch = std::mem::take(&mut in_hand.batch);
             self.buffer.written(&batch);
             if !everything && !self.buffer.has_full_batch() {
                 return true;
@@ -100,10 +106,26 @@ impl Flusher {
             let delay = delays.next().unwrap_or(Duration::from_secs(5));
             tracing::warn!(error = %failure, rows = rows.len(), ?delay,
                 "writing events to ClickHouse failed; retrying");
+            self.gate.close(&failure.to_string());
             tokio::select! {
                 _ = stop.cancelled() => return false,
                 _ = tokio::time::sleep(delay) => {}
             }
+        }
+    }
+}
+
+/// A batch taken from the buffer: put back unless it was written, even when the writer panics
+/// (its supervisor restarts it, and the events must still be there).
+struct InHand<'a> {
+    buffer: &'a Buffer,
+    batch: Vec<Pending>,
+}
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        if !self.batch.is_empty() {
+            self.buffer.requeue(std::mem::take(&mut self.batch));
         }
     }
 }

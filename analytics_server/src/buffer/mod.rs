@@ -1,11 +1,11 @@
-//! The one in-process buffer between ingestion and ClickHouse.
+//! The one in-process buffer between the JetStream consumers and ClickHouse.
 //!
-//! Bounded: HTTP ingestion takes room for a whole request or gets [`BufferFull`] (a 503, never a
-//! silent drop); the JetStream consumer waits for room and learns when its row is durably written,
-//! so it acks only then. Idempotent: an event whose key is already buffered or recently written is
-//! dropped as a duplicate (a NATS redelivery of a buffered event waits for the buffered copy). The
-//! key is the event id within its workspace and source: a client cannot suppress another
-//! workspace's events, or a domain event, by reporting an event under the same id.
+//! Bounded: a consumer waits for room and learns when its rows are durably written, so it acks
+//! only then (client events reach it from their stream too: they are stored before the HTTP
+//! `202`). Idempotent: an event whose key is already buffered or recently written is dropped as a
+//! duplicate (a redelivery of a buffered event waits for the buffered copy). The key is the event
+//! id within its workspace and source: a client cannot suppress another workspace's events, or a
+//! domain event, by reporting an event under the same id.
 
 pub mod flusher;
 mod recent;
@@ -29,6 +29,16 @@ pub struct DedupKey {
     event_id: Uuid,
 }
 
+impl DedupKey {
+    pub fn of(row: &EventRow, source: Source) -> Self {
+        Self {
+            workspace_id: row.workspace_id,
+            source,
+            event_id: row.event_id,
+        }
+    }
+}
+
 /// An event waiting to be written.
 #[derive(Debug)]
 pub struct Pending {
@@ -49,11 +59,7 @@ impl Pending {
     }
 
     fn key(&self) -> DedupKey {
-        DedupKey {
-            workspace_id: self.row.workspace_id,
-            source: self.source,
-            event_id: self.row.event_id,
-        }
+        DedupKey::of(&self.row, self.source)
     }
 }
 
@@ -130,7 +136,14 @@ impl Buffer {
         self.shared.capacity
     }
 
-    /// Admits all of `events` or none: a client must never wonder which half of a batch was kept.
+    /// Whether an event with this key is buffered or was written recently.
+    pub fn knows(&self, key: &DedupKey) -> bool {
+        let state = self.state();
+        state.written.contains(key) || state.unwritten.contains_key(key)
+    }
+
+    /// Admits all of `events` or none, without waiting (a test's way in).
+    #[cfg(test)]
     pub fn try_accept(&self, events: Vec<Pending>) -> Result<Vec<Admission>, BufferFull> {
         let wanted = u32::try_from(events.len()).map_err(|_| BufferFull::Full)?;
         let permits = self
@@ -165,6 +178,38 @@ impl Buffer {
         let (done, written) = oneshot::channel();
         let mut state = self.state();
         self.admit(&mut state, event, Some(done));
+        drop(state);
+        BufferMetrics::pending(self.pending());
+        Ok(written)
+    }
+
+    /// Waits for room for all of `events` (at most the capacity), then admits them; each
+    /// [`Written`] resolves once its event is durably written.
+    pub async fn accept_all_and_wait(
+        &self,
+        events: Vec<Pending>,
+    ) -> Result<Vec<Written>, BufferFull> {
+        let wanted =
+            u32::try_from(events.len().min(self.shared.capacity)).map_err(|_| BufferFull::Full)?;
+        if wanted as usize != events.len() {
+            return Err(BufferFull::Full);
+        }
+        let permits = self
+            .shared
+            .room
+            .acquire_many(wanted)
+            .await
+            .map_err(|_| BufferFull::Closed)?;
+        permits.forget();
+        let mut state = self.state();
+        let written = events
+            .into_iter()
+            .map(|event| {
+                let (done, written) = oneshot::channel();
+                self.admit(&mut state, event, Some(done));
+                written
+            })
+            .collect();
         drop(state);
         BufferMetrics::pending(self.pending());
         Ok(written)

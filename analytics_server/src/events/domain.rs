@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use fechatter_events::payload::{
     ChatDeleted, ChatPayload, ChatRead, FileUploaded, MemberChanged, MessageDeleted,
-    MessagePayload, ReactionChanged, SessionRevoked, UserSignedUp,
+    MessagePayload, PinChanged, ReactionChanged, SessionRevoked, UserSignedUp, UserStatusChanged,
 };
 use fechatter_events::{ChatType, Envelope, EnvelopeError, EventKind};
 use serde_json::{Value, json};
@@ -34,6 +34,18 @@ fn facts(envelope: &Envelope) -> Result<Facts, EnvelopeError> {
                 chat_type: None,
                 user_id: Some(p.user_id.0),
                 properties: json!({"joined_by_invite": p.joined_by_invite}),
+            }
+        }
+        EventKind::UserStatusChanged => {
+            let p: UserStatusChanged = envelope.payload()?;
+            Facts {
+                chat_type: None,
+                user_id: Some(p.user_id.0),
+                properties: json!({
+                    "availability": p.availability.as_str(),
+                    "text": p.text.is_some(),
+                    "expires": p.expires_at.is_some(),
+                }),
             }
         }
         EventKind::ChatCreated | EventKind::ChatUpdated => {
@@ -75,6 +87,10 @@ fn facts(envelope: &Envelope) -> Result<Facts, EnvelopeError> {
                 None,
                 json!({"message_id": p.message_id.0, "emoji": p.emoji}),
             )
+        }
+        EventKind::MessagePinned | EventKind::MessageUnpinned => {
+            let p: PinChanged = envelope.payload()?;
+            facts(None, json!({"message_id": p.message_id.0}))
         }
         EventKind::ChatRead => {
             let p: ChatRead = envelope.payload()?;
@@ -175,6 +191,7 @@ mod tests {
             content: content.to_owned(),
             reply_to: None,
             mentions: vec![UserId(9)],
+            silenced_mentions: Vec::new(),
             files: vec![],
             created_at: Utc::now(),
             edited_at: None,

@@ -1,4 +1,5 @@
-//! Client events into the buffer: validate each, keep the good ones, tell which were refused.
+//! Client events in: validate each, store the good ones in their JetStream stream (durable before
+//! the `202`), tell which were refused.
 
 use std::time::Instant;
 
@@ -8,15 +9,16 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::buffer::{Admission, Pending};
+use crate::buffer::DedupKey;
 use crate::error::{AppError, RejectedEvent};
 use crate::events::client::{self, ClientEvent, Context, Limits};
-use crate::events::{EventType, Source};
+use crate::events::{EventRow, Source};
 use crate::observability::metrics::IngestMetrics;
 use crate::state::AppState;
 
 /// The answer to a batch: every valid event is stored exactly once (`duplicates` of them had
-/// been received before); `rejected` lists the others by their index in the batch.
+/// been received before, as far as this instance remembers); `rejected` lists the others by their
+/// index in the batch.
 #[derive(Debug, Serialize)]
 pub struct BatchOutcome {
     pub accepted: usize,
@@ -34,10 +36,11 @@ fn limits(state: &AppState) -> Limits {
     }
 }
 
-/// Validates `events` and buffers the valid ones, all or none of them (a full buffer refuses the
-/// whole request, so a client simply retries it; the event ids make the retry idempotent).
+/// Validates `events` and stores the valid ones in the client-event stream, all or none of them
+/// (when JetStream does not acknowledge them the whole request is refused with 503, so a client
+/// simply retries it; the event ids make the retry idempotent).
 #[tracing::instrument(skip_all, fields(events = events.len()))]
-pub fn ingest(
+pub async fn ingest(
     state: &AppState,
     caller: &Claims,
     events: &[Value],
@@ -62,28 +65,31 @@ pub fn ingest(
     if valid.is_empty() {
         return Err(AppError::NoValidEvents(rejected));
     }
-    let sessions: Vec<_> = valid
-        .iter()
-        .map(|event| (event.row.session_id.clone(), event.event_type))
-        .collect();
     let event_ids: Vec<Uuid> = valid.iter().map(|event| event.row.event_id).collect();
-    let pending = valid
-        .into_iter()
-        .map(|event| Pending::new(event.row, Source::Http, EventType::Client(event.event_type)))
-        .collect();
-    let admissions = state.buffer().try_accept(pending)?;
+    let accepted = valid.len();
+    // What this instance buffered or wrote recently (a retried request) is not stored again.
+    let (known, fresh): (Vec<ClientEvent>, Vec<ClientEvent>) =
+        valid.into_iter().partition(|event| {
+            state
+                .buffer()
+                .knows(&DedupKey::of(&event.row, Source::Http))
+        });
+    for _ in &known {
+        IngestMetrics::duplicate(Source::Http);
+    }
+    if !fresh.is_empty() {
+        let rows: Vec<EventRow> = fresh.iter().map(|event| event.row.clone()).collect();
+        state.store_client_events(&rows).await?;
+    }
     let now = Instant::now();
-    for ((session_id, event_type), admission) in sessions.iter().zip(&admissions) {
-        if *admission == Admission::Queued {
-            state.sessions().observe(session_id, *event_type, now);
-        }
+    for event in &fresh {
+        state
+            .sessions()
+            .observe(&event.row.session_id, event.event_type, now);
     }
     Ok(BatchOutcome {
-        accepted: admissions.len(),
-        duplicates: admissions
-            .iter()
-            .filter(|admission| **admission == Admission::Duplicate)
-            .count(),
+        accepted,
+        duplicates: known.len(),
         event_ids,
         rejected,
     })

@@ -1,179 +1,169 @@
-//! The durable JetStream pull consumer `analytics`: every domain event becomes a row.
+//! The durable JetStream pull consumer `analytics`: every domain event becomes a row; and what
+//! both of analytics' consumers share.
 //!
-//! A message is acked only once its row is durably in ClickHouse; while it waits (for room in the
-//! buffer, for ClickHouse to come back) it is kept alive with progress acks, so nothing is
-//! redelivered behind our back and nothing is lost. An envelope that cannot be decoded is nak'ed
-//! with backoff and, at the last delivery, parked on the dead-letter subject.
+//! Both follow the shared delivery policy (`fechatter_events::delivery`): a message is acked only
+//! once its rows are durably in ClickHouse, and kept alive meanwhile; while ClickHouse is down
+//! (the writer found it so) no message is handled, the ones in hand wait without spending a
+//! delivery, and nothing more is pulled; a message that cannot be read is dead-lettered at once
+//! (stored on `<prefix>.dlq.analytics`). A message that may have been handled before (a
+//! redelivery after a crash, a re-drive) first asks ClickHouse which of its rows it already has.
 
-use std::time::Duration;
-
-use async_nats::HeaderMap;
+use async_nats::jetstream::Message;
 use async_nats::jetstream::consumer::pull::{Config as PullConfig, Stream as Messages};
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
-use async_nats::jetstream::{AckKind, Message};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
+use async_nats::jetstream::stream::Stream;
 use chrono::Utc;
 use fechatter_events::consume::pull_until;
-use fechatter_events::{Envelope, EnvelopeError};
+use fechatter_events::delivery::{self, DeliveryPolicy, Failure, PolicySettings};
+use fechatter_events::{Envelope, EventKind};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
-use crate::buffer::{BufferFull, Pending};
-use crate::events::{EventType, Source, domain};
-use crate::observability::metrics::NatsMetrics;
+use crate::buffer::Pending;
+use crate::events::{EventRow, EventType, Source, domain};
+use crate::observability::metrics::{DeadLetterMetrics, IngestMetrics, NatsMetrics};
 use crate::state::AppState;
 
-/// The durable consumer's name, also the dead-letter subject's last token.
+/// The durable consumer's name.
 pub const CONSUMER: &str = "analytics";
+/// The last token of analytics' dead-letter subject, shared by both of its consumers.
+pub const DEAD_LETTERS: &str = "analytics";
 
-/// Pulls until `shutdown`, then waits for the messages in hand to be acked or nak'ed.
+/// Pulls until `shutdown`, then waits for the messages in hand to be acked or handed back.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
+    let policy = policy(&state, CONSUMER);
+    let in_hand = usize::try_from(state.config().consumer.max_ack_pending).unwrap_or(1);
     pull_until(
         "subscribing to domain events",
         &shutdown,
-        usize::try_from(state.config().consumer.max_ack_pending).unwrap_or(1),
-        || subscribe(&state),
-        NatsMetrics::subscription_active,
-        |message, permit| handle(state.clone(), message, permit),
+        in_hand,
+        || async {
+            let bus = state.event_bus();
+            let stream = bus.ensure_stream(state.jetstream()).await?;
+            subscribe(&state, &stream, CONSUMER, bus.all_events(), in_hand).await
+        },
+        |active| state.subscriptions().domain(active),
+        |message, permit| {
+            handle(
+                state.clone(),
+                policy.clone(),
+                shutdown.clone(),
+                message,
+                permit,
+            )
+        },
     )
     .await;
 }
 
-async fn subscribe(state: &AppState) -> Result<Messages, async_nats::Error> {
-    let jetstream = async_nats::jetstream::new(state.nats().clone());
-    let bus = state.event_bus();
-    let stream = bus.ensure_stream(&jetstream).await?;
+/// The delivery policy of the consumer `name`, behind the ClickHouse gate.
+pub(super) fn policy(state: &AppState, name: &str) -> DeliveryPolicy {
     let config = &state.config().consumer;
-    let consumer: PullConsumer = stream
-        .get_or_create_consumer(
-            CONSUMER,
-            PullConfig {
-                durable_name: Some(CONSUMER.to_owned()),
-                filter_subject: bus.all_events(),
-                ack_policy: AckPolicy::Explicit,
-                deliver_policy: DeliverPolicy::All,
-                ack_wait: config.ack_wait,
-                max_deliver: config.max_deliver,
-                max_ack_pending: config.max_ack_pending,
-                ..Default::default()
-            },
-        )
+    DeliveryPolicy::new(
+        PolicySettings {
+            consumer: name.to_owned(),
+            dead_letter_subject: state.event_bus().dead_letter_subject(DEAD_LETTERS),
+            max_deliver: config.max_deliver,
+            ack_wait: config.ack_wait,
+        },
+        state.jetstream().clone(),
+        state.clickhouse_gate().clone(),
+        DeadLetterMetrics,
+    )
+}
+
+/// Creates (or updates) the durable consumer `name` on `stream` and subscribes; the dead-letter
+/// stream is made sure of first.
+pub(super) async fn subscribe(
+    state: &AppState,
+    stream: &Stream,
+    name: &str,
+    filter_subject: String,
+    in_hand: usize,
+) -> Result<Messages, async_nats::Error> {
+    state
+        .event_bus()
+        .ensure_dead_letter_stream(state.jetstream())
         .await?;
+    let consumer = fechatter_events::consume::durable(
+        stream,
+        PullConfig {
+            durable_name: Some(name.to_owned()),
+            filter_subject,
+            ack_policy: AckPolicy::Explicit,
+            deliver_policy: DeliverPolicy::All,
+            ack_wait: state.config().consumer.ack_wait,
+            max_deliver: delivery::consumer_max_deliver(),
+            max_ack_pending: i64::try_from(in_hand).unwrap_or(1),
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(consumer.messages().await?)
 }
 
 #[tracing::instrument(skip_all, fields(subject = %message.subject))]
-async fn handle(state: AppState, message: Message, _permit: OwnedSemaphorePermit) {
+async fn handle(
+    state: AppState,
+    policy: DeliveryPolicy,
+    shutdown: CancellationToken,
+    message: Message,
+    _permit: OwnedSemaphorePermit,
+) {
     let kind = state.event_bus().kind_of_subject(&message.subject);
-    NatsMetrics::received(kind.map_or("unknown", |kind| kind.as_str()));
-    let envelope = match Envelope::from_json(&message.payload) {
-        Ok(envelope) => envelope,
-        Err(err) => return refuse(&state, &message, &err).await,
-    };
-    let pending = Pending::new(
-        domain::to_row(&envelope, Utc::now()),
-        Source::Nats,
-        EventType::Domain(envelope.kind),
-    );
-    let buffer = state.buffer().clone();
-    let written = async move {
-        let written = buffer.accept_and_wait(pending).await?;
-        written.await.map_err(|_| BufferFull::Closed)
-    };
-    let outcome = keep_alive(&message, state.config().consumer.ack_wait, written).await;
-    let reply = match outcome {
-        Ok(()) => message.ack().await,
-        // Shutting down before the row was written: hand it back for redelivery now.
-        Err(_) => message.ack_with(AckKind::Nak(None)).await,
-    };
-    if let Err(err) = reply {
-        // Without an ack the event is redelivered and recognised as a duplicate.
-        tracing::warn!(event_id = %envelope.id, error = %err, "could not ack a domain event");
-    }
+    NatsMetrics::received(kind.map_or("unknown", EventKind::as_str));
+    let envelope = Envelope::from_json(&message.payload);
+    let repeated = delivery::may_be_repeated(&message);
+    policy
+        .deliver(&message, &shutdown, || async {
+            let envelope = envelope
+                .as_ref()
+                .map_err(|err| Failure::Malformed(err.to_string()))?;
+            let pending = Pending::new(
+                domain::to_row(envelope, Utc::now()),
+                Source::Nats,
+                EventType::Domain(envelope.kind),
+            );
+            write(&state, vec![pending], repeated).await
+        })
+        .await;
 }
 
-/// Awaits `work`, telling JetStream every third of the ack wait that the message is in progress.
-async fn keep_alive<T>(message: &Message, ack_wait: Duration, work: impl Future<Output = T>) -> T {
-    let every = (ack_wait / 3).max(Duration::from_millis(100));
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            outcome = &mut work => return outcome,
-            _ = tick.tick() => {
-                if let Err(err) = message.ack_with(AckKind::Progress).await {
-                    tracing::debug!(error = %err, "progress ack failed");
-                }
-            }
-        }
-    }
-}
-
-/// Backoff for an undecodable envelope: 1 s, 2 s, 4 s, … up to a minute.
-fn redelivery_delay(delivered: i64) -> Duration {
-    let exponent = u32::try_from(delivered.saturating_sub(1))
-        .unwrap_or(0)
-        .min(6);
-    Duration::from_secs((1u64 << exponent).min(60))
-}
-
-async fn refuse(state: &AppState, message: &Message, err: &EnvelopeError) {
-    let reason = match err {
-        EnvelopeError::Malformed(_) => "malformed",
-        EnvelopeError::UnsupportedVersion(_) => "unsupported_version",
-    };
-    let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
-    let outcome = if delivered < state.config().consumer.max_deliver {
-        tracing::warn!(error = %err, delivered, "undecodable domain event; retrying later");
-        message
-            .ack_with(AckKind::Nak(Some(redelivery_delay(delivered))))
-            .await
-    } else {
-        match dead_letter(state, message, reason).await {
-            Ok(()) => {
-                NatsMetrics::dead_lettered(reason);
-                tracing::error!(error = %err, delivered, "undecodable domain event dead-lettered");
-                message.ack_with(AckKind::Term).await
-            }
-            Err(publish) => {
-                tracing::warn!(error = %publish, "could not dead-letter a domain event");
-                message
-                    .ack_with(AckKind::Nak(Some(redelivery_delay(delivered))))
-                    .await
-            }
-        }
-    };
-    if let Err(err) = outcome {
-        tracing::warn!(error = %err, "could not answer a refused domain event");
-    }
-}
-
-async fn dead_letter(
+/// Writes `events` through the buffer and waits until they are durably in ClickHouse. When they
+/// may have been written before (`repeated`), ClickHouse is asked first and what it has is
+/// skipped, so a redelivery after a crash stores nothing twice.
+pub(super) async fn write(
     state: &AppState,
-    message: &Message,
-    reason: &'static str,
-) -> Result<(), async_nats::Error> {
-    let mut headers = HeaderMap::new();
-    headers.insert("Fechatter-Original-Subject", message.subject.as_str());
-    headers.insert("Fechatter-Dead-Letter-Reason", reason);
-    let nats = state.nats();
-    nats.publish_with_headers(
-        state.event_bus().dead_letter_subject(CONSUMER),
-        headers,
-        message.payload.clone(),
-    )
-    .await?;
-    nats.flush().await?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redelivery_backs_off_up_to_a_minute() {
-        assert_eq!(redelivery_delay(1), Duration::from_secs(1));
-        assert_eq!(redelivery_delay(3), Duration::from_secs(4));
-        assert_eq!(redelivery_delay(50), Duration::from_secs(60));
+    mut events: Vec<Pending>,
+    repeated: bool,
+) -> Result<(), Failure> {
+    if repeated {
+        let rows: Vec<&EventRow> = events.iter().map(|event| &event.row).collect();
+        let present = state
+            .store()
+            .existing_ids(&rows)
+            .await
+            .map_err(|err| Failure::Unavailable(err.to_string()))?;
+        events.retain(|event| {
+            let stored = present.contains(&event.row.event_id);
+            if stored {
+                IngestMetrics::duplicate(event.source);
+            }
+            !stored
+        });
     }
+    if events.is_empty() {
+        return Ok(());
+    }
+    let shutting_down =
+        || Failure::Unavailable("shutting down before the rows were written".into());
+    let written = state
+        .buffer()
+        .accept_all_and_wait(events)
+        .await
+        .map_err(|_| shutting_down())?;
+    for row in written {
+        row.await.map_err(|_| shutting_down())?;
+    }
+    Ok(())
 }

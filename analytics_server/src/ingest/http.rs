@@ -43,8 +43,9 @@ pub async fn post_event(
     body: Result<Json<Value>, ApiError>,
 ) -> Result<(StatusCode, Json<Accepted>), AppError> {
     let Json(event) = body.map_err(refused_body)?;
-    let outcome =
-        ingest(&state, &caller.0, std::slice::from_ref(&event)).map_err(|err| match err {
+    let outcome = ingest(&state, &caller.0, std::slice::from_ref(&event))
+        .await
+        .map_err(|err| match err {
             AppError::NoValidEvents(mut rejected) if rejected.len() == 1 => {
                 AppError::InvalidEvent(rejected.remove(0))
             }
@@ -83,6 +84,6 @@ pub async fn post_events(
             max,
         });
     }
-    let outcome = ingest(&state, &caller.0, &batch.events)?;
+    let outcome = ingest(&state, &caller.0, &batch.events).await?;
     Ok((StatusCode::ACCEPTED, Json(outcome)))
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use fechatter_events::delivery::{DeadLetterReason, DeadLetterRecorder};
 use observability::buckets::{COUNT, END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
 use observability::{MetricDef, Unit};
 
@@ -14,7 +15,7 @@ pub const EVENTS_INGESTED: MetricDef = MetricDef::counter(
 );
 pub const EVENTS_DUPLICATE: MetricDef = MetricDef::counter(
     "analytics_events_duplicate_total",
-    "Events dropped because an event with the same id was already buffered or written.",
+    "Events dropped because an event with the same id was already buffered or written (source http: a client's repeated event, at ingestion or from its stream; nats: a redelivered domain event).",
     &["source"],
 );
 pub const INGEST_BATCH_EVENTS: MetricDef = MetricDef::histogram(
@@ -69,29 +70,29 @@ pub const CLICKHOUSE_UP: MetricDef = MetricDef::gauge(
 pub const BUFFER_PENDING_EVENTS: MetricDef = MetricDef::gauge(
     "analytics_buffer_pending_events",
     Unit::Count,
-    "Events accepted but not yet written to ClickHouse.",
+    "Events taken from JetStream (domain or client events) but not yet written to ClickHouse.",
     &[],
 );
 pub const BUFFER_CAPACITY_EVENTS: MetricDef = MetricDef::gauge(
     "analytics_buffer_capacity_events",
     Unit::Count,
-    "How many events the buffer holds before HTTP ingestion answers 503.",
+    "How many events the buffer holds before the JetStream consumers wait for room.",
     &[],
 );
 pub const NATS_MESSAGES_RECEIVED: MetricDef = MetricDef::counter(
     "analytics_nats_messages_received_total",
-    "Domain events delivered by the JetStream consumer, redeliveries included, by event kind.",
+    "Domain events delivered by the JetStream consumer `analytics`, redeliveries included, by event kind.",
     &["event"],
 );
 pub const NATS_SUBSCRIPTION_ACTIVE: MetricDef = MetricDef::gauge(
     "analytics_nats_subscription_active",
     Unit::Count,
-    "1 while the durable JetStream consumer is pulling, else 0.",
+    "1 while both durable JetStream consumers (domain events and client events) are pulling, else 0.",
     &[],
 );
 pub const EVENTS_DEAD_LETTERED: MetricDef = MetricDef::counter(
     "analytics_events_dead_lettered_total",
-    "Domain events given up on after the maximum deliveries and parked on the dead-letter subject.",
+    "Events the consumers `analytics` and `analytics_client_events` gave up on and stored in the dead-letter stream, by reason: malformed (can never be read), failed (kept failing until max-deliver).",
     &["reason"],
 );
 pub const SESSIONS_ACTIVE: MetricDef = MetricDef::gauge(
@@ -185,17 +186,13 @@ pub fn init(buffer_capacity: usize) {
     ] {
         gauge.as_gauge().increment(0.0);
     }
-    // The dead-letter alert looks at the increase over a window, which a counter born at 1 would
-    // not show.
-    for reason in DEAD_LETTER_REASONS {
+    // The dead-letter alerts compare with zero: the series exist before the first one.
+    for reason in DeadLetterReason::ALL {
         EVENTS_DEAD_LETTERED
-            .counter_with([("reason", *reason)])
+            .counter_with([("reason", reason.as_str())])
             .increment(0);
     }
 }
-
-/// Why the consumer gives up on a domain event: it never decodes.
-pub const DEAD_LETTER_REASONS: &[&str] = &["malformed", "unsupported_version"];
 
 pub struct IngestMetrics;
 
@@ -288,10 +285,15 @@ impl NatsMetrics {
             .as_gauge()
             .set(if active { 1.0 } else { 0.0 });
     }
+}
 
-    pub fn dead_lettered(reason: &'static str) {
+/// `analytics_events_dead_lettered_total`, moved by the shared delivery policy.
+pub struct DeadLetterMetrics;
+
+impl DeadLetterRecorder for DeadLetterMetrics {
+    fn dead_lettered(&self, reason: DeadLetterReason) {
         EVENTS_DEAD_LETTERED
-            .counter_with([("reason", reason)])
+            .counter_with([("reason", reason.as_str())])
             .increment(1);
     }
 }

@@ -36,7 +36,7 @@ async fn with_its_dependencies_unreachable_the_service_is_live_but_neither_ready
             body["checks"]["nats"]["status"].as_str(),
             body["checks"]["nats"]["critical"].as_bool()
         ),
-        (Some("down"), Some(false))
+        (Some("down"), Some(true))
     );
     wait_until("analytics_clickhouse_up to read 0", WAIT, || async {
         app.scrape()
@@ -45,21 +45,23 @@ async fn with_its_dependencies_unreachable_the_service_is_live_but_neither_ready
             .any(|line| line == "analytics_clickhouse_up 0")
     })
     .await;
-    // Events are still taken into the buffer while it has room.
-    let (status, _) = app
+    // An event cannot be stored without NATS: refused at once, for the client to retry.
+    let (status, body) = app
         .post(
             "/api/event",
             &event("app_start", "s", Utc::now()),
             Some(&app.token(1, 1)),
         )
         .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable"))
+    );
 }
 
 #[tokio::test]
 async fn with_real_dependencies_the_service_is_ready_and_healthy() {
     let app = TestApp::ready(&[]).await;
-    // Ready needs only ClickHouse; NATS connects in the background.
     wait_until("/health to report healthy", WAIT, || async {
         app.get("/health", None).await.1["status"] == "healthy"
     })

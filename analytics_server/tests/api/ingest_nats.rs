@@ -1,15 +1,13 @@
 //! Domain events from the JetStream stream.
 
-use std::time::Duration;
-
 use async_nats::jetstream;
 use chrono::Utc;
+use fechatter_events::dead_letters::Selection;
 use fechatter_events::payload::{ChatPayload, MessagePayload, UserSignedUp};
 use fechatter_events::{ChatId, ChatType, Envelope, EventKind, MessageId, UserId, WorkspaceId};
-use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
-use test_support::wait_until;
+use test_support::{eventually, wait_until};
 
 use crate::support::{TestApp, WAIT};
 
@@ -66,6 +64,7 @@ fn message(workspace: i64, chat: i64, chat_type: ChatType, sender: i64, id: i64)
         content: "hello there".into(),
         reply_to: None,
         mentions: vec![],
+        silenced_mentions: Vec::new(),
         files: vec![],
         created_at: Utc::now(),
         edited_at: None,
@@ -257,54 +256,109 @@ async fn domain_events_from_jetstream_become_rows_and_feed_the_reports() {
 }
 
 #[tokio::test]
-async fn an_undecodable_domain_event_is_dead_lettered_after_its_last_delivery() {
+async fn an_unreadable_event_is_stored_as_a_dead_letter_and_its_corrected_redrive_is_counted_once()
+{
     let app = TestApp::ready(&[("ANALYTICS_NATS_MAX_DELIVER", "2")]).await;
     let js = jetstream(&app).await;
-    let client = async_nats::connect(&app.nats_url)
-        .await
-        .expect("connect to NATS");
-    let mut dead_letters = client
-        .subscribe(app.bus.dead_letter_subject("analytics"))
-        .await
-        .expect("subscribe to the dead-letter subject");
-    client.flush().await.expect("flush");
-    js.publish(
-        app.bus.subject(EventKind::MessageCreated),
-        "{not an envelope".into(),
-    )
-    .await
-    .expect("publish")
-    .await
-    .expect("JetStream stored it");
-    let parked = tokio::time::timeout(Duration::from_secs(30), dead_letters.next())
-        .await
-        .expect("dead-lettered within 30 s")
-        .expect("a message");
-    assert_eq!(&parked.payload[..], b"{not an envelope");
-    let headers = parked.headers.expect("headers");
+    let subject = app.bus.subject(EventKind::MessageCreated);
+    for (subject, body) in [
+        (subject.clone(), "{not an envelope"),
+        (app.bus.client_event_subject(), "[{\"not\": \"a row\"}]"),
+    ] {
+        js.publish(subject, body.into())
+            .await
+            .expect("publish")
+            .await
+            .expect("JetStream stored it");
+    }
+    let analytics = Selection {
+        consumer: Some("analytics".to_owned()),
+        ids: Vec::new(),
+    };
+    let letters = eventually("both dead letters to be stored", WAIT, || async {
+        let letters = app.dead_letters(&analytics).await;
+        (letters.len() == 2).then_some(letters)
+    })
+    .await;
+    let mut seen: Vec<(String, String, String)> = letters
+        .iter()
+        .map(|letter| {
+            assert!(
+                letter.reason.starts_with("malformed: "),
+                "{}",
+                letter.reason
+            );
+            assert_eq!(letter.deliveries, "1", "an unreadable event is not retried");
+            (
+                letter.consumer.clone(),
+                letter.original_subject.clone(),
+                String::from_utf8_lossy(&letter.payload).into_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
     assert_eq!(
-        headers
-            .get("Fechatter-Dead-Letter-Reason")
-            .map(|v| v.as_str()),
-        Some("malformed")
+        seen,
+        [
+            (
+                "analytics".to_owned(),
+                subject.clone(),
+                "{not an envelope".to_owned()
+            ),
+            (
+                "analytics_client_events".to_owned(),
+                app.bus.client_event_subject(),
+                "[{\"not\": \"a row\"}]".to_owned()
+            ),
+        ]
     );
-    wait_consumer_idle(&js, &app).await;
     assert_eq!(
         app.metric(
             "analytics_events_dead_lettered_total",
             &[("reason", "malformed")]
         )
         .await,
-        1.0
+        2.0
     );
+
+    // Re-driven as it is, the domain event comes back and is parked again.
+    let domain = letters
+        .iter()
+        .find(|letter| letter.consumer == "analytics")
+        .map(|letter| letter.sequence)
+        .unwrap_or_default();
+    let one = |sequence| Selection {
+        consumer: None,
+        ids: vec![sequence],
+    };
+    assert_eq!(app.redrive(&one(domain), None).await, [domain]);
+    let again = eventually("the re-driven event to be parked again", WAIT, || async {
+        let letters = app.dead_letters(&analytics).await;
+        letters
+            .iter()
+            .find(|letter| letter.consumer == "analytics" && letter.sequence != domain)
+            .map(|letter| letter.sequence)
+    })
+    .await;
+    // Corrected by the operator and re-driven, it is counted once, even when it comes twice.
+    let corrected = message(1, 1, ChatType::Group, 1, 7);
+    let body = corrected.to_json().expect("json");
+    assert_eq!(app.redrive(&one(again), Some(body.clone())).await, [again]);
+    app.wait_for_number(
+        "the corrected event to be stored",
+        "SELECT count() FROM events",
+        1,
+    )
+    .await;
+    publish(&js, &app, &corrected, "a repeated re-drive").await;
+    wait_consumer_idle(&js, &app).await;
+    assert_eq!(app.number("SELECT count() FROM events").await, 1);
     assert_eq!(
-        app.metric(
-            "analytics_nats_messages_received_total",
-            &[("event", "message.created")]
-        )
-        .await,
-        2.0,
-        "delivered twice, as configured"
+        app.dead_letters(&analytics)
+            .await
+            .iter()
+            .filter(|letter| letter.consumer == "analytics")
+            .count(),
+        0
     );
-    assert_eq!(app.number("SELECT count() FROM events").await, 0);
 }

@@ -49,6 +49,32 @@ impl TestApp {
         extra: &[(&str, &str)],
     ) -> TestApp {
         let bus = EventBus::isolated(&unique_name("analytics"));
+        Self::start_on(bus, clickhouse_url, database, nats_url, extra).await
+    }
+
+    /// Stops the service as a signal would, then starts it again on the same database and
+    /// streams, with `extra` settings, and waits until it is ready.
+    pub async fn restart(mut self, extra: &[(&str, &str)]) -> TestApp {
+        self.stop().await;
+        let app = Self::start_on(
+            self.bus.clone(),
+            &self.clickhouse_url,
+            &self.database,
+            &self.nats_url,
+            extra,
+        )
+        .await;
+        app.wait_ready().await;
+        app
+    }
+
+    async fn start_on(
+        bus: EventBus,
+        clickhouse_url: &str,
+        database: &str,
+        nats_url: &str,
+        extra: &[(&str, &str)],
+    ) -> TestApp {
         let mut vars: Vec<(String, String)> = vec![
             ("ANALYTICS_HOST".into(), "127.0.0.1".into()),
             ("ANALYTICS_PORT".into(), "0".into()),
@@ -272,4 +298,51 @@ pub fn event(event_type: &str, session: &str, at: DateTime<Utc>) -> Value {
         "app_version": "1.0.0",
         "system": {"os": "linux", "arch": "x86_64"},
     })
+}
+
+impl TestApp {
+    async fn jetstream_context(&self) -> async_nats::jetstream::Context {
+        let client = async_nats::connect(&self.nats_url)
+            .await
+            .expect("connect to NATS");
+        async_nats::jetstream::new(client)
+    }
+
+    /// How many messages the client-event stream holds.
+    pub async fn client_event_stream_messages(&self) -> u64 {
+        let jetstream = self.jetstream_context().await;
+        let mut stream = jetstream
+            .get_stream(self.bus.client_event_stream())
+            .await
+            .expect("the client-event stream");
+        stream.info().await.expect("stream info").state.messages
+    }
+
+    /// The stored dead letters of `selection`.
+    pub async fn dead_letters(
+        &self,
+        selection: &fechatter_events::dead_letters::Selection,
+    ) -> Vec<fechatter_events::dead_letters::DeadLetter> {
+        let jetstream = self.jetstream_context().await;
+        fechatter_events::dead_letters::list(&jetstream, &self.bus, selection)
+            .await
+            .expect("listing dead letters")
+    }
+
+    /// Re-drives the dead letters of `selection`, as `dead_letters redrive` does.
+    pub async fn redrive(
+        &self,
+        selection: &fechatter_events::dead_letters::Selection,
+        replacement: Option<Vec<u8>>,
+    ) -> Vec<u64> {
+        let jetstream = self.jetstream_context().await;
+        fechatter_events::dead_letters::redrive(
+            &jetstream,
+            &self.bus,
+            selection,
+            replacement.map(Into::into),
+        )
+        .await
+        .expect("re-driving dead letters")
+    }
 }

@@ -40,6 +40,7 @@ pub(crate) fn envelope(index: usize, recipients: &[UserId]) -> anyhow::Result<En
         content: format!("{} #{index}", crate::seed::CONTENT),
         reply_to: None,
         mentions: Vec::new(),
+        silenced_mentions: Vec::new(),
         files: Vec::new(),
         created_at: Utc::now(),
         edited_at: None,

@@ -1,12 +1,18 @@
 //! The assistant: answers a message that mentions the workspace bot, or any message in a direct
 //! chat with it, never a bot's message. Its answer comes from the chat's own history; with a
 //! language model configured, the model answers from the same retrieved messages.
+//!
+//! A question is answered at most once: the answer is stored (`bot_answers`) before it is posted,
+//! so a retry (a failed post, a redelivery, a re-drive) posts the stored text and never asks the
+//! language model again; the post's idempotency key (the event id) keeps the reply single even if
+//! the bot stopped between posting and recording it.
 
 pub mod command;
 pub mod llm;
 pub mod prompt;
 pub mod replies;
 pub mod retrieval;
+pub mod slots;
 pub mod summary;
 
 use std::time::Instant;
@@ -32,13 +38,39 @@ pub fn may_be_asked(envelope: &Envelope, message: &MessagePayload) -> bool {
         && (!message.mentions.is_empty() || message.chat_type == ChatType::Direct)
 }
 
+/// An answer composed by an earlier attempt of the same delivery that could not be stored (Postgres
+/// went down meanwhile): the next attempt stores it instead of asking the language model again.
+pub type Composed = std::sync::Mutex<Option<(String, AgentResult)>>;
+
+/// What the `bot_assistant` consumer does with a `message.created` event: answers it if it asks
+/// the bot something, in its workspace's turn.
+pub async fn answer_once(
+    state: &AppState,
+    envelope: &Envelope,
+    composed: &Composed,
+) -> Result<(), HandleError> {
+    if envelope.kind != EventKind::MessageCreated {
+        return Ok(());
+    }
+    // An unreadable payload asks nothing; the indexing consumer dead-letters it.
+    let Ok(message) = envelope.payload::<MessagePayload>() else {
+        return Ok(());
+    };
+    if !may_be_asked(envelope, &message) {
+        return Ok(());
+    }
+    let _slot = state.answer_slots().acquire(envelope.workspace_id).await;
+    answer_if_asked(state, envelope, &message, composed).await
+}
+
 /// Answers `message` if it asks the bot something. A failure to post that may pass is an error
-/// (the event is retried; the idempotency key keeps the reply single).
+/// (the event is retried with the stored answer).
 #[instrument(skip_all, fields(chat = %message.chat_id, message = %message.id))]
 pub async fn answer_if_asked(
     state: &AppState,
     envelope: &Envelope,
     message: &MessagePayload,
+    composed: &Composed,
 ) -> Result<(), HandleError> {
     if !may_be_asked(envelope, message) {
         return Ok(());
@@ -62,14 +94,43 @@ pub async fn answer_if_asked(
         return Ok(());
     }
     let started = Instant::now();
-    let (text, result) = compose(state, message).await?;
+    let answer = match repo::answers::find(state.pool(), envelope.id).await? {
+        Some(answer) if answer.posted => return Ok(()),
+        Some(answer) => answer,
+        None => {
+            let earlier = composed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            let (text, result) = match earlier {
+                Some(earlier) => earlier,
+                None => compose(state, message).await?,
+            };
+            let kept = repo::answers::keep_first(
+                state.pool(),
+                envelope.id,
+                message.chat_id,
+                &text,
+                result.as_str(),
+            )
+            .await;
+            if kept.is_err() {
+                *composed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((text, result));
+            }
+            kept?
+        }
+    };
+    let result = AgentResult::parse_stored(&answer.result);
     let key = format!("bot-reply-{}", envelope.id);
     match state
         .fechatter()
-        .reply(&bot, message.chat_id, message.id, &text, &key)
+        .reply(&bot, message.chat_id, message.id, &answer.content, &key)
         .await
     {
         Ok(()) => {
+            repo::answers::mark_posted(state.pool(), envelope.id).await?;
             AgentMetrics::request(result, started.elapsed());
             Ok(())
         }
@@ -77,9 +138,10 @@ pub async fn answer_if_asked(
             state.bots().forget(envelope.workspace_id);
             Err(HandleError::Retry(PostError::Unauthorized.to_string()))
         }
-        Err(err @ PostError::Unavailable(_)) => Err(HandleError::Retry(err.to_string())),
+        Err(err @ PostError::Unavailable(_)) => Err(HandleError::Unavailable(err.to_string())),
         Err(err @ PostError::Refused(_)) => {
             tracing::warn!(error = %err, "the reply was refused; giving up on it");
+            repo::answers::mark_posted(state.pool(), envelope.id).await?;
             AgentMetrics::request(AgentResult::PostFailed, started.elapsed());
             Ok(())
         }

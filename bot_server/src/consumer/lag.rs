@@ -1,4 +1,4 @@
-//! The consumer's lag (`bot_consumer_pending_events`, from the consumer's `num_pending`) and
+//! The indexing consumer's lag (`bot_consumer_pending_events`, from the consumer's `num_pending`) and
 //! whether it is live (`bot_nats_subscription_active`: subscribed and connected), every second.
 
 use std::time::Duration;
@@ -7,7 +7,7 @@ use async_nats::connection::State;
 use async_nats::jetstream::consumer::PullConsumer;
 use tokio_util::sync::CancellationToken;
 
-use super::CONSUMER;
+use super::indexing::CONSUMER;
 use crate::observability::metrics::ConsumerMetrics;
 use crate::state::AppState;
 

@@ -1,113 +1,126 @@
-//! The durable JetStream pull consumer `bot`: every stored event, at most `concurrency` at a time.
+//! The bot's two durable JetStream pull consumers, so answering can never stall indexing:
 //!
-//! An event is acknowledged once its effect is stored (index row, reply posted, event id recorded).
-//! A failure that may pass is nak'ed with exponential backoff; at the consumer's max-deliver, or at
-//! once for an event that can never be read, it is parked on `<prefix>.dlq.bot`. Handlers are
-//! idempotent on the event id, and index writes are ordered by message version, so concurrent or
-//! repeated deliveries never undo a newer state.
+//! - `bot` ([`indexing`]): every stored event, at most `BOT_CONSUMER_CONCURRENCY` at a time; keeps
+//!   the search index and the workspace bots;
+//! - `bot_assistant` ([`answering`]): `message.created` only; answers questions, at most
+//!   `BOT_ASSISTANT_CONCURRENCY` at a time and `BOT_ASSISTANT_WORKSPACE_CONCURRENCY` per workspace.
+//!
+//! Both follow the shared delivery policy (`fechatter_events::delivery`): an event is acked once
+//! its effect is stored; while Postgres (or, for answers, fechatter_server) is down events wait in
+//! hand and nothing more is pulled; an event that fails on its own is retried with backoff and
+//! then stored on `<prefix>.dlq.bot`. Handlers are idempotent on the event id: the index records
+//! each event it applied, the assistant each answer it composed and posted.
 
-mod delivery;
+pub mod answering;
+pub mod indexing;
 pub mod lag;
 
-use std::time::Instant;
-
-use async_nats::jetstream::Message;
 use async_nats::jetstream::consumer::pull::{Config as PullConfig, Stream as Messages};
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
-use fechatter_events::consume::pull_until;
-use fechatter_events::{Envelope, EventKind};
-use tokio::sync::OwnedSemaphorePermit;
-use tokio_util::sync::CancellationToken;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
+use fechatter_events::delivery::{self, DeliveryPolicy, Failure, Gate, PolicySettings};
 
-use crate::observability::metrics::{ConsumerMetrics, DeadLetterReason};
+use crate::observability::metrics::DeadLetterMetrics;
 use crate::state::AppState;
 
-/// The durable consumer's name, also the dead-letter subject's last token.
-pub const CONSUMER: &str = "bot";
+/// The last token of the bot's dead-letter subject, shared by both consumers (each names itself
+/// in the `Fechatter-Consumer` header).
+pub const DEAD_LETTERS: &str = "bot";
 
+/// Why handling an event did not succeed, as the bot sees it.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
-    /// The event can never be handled: parked at once.
+    /// The event can never be handled: dead-lettered at once.
     #[error("malformed event: {0}")]
     Malformed(String),
-    /// Handling failed in a way that may pass (database, fechatter_server): retried.
+    /// Postgres or fechatter_server is down: the event waits for it, spending no delivery.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Handling failed in a way that may pass: retried with backoff, then dead-lettered.
     #[error("{0}")]
     Retry(String),
 }
 
 impl From<sqlx::Error> for HandleError {
     fn from(err: sqlx::Error) -> Self {
-        HandleError::Retry(format!("database: {err}"))
+        if crate::db::is_unavailable(&err) {
+            HandleError::Unavailable(format!("database: {err}"))
+        } else {
+            HandleError::Retry(format!("database: {err}"))
+        }
     }
 }
 
-/// Pulls until `shutdown`, then lets the events in hand finish.
-pub async fn run(state: AppState, shutdown: CancellationToken) {
-    pull_until(
-        "subscribing the bot consumer",
-        &shutdown,
-        state.config().consumer.concurrency,
-        || subscribe(&state),
-        |subscribed| {
-            if subscribed {
-                tracing::info!("bot consumer subscribed");
-            }
-            state.consumer().set_subscribed(subscribed);
-        },
-        |message, permit| handle(state.clone(), message, permit),
-    )
-    .await;
+impl From<HandleError> for Failure {
+    fn from(err: HandleError) -> Self {
+        match err {
+            HandleError::Malformed(reason) => Failure::Malformed(reason),
+            HandleError::Unavailable(reason) => Failure::Unavailable(reason),
+            HandleError::Retry(reason) => Failure::Retry(reason),
+        }
+    }
 }
 
-async fn subscribe(state: &AppState) -> Result<Messages, async_nats::Error> {
-    let bus = state.event_bus();
-    let stream = bus.ensure_stream(state.jetstream()).await?;
+/// A consumer's name, what it reads and how much it holds.
+pub struct Spec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub filter_subject: String,
+    pub max_ack_pending: usize,
+}
+
+/// The delivery policy of the consumer `name`, behind `gate`.
+pub fn policy(state: &AppState, name: &str, gate: Gate) -> DeliveryPolicy {
     let settings = state.config().consumer;
-    let consumer: PullConsumer = stream
-        .get_or_create_consumer(
-            CONSUMER,
-            PullConfig {
-                durable_name: Some(CONSUMER.to_owned()),
-                description: Some("bot_server: search index and assistant".to_owned()),
-                // NATS 2.9 filters on one subject only; kinds the bot ignores are acked at once.
-                filter_subject: bus.all_events(),
-                // A new consumer indexes what the stream still holds.
-                deliver_policy: DeliverPolicy::All,
-                ack_policy: AckPolicy::Explicit,
-                ack_wait: settings.ack_wait,
-                max_deliver: settings.max_deliver,
-                max_ack_pending: i64::try_from(settings.concurrency).unwrap_or(1),
-                ..Default::default()
-            },
-        )
-        .await?;
-    Ok(consumer.messages().await?)
+    DeliveryPolicy::new(
+        PolicySettings {
+            consumer: name.to_owned(),
+            dead_letter_subject: state.event_bus().dead_letter_subject(DEAD_LETTERS),
+            max_deliver: settings.max_deliver,
+            ack_wait: settings.ack_wait,
+        },
+        state.jetstream().clone(),
+        gate,
+        DeadLetterMetrics,
+    )
 }
 
-#[tracing::instrument(skip_all, fields(subject = %message.subject))]
-async fn handle(state: AppState, message: Message, _permit: OwnedSemaphorePermit) {
-    let started = Instant::now();
-    let event = state
-        .event_bus()
-        .kind_of_subject(&message.subject)
-        .map_or("unknown", EventKind::as_str);
-    ConsumerMetrics::received(event);
-    let outcome = match Envelope::from_json(&message.payload) {
-        Ok(envelope) => {
-            let ack_wait = state.config().consumer.ack_wait;
-            delivery::keep_alive(&message, ack_wait, crate::events::handle(&state, &envelope)).await
+/// A gate that is open while the bot's Postgres answers.
+pub fn postgres_gate(state: &AppState) -> Gate {
+    let pool = state.pool().clone();
+    Gate::new("postgres", move || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("SELECT 1")
+                .execute(&pool)
+                .await
+                .map(|_| ())
+                .map_err(|err| err.to_string())
         }
-        Err(err) => Err(HandleError::Malformed(err.to_string())),
-    };
-    match outcome {
-        Ok(()) => delivery::ack(&message).await,
-        Err(HandleError::Malformed(reason)) => {
-            tracing::error!(%reason, "an event the bot can never read; dead-lettering it");
-            delivery::dead_letter(&state, &message, DeadLetterReason::Malformed, &reason).await;
-        }
-        Err(HandleError::Retry(reason)) => {
-            delivery::retry_or_give_up(&state, &message, &reason).await;
-        }
-    }
-    ConsumerMetrics::processed(event, started.elapsed());
+    })
+}
+
+/// Creates (or updates) the durable consumer and subscribes; the dead-letter stream is made sure
+/// of first, so a dead letter always has somewhere to go.
+pub async fn subscribe(state: &AppState, spec: &Spec) -> Result<Messages, async_nats::Error> {
+    let bus = state.event_bus();
+    bus.ensure_dead_letter_stream(state.jetstream()).await?;
+    let stream = bus.ensure_stream(state.jetstream()).await?;
+    let consumer = fechatter_events::consume::durable(
+        &stream,
+        PullConfig {
+            durable_name: Some(spec.name.to_owned()),
+            description: Some(spec.description.to_owned()),
+            // NATS 2.9 filters on one subject only.
+            filter_subject: spec.filter_subject.clone(),
+            // A new consumer handles what the stream still holds.
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: state.config().consumer.ack_wait,
+            max_deliver: delivery::consumer_max_deliver(),
+            max_ack_pending: i64::try_from(spec.max_ack_pending).unwrap_or(1),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(consumer.messages().await?)
 }

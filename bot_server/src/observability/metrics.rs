@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use fechatter_events::delivery::{DeadLetterReason, DeadLetterRecorder};
 use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, SLOW_SECONDS};
 use observability::{MetricDef, Unit};
 
@@ -31,7 +32,7 @@ pub const CONSUMER_PENDING: MetricDef = MetricDef::gauge(
 );
 pub const EVENTS_DEAD_LETTERED: MetricDef = MetricDef::counter(
     "bot_events_dead_lettered_total",
-    "Events given up on and published to the dead-letter subject, by reason: malformed, failed.",
+    "Events the consumers `bot` and `bot_assistant` gave up on and stored in the dead-letter stream, by reason: malformed (can never be read), failed (kept failing until max-deliver).",
     &["reason"],
 );
 pub const INDEX_MESSAGES: MetricDef = MetricDef::counter(
@@ -166,9 +167,8 @@ pub fn initialise(embedding_dimensions: usize) {
     for kind in ["prompt", "completion"] {
         AGENT_TOKENS.counter_with([("kind", kind)]).increment(0);
     }
-    // The dead-letter alert looks at the increase over a window, which a counter born at 1 would
-    // not show.
-    for reason in [DeadLetterReason::Malformed, DeadLetterReason::Failed] {
+    // The dead-letter alerts compare with zero: the series exist before the first one.
+    for reason in DeadLetterReason::ALL {
         EVENTS_DEAD_LETTERED
             .counter_with([("reason", reason.as_str())])
             .increment(0);
@@ -203,23 +203,6 @@ impl DbMetrics {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeadLetterReason {
-    /// The event can never be handled (an envelope or payload that does not decode).
-    Malformed,
-    /// Handling kept failing until the consumer's max-deliver.
-    Failed,
-}
-
-impl DeadLetterReason {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            DeadLetterReason::Malformed => "malformed",
-            DeadLetterReason::Failed => "failed",
-        }
-    }
-}
-
 pub struct ConsumerMetrics;
 
 impl ConsumerMetrics {
@@ -245,8 +228,13 @@ impl ConsumerMetrics {
     pub fn pending(events: u64) {
         CONSUMER_PENDING.as_gauge().set(events as f64);
     }
+}
 
-    pub fn dead_lettered(reason: DeadLetterReason) {
+/// `bot_events_dead_lettered_total`, moved by the shared delivery policy.
+pub struct DeadLetterMetrics;
+
+impl DeadLetterRecorder for DeadLetterMetrics {
+    fn dead_lettered(&self, reason: DeadLetterReason) {
         EVENTS_DEAD_LETTERED
             .counter_with([("reason", reason.as_str())])
             .increment(1);
@@ -321,17 +309,31 @@ pub enum AgentResult {
     PostFailed,
 }
 
+impl AgentResult {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AgentResult::Answered => "answered",
+            AgentResult::ProviderError => "provider_error",
+            AgentResult::PostFailed => "post_failed",
+        }
+    }
+
+    /// The result stored with an answer; an unknown text counts as answered.
+    pub fn parse_stored(text: &str) -> Self {
+        match text {
+            "provider_error" => AgentResult::ProviderError,
+            "post_failed" => AgentResult::PostFailed,
+            _ => AgentResult::Answered,
+        }
+    }
+}
+
 pub struct AgentMetrics;
 
 impl AgentMetrics {
     pub fn request(result: AgentResult, elapsed: Duration) {
-        let result = match result {
-            AgentResult::Answered => "answered",
-            AgentResult::ProviderError => "provider_error",
-            AgentResult::PostFailed => "post_failed",
-        };
         AGENT_REQUESTS
-            .counter_with([("result", result)])
+            .counter_with([("result", result.as_str())])
             .increment(1);
         AGENT_RESPONSE_DURATION
             .as_histogram()

@@ -120,33 +120,8 @@ fn bind_document<'q>(
         .bind(model)
 }
 
-/// Stores the document unless what is stored is as new or newer, or a tombstone; whether it was
-/// written.
-pub async fn upsert(db: impl PgExecutor<'_>, doc: Document<'_>) -> Result<bool, sqlx::Error> {
-    let (vector, model) = doc.embedding.unzip();
-    timed(
-        "documents.upsert",
-        sqlx::query(upsert_sql!(
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        ))
-        .bind(doc.message_id)
-        .bind(doc.chat_id)
-        .bind(doc.workspace_id)
-        .bind(doc.sender_id)
-        .bind(doc.sender_is_bot)
-        .bind(doc.content)
-        .bind(doc.search_text)
-        .bind(doc.created_at)
-        .bind(doc.version)
-        .bind(vector)
-        .bind(model)
-        .execute(db),
-    )
-    .await
-    .map(|done| done.rows_affected() > 0)
-}
-
-/// [`upsert`] for the event `event`, unless that event was handled before.
+/// Stores the document for the event `event` unless that event was handled before, or what is
+/// stored is as new or newer, or a tombstone.
 pub async fn upsert_once(
     db: impl PgExecutor<'_>,
     event: EventId,

@@ -1,5 +1,6 @@
 //! All SQL lives here. Every function is one timed operation ([`crate::db::timed`]).
 
+pub mod answers;
 pub mod bots;
 pub mod documents;
 pub mod passages;

@@ -8,18 +8,6 @@ use sqlx::PgExecutor;
 
 use crate::db::timed;
 
-pub async fn contains(db: impl PgExecutor<'_>, event: EventId) -> Result<bool, sqlx::Error> {
-    timed(
-        "processed.contains",
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM bot_processed_events WHERE event_id = $1)",
-        )
-        .bind(event)
-        .fetch_one(db),
-    )
-    .await
-}
-
 pub async fn insert(db: impl PgExecutor<'_>, event: EventId) -> Result<(), sqlx::Error> {
     timed(
         "processed.insert",

@@ -4,7 +4,6 @@
 use chrono::Utc;
 use fechatter_events::payload::MessagePayload;
 use fechatter_events::{ChatId, EventId, EventKind, UserId, WorkspaceId};
-use futures::StreamExt;
 use serde_json::json;
 use test_support::{assert_metrics_conform, eventually};
 
@@ -147,7 +146,8 @@ async fn the_same_event_twice_is_applied_once_and_an_older_version_never_overwri
 }
 
 #[tokio::test]
-async fn events_that_cannot_be_read_or_keep_failing_land_on_the_dead_letter_subject() {
+async fn events_that_cannot_be_read_or_keep_failing_are_stored_as_dead_letters_and_a_redrive_brings_them_back()
+ {
     let stack = Stack::start_with(StackOptions {
         bot_env: vec![("CONSUMER_MAX_DELIVER", "2".to_owned())],
         ..StackOptions::default()
@@ -157,12 +157,6 @@ async fn events_that_cannot_be_read_or_keep_failing_land_on_the_dead_letter_subj
     let chat = stack.chat(&ann, "group", Some("ops"), &[]).await;
     let sent = stack.send(&ann, chat, "an ordinary message").await;
     stack.wait_for_search(&ann, "q=ordinary", &[sent]).await;
-    let nats = stack.nats().await;
-    let mut parked = nats
-        .subscribe(stack.bus.dead_letter_subject("bot"))
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
-    nats.flush().await.unwrap_or_else(|err| panic!("{err}"));
 
     let envelope = |kind: EventKind, data: serde_json::Value| {
         fechatter_events::Envelope::new(
@@ -202,34 +196,25 @@ async fn events_that_cannot_be_read_or_keep_failing_land_on_the_dead_letter_subj
         )
         .await;
 
-    let mut arrived = Vec::new();
-    for _ in 0..3 {
-        let message = tokio::time::timeout(WAIT, parked.next())
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "only {} events reached the dead-letter subject",
-                    arrived.len()
-                )
-            })
-            .unwrap_or_else(|| panic!("the subscription ended"));
-        let header = |name: &str| {
-            message
-                .headers
-                .as_ref()
-                .and_then(|headers| headers.get(name))
-                .map(|value| value.as_str().to_owned())
-                .unwrap_or_default()
-        };
-        arrived.push((
-            message.payload.to_vec(),
-            header("Fechatter-Original-Subject"),
-            header("Fechatter-Dead-Letter-Reason"),
-        ));
-    }
+    // Stored once each (the assistant, which reads message.created too, leaves them to `bot`).
+    let stored = stack.wait_for_dead_letters("bot", 3).await;
+    let mut arrived: Vec<(Vec<u8>, String, String)> = stored
+        .iter()
+        .map(|letter| {
+            assert_eq!(letter.consumer, "bot");
+            (
+                letter.payload.to_vec(),
+                letter.original_subject.clone(),
+                letter.reason.clone(),
+            )
+        })
+        .collect();
     arrived.sort();
     let mut expected = vec![
-        (unreadable, stack.bus.subject(EventKind::MessageCreated)),
+        (
+            unreadable.clone(),
+            stack.bus.subject(EventKind::MessageCreated),
+        ),
         (not_a_message, stack.bus.subject(EventKind::MessageCreated)),
         (
             refused.clone(),
@@ -242,12 +227,16 @@ async fn events_that_cannot_be_read_or_keep_failing_land_on_the_dead_letter_subj
         .map(|(payload, subject, _)| (payload.clone(), subject.clone()))
         .collect();
     assert_eq!(got, expected);
-    let reason = arrived
+    let refused_letter = stored
         .iter()
-        .find(|(payload, _, _)| *payload == refused)
-        .map(|(_, _, reason)| reason.clone())
-        .unwrap_or_default();
-    assert!(reason.starts_with("database"), "{reason}");
+        .find(|letter| letter.payload.as_ref() == refused.as_slice())
+        .unwrap_or_else(|| panic!("the refused edit is not stored"));
+    assert!(
+        refused_letter.reason.starts_with("failed: database"),
+        "{}",
+        refused_letter.reason
+    );
+    assert_eq!(refused_letter.deliveries, "2", "given up at max-deliver");
     for (reason, count) in [("malformed", 2.0), ("failed", 1.0)] {
         assert_eq!(
             stack
@@ -256,6 +245,32 @@ async fn events_that_cannot_be_read_or_keep_failing_land_on_the_dead_letter_subj
             count
         );
     }
+
+    // A re-drive brings the unreadable one back to the bot, which parks it again.
+    let unreadable_letter = stored
+        .iter()
+        .find(|letter| letter.payload.as_ref() == unreadable.as_slice())
+        .map(|letter| letter.sequence)
+        .unwrap_or_default();
+    let selection = fechatter_events::dead_letters::Selection {
+        consumer: None,
+        ids: vec![unreadable_letter],
+    };
+    assert_eq!(stack.redrive(&selection, None).await, [unreadable_letter]);
+    stack
+        .wait_for_metric(
+            "bot_events_dead_lettered_total",
+            &[("reason", "malformed")],
+            3.0,
+        )
+        .await;
+    let again = stack.wait_for_dead_letters("bot", 3).await;
+    assert!(
+        again
+            .iter()
+            .all(|letter| letter.sequence != unreadable_letter),
+        "the re-driven dead letter was deleted and stored anew"
+    );
     assert_eq!(stack.search_ids(&ann, "q=ordinary").await, [sent]);
 
     // The consumer carries on with the next events and catches up completely.
@@ -292,4 +307,87 @@ async fn events_that_cannot_be_read_or_keep_failing_land_on_the_dead_letter_subj
     })
     .await
     .unwrap_or_else(|err| panic!("{err}"));
+}
+
+#[tokio::test]
+async fn a_message_dead_lettered_for_a_cause_since_fixed_is_indexed_exactly_once_after_a_redrive() {
+    let stack = Stack::start_with(StackOptions {
+        bot_env: vec![("CONSUMER_MAX_DELIVER", "2".to_owned())],
+        ..StackOptions::default()
+    })
+    .await;
+    let ann = stack.owner("ann", "Acme").await;
+    let chat = stack.chat(&ann, "group", Some("ops"), &[]).await;
+    // The cause: the index refuses this message's text (as a bad deploy or a schema change would).
+    let pool = &stack.pool;
+    let execute = |sql: &'static str| async move {
+        sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    };
+    execute(
+        "ALTER TABLE search_documents ADD CONSTRAINT refuses_pickles \
+         CHECK (content NOT LIKE '%pickle%') NOT VALID",
+    )
+    .await;
+    let refused = stack.send(&ann, chat, "a jar of pickles").await;
+    let letters = stack.wait_for_dead_letters("bot", 1).await;
+    assert_eq!(
+        (
+            letters[0].original_subject.as_str(),
+            letters[0].deliveries.as_str()
+        ),
+        (stack.bus.subject(EventKind::MessageCreated).as_str(), "2")
+    );
+    assert!(
+        letters[0].reason.starts_with("failed: database"),
+        "{}",
+        letters[0].reason
+    );
+    let event: fechatter_events::Envelope =
+        fechatter_events::Envelope::from_json(&letters[0].payload)
+            .unwrap_or_else(|err| panic!("{err}"));
+    let recorded: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM bot_processed_events WHERE event_id = $1)",
+    )
+    .bind(event.id)
+    .fetch_one(&stack.pool)
+    .await
+    .unwrap_or_else(|err| panic!("{err}"));
+    assert!(!recorded, "a dead-lettered event is not recorded as done");
+    let indexed = stack
+        .metric("bot_index_messages_total", &[("result", "indexed")])
+        .await;
+
+    // Fixed, then re-driven: indexed once, and the dead letter is gone.
+    execute("ALTER TABLE search_documents DROP CONSTRAINT refuses_pickles").await;
+    let everything_of_the_bot = fechatter_events::dead_letters::Selection {
+        consumer: Some("bot".to_owned()),
+        ids: Vec::new(),
+    };
+    assert_eq!(
+        stack.redrive(&everything_of_the_bot, None).await,
+        [letters[0].sequence]
+    );
+    stack.wait_for_search(&ann, "q=pickles", &[refused]).await;
+    assert!(stack.dead_letters(&everything_of_the_bot).await.is_empty());
+    // A second copy (a re-drive repeated by hand) changes nothing.
+    stack
+        .publish(
+            stack.bus.subject(EventKind::MessageCreated),
+            letters[0].payload.to_vec(),
+        )
+        .await;
+    stack
+        .wait_for_metric("bot_index_messages_total", &[("result", "duplicate")], 1.0)
+        .await;
+    assert_eq!(
+        stack
+            .metric("bot_index_messages_total", &[("result", "indexed")])
+            .await,
+        indexed + 1.0,
+        "indexed exactly once"
+    );
+    assert_eq!(stack.search_ids(&ann, "q=pickles").await, [refused]);
 }

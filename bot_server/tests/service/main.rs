@@ -5,6 +5,8 @@ mod support;
 
 mod assistant;
 mod delivery;
+mod fairness;
 mod language_model;
+mod outage;
 mod provisioning;
 mod search;

@@ -10,6 +10,9 @@ pub struct RateLimits {
     pub auth_per_minute: u32,
     /// Messages sent per user, over HTTP and WebSocket together.
     pub send_per_minute: u32,
+    /// Messages sent per workspace bot (its answers): a limit of its own, since a busy workspace
+    /// asks its bot more than any one person writes.
+    pub bot_send_per_minute: u32,
     pub upload_per_minute: u32,
     pub search_per_minute: u32,
     /// Reactions added or removed.
@@ -35,6 +38,12 @@ impl RateLimits {
         Ok(Self {
             auth_per_minute: env.bounded("RATE_LIMIT_AUTH_PER_MINUTE", 20, 1, 1_000_000)?,
             send_per_minute: env.bounded("RATE_LIMIT_SEND_PER_MINUTE", 120, 1, 1_000_000)?,
+            bot_send_per_minute: env.bounded(
+                "RATE_LIMIT_BOT_SEND_PER_MINUTE",
+                600,
+                1,
+                1_000_000,
+            )?,
             upload_per_minute: env.bounded("RATE_LIMIT_UPLOAD_PER_MINUTE", 20, 1, 1_000_000)?,
             search_per_minute: env.bounded("RATE_LIMIT_SEARCH_PER_MINUTE", 60, 1, 1_000_000)?,
             react_per_minute: env.bounded("RATE_LIMIT_REACT_PER_MINUTE", 120, 1, 1_000_000)?,

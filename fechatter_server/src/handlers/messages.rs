@@ -8,7 +8,7 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::extract::JsonObject;
 use crate::extract::Path;
-use crate::models::message::{EditMessage, MarkRead, ReadState, SendMessage};
+use crate::models::message::{EditMessage, MarkRead, MessageVersion, ReadState, SendMessage};
 use crate::models::{Message, Page, PageQuery};
 use crate::openapi::responses::{
     BadJson, BadParameters, Conflict, Forbidden, NotFound, RateLimited, ServerErrors,
@@ -109,6 +109,27 @@ pub async fn edit(
     let message =
         service::messages::edit(&state, &caller, chat_id, message_id, input.content).await?;
     Ok(Json(message))
+}
+
+/// The texts a message had before each edit, the latest replaced first. A deleted message keeps
+/// no content and no history (404).
+#[utoipa::path(get, path = "/api/chats/{id}/messages/{message_id}/history", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message"),
+        PageQuery),
+    responses(
+        (status = 200, description = "Earlier versions, the latest replaced first", body = Page<MessageVersion>),
+        NotFound, BadParameters, Unauthenticated, ServerErrors))]
+pub async fn history(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<MessageVersion>>, AppError> {
+    let page = page.validate()?;
+    Ok(Json(
+        service::history::of_message(&state, &caller, chat_id, message_id, page).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/chats/{id}/messages/{message_id}", tag = "messages", security(("bearer" = [])),

@@ -5,5 +5,6 @@ pub mod bots;
 pub mod chats;
 pub mod files;
 pub mod messages;
+pub mod pins;
 pub mod search;
 pub mod users;

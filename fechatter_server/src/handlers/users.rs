@@ -4,9 +4,13 @@ use http::StatusCode;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::models::user::Me;
-use crate::models::{Page, PageQuery, User};
-use crate::openapi::responses::{BadParameters, ServerErrors, Unauthenticated};
+use crate::extract::JsonObject;
+use crate::models::user::{DirectoryUser, Me, SetStatus, UserStatus};
+use crate::models::{Page, PageQuery};
+use crate::openapi::responses::{
+    BadJson, BadParameters, RateLimited, ServerErrors, Unauthenticated,
+};
+use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
 use crate::state::AppState;
 
@@ -21,13 +25,13 @@ pub async fn me(State(state): State<AppState>, caller: CurrentUser) -> Result<Js
 #[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])),
     params(PageQuery),
     responses(
-        (status = 200, description = "The workspace's users, newest first", body = Page<User>),
+        (status = 200, description = "The workspace's users, newest first, with their statuses", body = Page<DirectoryUser>),
         BadParameters, Unauthenticated, ServerErrors))]
 pub async fn directory(
     State(state): State<AppState>,
     caller: CurrentUser,
     Query(page): Query<PageQuery>,
-) -> Result<Json<Page<User>>, AppError> {
+) -> Result<Json<Page<DirectoryUser>>, AppError> {
     let page = page.validate()?;
     Ok(Json(
         service::users::directory(&state, &caller, page).await?,
@@ -44,5 +48,33 @@ pub async fn remove_me(
     caller: CurrentUser,
 ) -> Result<StatusCode, AppError> {
     service::accounts::remove(&state, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets the caller's status (`user.status_changed` goes to everyone in the workspace). While it is
+/// `dnd`, messages mentioning the caller list them in `silenced_mentions` of their events.
+#[utoipa::path(put, path = "/api/users/me/status", tag = "users", security(("bearer" = [])),
+    request_body = SetStatus,
+    responses(
+        (status = 200, description = "The status in force", body = UserStatus),
+        BadJson, RateLimited, Unauthenticated, ServerErrors))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    caller: LimitedUser<limits::Status>,
+    JsonObject(input): JsonObject<SetStatus>,
+) -> Result<Json<UserStatus>, AppError> {
+    Ok(Json(service::statuses::set(&state, &caller, input).await?))
+}
+
+/// Clears the caller's status (idempotent).
+#[utoipa::path(delete, path = "/api/users/me/status", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "No status"),
+        RateLimited, Unauthenticated, ServerErrors))]
+pub async fn clear_status(
+    State(state): State<AppState>,
+    caller: LimitedUser<limits::Status>,
+) -> Result<StatusCode, AppError> {
+    service::statuses::clear(&state, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -100,3 +100,38 @@ pub struct ReadState {
     pub chat_id: ChatId,
     pub last_read_message_id: Option<MessageId>,
 }
+
+/// A text a message had before an edit.
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow, ToSchema)]
+pub struct MessageVersion {
+    /// Orders the versions; a page's `next_before`.
+    pub id: i64,
+    pub content: String,
+    /// When this text was written: the message's creation or the edit before.
+    pub written_at: DateTime<Utc>,
+    /// When an edit replaced it.
+    pub replaced_at: DateTime<Utc>,
+}
+
+/// A pinned message as stored.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct PinRow {
+    #[sqlx(flatten)]
+    pub message: MessageRow,
+    pub pinned_by: UserId,
+    pub pinned_at: DateTime<Utc>,
+}
+
+/// A pinned message: who pinned it and when.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Pin {
+    pub message: Message,
+    pub pinned_by: UserId,
+    pub pinned_at: DateTime<Utc>,
+}
+
+/// The pins of a chat, the latest first (at most `FECHATTER_MAX_PINS_PER_CHAT`, so unpaged).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Pins {
+    pub items: Vec<Pin>,
+}

@@ -15,8 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Words (prefixes match), "quoted phrases", URLs and dashed terms; at most 256 characters
-    /// and 16 terms.
+    /// Words (prefixes match), "quoted phrases", URLs and dashed terms, and the operators
+    /// `from:@handle`, `in:#chat`, `has:file`, `has:link`, `after:YYYY-MM-DD` and
+    /// `before:YYYY-MM-DD` (see docs/search.md); at most 256 characters and 16 terms and
+    /// operators.
     #[param(required = true, max_length = 256)]
     pub q: Option<String>,
     /// Only this chat (one of the caller's).

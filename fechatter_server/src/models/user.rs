@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use fechatter_events::{UserId, WorkspaceId};
+use fechatter_events::{Availability, UserId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::ToSchema;
@@ -66,4 +66,38 @@ pub struct Me {
     #[serde(flatten)]
     pub user: User,
     pub workspace_name: String,
+    /// The caller's status; null when none is set or it expired.
+    pub status: Option<UserStatus>,
+}
+
+/// A user of the directory with their status.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DirectoryUser {
+    #[serde(flatten)]
+    pub user: User,
+    /// Null when none is set or it expired.
+    pub status: Option<UserStatus>,
+}
+
+/// Away or do-not-disturb and/or a custom text, until `expires_at` (forever when null).
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow, ToSchema)]
+pub struct UserStatus {
+    pub availability: Availability,
+    pub text: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `PUT /api/users/me/status`
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStatus {
+    /// `dnd` silences mention alerts (`silenced_mentions` of message events).
+    pub availability: Availability,
+    /// At most 100 characters; blank means none.
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub text: Option<String>,
+    /// In the future; null keeps the status until it is changed.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
 }

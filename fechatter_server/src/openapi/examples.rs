@@ -32,6 +32,19 @@ fn ann() -> Value {
 /// signature are shortened.
 const ACCESS_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxIiwid3MiOjF9.BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4_QEFCQ0RFRg";
 
+fn focus_status() -> Value {
+    json!({
+        "availability": "dnd", "text": "Focusing on the release",
+        "expires_at": "2026-12-03T17:00:00Z"
+    })
+}
+
+fn ann_with_status() -> Value {
+    let mut ann = ann();
+    ann["status"] = focus_status();
+    ann
+}
+
 fn tokens() -> Value {
     json!({
         "access_token": ACCESS_TOKEN,
@@ -132,12 +145,32 @@ pub fn all() -> Vec<Exchange> {
             response: Some({
                 let mut me = ann();
                 me["workspace_name"] = json!("Acme");
+                me["status"] = focus_status();
                 me
             }),
         },
         Exchange {
             method: "delete",
             path: "/api/users/me",
+            params: json!({}),
+            request: None,
+            status: "204",
+            response: None,
+        },
+        Exchange {
+            method: "put",
+            path: "/api/users/me/status",
+            params: json!({}),
+            request: Some(json!({
+                "availability": "dnd", "text": "Focusing on the release",
+                "expires_at": "2026-12-03T17:00:00Z"
+            })),
+            status: "200",
+            response: Some(focus_status()),
+        },
+        Exchange {
+            method: "delete",
+            path: "/api/users/me/status",
             params: json!({}),
             request: None,
             status: "204",
@@ -153,8 +186,8 @@ pub fn all() -> Vec<Exchange> {
                 "items": [
                     {"id": 2, "workspace_id": 1, "fullname": "Assistant", "handle": "bot",
                      "email": null, "is_bot": true, "workspace_role": "member",
-                     "created_at": ANN_CREATED},
-                    ann()
+                     "created_at": ANN_CREATED, "status": null},
+                    ann_with_status()
                 ],
                 "next_before": null, "has_more": false
             })),
@@ -305,6 +338,21 @@ pub fn all() -> Vec<Exchange> {
             response: None,
         },
         Exchange {
+            method: "get",
+            path: "/api/chats/{id}/messages/{message_id}/history",
+            params: json!({"id": 1, "message_id": 1, "limit": 20}),
+            request: None,
+            status: "200",
+            response: Some(json!({
+                "items": [{
+                    "id": 1, "content": DEPLOY,
+                    "written_at": "2026-12-03T10:36:47.626014Z",
+                    "replaced_at": "2026-12-03T10:37:22.768221Z"
+                }],
+                "next_before": null, "has_more": false
+            })),
+        },
+        Exchange {
             method: "put",
             path: "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
             params: json!({"id": 1, "message_id": 1, "emoji": "👍"}),
@@ -319,6 +367,40 @@ pub fn all() -> Vec<Exchange> {
             request: None,
             status: "204",
             response: None,
+        },
+        Exchange {
+            method: "put",
+            path: "/api/chats/{id}/messages/{message_id}/pin",
+            params: json!({"id": 1, "message_id": 1}),
+            request: None,
+            status: "204",
+            response: None,
+        },
+        Exchange {
+            method: "delete",
+            path: "/api/chats/{id}/messages/{message_id}/pin",
+            params: json!({"id": 1, "message_id": 1}),
+            request: None,
+            status: "204",
+            response: None,
+        },
+        Exchange {
+            method: "get",
+            path: "/api/chats/{id}/pins",
+            params: json!({"id": 1}),
+            request: None,
+            status: "200",
+            response: Some(json!({
+                "items": [{
+                    "message": deploy_message(
+                        DEPLOY_EDITED,
+                        Some("2026-12-03T10:37:22.768221Z"),
+                        json!([{"emoji": "👍", "count": 1, "me": true}]),
+                    ),
+                    "pinned_by": 1,
+                    "pinned_at": "2026-12-03T10:37:30.112408Z"
+                }]
+            })),
         },
         Exchange {
             method: "post",

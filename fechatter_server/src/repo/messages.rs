@@ -130,10 +130,11 @@ pub async fn update_content(
     .await
 }
 
+/// Marks the message deleted and blanks its text: a deleted message keeps no content.
 pub async fn soft_delete(db: impl PgExecutor<'_>, id: MessageId) -> Result<(), sqlx::Error> {
     timed(
         "messages.delete",
-        sqlx::query("UPDATE messages SET deleted_at = now() WHERE id = $1")
+        sqlx::query("UPDATE messages SET deleted_at = now(), content = '' WHERE id = $1")
             .bind(id)
             .execute(db),
     )

@@ -3,13 +3,16 @@
 
 pub mod bots;
 pub mod chats;
+pub mod edits;
 pub mod files;
 pub mod invalidations;
 pub mod invites;
 pub mod members;
 pub mod messages;
 pub mod outbox;
+pub mod pins;
 pub mod reactions;
 pub mod search;
 pub mod sessions;
+pub mod statuses;
 pub mod users;

@@ -1,6 +1,7 @@
 //! Reading the search index that bot_server writes (`search_documents`, see its migration), checked
 //! against the messages as they are now: the index lags behind edits and deletes.
 
+use chrono::{DateTime, Utc};
 use fechatter_events::{ChatId, MessageId, UserId, WorkspaceId};
 use sqlx::PgExecutor;
 
@@ -20,9 +21,22 @@ pub struct SearchSql<'a> {
     pub embedding: Option<(&'a [f32], &'a str, f32)>,
     pub before: Option<SearchCursor>,
     pub fetch_limit: i64,
+    pub filters: SqlFilters<'a>,
 }
 
-/// Matches in the chats the caller is a member of, best first: the lexical rank, blended with the
+/// The query's operators, resolved to ids (`None`: no such filter).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqlFilters<'a> {
+    pub senders: Option<&'a [UserId]>,
+    pub chats: Option<&'a [ChatId]>,
+    pub has_file: bool,
+    pub has_link: bool,
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+}
+
+/// Matches in the chats the caller is a member of that pass the filters (checked on the message as
+/// it is now: its sender, chat, files, current text and time), best first: the lexical rank, blended with the
 /// cosine similarity of the stored embedding when one of the same model is given. Ties go to the
 /// newer message. Each match is joined with its message as it is now: a message deleted since it
 /// was indexed is left out whatever the index says, the text returned is the current one, and
@@ -46,6 +60,12 @@ SELECT message_id, chat_id, sender_id, content, created_at, edited_at, stale, sc
       AND ($4::bigint IS NULL OR d.chat_id = $4)
       AND (q.query IS NULL OR d.tsv @@ q.query)
       AND d.search_text LIKE ALL ($5::text[])
+      AND ($12::bigint[] IS NULL OR msg.sender_id = ANY ($12))
+      AND ($13::bigint[] IS NULL OR d.chat_id = ANY ($13))
+      AND (NOT $14 OR EXISTS (SELECT 1 FROM message_files f WHERE f.message_id = d.message_id))
+      AND (NOT $15 OR msg.content ~* 'https?://[^[:space:]]')
+      AND ($16::timestamptz IS NULL OR msg.created_at >= $16)
+      AND ($17::timestamptz IS NULL OR msg.created_at < $17)
 ) ranked
 WHERE ($6::real IS NULL OR (ranked.score, ranked.message_id) < ($6::real, $7::bigint))
 ORDER BY ranked.score DESC, ranked.message_id DESC
@@ -73,6 +93,12 @@ pub async fn search(
             .bind(model)
             .bind(vector)
             .bind(search.fetch_limit)
+            .bind(search.filters.senders)
+            .bind(search.filters.chats)
+            .bind(search.filters.has_file)
+            .bind(search.filters.has_link)
+            .bind(search.filters.after)
+            .bind(search.filters.before)
             .fetch_all(db),
     )
     .await
@@ -99,6 +125,43 @@ pub async fn still_matching(
         .bind(folded)
         .bind(tsquery)
         .bind(like_patterns)
+        .fetch_all(db),
+    )
+    .await
+}
+
+/// The users of `workspace` with these handles, as (handle, id).
+pub async fn users_by_handle(
+    db: impl PgExecutor<'_>,
+    workspace: WorkspaceId,
+    handles: &[String],
+) -> Result<Vec<(String, UserId)>, sqlx::Error> {
+    timed(
+        "search.users_by_handle",
+        sqlx::query_as(
+            "SELECT handle, id FROM users WHERE workspace_id = $1 AND handle = ANY ($2)",
+        )
+        .bind(workspace)
+        .bind(handles)
+        .fetch_all(db),
+    )
+    .await
+}
+
+/// The named chats of `user`, as (name, id). Names are compared in Rust: Postgres' `lower()` under
+/// the C locale folds ASCII only.
+pub async fn named_chats(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+) -> Result<Vec<(String, ChatId)>, sqlx::Error> {
+    timed(
+        "search.named_chats",
+        sqlx::query_as(
+            "SELECT c.name, c.id FROM chats c
+             JOIN chat_members m ON m.chat_id = c.id AND m.user_id = $1
+             WHERE c.name IS NOT NULL",
+        )
+        .bind(user)
         .fetch_all(db),
     )
     .await

@@ -68,6 +68,7 @@ fn payload(
         content: row.content.clone(),
         reply_to: row.reply_to,
         mentions,
+        silenced_mentions: Vec::new(),
         files: Vec::new(),
         created_at: row.created_at,
         edited_at: row.edited_at,
@@ -104,6 +105,8 @@ pub async fn send(
         ));
     }
     let file_ids = files::attachable(&mut *tx, caller, &input.files).await?;
+    // Sends to one chat commit in the order of their message ids and events from here on.
+    repo::outbox::lock_chat_order(&mut *tx, chat_id).await?;
     let inserted = repo::messages::insert(
         &mut *tx,
         NewMessage {
@@ -126,6 +129,7 @@ pub async fn send(
             .await?;
     repo::files::attach(&mut *tx, chat_id, row.id, &file_ids).await?;
     let mut data = payload(&row, chat.chat_type, sender.is_bot, mentioned.clone());
+    data.silenced_mentions = repo::statuses::in_dnd(&mut *tx, &mentioned).await?;
     data.files = file_ids;
     events::record(
         &mut *tx,
@@ -189,7 +193,7 @@ async fn replay(
 }
 
 /// Adds mentions and reaction counts (as `viewer` sees them) to message rows.
-async fn with_details(
+pub(crate) async fn with_details(
     state: &AppState,
     viewer: &CurrentUser,
     rows: Vec<MessageRow>,
@@ -262,6 +266,7 @@ async fn lock_own(
     Ok((row, ids(&members)))
 }
 
+/// Replaces the message's text; the text it replaces joins the message's history.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn edit(
     state: &AppState,
@@ -274,12 +279,16 @@ pub async fn edit(
     let (chat, _) = access::membership(state, caller, chat_id).await?;
     let sender = users::current(state, caller).await?;
     let mut tx = db::begin(state.pool()).await?;
-    let (_, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
+    let (previous, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
+    let written_at = previous.edited_at.unwrap_or(previous.created_at);
+    repo::edits::insert(&mut *tx, message_id, &previous.content, written_at).await?;
     let row = repo::messages::update_content(&mut *tx, message_id, &text).await?;
     let mentioned = mentions(&mut *tx, caller, &row.content).await?;
     repo::messages::delete_mentions(&mut *tx, message_id).await?;
     repo::messages::insert_mentions(&mut *tx, chat_id, message_id, &mentioned).await?;
+    let silenced_mentions = repo::statuses::in_dnd(&mut *tx, &mentioned).await?;
     let mut data = payload(&row, chat.chat_type, sender.is_bot, mentioned);
+    data.silenced_mentions = silenced_mentions;
     data.files = repo::files::of_messages(&mut *tx, &[message_id])
         .await?
         .into_iter()
@@ -304,6 +313,7 @@ pub async fn edit(
         .ok_or_else(|| AppError::internal("no message view"))
 }
 
+/// Deletes the message: its text, earlier versions, mentions and pin go with it.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn delete(
     state: &AppState,
@@ -315,6 +325,9 @@ pub async fn delete(
     let mut tx = db::begin(state.pool()).await?;
     let (_, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
     repo::messages::soft_delete(&mut *tx, message_id).await?;
+    repo::edits::delete_all(&mut *tx, message_id).await?;
+    repo::pins::delete(&mut *tx, message_id).await?;
+    repo::messages::delete_mentions(&mut *tx, message_id).await?;
     events::record(
         &mut *tx,
         Event {

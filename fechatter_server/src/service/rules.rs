@@ -9,6 +9,8 @@
 //! | remove a member | owner: anyone else; admin: plain members; anyone: themselves (leave), except the owner |
 //! | delete the chat | owner |
 //! | edit or delete a message | its author |
+//! | read a message's edit history, list the pins | any member |
+//! | pin or unpin a message | any member of a direct chat or group; owner, admin in a channel (a channel's pins are its notice board) |
 //! | bring the workspace bot in by mentioning `@bot` | whoever may add members, unless the bot was removed from the chat (then only an explicit add brings it back) |
 //!
 //! Direct chats are fixed: no rename, no membership change, no deletion. Anyone who is not a
@@ -43,6 +45,18 @@ pub fn may_delete(role: Role) -> Result<(), AppError> {
         return Ok(());
     }
     Err(AppError::Forbidden("only the owner may delete this chat"))
+}
+
+/// Pins are shared by everyone in the chat: in a small chat anyone may curate them, in a channel
+/// only those who run it.
+pub fn may_pin(chat_type: ChatType, role: Role) -> Result<(), AppError> {
+    match chat_type {
+        ChatType::Direct | ChatType::Group => Ok(()),
+        ChatType::PrivateChannel | ChatType::PublicChannel if role >= Role::Admin => Ok(()),
+        ChatType::PrivateChannel | ChatType::PublicChannel => Err(AppError::Forbidden(
+            "only the owner or an admin may pin or unpin in a channel",
+        )),
+    }
 }
 
 /// `actor` is the caller's role, `None` when they are not a member.
@@ -114,6 +128,17 @@ mod tests {
         assert_eq!(code(may_delete(Role::Admin)), "forbidden");
         assert_eq!(code(may_delete(Role::Owner)), "ok");
         assert_eq!(code(not_direct(ChatType::Direct)), "direct_chat_immutable");
+    }
+
+    #[test]
+    fn anyone_pins_in_small_chats_and_only_owners_and_admins_in_channels() {
+        use ChatType::*;
+        assert_eq!(code(may_pin(Direct, Role::Member)), "ok");
+        assert_eq!(code(may_pin(Group, Role::Member)), "ok");
+        assert_eq!(code(may_pin(PublicChannel, Role::Member)), "forbidden");
+        assert_eq!(code(may_pin(PrivateChannel, Role::Member)), "forbidden");
+        assert_eq!(code(may_pin(PublicChannel, Role::Admin)), "ok");
+        assert_eq!(code(may_pin(PrivateChannel, Role::Owner)), "ok");
     }
 
     #[test]

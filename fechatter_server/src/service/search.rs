@@ -8,7 +8,9 @@ use std::collections::HashSet;
 
 use fechatter_events::{ChatId, MessageId};
 use fechatter_search::text::search_text;
-use fechatter_search::{Combine, DEFAULT_SNIPPET_CHARS, SearchQuery, snippet};
+use fechatter_search::{
+    Combine, DEFAULT_SNIPPET_CHARS, FilteredQuery, Filters, SearchQuery, snippet,
+};
 use tracing::instrument;
 
 use crate::auth::CurrentUser;
@@ -18,7 +20,7 @@ use crate::models::search::{SearchCursor, SearchHit, SearchPage, SearchParams, S
 use crate::observability::metrics::SearchMetrics;
 use crate::repo;
 use crate::repo::search::SearchSql;
-use crate::service::access;
+use crate::service::{access, search_filters};
 use crate::state::AppState;
 
 /// The share of the score that vector similarity gets when hybrid ranking is on.
@@ -26,6 +28,7 @@ const HYBRID_WEIGHT: f32 = 0.5;
 
 struct Request {
     query: SearchQuery,
+    filters: Filters,
     chat_id: Option<ChatId>,
     limit: i64,
     before: Option<SearchCursor>,
@@ -41,7 +44,7 @@ fn validate(params: SearchParams) -> Result<Request, AppError> {
             "q may not contain NUL characters",
         ));
     }
-    let query = SearchQuery::parse(&text)
+    let FilteredQuery { query, filters } = FilteredQuery::parse(&text)
         .map_err(|err| AppError::bad_request("invalid_query", err.to_string()))?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -62,6 +65,7 @@ fn validate(params: SearchParams) -> Result<Request, AppError> {
         })?;
     Ok(Request {
         query,
+        filters,
         chat_id: params.chat_id,
         limit,
         before,
@@ -117,7 +121,7 @@ async fn drop_outdated(
 }
 
 /// Ranked matches in the chats the caller is a member of (one of them with `chat_id`: 404 unless a
-/// member), keyset-paged by (score, message id).
+/// member) that pass the query's operators, keyset-paged by (score, message id).
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn search(
     state: &AppState,
@@ -128,6 +132,7 @@ pub async fn search(
     if let Some(chat_id) = request.chat_id {
         access::membership(state, caller, chat_id).await?;
     }
+    let filters = search_filters::resolve(state, caller, &request.filters).await?;
     let settings = state.config().search;
     let tsquery = request.query.tsquery(Combine::All);
     let like_patterns = request.query.like_patterns();
@@ -135,9 +140,10 @@ pub async fn search(
         tsquery: tsquery.as_deref(),
         like_patterns: &like_patterns,
     };
-    let embedding = settings
-        .hybrid
-        .then(|| settings.embedder.embed(&request.query.text()));
+    // Filters alone have no words to compare embeddings with.
+    let has_terms = !request.query.terms().is_empty();
+    let embedding =
+        (settings.hybrid && has_terms).then(|| settings.embedder.embed(&request.query.text()));
     let model = settings.embedder.model();
     let rows = repo::search::search(
         state.pool(),
@@ -152,6 +158,7 @@ pub async fn search(
                 .map(|vector| (vector, model.as_str(), HYBRID_WEIGHT)),
             before: request.before,
             fetch_limit: request.limit + 1,
+            filters: filters.sql(),
         },
     )
     .await?;
@@ -221,6 +228,15 @@ mod tests {
             code(validate(params(Some("x"), None, Some("7")))),
             "invalid_cursor"
         );
+        assert_eq!(
+            code(validate(params(Some("x has:video"), None, None))),
+            "invalid_query"
+        );
+        assert_eq!(
+            code(validate(params(Some("before:tomorrow"), None, None))),
+            "invalid_query"
+        );
+        assert_eq!(code(validate(params(Some("has:file"), None, None))), "ok");
         assert_eq!(
             code(validate(params(Some("x"), Some(100), Some("0.5:7")))),
             "ok"

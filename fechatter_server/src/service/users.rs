@@ -7,7 +7,7 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::models::user::Me;
+use crate::models::user::{DirectoryUser, Me};
 use crate::models::{Page, PageRequest, User};
 use crate::repo;
 use crate::state::AppState;
@@ -37,9 +37,14 @@ pub async fn me(state: &AppState, caller: &CurrentUser) -> Result<Me, AppError> 
     let workspace_name = repo::users::workspace_name(state.pool(), user.workspace_id)
         .await?
         .unwrap_or_default();
+    let status = repo::statuses::of_users(state.pool(), &[user.id])
+        .await?
+        .pop()
+        .map(|(_, status)| status);
     Ok(Me {
         user: User::clone(&user),
         workspace_name,
+        status,
     })
 }
 
@@ -48,7 +53,17 @@ pub async fn directory(
     state: &AppState,
     caller: &CurrentUser,
     page: PageRequest,
-) -> Result<Page<User>, AppError> {
+) -> Result<Page<DirectoryUser>, AppError> {
     let rows = repo::users::directory(state.pool(), caller.workspace_id, page).await?;
-    Ok(Page::from_rows(rows, page, |user| user.id.0))
+    let page = Page::from_rows(rows, page, |user| user.id.0);
+    let ids: Vec<UserId> = page.items.iter().map(|user| user.id).collect();
+    let mut statuses: std::collections::HashMap<UserId, _> =
+        repo::statuses::of_users(state.pool(), &ids)
+            .await?
+            .into_iter()
+            .collect();
+    Ok(page.map(|user| DirectoryUser {
+        status: statuses.remove(&user.id),
+        user,
+    }))
 }

@@ -17,6 +17,8 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "messages",
         "reactions",
         "mentions",
+        "message_pins",
+        "message_edits",
         "outbox",
     ] {
         counts.push(app.count(&format!("SELECT count(*) FROM {table}")).await);
@@ -74,6 +76,10 @@ fn chat_routes(
         (Method::DELETE, message_path.clone(), None),
         (Method::PUT, format!("{message_path}/reactions/👍"), None),
         (Method::DELETE, format!("{message_path}/reactions/👍"), None),
+        (Method::GET, format!("{message_path}/history"), None),
+        (Method::PUT, format!("{message_path}/pin"), None),
+        (Method::DELETE, format!("{message_path}/pin"), None),
+        (Method::GET, format!("/api/chats/{chat}/pins"), None),
         (
             Method::POST,
             format!("/api/chats/{chat}/read"),
@@ -144,6 +150,16 @@ async fn outsiders_get_404_and_members_without_the_role_get_403_on_every_chat_ro
         (
             Method::DELETE,
             format!("/api/chats/{chat}/messages/{message}"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/chats/{chat}/messages/{message}/pin"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/chats/{chat}/messages/{message}/pin"),
             None,
         ),
         (

@@ -7,7 +7,7 @@ use fechatter_events::{EventKind, UserId};
 use serde_json::json;
 
 use crate::common::events::only;
-use crate::common::{BOT_API_KEY, TestApp, TestUser};
+use crate::common::{AppOptions, BOT_API_KEY, TestApp, TestUser};
 
 /// The workspace bot as bot_server creates it: a user row with `is_bot`.
 async fn insert_bot(app: &TestApp, owner: &TestUser) -> i64 {
@@ -235,6 +235,32 @@ async fn an_owners_mention_adds_the_bot_before_the_message_but_a_plain_members_o
         .await,
         0
     );
+}
+
+#[tokio::test]
+async fn the_bot_posts_under_a_send_limit_of_its_own_not_the_one_meant_for_people() {
+    let app = TestApp::spawn_with(AppOptions {
+        env: vec![
+            ("RATE_LIMIT_SEND_PER_MINUTE", "2".to_owned()),
+            ("RATE_LIMIT_BOT_SEND_PER_MINUTE", "5".to_owned()),
+        ],
+        ..AppOptions::default()
+    })
+    .await;
+    let ann = app.owner("ann", "Acme").await;
+    let bot_id = insert_bot(&app, &ann).await;
+    let bot = bot_user(&app, &ann, bot_id).await;
+    let chat = app.chat(&ann, "group", Some("ask"), &[&bot]).await;
+    let path = format!("/api/chats/{chat}/messages");
+    let mut people = Vec::new();
+    let mut bots = Vec::new();
+    for n in 0..6 {
+        let body = json!({"content": format!("message {n}")});
+        people.push(app.post(Some(&ann), &path, body.clone()).await.status);
+        bots.push(app.post(Some(&bot), &path, body).await.status);
+    }
+    assert_eq!(people, [201, 201, 429, 429, 429, 429], "people: 2 a minute");
+    assert_eq!(bots, [201, 201, 201, 201, 201, 429], "the bot: 5 a minute");
 }
 
 #[tokio::test]

@@ -3,11 +3,11 @@
 //! backlog larger than a batch goes out exactly once, in commit order.
 
 use fechatter_events::payload::MessagePayload;
-use fechatter_events::{Envelope, EventKind, UserId, WorkspaceId};
+use fechatter_events::{Envelope, EventId, EventKind, UserId, WorkspaceId};
 use fechatter_server::repo::outbox::RELAY_LOCK;
 use serde_json::json;
 
-use crate::common::{AppOptions, TestApp};
+use crate::common::{AppOptions, TestApp, WAIT};
 
 /// A poll far beyond the test's bounded waits (15 s): only a wake-up or a retry can explain an
 /// event leaving the outbox.
@@ -143,4 +143,82 @@ async fn insert_behind_the_relay(db: impl sqlx::PgExecutor<'_>, envelope: &Envel
         .execute(db)
         .await
         .unwrap_or_else(|err| panic!("inserting into the outbox: {err}"));
+}
+
+/// Commits that finish in an order of their own: a constraint trigger that runs at commit time
+/// holds the commit of a message reading `first` for a second, and logs the order in which the
+/// outbox rows reach their commit.
+const SLOW_FIRST_COMMIT: &[&str] = &[
+    "CREATE TABLE commit_log (n BIGSERIAL PRIMARY KEY, event_id UUID NOT NULL)",
+    "CREATE FUNCTION slow_first_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+         IF NEW.envelope->'data'->>'content' = 'first' THEN PERFORM pg_sleep(1); END IF;
+         INSERT INTO commit_log (event_id) VALUES (NEW.event_id);
+         RETURN NULL;
+     END $$",
+    "CREATE CONSTRAINT TRIGGER slow_first_commit AFTER INSERT ON outbox
+     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_first_commit()",
+];
+
+#[tokio::test]
+async fn two_concurrent_sends_in_one_chat_reach_jetstream_in_the_order_they_commit() {
+    let app = TestApp::spawn_with(AppOptions {
+        env: no_poll(),
+        ..AppOptions::default()
+    })
+    .await;
+    let ann = app.owner("ann", "Acme").await;
+    let chat = app.chat(&ann, "group", Some("ordered"), &[]).await;
+    let before = app.published_events().await.len();
+    for statement in SLOW_FIRST_COMMIT {
+        sqlx::query(statement)
+            .execute(&app.pool)
+            .await
+            .unwrap_or_else(|err| panic!("{statement}: {err}"));
+    }
+    // The relay waits until both sends are done, so it sees both rows at once and cannot follow
+    // the commits by accident, one row at a time.
+    let mut other_relay = app
+        .pool
+        .begin()
+        .await
+        .unwrap_or_else(|err| panic!("begin: {err}"));
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(RELAY_LOCK)
+        .execute(&mut *other_relay)
+        .await
+        .unwrap_or_else(|err| panic!("taking the relay lock: {err}"));
+
+    // The first send inserts and is held at its commit; the second starts meanwhile.
+    let (first, second) = tokio::join!(app.send(&ann, chat, "first"), async {
+        test_support::wait_until("the first send to reach its commit", WAIT, || async {
+            app.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")
+                .await
+                == 1
+        })
+        .await;
+        app.send(&ann, chat, "second").await
+    });
+    other_relay
+        .commit()
+        .await
+        .unwrap_or_else(|err| panic!("releasing the relay lock: {err}"));
+
+    let committed: Vec<EventId> = sqlx::query_scalar("SELECT event_id FROM commit_log ORDER BY n")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let events = app.published_events().await;
+    let published: Vec<EventId> = events[before..].iter().map(|event| event.id).collect();
+    assert_eq!(published, committed, "stream order is commit order");
+    let messages: Vec<i64> = events[before..]
+        .iter()
+        .map(|event| {
+            event
+                .payload::<MessagePayload>()
+                .map(|message| message.id.0)
+                .unwrap_or_else(|err| panic!("{err}"))
+        })
+        .collect();
+    assert_eq!(messages, [first, second], "and message order");
 }

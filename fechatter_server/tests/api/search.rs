@@ -271,3 +271,126 @@ async fn with_hybrid_ranking_the_semantically_closer_of_equal_lexical_matches_co
         "{page}"
     );
 }
+
+/// The message ids a search finds, as `user`, for the (URL-encoded) query `q`.
+async fn found(app: &TestApp, user: &TestUser, q: &str) -> Vec<i64> {
+    let mut ids = message_ids(&search(app, user, &format!("q={}", urlencode(q))).await);
+    ids.sort_unstable();
+    ids
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn operators_filter_by_sender_chat_files_links_and_dates_combined_with_words() {
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let bob = app.member(&ann, "bob").await;
+    let cat = app.member(&ann, "cat").await;
+    let launch = app.chat(&ann, "group", Some("Launch Plans"), &[&bob]).await;
+    let ops = app.chat(&ann, "public_channel", Some("ops"), &[&bob]).await;
+    let cats = app.chat(&cat, "group", Some("ops"), &[]).await;
+    let file_id = app
+        .upload(
+            &bob,
+            "plan.png",
+            "image/png",
+            &crate::common::files::png(64),
+        )
+        .await
+        .id();
+    let with_file = app
+        .post(
+            Some(&bob),
+            &format!("/api/chats/{launch}/messages"),
+            json!({"content": "deploy plan attached", "files": [file_id]}),
+        )
+        .await;
+    with_file.expect(201);
+    let with_file = with_file.id();
+    let with_link = app
+        .send(&ann, launch, "deploy logs at https://logs.example.com/42")
+        .await;
+    let old = app.send(&ann, ops, "deploy done last year").await;
+    let bobs_ops = app.send(&bob, ops, "deploy rollback in ops").await;
+    let not_visible = app.send(&cat, cats, "deploy in cat's ops").await;
+    sqlx::query("UPDATE messages SET created_at = '2025-06-15T12:00:00Z' WHERE id = $1")
+        .bind(old)
+        .execute(&app.pool)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    for message in [with_file, with_link, old, bobs_ops, not_visible] {
+        index(&app, message, None).await;
+    }
+    let all = {
+        let mut ids = vec![with_file, with_link, old, bobs_ops];
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(found(&app, &ann, "deploy").await, all);
+
+    assert_eq!(
+        found(&app, &ann, "deploy from:@bob").await,
+        vec![with_file, bobs_ops]
+    );
+    assert_eq!(
+        found(&app, &ann, "from:@bob FROM:ann in:#ops").await,
+        vec![old, bobs_ops]
+    );
+    // Ann's #ops is hers; Cat's chat of the same name is not searched.
+    assert_eq!(found(&app, &cat, "in:#ops deploy").await, vec![not_visible]);
+    assert_eq!(
+        found(&app, &ann, "in:\"#launch plans\"").await,
+        vec![with_file, with_link]
+    );
+    assert_eq!(found(&app, &ann, "has:file").await, vec![with_file]);
+    assert_eq!(found(&app, &ann, "deploy has:link").await, vec![with_link]);
+    assert_eq!(
+        found(&app, &ann, "deploy before:2026-01-01").await,
+        vec![old]
+    );
+    assert_eq!(
+        found(&app, &ann, "after:2025-06-15 before:2025-06-16").await,
+        vec![old]
+    );
+    let recent = found(&app, &ann, "deploy after:2026-01-01").await;
+    assert!(!recent.contains(&old) && recent.len() == 3, "{recent:?}");
+    // Filters and words are ANDed: a word no filtered message has finds nothing.
+    assert_eq!(
+        found(&app, &ann, "rollback from:@ann").await,
+        Vec::<i64>::new()
+    );
+    // Operators in quotes, and URLs, are words.
+    assert_eq!(found(&app, &ann, "\"has:file\"").await, Vec::<i64>::new());
+
+    // Bad operators are a 400 that says what is wrong.
+    for (q, says) in [
+        ("deploy from:@nobody", "nobody"),
+        ("in:#secret-room", "secret-room"),
+        ("has:video", "has:video"),
+        ("before:yesterday", "YYYY-MM-DD"),
+        ("after:2026-02-01 before:2026-01-01", "after:"),
+    ] {
+        let reply = app
+            .get(Some(&ann), &format!("/api/search?q={}", urlencode(q)))
+            .await;
+        reply.expect_error(400, "invalid_query");
+        assert!(
+            reply.body["message"]
+                .as_str()
+                .is_some_and(|message| message.contains(says)),
+            "{q}: {}",
+            reply.body
+        );
+    }
+    // Zed's workspace has its own users: a handle of Acme is unknown there.
+    let zed = app.owner("zed", "Globex").await;
+    app.get(
+        Some(&zed),
+        &format!("/api/search?q={}", urlencode("from:@ann")),
+    )
+    .await
+    .expect_error(400, "invalid_query");
+}

@@ -59,6 +59,8 @@ pub struct TestApp {
     pub files_dir: std::path::PathBuf,
     /// The app's own state, for tests that must reach inside (its caches).
     pub state: AppState,
+    /// The app's background tasks.
+    pub supervisor: observability::Supervisor,
     shutdown: CancellationToken,
     _database: Option<TestDatabase>,
     _files: tempfile::TempDir,
@@ -148,6 +150,7 @@ impl TestApp {
         let metrics_url = format!("http://{}/metrics", app.metrics_addr());
         let state = app.state().clone();
         let shutdown = CancellationToken::new();
+        let supervisor = app.supervisor();
         tokio::spawn(app.run(shutdown.clone()));
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(2)
@@ -167,6 +170,7 @@ impl TestApp {
             pool,
             files_dir,
             state,
+            supervisor,
             shutdown,
             _database: database,
             _files: files,

@@ -363,6 +363,7 @@ pub fn envelope(kind: EventKind, chat: i64, recipients: &[i64], content: &str) -
             content: content.to_owned(),
             reply_to: None,
             mentions: Vec::new(),
+            silenced_mentions: Vec::new(),
             files: Vec::new(),
             created_at: chrono::Utc::now(),
             edited_at: None,

@@ -26,6 +26,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ServiceInfo;
 use crate::shared::SharedMetrics;
+use crate::supervise::Supervisor;
+
+/// The check that reports the service's background tasks (see [`crate::supervise`]).
+pub const BACKGROUND_TASKS: &str = "background_tasks";
 
 pub use failure::CheckFailure;
 
@@ -86,13 +90,24 @@ impl HealthBuilder {
         self
     }
 
+    /// The health of the service, with the non-critical check of its background tasks added: a
+    /// task that failed recently makes the service `degraded`.
     pub fn build(self) -> Health {
+        let metrics = SharedMetrics::for_prefix(self.service.prefix);
+        let supervisor = Supervisor::new(metrics);
+        let tasks = supervisor.clone();
+        let this = self.check(BACKGROUND_TASKS, false, move || {
+            // Task names, counts and how they failed: fixed words, safe to show in `/health`.
+            let outcome = tasks.check().map_err(CheckFailure::public_owned);
+            async move { outcome }
+        });
         Health {
             inner: Arc::new(Inner {
-                service: self.service,
-                metrics: SharedMetrics::for_prefix(self.service.prefix),
+                service: this.service,
+                metrics,
                 started: Instant::now(),
-                checks: self.checks,
+                checks: this.checks,
+                supervisor,
                 lifecycle: AtomicU8::new(Lifecycle::Starting as u8),
                 last: Mutex::new(None),
                 running: tokio::sync::Mutex::new(()),
@@ -181,6 +196,7 @@ struct Inner {
     /// The cause last logged per failing check, so an outage is logged when it starts or
     /// changes, not at every run.
     logged_failures: Mutex<HashMap<&'static str, String>>,
+    supervisor: Supervisor,
 }
 
 /// The health state of one service; cheap to clone.
@@ -195,6 +211,11 @@ impl Health {
             service,
             checks: Vec::new(),
         }
+    }
+
+    /// Where the service's background tasks run (see [`crate::supervise`]).
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.inner.supervisor
     }
 
     pub fn lifecycle(&self) -> Lifecycle {

@@ -2,6 +2,7 @@
 //! the four services as child processes on free ports, each logging JSON to its own file.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -17,6 +18,7 @@ mod probes;
 mod process;
 
 use process::Process;
+use tokio::process::Command;
 
 /// Long enough for a cold debug binary to connect, migrate and create its stream.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -371,6 +373,32 @@ impl Topology {
     /// SIGKILL: a crash.
     pub async fn kill_service(&self, service: Service) {
         self.signal(service, Signal::SIGKILL).await;
+    }
+
+    /// Runs the `dead_letters` command (beside the service binaries) against this topology's NATS,
+    /// as an operator would; its standard output, or a panic with its error when it fails.
+    pub async fn dead_letters(&self, args: &[&str]) -> String {
+        let binary = bin_dir().join("dead_letters");
+        let output = tokio::time::timeout(
+            Duration::from_secs(30),
+            Command::new(&binary)
+                .env_clear()
+                .env("FECHATTER_NATS_URL", self.nats.url())
+                .args(args)
+                .stdin(Stdio::null())
+                .output(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("dead_letters {args:?} did not finish"))
+        .unwrap_or_else(|e| panic!("running {}: {e}", binary.display()));
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "dead_letters {args:?}: {}\n{stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
     }
 
     /// Everything the services have logged so far.

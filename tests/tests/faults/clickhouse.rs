@@ -1,8 +1,8 @@
-//! ClickHouse stops: analytics is not ready, `ClickHouseDown` fires, reports answer 503 at once,
-//! and the events of the chat and of the app wait in analytics' buffer; when ClickHouse returns
-//! every one of them is stored exactly once.
+//! ClickHouse stops for a minute: analytics is not ready, `ClickHouseDown` fires, reports answer 503
+//! at once, the app's events are still accepted (stored in JetStream) and the chat's wait in theirs,
+//! nothing is dead-lettered; when ClickHouse returns every one of them is stored exactly once.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use e2e::alerts::{wait_for_alert, with_fast_alerts};
 use e2e::analytics::{client_event, post_events};
@@ -12,10 +12,12 @@ use e2e::{Service, Topology};
 use serde_json::json;
 use test_support::{Prometheus, wait_until};
 
-use crate::{Pair, WAIT, prometheus_value};
+use crate::{Pair, WAIT, prometheus_value, stored_dead_letters};
+
+const OUTAGE: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_clickhouse_down_events_wait_in_analytics_and_all_arrive_once_after() {
+async fn with_clickhouse_down_a_minute_events_wait_in_jetstream_and_all_arrive_once_after() {
     let topology = Topology::start().await;
     let prometheus = Prometheus::start(with_fast_alerts(
         topology.prometheus_config(),
@@ -34,6 +36,7 @@ async fn with_clickhouse_down_events_wait_in_analytics_and_all_arrive_once_after
     .await;
 
     topology.clickhouse.stop().await;
+    let stopped = Instant::now();
     topology
         .wait_ready_status(Service::Analytics, 503, WAIT)
         .await;
@@ -52,7 +55,12 @@ async fn with_clickhouse_down_events_wait_in_analytics_and_all_arrive_once_after
         "{:?}",
         report.elapsed
     );
-    for n in 0..10 {
+    // Chat and app events all through the outage.
+    let mut app_events = 0;
+    let mut n = 0;
+    let mut pace = tokio::time::interval(Duration::from_secs(2));
+    while stopped.elapsed() < OUTAGE {
+        pace.tick().await;
         sent.push(
             pair.api
                 .send(
@@ -62,31 +70,28 @@ async fn with_clickhouse_down_events_wait_in_analytics_and_all_arrive_once_after
                 )
                 .await,
         );
+        let batch: Vec<_> = (0..5)
+            .map(|_| client_event("chat_opened", "outage-session", json!({})))
+            .collect();
+        post_events(&analytics, Some(&pair.ann), &batch)
+            .await
+            .expect(202);
+        app_events += batch.len() as u64;
+        n += 1;
     }
-    let app_events: Vec<_> = (0..5)
-        .map(|_| client_event("chat_opened", "outage-session", json!({})))
-        .collect();
-    post_events(&analytics, Some(&pair.ann), &app_events)
-        .await
-        .expect(202);
     // Everyone else is unaffected: bob's app has them all.
     pair.bob_sees_exactly(&sent).await;
-    let metrics = topology.metrics_url(Service::Analytics);
-    wait_until("analytics to hold the events", WAIT, || async {
-        value(
-            &scrape(&metrics).await,
-            "analytics_buffer_pending_events",
-            &[],
-        )
-        .is_some_and(|n| n >= 15.0)
-    })
-    .await;
     prometheus_value(&prometheus, "sum(analytics_clickhouse_errors_total) > 0").await;
     prometheus_value(
         &prometheus,
         r#"sum(analytics_http_errors_total{status="503"}) > 0"#,
     )
     .await;
+    assert_eq!(
+        stored_dead_letters(&topology).await,
+        0,
+        "nothing is dead-lettered while ClickHouse is down"
+    );
 
     topology.clickhouse.start().await;
     topology
@@ -98,9 +103,20 @@ async fn with_clickhouse_down_events_wait_in_analytics_and_all_arrive_once_after
             .analytics_rows("event_type = 'message.created'")
             .await
             == (messages, messages)
-            && topology.analytics_rows("event_type = 'chat_opened'").await == (5, 5)
+            && topology.analytics_rows("event_type = 'chat_opened'").await
+                == (app_events, app_events)
     })
     .await;
+    assert_eq!(
+        stored_dead_letters(&topology).await,
+        0,
+        "nothing dead-lettered"
+    );
+    let dead = scrape(&topology.metrics_url(Service::Analytics)).await;
+    assert_eq!(
+        value(&dead, "analytics_events_dead_lettered_total", &[]),
+        Some(0.0)
+    );
     wait_until("ClickHouseDown to resolve", WAIT, || async {
         e2e::alerts::firing(&prometheus).await.is_empty()
     })

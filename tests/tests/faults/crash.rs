@@ -4,17 +4,20 @@
 
 use std::time::Duration;
 
-use e2e::analytics::{report, total};
+use e2e::analytics::{client_event, post_events, report, total};
 use e2e::api::Api;
 use e2e::metrics::{scrape, value};
 use e2e::sse::{Sse, message_ids};
 use e2e::traffic::Sender;
 use e2e::{Service, Topology};
+use serde_json::json;
 use test_support::wait_until;
 
 use crate::{Pair, WAIT};
 
 const EVERY: Duration = Duration::from_millis(100);
+/// A full batch (`ANALYTICS_BATCH_MAX_EVENTS`).
+const APP_EVENTS: u64 = 1_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notify_killed_mid_conversation_resumes_and_bob_gets_every_message_once() {
@@ -83,7 +86,8 @@ async fn notify_killed_mid_conversation_resumes_and_bob_gets_every_message_once(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn analytics_killed_mid_conversation_resumes_and_counts_every_message_once() {
+async fn analytics_killed_right_after_a_202_and_mid_conversation_loses_nothing_and_counts_everything_once()
+ {
     let topology = Topology::start().await;
     let pair = Pair::meet(&topology).await;
     let sender = Sender::start(pair.api.clone(), pair.ann.clone(), pair.chat, EVERY);
@@ -96,6 +100,15 @@ async fn analytics_killed_mid_conversation_resumes_and_counts_every_message_once
     })
     .await;
 
+    // A 202 means stored: killed the moment it answers, analytics has the batch nowhere but in
+    // JetStream (not yet in ClickHouse, perhaps half in its memory).
+    let analytics = Api::new(topology.url(Service::Analytics));
+    let batch: Vec<_> = (0..APP_EVENTS)
+        .map(|_| client_event("navigation", "crash-session", json!({"to": "settings"})))
+        .collect();
+    post_events(&analytics, Some(&pair.ann), &batch)
+        .await
+        .expect(202);
     topology.kill_service(Service::Analytics).await;
     let at_kill = sender.stored();
     wait_until("messages sent while analytics is dead", WAIT, || async {
@@ -131,6 +144,15 @@ async fn analytics_killed_mid_conversation_resumes_and_counts_every_message_once
         )
         .await;
     assert_eq!(merged.trim(), expected.to_string());
+    wait_until("every app event in ClickHouse", WAIT, || async {
+        topology.analytics_rows("event_type = 'navigation'").await.1 == APP_EVENTS
+    })
+    .await;
+    assert_eq!(
+        topology.analytics_rows("event_type = 'navigation'").await,
+        (APP_EVENTS, APP_EVENTS),
+        "each app event written once"
+    );
     let analytics = Api::new(topology.url(Service::Analytics));
     let messages = report(&analytics, &pair.ann, "messages").await;
     assert_eq!(

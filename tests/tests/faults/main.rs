@@ -9,6 +9,7 @@ mod poison;
 mod postgres;
 mod scale_out;
 mod slow_reader;
+mod supervision;
 
 use std::time::Duration;
 
@@ -120,4 +121,24 @@ pub async fn prometheus_value(prometheus: &Prometheus, promql: &str) -> f64 {
         samples.first()?.value.parse().ok()
     })
     .await
+}
+
+/// How many dead letters the topology's dead-letter stream holds (0 before any consumer made it).
+pub async fn stored_dead_letters(topology: &Topology) -> u64 {
+    let nats = async_nats::connect(topology.nats.url())
+        .await
+        .unwrap_or_else(|err| panic!("connect to NATS: {err}"));
+    let jetstream = async_nats::jetstream::new(nats);
+    let name = fechatter_events::EventBus::default().dead_letter_stream();
+    match jetstream.get_stream(&name).await {
+        Ok(mut stream) => {
+            stream
+                .info()
+                .await
+                .unwrap_or_else(|err| panic!("{name} info: {err}"))
+                .state
+                .messages
+        }
+        Err(_) => 0,
+    }
 }

@@ -1,19 +1,30 @@
-//! Something publishes an event no consumer can read: bot and analytics each park it on their
-//! dead-letter subject and count it and the repository's EventsDeadLettered alert fires for each;
-//! the live readers (notify's SSE, fechatter's WebSocket) skip it and count it; and the chat goes
-//! on for everyone.
+//! Something publishes an event no consumer can read: the bot and analytics each store it in the
+//! dead-letter stream and count it, the repository's EventsDeadLettered alert fires for each; the
+//! live readers (notify's SSE, fechatter's WebSocket) skip it and count it; the chat goes on for
+//! everyone, and the operator's `dead_letters` command lists it and re-drives it (back to the
+//! consumers, which park it again).
 
 use e2e::alerts::{wait_for_alert, with_fast_alerts};
+use e2e::metrics::{scrape, value};
 use e2e::{Service, Topology};
 use fechatter_events::{EventBus, EventKind};
-use futures::StreamExt;
-use test_support::{Prometheus, wait_until};
+use test_support::{Prometheus, eventually, wait_until};
 
-use crate::{Pair, WAIT, prometheus_value};
+use crate::{Pair, WAIT, prometheus_value, stored_dead_letters};
+
+const POISON: &str = "this is not an envelope";
+
+/// Waits until `series` (a gauge without labels) is 1 on `service`'s metrics port.
+async fn wait_for_gauge(topology: &Topology, service: Service, series: &str) {
+    let url = topology.metrics_url(service);
+    wait_until(&format!("{series} to be 1"), WAIT, || async {
+        value(&scrape(&url).await, series, &[]) == Some(1.0)
+    })
+    .await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreadable_event_is_dead_lettered_by_each_work_consumer_skipped_live_and_the_chat_goes_on()
- {
+async fn an_unreadable_event_is_stored_by_each_consumer_and_the_redrive_command_brings_it_back() {
     let topology = Topology::start().await;
     let prometheus = Prometheus::start(with_fast_alerts(
         topology.prometheus_config(),
@@ -25,6 +36,15 @@ async fn an_unreadable_event_is_dead_lettered_by_each_work_consumer_skipped_live
         prometheus.wait_for_up(service.name(), WAIT).await;
     }
     let mut pair = Pair::meet(&topology).await;
+    // Every consumer pulls before the poison is published, so the waits below measure the
+    // handling, not a start-up on a loaded machine.
+    wait_for_gauge(&topology, Service::Bot, "bot_nats_subscription_active").await;
+    wait_for_gauge(
+        &topology,
+        Service::Analytics,
+        "analytics_nats_subscription_active",
+    )
+    .await;
     let bus = EventBus::default();
     let nats = async_nats::ConnectOptions::new()
         .user_and_password(
@@ -34,26 +54,19 @@ async fn an_unreadable_event_is_dead_lettered_by_each_work_consumer_skipped_live
         .connect(topology.nats.url())
         .await
         .unwrap_or_else(|err| panic!("connect to NATS as the operator: {err}"));
-    let mut dead_letters = nats
-        .subscribe(format!("{}.dlq.>", bus.subject_prefix))
-        .await
-        .unwrap_or_else(|err| panic!("subscribe to the dead-letter subjects: {err}"));
-    nats.flush()
-        .await
-        .unwrap_or_else(|err| panic!("flush: {err}"));
-
     let jetstream = async_nats::jetstream::new(nats.clone());
     jetstream
-        .publish(
-            bus.subject(EventKind::MessageCreated),
-            "this is not an envelope".into(),
-        )
+        .publish(bus.subject(EventKind::MessageCreated), POISON.into())
         .await
         .unwrap_or_else(|err| panic!("publish: {err}"))
         .await
         .unwrap_or_else(|err| panic!("JetStream ack: {err}"));
-    let after = pair.api.send(&pair.ann, pair.chat, "still chatting").await;
+    let after = pair
+        .api
+        .send(&pair.ann, pair.chat, "ann says she is still chatting")
+        .await;
     pair.bob_sees_exactly(&[after]).await;
+    pair.indexed_exactly(&[after]).await;
     wait_until("the message in ClickHouse", WAIT, || async {
         topology
             .analytics_rows("event_type = 'message.created'")
@@ -62,20 +75,21 @@ async fn an_unreadable_event_is_dead_lettered_by_each_work_consumer_skipped_live
     })
     .await;
 
-    let mut parked = Vec::new();
-    while parked.len() < 2 {
-        let message = tokio::time::timeout(WAIT, dead_letters.next())
-            .await
-            .unwrap_or_else(|_| panic!("dead letters so far: {parked:?}"))
-            .unwrap_or_else(|| panic!("the dead-letter subscription ended"));
-        assert_eq!(message.payload.as_ref(), b"this is not an envelope");
-        parked.push(message.subject.to_string());
-    }
-    parked.sort();
-    assert_eq!(
-        parked,
-        ["analytics", "bot"].map(|consumer| bus.dead_letter_subject(consumer))
-    );
+    // Stored with its headers, one per consumer that gave up on it.
+    let listed = eventually("the dead letters of bot and analytics", WAIT, || async {
+        let listed = topology.dead_letters(&["list"]).await;
+        let parked = |consumer: &str| {
+            listed.lines().any(|line| {
+                line.split('\t').nth(2) == Some(consumer)
+                    && line.contains(&bus.subject(EventKind::MessageCreated))
+                    && line.contains("malformed: ")
+                    && line.ends_with(POISON)
+            })
+        };
+        (parked("bot") && parked("analytics")).then_some(listed)
+    })
+    .await;
+    assert_eq!(stored_dead_letters(&topology).await, 2, "{listed}");
     prometheus_value(
         &prometheus,
         r#"sum(notify_nats_errors_total{reason="malformed"}) > 0"#,
@@ -98,4 +112,31 @@ async fn an_unreadable_event_is_dead_lettered_by_each_work_consumer_skipped_live
         )
         .await;
     }
+
+    // Re-driven, the bot's copy reaches the consumers again; the bot parks it once more.
+    let redriven = topology
+        .dead_letters(&["redrive", "--consumer", "bot"])
+        .await;
+    assert!(
+        redriven.starts_with("re-drove 1 dead letter(s)"),
+        "{redriven}"
+    );
+    let bot = topology.metrics_url(Service::Bot);
+    wait_until(
+        "the bot to park the re-driven event again",
+        WAIT,
+        || async {
+            value(
+                &scrape(&bot).await,
+                "bot_events_dead_lettered_total",
+                &[("reason", "malformed")],
+            ) == Some(2.0)
+        },
+    )
+    .await;
+    let bots = topology.dead_letters(&["list", "--consumer", "bot"]).await;
+    assert!(bots.starts_with("1 dead letter(s)"), "{bots}");
+    // The bot goes on indexing after all of it.
+    let last = pair.api.send(&pair.ann, pair.chat, "says goodbye").await;
+    pair.indexed_exactly(&[after, last]).await;
 }

@@ -78,3 +78,67 @@ pub async fn outsider_hears_nothing(
         .await;
     assert_eq!(online.body["user_ids"], json!([zed.id]), "{}", online.body);
 }
+
+/// Pins and statuses reach the chat's members and the workspace over SSE, and never another
+/// workspace: Zed's first status event is his own.
+pub async fn pins_and_statuses_stay_inside(
+    topology: &Topology,
+    api: &Api,
+    ann: &User,
+    bob: &User,
+    zed: &User,
+    general: i64,
+    hello: i64,
+) {
+    let notify = topology.url(Service::Notify);
+    let (mut bobs_app, _) = Sse::connect(&notify, &bob.access_token, None, WAIT).await;
+    let (mut zeds_app, _) = Sse::connect(&notify, &zed.access_token, None, WAIT).await;
+    let put = |user: &User, path: String, body: Option<serde_json::Value>| {
+        let token = user.access_token.clone();
+        async move {
+            api.call(reqwest::Method::PUT, Some(&token), &path, body.as_ref())
+                .await
+        }
+    };
+    put(
+        ann,
+        format!("/api/chats/{general}/messages/{hello}/pin"),
+        None,
+    )
+    .await
+    .expect(204);
+    bobs_app
+        .until("the pin", WAIT, |d| {
+            d.kind == "message.pinned" && d.envelope["data"]["message_id"] == hello
+        })
+        .await;
+    put(
+        ann,
+        "/api/users/me/status".to_owned(),
+        Some(json!({"availability": "dnd", "text": "board meeting"})),
+    )
+    .await
+    .expect(200);
+    bobs_app
+        .until("ann's status", WAIT, |d| {
+            d.kind == "user.status_changed" && d.envelope["data"]["user_id"] == ann.id
+        })
+        .await;
+    put(
+        zed,
+        "/api/users/me/status".to_owned(),
+        Some(json!({"availability": "away"})),
+    )
+    .await
+    .expect(200);
+    let heard = zeds_app
+        .until("zed's own status", WAIT, |d| {
+            d.kind == "user.status_changed"
+        })
+        .await;
+    only_for(zed, &heard, &[]);
+    assert!(
+        heard.iter().all(|d| d.kind != "message.pinned"),
+        "zed heard of acme's pin"
+    );
+}

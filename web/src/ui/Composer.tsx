@@ -53,11 +53,18 @@ export function Composer({ chatId, replyTo, onCancelReply }: Props) {
     if (el.value.trim()) signalTyping();
   }
 
-  function choose(candidate: Candidate) {
+  // Reads the textarea itself, not the last rendered state: a key pressed right after typing can
+  // arrive before that keystroke's render (Enter after a fast "@bot" would complete "@bob").
+  function currentMention(): { start: number; query: string } | null {
     const el = input.current;
-    if (!el || !mention) return;
-    const caret = el.selectionStart ?? text.length;
-    const next = completeMention(text, mention.start, caret, candidate.handle);
+    return el ? mentionAt(el.value, el.selectionStart ?? el.value.length) : null;
+  }
+
+  function choose(candidate: Candidate, at: { start: number; query: string } | null = mention) {
+    const el = input.current;
+    if (!el || !at) return;
+    const caret = el.selectionStart ?? el.value.length;
+    const next = completeMention(el.value, at.start, caret, candidate.handle);
     setText(next.text);
     setMention(null);
     requestAnimationFrame(() => {
@@ -82,16 +89,20 @@ export function Composer({ chatId, replyTo, onCancelReply }: Props) {
   }
 
   function onKeyDown(e: KeyboardEvent) {
-    if (candidates.length > 0) {
+    const at = currentMention();
+    const current = at ? suggestions(chatId, at.query) : [];
+    if (current.length > 0) {
+      // The highlighted row only counts while the list is the one shown.
+      const index = at?.query === mention?.query ? selected : 0;
       if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
         e.preventDefault();
         const step = e.key === 'ArrowDown' ? 1 : -1;
-        setSelected((selected + step + candidates.length) % candidates.length);
+        setSelected((index + step + current.length) % current.length);
         return;
       }
       if (e.key === 'Enter' || e.key === 'Tab') {
         e.preventDefault();
-        choose(candidates[selected] ?? candidates[0]!);
+        choose(current[index] ?? current[0]!, at);
         return;
       }
       if (e.key === 'Escape') {

@@ -75,6 +75,7 @@ pub fn envelopes(seeded: &Seeded, messages: &[Message]) -> anyhow::Result<Vec<Ev
                 content: message.content.clone(),
                 reply_to: None,
                 mentions: Vec::new(),
+                silenced_mentions: Vec::new(),
                 files: Vec::new(),
                 created_at: message.created_at,
                 edited_at: None,

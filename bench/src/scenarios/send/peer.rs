@@ -59,6 +59,7 @@ fn envelope(chat_size: usize) -> anyhow::Result<String> {
         content: CONTENT.to_owned(),
         reply_to: None,
         mentions: Vec::new(),
+        silenced_mentions: Vec::new(),
         files: Vec::new(),
         created_at: Utc::now(),
         edited_at: None,

@@ -187,6 +187,19 @@ impl Stack {
         .await;
     }
 
+    /// Waits until `query` finds exactly `expected` for `user`, in any order.
+    pub async fn wait_for_search_all(&self, user: &TestUser, query: &str, expected: &[i64]) {
+        let mut expected = expected.to_vec();
+        expected.sort_unstable();
+        let what = format!("search {query:?} to find {expected:?}");
+        eventually(&what, WAIT, || async {
+            let mut found = self.search_ids(user, query).await;
+            found.sort_unstable();
+            (found == expected).then_some(())
+        })
+        .await;
+    }
+
     /// The workspace's bot user, once bot_server has created it.
     pub async fn bot_of(&self, user: &TestUser) -> i64 {
         eventually("the workspace bot to exist", WAIT, || async {

@@ -60,6 +60,10 @@ impl Fechatter {
             ("LOG", "warn".to_owned()),
             // Uploads beside the log, not in the working directory.
             ("FILES_DIR", logs.path().join("files").display().to_string()),
+            // The tests poll search while they wait and send as fast as they can; the limits
+            // are fechatter_server's own tests' business.
+            ("RATE_LIMIT_SEARCH_PER_MINUTE", "100000".to_owned()),
+            ("RATE_LIMIT_SEND_PER_MINUTE", "100000".to_owned()),
         ];
         let child = Command::new(binary())
             .env_clear()

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod fechatter;
 pub mod metrics;
+pub mod model;
 
 use std::time::Duration;
 
@@ -38,6 +39,8 @@ pub struct StackOptions {
     pub bot_env: Vec<(&'static str, String)>,
     /// Leave the bot stopped until [`Stack::start_bot`].
     pub defer_bot: bool,
+    /// A Postgres server of the stack's own, which the test may stop.
+    pub dedicated_postgres: bool,
 }
 
 pub struct RunningBot {
@@ -63,6 +66,8 @@ pub struct Stack {
     pub pool: PgPool,
     bot_env: Vec<(&'static str, String)>,
     _database: TestDatabase,
+    /// Dropped after the database above.
+    pub postgres: Option<Postgres>,
 }
 
 impl Stack {
@@ -71,7 +76,14 @@ impl Stack {
     }
 
     pub async fn start_with(options: StackOptions) -> Stack {
-        let database = Postgres::shared().await.create_database().await;
+        let postgres = match options.dedicated_postgres {
+            true => Some(Postgres::dedicated().await),
+            false => None,
+        };
+        let database = match &postgres {
+            Some(postgres) => postgres.create_database().await,
+            None => Postgres::shared().await.create_database().await,
+        };
         let nats_url = Nats::shared().await.url();
         let bus = EventBus::isolated(&unique_name("bot"));
         let fechatter = Fechatter::start(&database.url, &nats_url, &bus).await;
@@ -93,6 +105,7 @@ impl Stack {
             pool,
             bot_env: options.bot_env,
             _database: database,
+            postgres,
         };
         if !options.defer_bot {
             stack.start_bot().await;
@@ -125,14 +138,8 @@ impl Stack {
     /// Starts bot_server in this process (once per test: one metrics recorder per process) and
     /// waits until it is ready.
     pub async fn start_bot(&mut self) {
-        let app = Application::build(self.bot_config())
-            .await
-            .unwrap_or_else(|err| panic!("building the bot: {err}"));
-        let base = format!("http://{}", app.api_addr());
-        let metrics = format!("http://{}/metrics", app.metrics_addr());
-        let shutdown = CancellationToken::new();
-        tokio::spawn(app.run(shutdown.clone()));
-        let ready = format!("{base}/ready");
+        self.start_bot_unready().await;
+        let ready = format!("{}/ready", self.bot().base);
         wait_until("the bot to be ready", WAIT, || async {
             self.client
                 .get(&ready)
@@ -141,6 +148,17 @@ impl Stack {
                 .is_ok_and(|r| r.status().is_success())
         })
         .await;
+    }
+
+    /// Starts bot_server without waiting for it to be ready (its dependencies may be down).
+    pub async fn start_bot_unready(&mut self) {
+        let app = Application::build(self.bot_config())
+            .await
+            .unwrap_or_else(|err| panic!("building the bot: {err}"));
+        let base = format!("http://{}", app.api_addr());
+        let metrics = format!("http://{}/metrics", app.metrics_addr());
+        let shutdown = CancellationToken::new();
+        tokio::spawn(app.run(shutdown.clone()));
         self.bot = Some(RunningBot {
             base,
             metrics,
@@ -197,5 +215,55 @@ impl Stack {
             .unwrap_or_else(|err| panic!("publish: {err}"))
             .await
             .unwrap_or_else(|err| panic!("publish ack: {err}"));
+    }
+}
+
+impl Stack {
+    /// The stored dead letters of `selection` (the shared `dead_letters` command's reading).
+    pub async fn dead_letters(
+        &self,
+        selection: &fechatter_events::dead_letters::Selection,
+    ) -> Vec<fechatter_events::dead_letters::DeadLetter> {
+        let jetstream = async_nats::jetstream::new(self.nats().await);
+        fechatter_events::dead_letters::list(&jetstream, &self.bus, selection)
+            .await
+            .unwrap_or_else(|err| panic!("listing dead letters: {err}"))
+    }
+
+    /// Waits until exactly `count` dead letters of `consumer` are stored, and returns them.
+    pub async fn wait_for_dead_letters(
+        &self,
+        consumer: &str,
+        count: usize,
+    ) -> Vec<fechatter_events::dead_letters::DeadLetter> {
+        let selection = fechatter_events::dead_letters::Selection {
+            consumer: Some(consumer.to_owned()),
+            ids: Vec::new(),
+        };
+        test_support::eventually(&format!("{count} dead letters of {consumer}"), WAIT, || {
+            let selection = selection.clone();
+            async move {
+                let letters = self.dead_letters(&selection).await;
+                (letters.len() == count).then_some(letters)
+            }
+        })
+        .await
+    }
+
+    /// Re-drives the dead letters of `selection`, as the `dead_letters redrive` command does.
+    pub async fn redrive(
+        &self,
+        selection: &fechatter_events::dead_letters::Selection,
+        replacement: Option<Vec<u8>>,
+    ) -> Vec<u64> {
+        let jetstream = async_nats::jetstream::new(self.nats().await);
+        fechatter_events::dead_letters::redrive(
+            &jetstream,
+            &self.bus,
+            selection,
+            replacement.map(Into::into),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("re-driving dead letters: {err}"))
     }
 }

@@ -1,0 +1,110 @@
+//! Pinned messages: pinning and unpinning by the chat's rules ([`rules::may_pin`]), and the list.
+
+use fechatter_events::payload::PinChanged;
+use fechatter_events::{ChatId, EventKind, MessageId};
+use tracing::instrument;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::error::AppError;
+use crate::models::message::{Pin, Pins};
+use crate::repo;
+use crate::service::access::{self, ids};
+use crate::service::events::{self, Event};
+use crate::service::{messages, rules};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinChange {
+    Pin,
+    Unpin,
+}
+
+/// Pins or unpins a live message of the chat; idempotent, and only an actual change writes an
+/// event (to the chat's members). The chat row is locked so concurrent pins cannot pass the limit
+/// together.
+#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
+pub async fn change(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    message_id: MessageId,
+    change: PinChange,
+) -> Result<(), AppError> {
+    access::membership(state, caller, chat_id).await?;
+    let mut tx = db::begin(state.pool()).await?;
+    let (chat, members, role) = access::lock_as_member(&mut tx, caller, chat_id).await?;
+    rules::may_pin(chat.chat_type, role)?;
+    repo::messages::find_live(&mut *tx, chat_id, message_id)
+        .await?
+        .ok_or(AppError::NotFound("message"))?;
+    let changed = match change {
+        PinChange::Pin => {
+            let max = state.config().limits.max_pins_per_chat;
+            let pinned_at = repo::pins::insert(&mut *tx, chat_id, message_id, caller.id).await?;
+            if pinned_at.is_some() && repo::pins::count(&mut *tx, chat_id).await? > max {
+                return Err(AppError::invalid(
+                    "too_many_pins",
+                    format!("a chat has at most {max} pinned messages; unpin one first"),
+                ));
+            }
+            pinned_at.map(|at| (EventKind::MessagePinned, Some(at)))
+        }
+        PinChange::Unpin => repo::pins::delete(&mut *tx, message_id)
+            .await?
+            .then_some((EventKind::MessageUnpinned, None)),
+    };
+    if let Some((kind, pinned_at)) = changed {
+        events::record(
+            &mut *tx,
+            Event {
+                kind,
+                workspace_id: caller.workspace_id,
+                chat_id: Some(chat_id),
+                actor_id: Some(caller.id),
+                recipients: ids(&members),
+                data: &PinChanged {
+                    message_id,
+                    chat_id,
+                    user_id: caller.id,
+                    pinned_at,
+                },
+            },
+        )
+        .await?;
+    }
+    events::commit(state, tx).await?;
+    Ok(())
+}
+
+/// The chat's pinned messages, the latest pinned first, for a member.
+#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
+pub async fn list(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+) -> Result<Pins, AppError> {
+    access::membership(state, caller, chat_id).await?;
+    let rows = repo::pins::of_chat(state.pool(), chat_id).await?;
+    let pinned: Vec<_> = rows
+        .iter()
+        .map(|row| (row.pinned_by, row.pinned_at))
+        .collect();
+    let views = messages::with_details(
+        state,
+        caller,
+        rows.into_iter().map(|row| row.message).collect(),
+    )
+    .await?;
+    Ok(Pins {
+        items: views
+            .into_iter()
+            .zip(pinned)
+            .map(|(message, (pinned_by, pinned_at))| Pin {
+                message,
+                pinned_by,
+                pinned_at,
+            })
+            .collect(),
+    })
+}
