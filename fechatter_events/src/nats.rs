@@ -35,6 +35,19 @@ impl NatsAuth {
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
     }
+
+    /// `options` signing in as this user, with replies to `_INBOX_<user>.…`, a prefix only that
+    /// user may subscribe to, so no service reads another's replies (JetStream API answers,
+    /// pulled messages).
+    pub fn apply(&self, mut options: ConnectOptions) -> ConnectOptions {
+        if let (Some(user), Some(password)) = (&self.user, &self.password) {
+            options = options.user_and_password(user.clone(), password.expose_secret().to_owned());
+        }
+        if let Some(user) = &self.user {
+            options = options.custom_inbox_prefix(format!("_INBOX_{user}"));
+        }
+        options
+    }
 }
 
 /// `{PREFIX}_NATS_USER` (default `default_user`, the service's user in `nats/nats-server.conf`)
@@ -59,22 +72,14 @@ pub async fn connect(url: &str, client_name: &str) -> Result<Client, async_nats:
     connect_as(url, client_name, &NatsAuth::default()).await
 }
 
-/// [`connect`] as `auth`'s user. Replies come to `_INBOX_<user>.…`, a prefix only that user may
-/// subscribe to, so no service reads another's replies (JetStream API answers, pulled messages).
+/// [`connect`] as `auth`'s user (see [`NatsAuth::apply`]).
 pub async fn connect_as(
     url: &str,
     client_name: &str,
     auth: &NatsAuth,
 ) -> Result<Client, async_nats::ConnectError> {
     let name = client_name.to_owned();
-    let mut options = ConnectOptions::new();
-    if let (Some(user), Some(password)) = (&auth.user, &auth.password) {
-        options = options.user_and_password(user.clone(), password.expose_secret().to_owned());
-    }
-    if let Some(user) = &auth.user {
-        options = options.custom_inbox_prefix(format!("_INBOX_{user}"));
-    }
-    options
+    auth.apply(ConnectOptions::new())
         .name(client_name)
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(2))

@@ -376,7 +376,8 @@ impl Topology {
     }
 
     /// Runs the `dead_letters` command (beside the service binaries) against this topology's NATS,
-    /// as an operator would; its standard output, or a panic with its error when it fails.
+    /// as an operator would (signed in as the NATS `operator`); its standard output, or a panic
+    /// with its error when it fails.
     pub async fn dead_letters(&self, args: &[&str]) -> String {
         let binary = bin_dir().join("dead_letters");
         let output = tokio::time::timeout(
@@ -384,6 +385,7 @@ impl Topology {
             Command::new(&binary)
                 .env_clear()
                 .env("FECHATTER_NATS_URL", self.nats.url())
+                .env("DEAD_LETTERS_NATS_PASSWORD", self.nats_operator_password())
                 .args(args)
                 .stdin(Stdio::null())
                 .output(),

@@ -3,6 +3,7 @@
 
 mod live;
 mod nats;
+mod nats_consumers;
 mod routes;
 
 use std::time::Duration;

@@ -9,10 +9,10 @@ use e2e::nats_users::NatsUsers;
 use fechatter_events::{EventBus, EventKind};
 use tokio::sync::mpsc;
 
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// A connection as `user`, with its inbox prefix, and the server errors it is sent.
-async fn connect(
+pub(crate) async fn connect(
     users: &NatsUsers,
     nats: &test_support::Nats,
     user: &str,
@@ -36,7 +36,7 @@ async fn connect(
 }
 
 /// Waits for the server to report a permission violation naming `subject`.
-async fn violation(errors: &mut mpsc::UnboundedReceiver<String>, subject: &str) {
+pub(crate) async fn violation(errors: &mut mpsc::UnboundedReceiver<String>, subject: &str) {
     let found = tokio::time::timeout(WAIT, async {
         while let Some(error) = errors.recv().await {
             if error.to_lowercase().contains("permissions violation") && error.contains(subject) {
