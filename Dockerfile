@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
 #
-# One image holding the four Fechatter services, the web client fechatter_server serves and the
-# `dead_letters` command (see docs/runbook.md);
+# One image holding the four Fechatter services, the web client fechatter_server serves, the
+# `fechatter_secrets` key generator and the `dead_letters` command (see docs/runbook.md);
 # docker-compose.yml picks the binary with `command`.
 #
 #   docker build -t fechatter:local .
-#   docker run --rm -e FECHATTER_JWT_SECRET=... fechatter:local fechatter_server
+#   docker run --rm -v $PWD/secrets:/var/lib/fechatter/secrets fechatter:local fechatter_secrets /var/lib/fechatter/secrets
 #
 # cargo-chef compiles the dependencies in their own layer, keyed only by the manifests and Cargo.lock,
 # so editing the services' code rebuilds just the workspace crates.
@@ -38,7 +38,7 @@ RUN cargo chef cook --release --locked --recipe-path recipe.json \
 COPY . .
 RUN cargo build --release --locked \
       --bin fechatter_server --bin notify_server --bin bot_server --bin analytics_server \
-      --bin dead_letters
+      --bin fechatter_secrets --bin dead_letters
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 # curl serves the container health checks (`curl -f http://localhost:PORT/ready`).
@@ -47,12 +47,17 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 fechatter \
     && useradd --system --uid 10001 --gid fechatter --no-create-home --shell /usr/sbin/nologin fechatter \
-    && install -d -o fechatter -g fechatter /var/lib/fechatter/files
+    && install -d -o fechatter -g fechatter /var/lib/fechatter/files \
+    && install -d -m 700 -o fechatter -g fechatter /var/lib/fechatter/secrets \
+         /var/lib/fechatter/secrets/all /var/lib/fechatter/secrets/fechatter \
+         /var/lib/fechatter/secrets/notify /var/lib/fechatter/secrets/bot \
+         /var/lib/fechatter/secrets/analytics
 COPY --from=builder \
      /app/target/release/fechatter_server \
      /app/target/release/notify_server \
      /app/target/release/bot_server \
      /app/target/release/analytics_server \
+     /app/target/release/fechatter_secrets \
      /app/target/release/dead_letters \
      /usr/local/bin/
 COPY --from=web /web/dist /usr/share/fechatter/web

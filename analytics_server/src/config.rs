@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
+use fechatter_auth::TokenVerifier;
 use fechatter_events::EventBus;
 use observability::RuntimeConfig;
 use secrecy::SecretString;
@@ -16,10 +17,13 @@ pub struct Config {
     pub clickhouse_user: String,
     pub clickhouse_password: SecretString,
     pub nats_url: Url,
+    /// This service's NATS user (`ANALYTICS_NATS_USER`, `ANALYTICS_NATS_PASSWORD(_FILE)`).
+    pub nats_auth: fechatter_events::nats::NatsAuth,
     pub event_bus: EventBus,
-    /// The secret fechatter_server signs access tokens with.
-    pub jwt_secret: SecretString,
+    /// Verifies access tokens with fechatter_server's public key (`ANALYTICS_JWT_PUBLIC_KEY_FILE`).
+    pub tokens: TokenVerifier,
     pub ingest: IngestConfig,
+    pub rate_limits: RateLimits,
     pub writer: WriterConfig,
     pub consumer: ConsumerConfig,
     /// A client session with no event for this long is over.
@@ -38,6 +42,16 @@ pub struct IngestConfig {
     pub max_future: Duration,
     pub max_age: Duration,
     pub max_properties_bytes: usize,
+}
+
+/// Requests to `POST /api/event(s)` per minute, each a bucket refilled evenly over the minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub per_user_per_minute: u32,
+    /// Per client address (an IPv6 address: per /64), whoever is signed in there.
+    pub per_address_per_minute: u32,
+    /// Reverse proxies in front that append to `X-Forwarded-For` (0: the header is ignored).
+    pub trusted_proxy_hops: usize,
 }
 
 /// The buffer and its flushes to ClickHouse.
@@ -105,14 +119,30 @@ impl Config {
             clickhouse_user: env.string("CLICKHOUSE_USER", "default"),
             clickhouse_password: env.secret("CLICKHOUSE_PASSWORD", Some(""), 0)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
+            nats_auth: fechatter_events::nats::auth_from_env(env, "analytics")?,
             event_bus: EventBus {
                 dead_letter_max_age: Duration::from_secs(
                     env.bounded("DEAD_LETTER_RETENTION_DAYS", 30, 1, 3650)? * 86_400,
                 ),
                 ..EventBus::from_env(env)?
             },
-            jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
+            tokens: fechatter_auth::verifier_from_env(env)?,
             ingest: IngestConfig::from(env)?,
+            rate_limits: RateLimits {
+                per_user_per_minute: env.bounded(
+                    "RATE_LIMIT_PER_USER_PER_MINUTE",
+                    120,
+                    1,
+                    1_000_000,
+                )?,
+                per_address_per_minute: env.bounded(
+                    "RATE_LIMIT_PER_ADDRESS_PER_MINUTE",
+                    600,
+                    1,
+                    1_000_000,
+                )?,
+                trusted_proxy_hops: env.bounded("TRUSTED_PROXY_HOPS", 0, 0, 10)?,
+            },
             writer: WriterConfig::from(env)?,
             consumer: ConsumerConfig {
                 ack_wait: millis(env, "NATS_ACK_WAIT_MS", 30 * SECOND, SECOND, 3_600 * SECOND)?,
@@ -174,11 +204,13 @@ mod tests {
     use super::*;
 
     fn env(extra: &[(&'static str, &'static str)]) -> Env {
-        let mut vars = vec![(
-            "ANALYTICS_JWT_SECRET",
-            "a-test-secret-that-is-32-bytes-long!",
-        )];
-        vars.extend_from_slice(extra);
+        let (_, public) = fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("{err}"));
+        let mut vars = vec![("ANALYTICS_JWT_PUBLIC_KEY".to_owned(), public)];
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         Env::from_map("ANALYTICS", vars)
     }
 
@@ -193,6 +225,13 @@ mod tests {
             (7777, 7778)
         );
         assert_eq!(config.clickhouse_database, "fechatter_analytics");
+        assert_eq!(
+            (
+                config.rate_limits.per_user_per_minute,
+                config.rate_limits.per_address_per_minute
+            ),
+            (120, 600)
+        );
         assert_eq!(
             (config.writer.flush_max_rows, config.writer.flush_interval),
             (10_000, Duration::from_secs(1))

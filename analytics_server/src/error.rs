@@ -35,6 +35,11 @@ impl RejectedEvent {
 pub enum AppError {
     #[error(transparent)]
     Unauthorized(#[from] TokenError),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 429: retry after this long.
+    #[error("too many requests")]
+    RateLimited(std::time::Duration),
     #[error("invalid event: {}", .0.message)]
     InvalidEvent(RejectedEvent),
     #[error("the batch has no events")]
@@ -66,6 +71,8 @@ impl IntoResponse for AppError {
         let message = self.to_string();
         let error = match self {
             AppError::Unauthorized(err) => ApiError::unauthorized(&err),
+            AppError::Forbidden(_) => ApiError::forbidden(message),
+            AppError::RateLimited(wait) => ApiError::rate_limited(wait),
             AppError::InvalidEvent(rejected) => {
                 let error = ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,

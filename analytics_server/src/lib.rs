@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod gauges;
 pub mod ingest;
+pub mod limits;
 pub mod observability;
 pub mod reports;
 pub mod routes;
@@ -124,6 +125,33 @@ impl Application {
             state.clone(),
             &shutdown,
             |state, shutdown| state.sessions().clone().run_expiry(shutdown),
+        );
+        tasks.run(
+            "ingest_limits_sweep",
+            always,
+            state.clone(),
+            &shutdown,
+            limits::sweep,
+        );
+        tasks.run(
+            "session_revocations",
+            always,
+            state.clone(),
+            &shutdown,
+            |state, shutdown| async move {
+                let config = state.config();
+                state
+                    .revoked()
+                    .clone()
+                    .follow_on_own_connection(
+                        config.nats_url.as_str(),
+                        "analytics_server_revocations",
+                        &config.nats_auth,
+                        config.event_bus.clone(),
+                        shutdown,
+                    )
+                    .await;
+            },
         );
         let served = self.server.run(shutdown).await;
         stop_writing.cancel();

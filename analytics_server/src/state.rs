@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fechatter_auth::TokenKeys;
+use fechatter_auth::TokenVerifier;
+use fechatter_auth::revocation::RevokedSessions;
 use fechatter_events::EventBus;
 use fechatter_events::delivery::Gate;
 use secrecy::ExposeSecret;
@@ -13,6 +14,7 @@ use crate::buffer::Buffer;
 use crate::config::Config;
 use crate::events::EventRow;
 use crate::ingest::stored;
+use crate::limits::IngestLimits;
 use crate::observability::metrics::{ClickHouseMetrics, NatsMetrics};
 use crate::sessions::Sessions;
 use crate::store::{Store, StoreError};
@@ -36,7 +38,9 @@ struct Inner {
     jetstream: async_nats::jetstream::Context,
     /// Whether the client-event stream is known to exist (checked again after a failure).
     client_stream_ready: AtomicBool,
-    tokens: TokenKeys,
+    tokens: TokenVerifier,
+    revoked: RevokedSessions,
+    limits: IngestLimits,
     buffer: Buffer,
     sessions: Sessions,
     /// Open while ClickHouse takes writes; the consumers take events only then.
@@ -93,9 +97,14 @@ impl AppState {
         let clickhouse = clickhouse_server
             .clone()
             .with_database(config.clickhouse_database.clone());
-        let nats =
-            fechatter_events::nats::connect(config.nats_url.as_str(), "analytics_server").await?;
-        let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
+        let nats = fechatter_events::nats::connect_as(
+            config.nats_url.as_str(),
+            "analytics_server",
+            &config.nats_auth,
+        )
+        .await?;
+        let tokens = config.tokens.clone();
+        let limits = IngestLimits::new(&config.rate_limits);
         let store = Store::new(clickhouse.clone(), config.writer.clickhouse_timeout);
         let buffer = Buffer::new(
             config.writer.buffer_capacity,
@@ -119,6 +128,8 @@ impl AppState {
                 jetstream,
                 client_stream_ready: AtomicBool::new(false),
                 tokens,
+                revoked: RevokedSessions::new(fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL),
+                limits,
                 buffer,
                 sessions,
                 clickhouse_gate,
@@ -191,8 +202,17 @@ impl AppState {
         &self.inner.config.event_bus
     }
 
-    pub fn tokens(&self) -> &TokenKeys {
+    pub fn tokens(&self) -> &TokenVerifier {
         &self.inner.tokens
+    }
+
+    /// The sessions revoked in the last token lifetime (`session.revoked`).
+    pub fn revoked(&self) -> &RevokedSessions {
+        &self.inner.revoked
+    }
+
+    pub fn limits(&self) -> &IngestLimits {
+        &self.inner.limits
     }
 
     /// Creates the analytics database if it does not exist.

@@ -105,10 +105,11 @@ impl RunConfig {
             warmup: Duration::from_secs(env.bounded("WARMUP_SECS", 3, 0, 600)?),
             duration: Duration::from_secs(env.bounded("DURATION_SECS", 20, 1, 3600)?),
             scale,
-            jwt_secret: env.string(
-                "JWT_SECRET",
-                "a-benchmark-secret-that-is-long-enough-0123456789",
-            ),
+            keys: crate::BenchKeys::generate().map_err(|err| ConfigError::Invalid {
+                variable: "(generated key pair)".to_owned(),
+                value: String::new(),
+                reason: err.to_string(),
+            })?,
         };
         Ok(Self {
             setup,

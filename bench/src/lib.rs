@@ -119,7 +119,28 @@ pub struct Setup {
     pub warmup: Duration,
     pub duration: Duration,
     pub scale: Scale,
-    pub jwt_secret: String,
+    /// A throw-away access-token key pair and bot credential for this run.
+    pub keys: BenchKeys,
+}
+
+/// The deployment secrets a run makes up: the benchmark plays fechatter_server's part when it seeds
+/// users, so it holds the private key too.
+#[derive(Debug, Clone)]
+pub struct BenchKeys {
+    pub private_pem: String,
+    pub public_pem: String,
+    pub bot_api_key: String,
+}
+
+impl BenchKeys {
+    pub fn generate() -> anyhow::Result<BenchKeys> {
+        let (private_pem, public_pem) = fechatter_auth::generate_key_pair()?;
+        Ok(BenchKeys {
+            private_pem,
+            public_pem,
+            bot_api_key: format!("bench-bot-{}", uuid::Uuid::new_v4().simple()),
+        })
+    }
 }
 
 /// A request with the Host header a raw HTTP/1.1 connection needs.

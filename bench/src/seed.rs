@@ -7,9 +7,10 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use fechatter_auth::TokenKeys;
+use fechatter_auth::{TokenSigner, WorkspaceRole};
 use fechatter_events::{UserId, WorkspaceId};
-use secrecy::SecretString;
+
+use crate::BenchKeys;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -35,18 +36,24 @@ pub struct Seeded {
     pub users: Vec<ChatUser>,
 }
 
-pub fn token_keys(secret: &str) -> TokenKeys {
-    TokenKeys::new(&SecretString::from(secret.to_owned()), TOKEN_TTL)
+/// Signs access tokens as fechatter_server would, for seeded users.
+pub fn signer(keys: &BenchKeys) -> anyhow::Result<TokenSigner> {
+    Ok(TokenSigner::from_private_pem(&keys.private_pem, TOKEN_TTL)?)
+}
+
+/// A member's access token for `user` in `workspace` on sign-in session `session`.
+pub fn token(signer: &TokenSigner, user: UserId, workspace: WorkspaceId, session: Uuid) -> String {
+    signer.issue(user, workspace, WorkspaceRole::Member, session, None)
 }
 
 /// Creates the workspace, users, sessions, chats and memberships.
 pub async fn chats(
     pool: &PgPool,
-    secret: &str,
+    keys: &BenchKeys,
     chats: usize,
     chat_size: usize,
 ) -> anyhow::Result<Seeded> {
-    let keys = token_keys(secret);
+    let signer = signer(keys)?;
     let mut tx = pool.begin().await?;
     let workspace: i64 =
         sqlx::query_scalar("INSERT INTO workspaces (name) VALUES ('bench') RETURNING id")
@@ -119,7 +126,7 @@ pub async fn chats(
         .map(|((&id, &chat), &sid)| ChatUser {
             id,
             chat,
-            token: keys.issue(UserId(id), WorkspaceId(workspace), sid),
+            token: token(&signer, UserId(id), WorkspaceId(workspace), sid),
         })
         .collect();
     Ok(Seeded {

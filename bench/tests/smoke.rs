@@ -57,7 +57,7 @@ fn setup(logs: &Path) -> Setup {
         warmup: Duration::from_millis(500),
         duration: Duration::from_secs(2),
         scale: Scale::smoke(),
-        jwt_secret: "a-smoke-test-secret-that-is-long-enough-0123456789".to_owned(),
+        keys: bench::BenchKeys::generate().expect("a key pair"),
     }
 }
 

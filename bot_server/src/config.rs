@@ -22,11 +22,14 @@ pub struct Config {
     pub database_url: SecretString,
     pub database_max_connections: u32,
     pub nats_url: Url,
+    /// This service's NATS user (`BOT_NATS_USER`, `BOT_NATS_PASSWORD(_FILE)`).
+    pub nats_auth: fechatter_events::nats::NatsAuth,
     pub event_bus: EventBus,
-    /// The secret fechatter_server signs access tokens with; the bot signs its own with it.
-    pub jwt_secret: SecretString,
     /// Where the bot posts its replies, so they are ordinary messages with events and SSE.
     pub fechatter_url: Url,
+    /// The bot's own credential for `POST /api/bots/token` (`BOT_FECHATTER_API_KEY_FILE`): it gets
+    /// its bots' access tokens from fechatter_server and holds no key that could make one.
+    pub fechatter_api_key: SecretString,
     pub consumer: ConsumerSettings,
     pub embeddings: EmbeddingSettings,
     /// An OpenAI-compatible chat-completions endpoint; without one the assistant answers by quoting.
@@ -83,14 +86,15 @@ impl Config {
             database_url: SecretString::from(database_url.to_string()),
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
+            nats_auth: fechatter_events::nats::auth_from_env(env, "bot")?,
             event_bus: EventBus {
                 dead_letter_max_age: Duration::from_secs(
                     env.bounded("DEAD_LETTER_RETENTION_DAYS", 30, 1, 3650)? * 24 * 3600,
                 ),
                 ..EventBus::from_env(env)?
             },
-            jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,
+            fechatter_api_key: env.required_secret_or_file("FECHATTER_API_KEY", 32)?,
             consumer: ConsumerSettings {
                 concurrency: env.bounded("CONSUMER_CONCURRENCY", 4, 1, 256)?,
                 max_deliver: env.bounded("CONSUMER_MAX_DELIVER", 5, 1, 1000)?,
@@ -127,7 +131,10 @@ mod tests {
     use super::*;
 
     fn env(extra: &[(&'static str, &'static str)]) -> Env {
-        let mut vars = vec![("BOT_JWT_SECRET", "a-test-secret-that-is-32-bytes-long!")];
+        let mut vars = vec![(
+            "BOT_FECHATTER_API_KEY",
+            "a-test-bot-credential-that-is-32-bytes-long!",
+        )];
         vars.extend_from_slice(extra);
         Env::from_map("BOT", vars)
     }

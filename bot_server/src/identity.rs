@@ -1,12 +1,10 @@
-//! Who the bot is in each workspace: its user and the session its tokens name, found or created
-//! once and then remembered (neither changes unless the session is revoked).
+//! Who the bot is in each workspace: its user, found or created once and then remembered.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use fechatter_events::{UserId, WorkspaceId};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::repo;
 
@@ -14,7 +12,6 @@ use crate::repo;
 pub struct BotIdentity {
     pub user_id: UserId,
     pub workspace_id: WorkspaceId,
-    pub session_id: Uuid,
 }
 
 #[derive(Default)]
@@ -43,8 +40,7 @@ impl Bots {
         Ok(())
     }
 
-    /// The workspace's bot with an open session (opened now if it had none); `None` when the
-    /// workspace has no bot user.
+    /// The workspace's bot; `None` when the workspace has no bot user.
     pub async fn identity(
         &self,
         pool: &PgPool,
@@ -56,18 +52,9 @@ impl Bots {
         let Some(user_id) = repo::bots::find(pool, workspace).await? else {
             return Ok(None);
         };
-        let session_id = match repo::bots::open_session(pool, user_id).await? {
-            Some(session) => session,
-            None => {
-                let session = Uuid::now_v7();
-                repo::bots::insert_session(pool, user_id, session).await?;
-                session
-            }
-        };
         let identity = BotIdentity {
             user_id,
             workspace_id: workspace,
-            session_id,
         };
         self.known
             .lock()
@@ -76,7 +63,7 @@ impl Bots {
         Ok(Some(identity))
     }
 
-    /// Forgets a bot whose session was refused, so the next use looks it up again.
+    /// Forgets a bot whose token was refused, so the next use looks it up again.
     pub fn forget(&self, workspace: WorkspaceId) {
         self.known
             .lock()

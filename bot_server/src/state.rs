@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fechatter_auth::TokenKeys;
 use fechatter_events::EventBus;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
@@ -76,7 +75,12 @@ impl AppState {
             .max_connections(config.database_max_connections)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(options.application_name("bot_server"));
-        let nats = fechatter_events::nats::connect(config.nats_url.as_str(), "bot_server").await?;
+        let nats = fechatter_events::nats::connect_as(
+            config.nats_url.as_str(),
+            "bot_server",
+            &config.nats_auth,
+        )
+        .await?;
         let jetstream = async_nats::jetstream::new(nats.clone());
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -87,8 +91,11 @@ impl AppState {
             .llm
             .clone()
             .map(|settings| LlmClient::new(http.clone(), settings));
-        let tokens = TokenKeys::new(&config.jwt_secret, fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL);
-        let fechatter = FechatterClient::new(http.clone(), &config.fechatter_url, tokens);
+        let fechatter = FechatterClient::new(
+            http.clone(),
+            &config.fechatter_url,
+            config.fechatter_api_key.clone(),
+        );
         let answer_slots = AnswerSlots::new(
             config.assistant.concurrency,
             config.assistant.workspace_concurrency,

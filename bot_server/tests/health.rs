@@ -36,8 +36,8 @@ async fn spawn_bot(database_url: &str, nats_url: &str) -> RunningBot {
             ("BOT_NATS_STREAM", bus.stream),
             ("BOT_NATS_SUBJECT_PREFIX", bus.subject_prefix),
             (
-                "BOT_JWT_SECRET",
-                "a-test-secret-that-is-32-bytes-long!".to_owned(),
+                "BOT_FECHATTER_API_KEY",
+                "a-test-bot-credential-that-is-32-bytes-long!".to_owned(),
             ),
             ("BOT_HEALTH_INTERVAL_MS", "200".to_owned()),
         ],

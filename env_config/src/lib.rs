@@ -191,6 +191,61 @@ impl Env {
     }
 }
 
+impl Env {
+    /// A secret given either inline as `{PREFIX}_{NAME}` or as the path of a file holding it in
+    /// `{PREFIX}_{NAME}_FILE` (for key files and Docker-style secrets); `None` when neither is set.
+    /// Setting both is an error, and so is a file that cannot be read; neither the value nor the
+    /// file's content is ever echoed back.
+    pub fn secret_or_file(
+        &self,
+        name: &str,
+        min_len: usize,
+    ) -> Result<Option<SecretString>, ConfigError> {
+        let file_name = format!("{name}_FILE");
+        let (variable, value) = match (self.raw(name), self.raw(&file_name)) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::InvalidSecret {
+                    variable: self.variable(name),
+                    reason: format!("set either it or {}, not both", self.variable(&file_name)),
+                });
+            }
+            (Some(pair), None) => pair,
+            (None, Some((variable, path))) => {
+                let text = std::fs::read_to_string(&path).map_err(|err| ConfigError::Invalid {
+                    variable: variable.clone(),
+                    value: path.clone(),
+                    reason: format!("cannot read the file: {err}"),
+                })?;
+                (variable, text.trim().to_owned())
+            }
+            (None, None) => return Ok(None),
+        };
+        if value.len() < min_len {
+            return Err(ConfigError::InvalidSecret {
+                variable,
+                reason: format!("must be at least {min_len} bytes long"),
+            });
+        }
+        Ok(Some(SecretString::from(value)))
+    }
+
+    /// Like [`Env::secret_or_file`], for a secret that must be given.
+    pub fn required_secret_or_file(
+        &self,
+        name: &str,
+        min_len: usize,
+    ) -> Result<SecretString, ConfigError> {
+        self.secret_or_file(name, min_len)?
+            .ok_or_else(|| ConfigError::Missing {
+                variable: format!(
+                    "{} (or {})",
+                    self.variable(&format!("{name}_FILE")),
+                    self.variable(name)
+                ),
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +318,41 @@ mod tests {
     fn booleans_accept_common_spellings() {
         assert_eq!(env(&[("APP_X", "yes")]).bool("X", false), Ok(true));
         assert!(env(&[("APP_X", "maybe")]).bool("X", false).is_err());
+    }
+
+    #[test]
+    fn a_secret_comes_inline_or_from_a_file_but_not_both() {
+        let dir = std::env::temp_dir().join(format!("env-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|err| panic!("{err}"));
+        let file = dir.join("key");
+        std::fs::write(&file, "from-the-file-0123456789\n").unwrap_or_else(|err| panic!("{err}"));
+        let path = file.display().to_string();
+        let read = |pairs: &[(&str, &str)]| {
+            env(pairs)
+                .secret_or_file("KEY", 8)
+                .map(|s| s.map(|s| s.expose_secret().to_owned()))
+        };
+        assert_eq!(read(&[]), Ok(None));
+        assert_eq!(
+            read(&[("APP_KEY", "inline-value")]),
+            Ok(Some("inline-value".into()))
+        );
+        assert_eq!(
+            read(&[("APP_KEY_FILE", &path)]),
+            Ok(Some("from-the-file-0123456789".into()))
+        );
+        let both = read(&[("APP_KEY", "inline-value"), ("APP_KEY_FILE", &path)]).unwrap_err();
+        assert!(both.to_string().starts_with("APP_KEY:"), "{both}");
+        let missing = read(&[("APP_KEY_FILE", "/no/such/file")]).unwrap_err();
+        assert!(
+            missing.to_string().starts_with("APP_KEY_FILE:"),
+            "{missing}"
+        );
+        let required = env(&[]).required_secret_or_file("KEY", 1).unwrap_err();
+        assert_eq!(
+            required.to_string(),
+            "APP_KEY_FILE (or APP_KEY): must be set"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

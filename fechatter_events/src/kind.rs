@@ -7,13 +7,14 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 macro_rules! string_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($(#[$variant_doc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
         #[cfg_attr(feature = "sqlx", sqlx(type_name = "text"))]
         pub enum $name {
             $(
+                $(#[$variant_doc])*
                 #[serde(rename = $text)]
                 #[cfg_attr(feature = "sqlx", sqlx(rename = $text))]
                 $variant
@@ -83,8 +84,8 @@ string_enum!(
         MessageUnpinned => "message.unpinned",
         ChatRead => "chat.read",
         FileUploaded => "file.uploaded",
-        // A sign-in session ended (sign-out, refresh-token reuse, account removal): live push
-        // connections of that session close, and its access tokens are refused until they expire.
+        /// A sign-in session ended (sign-out, refresh-token reuse, account removal): live push
+        /// connections of that session close, and the session's access tokens are refused.
         SessionRevoked => "session.revoked",
     }
 );

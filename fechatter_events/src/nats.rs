@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_nats::connection::State;
 use async_nats::{Client, ConnectOptions};
 use env_config::{ConfigError, Env};
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 /// `{PREFIX}_NATS_URL`, by default the local server of `topology.md`.
@@ -13,10 +14,72 @@ pub fn url_from_env(env: &Env) -> Result<Url, ConfigError> {
     env.url("NATS_URL", "nats://localhost:4222", &["nats", "tls"])
 }
 
+/// How a service signs in to NATS: as a user of `nats/nats-server.conf`, whose permissions say
+/// what it may publish and subscribe to.
+#[derive(Clone, Default)]
+pub struct NatsAuth {
+    user: Option<String>,
+    password: Option<SecretString>,
+}
+
+impl std::fmt::Debug for NatsAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsAuth")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NatsAuth {
+    /// The user whose inbox prefix replies come to, if any.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// `options` signing in as this user, with replies to `_INBOX_<user>.…`, a prefix only that
+    /// user may subscribe to, so no service reads another's replies (JetStream API answers,
+    /// pulled messages).
+    pub fn apply(&self, mut options: ConnectOptions) -> ConnectOptions {
+        if let (Some(user), Some(password)) = (&self.user, &self.password) {
+            options = options.user_and_password(user.clone(), password.expose_secret().to_owned());
+        }
+        if let Some(user) = &self.user {
+            options = options.custom_inbox_prefix(format!("_INBOX_{user}"));
+        }
+        options
+    }
+}
+
+/// `{PREFIX}_NATS_USER` (default `default_user`, the service's user in `nats/nats-server.conf`)
+/// with `{PREFIX}_NATS_PASSWORD` or `{PREFIX}_NATS_PASSWORD_FILE`; without a password the
+/// service connects anonymously (or with the credentials of `{PREFIX}_NATS_URL`, whose user then
+/// names its inbox).
+pub fn auth_from_env(env: &Env, default_user: &str) -> Result<NatsAuth, ConfigError> {
+    let password = env.secret_or_file("NATS_PASSWORD", 1)?;
+    let url_user = url_from_env(env)
+        .ok()
+        .map(|url| url.username().to_owned())
+        .filter(|user| !user.is_empty());
+    let user = match &password {
+        Some(_) => Some(env.string("NATS_USER", default_user)),
+        None => url_user,
+    };
+    Ok(NatsAuth { user, password })
+}
+
 /// Connects in the background: returns at once even when NATS is down, then keeps retrying.
 pub async fn connect(url: &str, client_name: &str) -> Result<Client, async_nats::ConnectError> {
+    connect_as(url, client_name, &NatsAuth::default()).await
+}
+
+/// [`connect`] as `auth`'s user (see [`NatsAuth::apply`]).
+pub async fn connect_as(
+    url: &str,
+    client_name: &str,
+    auth: &NatsAuth,
+) -> Result<Client, async_nats::ConnectError> {
     let name = client_name.to_owned();
-    ConnectOptions::new()
+    auth.apply(ConnectOptions::new())
         .name(client_name)
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(2))
@@ -105,5 +168,34 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_signs_in_as_the_service_user_unless_another_is_named() {
+        let auth = |pairs: &[(&str, &str)]| {
+            auth_from_env(&Env::from_map("NOTIFY", pairs.iter().copied()), "notify")
+                .map(|auth| auth.user().map(str::to_owned))
+        };
+        assert_eq!(auth(&[]), Ok(None));
+        assert_eq!(
+            auth(&[("NOTIFY_NATS_PASSWORD", "pw")]),
+            Ok(Some("notify".into()))
+        );
+        assert_eq!(
+            auth(&[
+                ("NOTIFY_NATS_PASSWORD", "pw"),
+                ("NOTIFY_NATS_USER", "notify2")
+            ]),
+            Ok(Some("notify2".into()))
+        );
+        assert_eq!(
+            auth(&[("NOTIFY_NATS_URL", "nats://notify:pw@nats:4222")]),
+            Ok(Some("notify".into()))
+        );
     }
 }

@@ -100,6 +100,8 @@ impl ApiError {
             TokenError::Malformed | TokenError::Invalid => {
                 ("invalid_token", "Bearer error=\"invalid_token\"")
             }
+            // The same code fechatter_server answers a signed-out session's token with.
+            TokenError::Revoked => ("session_revoked", "Bearer error=\"invalid_token\""),
         };
         Self::new(StatusCode::UNAUTHORIZED, code, err.to_string()).with_header(
             header::WWW_AUTHENTICATE,

@@ -3,6 +3,7 @@
 //! Each service keeps its own `thiserror` enum and maps it to an [`ApiError`] in one place; this
 //! crate fixes the wire shape `{"code", "message", ...extra}` and makes extractor rejections use it.
 
+pub mod client_address;
 pub mod cors;
 mod error;
 mod extract;

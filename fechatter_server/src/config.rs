@@ -1,5 +1,6 @@
 //! Configuration from `FECHATTER_*` environment variables, defaults from `topology.md`.
 
+mod auth;
 mod files;
 mod rate_limits;
 mod web;
@@ -13,6 +14,7 @@ use observability::RuntimeConfig;
 use secrecy::SecretString;
 use url::Url;
 
+pub use auth::AuthSettings;
 pub use files::FileSettings;
 pub use rate_limits::RateLimits;
 pub use web::WebClientSettings;
@@ -25,10 +27,10 @@ pub struct Config {
     pub database_url: SecretString,
     pub database_max_connections: u32,
     pub nats_url: Url,
+    /// This service's NATS user (`FECHATTER_NATS_USER`, `FECHATTER_NATS_PASSWORD(_FILE)`).
+    pub nats_auth: fechatter_events::nats::NatsAuth,
     pub event_bus: EventBus,
-    pub jwt_secret: SecretString,
-    pub access_token_ttl: Duration,
-    pub refresh_token_ttl: Duration,
+    pub auth: AuthSettings,
     pub password_hashing: PasswordHashing,
     pub limits: Limits,
     pub cache: CacheSettings,
@@ -47,6 +49,10 @@ pub struct PasswordHashing {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
+    /// Hashes run one per core; at most this many more wait for a core, and a request beyond them
+    /// gets 503 at once instead of queueing (each waiting request holds a connection, and each hash
+    /// its memory cost).
+    pub max_waiting: usize,
 }
 
 /// Input limits of the API (`api.md`: configurable and enforced).
@@ -106,24 +112,14 @@ impl Config {
             database_url: SecretString::from(database_url.to_string()),
             database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 20, 1, 1000)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
+            nats_auth: fechatter_events::nats::auth_from_env(env, "fechatter")?,
             event_bus: EventBus::from_env(env)?,
-            jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
-            access_token_ttl: Duration::from_secs(env.bounded(
-                "ACCESS_TOKEN_TTL_SECONDS",
-                fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL.as_secs(),
-                1,
-                24 * 3600,
-            )?),
-            refresh_token_ttl: Duration::from_secs(env.bounded(
-                "REFRESH_TOKEN_TTL_SECONDS",
-                30 * 24 * 3600,
-                60,
-                365 * 24 * 3600,
-            )?),
+            auth: AuthSettings::from(env)?,
             password_hashing: PasswordHashing {
                 memory_kib: env.bounded("ARGON2_MEMORY_KIB", 19 * 1024, 8, 4 * 1024 * 1024)?,
                 iterations: env.bounded("ARGON2_ITERATIONS", 2, 1, 100)?,
                 parallelism: env.bounded("ARGON2_PARALLELISM", 1, 1, 64)?,
+                max_waiting: env.bounded("ARGON2_MAX_WAITING", 32, 0, 100_000)?,
             },
             limits: Limits {
                 max_message_chars: env.bounded("MAX_MESSAGE_CHARS", 4000, 1, 100_000)?,
@@ -182,10 +178,10 @@ fn search_embedder(env: &Env) -> Result<fechatter_search::HashedNgrams, ConfigEr
 mod tests {
     use super::*;
 
-    const SECRET: &str = "a-test-secret-that-is-32-bytes-long!";
-
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let mut vars = vec![("FECHATTER_JWT_SECRET", SECRET)];
+        let (private, _) =
+            fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("{err}"));
+        let mut vars = vec![("FECHATTER_JWT_PRIVATE_KEY", private.as_str())];
         vars.extend_from_slice(pairs);
         Config::from(&Env::from_map("FECHATTER", vars))
     }
@@ -213,10 +209,57 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_jwt_secret_stops_start_up() {
+    fn a_missing_private_key_stops_start_up_naming_its_variable() {
         let err =
             Config::from(&Env::from_map("FECHATTER", Vec::<(String, String)>::new())).unwrap_err();
-        assert_eq!(err.to_string(), "FECHATTER_JWT_SECRET: must be set");
+        assert_eq!(
+            err.to_string(),
+            "FECHATTER_JWT_PRIVATE_KEY_FILE (or FECHATTER_JWT_PRIVATE_KEY): must be set"
+        );
+    }
+
+    #[test]
+    fn a_shared_secret_or_the_documented_example_key_stops_start_up() {
+        let secret = config(&[]).map(|_| ()).and_then(|()| {
+            Config::from(&Env::from_map(
+                "FECHATTER",
+                [(
+                    "FECHATTER_JWT_PRIVATE_KEY",
+                    "an-old-hs256-shared-secret-of-48-bytes-0123456789",
+                )],
+            ))
+            .map(|_| ())
+        });
+        assert!(secret.is_err_and(|err| {
+            err.to_string()
+                .starts_with("FECHATTER_JWT_PRIVATE_KEY_FILE")
+        }),);
+        let example = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIErvSI7hlkxx8S4bU4C2b0DRIm0NkNcHo+v0DCFTjnIW\n-----END PRIVATE KEY-----\n";
+        let err = Config::from(&Env::from_map(
+            "FECHATTER",
+            [("FECHATTER_JWT_PRIVATE_KEY", example)],
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("example key"), "{err}");
+    }
+
+    #[test]
+    fn sessions_last_ninety_days_and_the_bot_route_is_off_without_a_key() {
+        let config = config(&[]).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(
+            config.auth.session_lifetime,
+            Duration::from_secs(90 * 24 * 3600)
+        );
+        assert!(config.auth.bot_api_key.is_none());
+        let err = config_with_short_bot_key();
+        assert!(err.starts_with("FECHATTER_BOT_API_KEY"), "{err}");
+    }
+
+    fn config_with_short_bot_key() -> String {
+        config(&[("FECHATTER_BOT_API_KEY", "short")])
+            .err()
+            .map(|err| err.to_string())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -227,7 +270,8 @@ mod tests {
             PasswordHashing {
                 memory_kib: 19456,
                 iterations: 2,
-                parallelism: 1
+                parallelism: 1,
+                max_waiting: 32,
             }
         );
         assert_eq!(config.limits.max_message_chars, 4000);

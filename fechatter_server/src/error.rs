@@ -21,6 +21,8 @@ pub enum AppError {
     RefreshTokenExpired,
     #[error("the refresh token was already used; the session has been revoked")]
     RefreshTokenReused,
+    #[error("this session has reached its maximum lifetime; sign in again")]
+    SessionExpired,
     /// 404 for anything missing or outside the caller's workspace or chats (no existence leak).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -51,6 +53,9 @@ pub enum AppError {
     TooManyConnections(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// 503: this instance is at a capacity limit (password hashing); retry shortly.
+    #[error("the service is busy; retry shortly")]
+    Overloaded,
     /// 503 for another dependency (NATS); the cause is logged, never shown.
     #[error("a dependency is unavailable: {0}")]
     DependencyUnavailable(String),
@@ -115,6 +120,7 @@ impl From<AppError> for ApiError {
             AppError::RefreshTokenInvalid => unauthorized("invalid_token", message),
             AppError::RefreshTokenExpired => unauthorized("token_expired", message),
             AppError::RefreshTokenReused => unauthorized("refresh_token_reused", message),
+            AppError::SessionExpired => unauthorized("session_expired", message),
             AppError::InvalidCredentials => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message)
                     .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
@@ -142,6 +148,10 @@ impl From<AppError> for ApiError {
             AppError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 ApiError::unavailable("the service is temporarily unavailable; retry shortly")
+            }
+            AppError::Overloaded => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "over_capacity", message)
+                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
             }
             AppError::DependencyUnavailable(cause) => {
                 tracing::warn!(error = %cause, "dependency unavailable");

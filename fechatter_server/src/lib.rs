@@ -115,6 +115,13 @@ impl Application {
             &shutdown,
             service::file_sweep::run,
         );
+        tasks.run(
+            "session_prune",
+            always,
+            state.clone(),
+            &shutdown,
+            service::sessions::prune_periodically,
+        );
         // Reads the event log for the sockets until shutdown, then closes them as going away.
         let (push, stop) = (state.sockets().push().clone(), shutdown.clone());
         tasks.spawn("push_reader", always, shutdown.clone(), move || {

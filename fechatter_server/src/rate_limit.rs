@@ -10,12 +10,13 @@
 //! each route is counted under its own template.
 
 use std::marker::PhantomData;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use fechatter_events::UserId;
+use fechatter_http::client_address::{address_group, client_ip};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::HeaderMap;
@@ -209,12 +210,12 @@ impl RateLimiters {
         AppError::RateLimited(wait)
     }
 
-    /// Takes one request from `ip`'s bucket for `limit`.
+    /// Takes one request from `ip`'s bucket for `limit` (an IPv6 address shares its /64's).
     pub fn check_ip(&self, limit: Limit, ip: IpAddr) -> Result<(), AppError> {
         let Some((_, limiter)) = self.per_ip.iter().find(|(l, _)| *l == limit) else {
             return Ok(());
         };
-        limiter.check_key(&ip).map_err(|not_until| {
+        limiter.check_key(&address_group(ip)).map_err(|not_until| {
             self.refused(not_until.wait_time_from(self.clock.now()), limit.route())
         })
     }
@@ -250,27 +251,8 @@ impl RateLimiters {
     /// The client address: the peer, or with `hops` trusted proxies in front, the address the
     /// outermost trusted proxy saw (the `hops`-th entry of `X-Forwarded-For` from the right).
     pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> IpAddr {
-        let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         client_ip(peer, headers, self.trusted_proxy_hops)
     }
-}
-
-fn client_ip(peer: IpAddr, headers: &HeaderMap, hops: usize) -> IpAddr {
-    if hops == 0 {
-        return peer;
-    }
-    let forwarded: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .collect();
-    forwarded
-        .len()
-        .checked_sub(hops)
-        .and_then(|index| forwarded[index].parse().ok())
-        .unwrap_or(peer)
 }
 
 /// Sweeps the limiters every minute until shutdown.
@@ -349,39 +331,49 @@ impl<L: limits::Kind> FromRequestParts<AppState> for LimitedUser<L> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
-    fn forwarded(values: &[&'static str]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for value in values {
-            headers.append("x-forwarded-for", HeaderValue::from_static(value));
-        }
-        headers
-    }
+    use std::net::Ipv4Addr;
 
     const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
 
     #[test]
-    fn forwarded_for_is_ignored_unless_proxies_are_trusted() {
-        let headers = forwarded(&["203.0.113.7"]);
-        assert_eq!(client_ip(PEER, &headers, 0), PEER);
-        assert_eq!(
-            client_ip(PEER, &headers, 1),
-            "203.0.113.7".parse::<IpAddr>().unwrap_or(PEER)
+    fn addresses_of_one_ipv6_64_share_a_bucket_and_other_networks_do_not() {
+        let limiters = RateLimiters::new(&RateLimits {
+            auth_per_minute: 2,
+            send_per_minute: 2,
+            bot_send_per_minute: 2,
+            upload_per_minute: 2,
+            search_per_minute: 2,
+            react_per_minute: 2,
+            edit_per_minute: 2,
+            delete_per_minute: 2,
+            create_chat_per_minute: 2,
+            members_per_minute: 2,
+            invite_per_minute: 2,
+            trusted_proxy_hops: 0,
+        });
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap_or(PEER);
+        assert!(
+            limiters
+                .check_ip(Limit::Signin, ip("2001:db8:1:2::1"))
+                .is_ok()
         );
-    }
-
-    #[test]
-    fn with_trusted_proxies_the_client_is_counted_from_the_right() {
-        // The client forged the first entry; two trusted proxies appended the rest.
-        let headers = forwarded(&["1.2.3.4, 198.51.100.9", "10.0.0.2"]);
-        assert_eq!(
-            client_ip(PEER, &headers, 2),
-            "198.51.100.9".parse::<IpAddr>().unwrap_or(PEER)
+        assert!(
+            limiters
+                .check_ip(Limit::Signin, ip("2001:db8:1:2:ffff::7"))
+                .is_ok()
         );
-        // Fewer entries than trusted hops, or garbage: the peer.
-        assert_eq!(client_ip(PEER, &forwarded(&["10.0.0.2"]), 2), PEER);
-        assert_eq!(client_ip(PEER, &forwarded(&["not-an-ip"]), 1), PEER);
+        assert!(
+            limiters
+                .check_ip(Limit::Signin, ip("2001:db8:1:2:abcd:1234:5678:9abc"))
+                .is_err(),
+            "a third address of the same /64"
+        );
+        assert!(
+            limiters
+                .check_ip(Limit::Signin, ip("2001:db8:1:3::1"))
+                .is_ok()
+        );
     }
 
     #[test]

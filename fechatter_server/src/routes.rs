@@ -6,7 +6,7 @@ use axum::routing::{delete, get, patch, post, put};
 use fechatter_http::ApiError;
 use http::StatusCode;
 
-use crate::handlers::{auth, chats, files, messages, pins, search, users};
+use crate::handlers::{auth, bots, chats, files, messages, pins, search, users};
 use crate::state::AppState;
 
 /// Uploads have a request deadline of their own (`FECHATTER_UPLOAD_TIMEOUT_MS`).
@@ -29,7 +29,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/refresh", post(auth::refresh))
         .route("/api/signout", post(auth::signout))
         .route("/api/workspace/invites", post(auth::create_invite))
-        .route("/api/users/me", get(users::me))
+        .route("/api/bots/token", post(bots::token))
+        .route("/api/users/me", get(users::me).delete(users::remove_me))
         .route(
             "/api/users/me/status",
             put(users::set_status).delete(users::clear_status),

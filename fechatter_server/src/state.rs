@@ -4,13 +4,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fechatter_auth::TokenKeys;
+use fechatter_auth::TokenSigner;
 use fechatter_events::EventBus;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::auth::Passwords;
+use crate::auth::{Passwords, SigninThrottle};
 use crate::cache::Caches;
 use crate::config::Config;
 use crate::outbox::RelayWaker;
@@ -28,8 +28,9 @@ struct Inner {
     config: Config,
     pool: PgPool,
     nats: async_nats::Client,
-    tokens: TokenKeys,
+    tokens: TokenSigner,
     passwords: Passwords,
+    signin_throttle: SigninThrottle,
     caches: Caches,
     migrated: AtomicBool,
     files: FileStore,
@@ -64,11 +65,16 @@ impl AppState {
             .max_connections(config.database_max_connections)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(options.application_name("fechatter_server"));
-        let nats =
-            fechatter_events::nats::connect(config.nats_url.as_str(), "fechatter_server").await?;
-        let tokens = TokenKeys::new(&config.jwt_secret, config.access_token_ttl);
+        let nats = fechatter_events::nats::connect_as(
+            config.nats_url.as_str(),
+            "fechatter_server",
+            &config.nats_auth,
+        )
+        .await?;
+        let tokens = config.auth.tokens.clone();
         let passwords =
             Passwords::new(config.password_hashing).map_err(StateError::PasswordHashing)?;
+        let signin_throttle = SigninThrottle::new(config.auth.signin_attempts_per_account_per_hour);
         let caches = Caches::new(config.cache);
         let files = FileStore::open(&config.files.dir).map_err(StateError::FilesDir)?;
         let limiters = RateLimiters::new(&config.rate_limits);
@@ -76,7 +82,7 @@ impl AppState {
             nats.clone(),
             config.event_bus.clone(),
             &config.websocket,
-            config.access_token_ttl,
+            tokens.ttl(),
         );
         let typing = TypingThrottle::new(config.websocket.typing_throttle);
         Ok(Self {
@@ -86,6 +92,7 @@ impl AppState {
                 nats,
                 tokens,
                 passwords,
+                signin_throttle,
                 caches,
                 migrated: AtomicBool::new(false),
                 files,
@@ -113,12 +120,16 @@ impl AppState {
         &self.inner.config.event_bus
     }
 
-    pub fn tokens(&self) -> &TokenKeys {
+    pub fn tokens(&self) -> &TokenSigner {
         &self.inner.tokens
     }
 
     pub fn passwords(&self) -> &Passwords {
         &self.inner.passwords
+    }
+
+    pub fn signin_throttle(&self) -> &SigninThrottle {
+        &self.inner.signin_throttle
     }
 
     pub fn caches(&self) -> &Caches {

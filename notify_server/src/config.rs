@@ -3,19 +3,21 @@
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
+use fechatter_auth::TokenVerifier;
 use fechatter_events::EventBus;
 use fechatter_push::{HubLimits, PresenceSettings, PushSettings, ReplayLimits};
 use observability::RuntimeConfig;
-use secrecy::SecretString;
 use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub runtime: RuntimeConfig,
     pub nats_url: Url,
+    /// This service's NATS user (`NOTIFY_NATS_USER`, `NOTIFY_NATS_PASSWORD(_FILE)`).
+    pub nats_auth: fechatter_events::nats::NatsAuth,
     pub event_bus: EventBus,
-    /// The secret fechatter_server signs access tokens with.
-    pub jwt_secret: SecretString,
+    /// Verifies access tokens with fechatter_server's public key (`NOTIFY_JWT_PUBLIC_KEY_FILE`).
+    pub tokens: TokenVerifier,
     pub sse: SseConfig,
     /// The push core: connection caps, the ring, replay bounds, presence.
     pub push: PushSettings,
@@ -53,8 +55,9 @@ impl Config {
         Ok(Self {
             runtime: RuntimeConfig::from_env(env, 6689, 9091)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
+            nats_auth: fechatter_events::nats::auth_from_env(env, "notify")?,
             event_bus: EventBus::from_env(env)?,
-            jwt_secret: env.secret("JWT_SECRET", None, fechatter_auth::MIN_SECRET_LEN)?,
+            tokens: fechatter_auth::verifier_from_env(env)?,
             sse: SseConfig {
                 keep_alive: millis_between(env, "SSE_KEEP_ALIVE_MS", 15_000, 100, 300_000)?,
                 write_timeout: millis_between(env, "SSE_WRITE_TIMEOUT_MS", 30_000, 100, 600_000)?,
@@ -114,11 +117,14 @@ fn millis_between(
 mod tests {
     use super::*;
 
-    const SECRET: (&str, &str) = ("NOTIFY_JWT_SECRET", "a-test-secret-that-is-32-bytes-long!");
+    fn public_key() -> (&'static str, String) {
+        let (_, public) = fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("{err}"));
+        ("NOTIFY_JWT_PUBLIC_KEY", public)
+    }
 
     #[test]
     fn defaults_follow_the_topology() {
-        let env = Env::from_map("NOTIFY", [SECRET]);
+        let env = Env::from_map("NOTIFY", [public_key()]);
         let config = Config::from(&env).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(
             (
@@ -134,14 +140,33 @@ mod tests {
 
     #[test]
     fn an_invalid_nats_url_names_the_variable() {
-        let env = Env::from_map("NOTIFY", [SECRET, ("NOTIFY_NATS_URL", "http://nats:4222")]);
+        let env = Env::from_map(
+            "NOTIFY",
+            [
+                public_key(),
+                ("NOTIFY_NATS_URL", "http://nats:4222".to_owned()),
+            ],
+        );
         let err = Config::from(&env).unwrap_err();
         assert!(err.to_string().starts_with("NOTIFY_NATS_URL"), "{err}");
     }
 
     #[test]
+    fn without_the_public_key_start_up_stops_naming_its_variable() {
+        let err =
+            Config::from(&Env::from_map("NOTIFY", Vec::<(String, String)>::new())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "NOTIFY_JWT_PUBLIC_KEY_FILE (or NOTIFY_JWT_PUBLIC_KEY): must be set"
+        );
+    }
+
+    #[test]
     fn a_zero_buffer_is_refused_naming_the_variable() {
-        let env = Env::from_map("NOTIFY", [SECRET, ("NOTIFY_SSE_BUFFER", "0")]);
+        let env = Env::from_map(
+            "NOTIFY",
+            [public_key(), ("NOTIFY_SSE_BUFFER", "0".to_owned())],
+        );
         let err = Config::from(&env).unwrap_err();
         assert!(err.to_string().starts_with("NOTIFY_SSE_BUFFER"), "{err}");
     }
@@ -156,7 +181,6 @@ mod presence_tests {
         let env = Env::from_map(
             "NOTIFY",
             [
-                ("NOTIFY_JWT_SECRET", "a-test-secret-that-is-32-bytes-long!"),
                 ("NOTIFY_PRESENCE_TTL_MS", "5000"),
                 ("NOTIFY_PRESENCE_HEARTBEAT_MS", "5000"),
             ],

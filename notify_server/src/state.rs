@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use fechatter_auth::TokenKeys;
+use fechatter_auth::TokenVerifier;
 use fechatter_events::EventBus;
 use fechatter_push::PushCore;
 
@@ -18,7 +18,7 @@ struct Inner {
     config: Config,
     nats: async_nats::Client,
     jetstream: async_nats::jetstream::Context,
-    tokens: TokenKeys,
+    tokens: TokenVerifier,
     push: Arc<PushCore>,
 }
 
@@ -31,10 +31,14 @@ pub enum StateError {
 impl AppState {
     /// Builds the state without waiting for NATS, which connects in the background.
     pub async fn try_new(config: Config) -> Result<Self, StateError> {
-        let nats =
-            fechatter_events::nats::connect(config.nats_url.as_str(), "notify_server").await?;
+        let nats = fechatter_events::nats::connect_as(
+            config.nats_url.as_str(),
+            "notify_server",
+            &config.nats_auth,
+        )
+        .await?;
         let jetstream = async_nats::jetstream::new(nats.clone());
-        let tokens = TokenKeys::new(&config.jwt_secret, config.push.access_token_ttl);
+        let tokens = config.tokens.clone();
         let push = PushCore::new(
             nats.clone(),
             config.event_bus.clone(),
@@ -68,7 +72,7 @@ impl AppState {
         &self.inner.config.event_bus
     }
 
-    pub fn tokens(&self) -> &TokenKeys {
+    pub fn tokens(&self) -> &TokenVerifier {
         &self.inner.tokens
     }
 

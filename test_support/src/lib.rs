@@ -32,7 +32,7 @@ use std::path::Path;
 pub use alertmanager::{Alertmanager, AlertmanagerConfig};
 pub use clickhouse::ClickHouse;
 pub use contract::assert_metrics_conform;
-pub use nats::Nats;
+pub use nats::{Nats, NatsConfig};
 pub use nats_cluster::NatsCluster;
 pub use ports::free_port;
 pub use postgres::{Postgres, TestDatabase};

@@ -15,22 +15,33 @@ pub struct Nats {
     inner: Instance<NatsServer>,
 }
 
+/// Extra configuration of a dedicated server: a file its configuration includes (e.g. the
+/// repository's `nats/nats-server.conf` with its users and permissions) and the environment the
+/// server reads variables of that file from (e.g. `FECHATTER_NATS_PASSWORD`).
+#[derive(Debug, Clone, Default)]
+pub struct NatsConfig {
+    pub include: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+}
+
 struct NatsServer {
     dir: PathBuf,
     port: u16,
     monitoring_port: u16,
+    config: NatsConfig,
 }
 
 impl Launch for NatsServer {
     const NAME: &'static str = "nats";
     const PORTS: usize = 2;
-    type Config = ();
+    type Config = NatsConfig;
 
-    fn new(dir: PathBuf, ports: &[u16], (): &()) -> Self {
+    fn new(dir: PathBuf, ports: &[u16], config: &NatsConfig) -> Self {
         NatsServer {
             dir,
             port: ports[0],
             monitoring_port: ports[1],
+            config: config.clone(),
         }
     }
 
@@ -38,10 +49,16 @@ impl Launch for NatsServer {
         // Every stream reserves its `max_bytes` (1 GiB by default) against the server's store
         // limit, which NATS derives from the free disk; a shared server holds a stream per test,
         // so the limit is raised far beyond what the tests really write.
-        let config = format!(
+        let mut config = format!(
             "jetstream {{\n  store_dir: \"{}\"\n  max_file_store: 100TB\n  max_memory_store: 1GB\n}}\n",
             self.dir.join("jetstream").display()
         );
+        if let Some(include) = &self.config.include {
+            // nats-server resolves an include relative to the including file, absolute or not.
+            std::fs::copy(include, self.dir.join("included.conf"))
+                .unwrap_or_else(|e| panic!("copying {} for NATS: {e}", include.display()));
+            config.push_str("include \"included.conf\"\n");
+        }
         std::fs::write(self.dir.join("nats.conf"), config)
             .unwrap_or_else(|e| panic!("writing the NATS config: {e}"));
     }
@@ -56,7 +73,8 @@ impl Launch for NatsServer {
             .arg("-m")
             .arg(self.monitoring_port.to_string())
             // The store directory stays across stop/start, so streams survive a restart.
-            .arg("-js");
+            .arg("-js")
+            .envs(self.config.env.iter().map(|(k, v)| (k, v)));
         command
     }
 
@@ -78,7 +96,7 @@ impl Nats {
         SHARED
             .get_or_init(|| async {
                 Nats {
-                    inner: Instance::shared(&()).await,
+                    inner: Instance::shared(&NatsConfig::default()).await,
                 }
             })
             .await
@@ -87,8 +105,13 @@ impl Nats {
     /// A server of the caller's own, which it may [`stop`](Self::stop) and [`start`](Self::start);
     /// killed and deleted on drop.
     pub async fn dedicated() -> Nats {
+        Self::dedicated_with(NatsConfig::default()).await
+    }
+
+    /// A dedicated server with extra configuration (users and permissions).
+    pub async fn dedicated_with(config: NatsConfig) -> Nats {
         Nats {
-            inner: Instance::dedicated(&()).await,
+            inner: Instance::dedicated(&config).await,
         }
     }
 

@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::commands::find_binary;
+use crate::nats::NatsConfig;
 use crate::process::{Instance, Launch};
 use crate::wait::wait_until;
 
@@ -18,6 +19,8 @@ use crate::wait::wait_until;
 #[derive(Debug, Clone)]
 pub(crate) struct Routes {
     pub(crate) cluster_ports: Vec<u16>,
+    /// Users and permissions every node serves, as a single server's.
+    pub(crate) config: NatsConfig,
 }
 
 struct ClusterNode {
@@ -26,6 +29,7 @@ struct ClusterNode {
     monitoring_port: u16,
     cluster_port: u16,
     routes: Vec<u16>,
+    config: NatsConfig,
 }
 
 impl Launch for ClusterNode {
@@ -45,6 +49,7 @@ impl Launch for ClusterNode {
                 .copied()
                 .filter(|port| *port != ports[2])
                 .collect(),
+            config: routes.config.clone(),
         }
     }
 
@@ -56,7 +61,7 @@ impl Launch for ClusterNode {
             .collect();
         // The same store limits as the single server (see `nats.rs`); a server name of its own
         // per node, as clustered JetStream requires.
-        let config = format!(
+        let mut config = format!(
             "server_name: n{port}\n\
              listen: 127.0.0.1:{port}\n\
              http: 127.0.0.1:{monitoring}\n\
@@ -68,13 +73,22 @@ impl Launch for ClusterNode {
             cluster = self.cluster_port,
             routes = routes.join(", "),
         );
+        if let Some(include) = &self.config.include {
+            // As the single server does; routes need no user (cluster authorization is apart).
+            std::fs::copy(include, self.dir.join("included.conf"))
+                .unwrap_or_else(|e| panic!("copying {} for NATS: {e}", include.display()));
+            config.push_str("include \"included.conf\"\n");
+        }
         std::fs::write(self.dir.join("nats.conf"), config)
             .unwrap_or_else(|e| panic!("writing the NATS node config: {e}"));
     }
 
     fn command(&self) -> Command {
         let mut command = Command::new(find_binary("nats-server", "nats-server"));
-        command.arg("-c").arg(self.dir.join("nats.conf"));
+        command
+            .arg("-c")
+            .arg(self.dir.join("nats.conf"))
+            .envs(self.config.env.iter().map(|(k, v)| (k, v)));
         command
     }
 
@@ -101,6 +115,11 @@ impl NatsCluster {
     /// Starts three routed nodes (at once: a lone node cannot elect a JetStream leader) and waits
     /// until each serves JetStream.
     pub async fn start() -> NatsCluster {
+        Self::start_with(NatsConfig::default()).await
+    }
+
+    /// Like [`start`](Self::start), every node with `config`'s users and permissions.
+    pub async fn start_with(config: NatsConfig) -> NatsCluster {
         let ports: Vec<Vec<u16>> = (0..Self::NODES)
             .map(|_| {
                 (0..ClusterNode::PORTS)
@@ -110,6 +129,7 @@ impl NatsCluster {
             .collect();
         let routes = Routes {
             cluster_ports: ports.iter().map(|node| node[2]).collect(),
+            config,
         };
         let nodes = futures_join_all(ports.into_iter().map(|ports| {
             let routes = routes.clone();

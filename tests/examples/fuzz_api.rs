@@ -22,10 +22,11 @@ use tokio_util::sync::CancellationToken;
 /// Examples per operation: enough to find the edges, bounded to a few minutes on 2 cores.
 const MAX_EXAMPLES: &str = "100";
 const SEED: &str = "20250101";
-const JWT_SECRET: &str = "a-fuzzing-secret-of-at-least-32-bytes-long";
 
 fn config(database_url: &str, nats_url: &str, files_dir: &str) -> Result<Config, String> {
     let bus = fechatter_events::EventBus::isolated(&unique_name("fuzz"));
+    // A throw-away key pair: the fuzzer signs nothing, it uses the token sign-up returns.
+    let (private_key, _) = fechatter_auth::generate_key_pair().map_err(|err| err.to_string())?;
     let vars: Vec<(String, String)> = [
         ("HOST", "127.0.0.1"),
         ("PORT", "0"),
@@ -34,7 +35,7 @@ fn config(database_url: &str, nats_url: &str, files_dir: &str) -> Result<Config,
         ("NATS_URL", nats_url),
         ("NATS_STREAM", &bus.stream),
         ("NATS_SUBJECT_PREFIX", &bus.subject_prefix),
-        ("JWT_SECRET", JWT_SECRET),
+        ("JWT_PRIVATE_KEY", &private_key),
         ("FILES_DIR", files_dir),
         ("ARGON2_MEMORY_KIB", "64"),
         ("ARGON2_ITERATIONS", "1"),

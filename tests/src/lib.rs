@@ -10,6 +10,7 @@ pub mod browser;
 pub mod follow;
 pub mod llm;
 pub mod metrics;
+pub mod nats_users;
 pub mod ops;
 pub mod paging;
 pub mod sse;

@@ -21,6 +21,8 @@ pub const FAULT_ONLY_SERIES: &[(&str, &str)] = &[
     ("fechatter_events_publish_errors_total", "faults/nats.rs"),
     // A client over its rate: a password-guessing one.
     ("fechatter_rate_limited_total", "security/main.rs"),
+    // A client posting events too fast.
+    ("analytics_rate_limited_total", "security/main.rs"),
     ("notify_nats_errors_total", "faults/nats.rs"),
     // A stored event nobody can read; the WebSocket's reader counts it too.
     ("fechatter_websocket_log_errors_total", "faults/poison.rs"),

@@ -14,6 +14,19 @@ fn compose() -> Compose {
     Compose::load(&repo_path("docker-compose.yml")).unwrap_or_else(|err| panic!("{err:#}"))
 }
 
+/// A service that runs once and exits (`restart: "no"`), such as the secrets generator.
+fn is_one_shot(compose: &Compose, service: &str) -> bool {
+    compose
+        .service(service)
+        .map(|s| s["restart"].as_str())
+        .ok()
+        .flatten()
+        == Some("no")
+}
+
+/// Where the services find their share of the generated secrets, in their containers.
+const SECRETS_DIR: &str = "/var/lib/fechatter/secrets";
+
 #[test]
 fn the_file_follows_the_compose_specification_without_a_version_key() {
     let compose = compose();
@@ -39,6 +52,14 @@ fn every_dependency_is_a_service_with_a_health_check_and_is_waited_for_until_hea
                 "{service} depends on {}, which is not defined",
                 dependency.service
             );
+            if is_one_shot(&compose, &dependency.service) {
+                assert_eq!(
+                    dependency.condition, "service_completed_successfully",
+                    "{service} → {} (a one-shot)",
+                    dependency.service
+                );
+                continue;
+            }
             assert_eq!(
                 dependency.condition, "service_healthy",
                 "{service} → {}",
@@ -82,6 +103,9 @@ fn every_dependency_is_a_service_with_a_health_check_and_is_waited_for_until_hea
 fn every_container_has_a_health_check() {
     let compose = compose();
     for service in compose.service_names() {
+        if is_one_shot(&compose, &service) {
+            continue;
+        }
         assert!(
             compose.healthcheck(&service).ok().flatten().is_some(),
             "{service} has no health check"
@@ -130,7 +154,7 @@ fn every_variable_a_service_is_given_is_one_it_reads() {
     for service in SERVICES {
         let read = variables_read(&repo_root().join(service.name), service.env_prefix)
             .unwrap_or_else(|err| panic!("{err:#}"));
-        for always in ["PORT", "METRICS_PORT", "JWT_SECRET"] {
+        for always in ["PORT", "METRICS_PORT", "NATS_PASSWORD_FILE"] {
             let name = format!("{}_{always}", service.env_prefix);
             assert!(
                 read.contains(&name),
@@ -164,13 +188,50 @@ fn configured_listen(service: &Service, env: BTreeMap<String, String>) -> Result
     listen.map_err(|err| err.to_string())
 }
 
+/// Secrets as the `secrets` service would write them, in a directory of the test's, so a
+/// configuration naming files under [`SECRETS_DIR`] can be loaded here.
+fn generated_secrets() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    let (private, public) =
+        fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("{err}"));
+    for (name, content) in [
+        ("jwt_private.pem", private.as_str()),
+        ("jwt_public.pem", public.as_str()),
+        (
+            "bot_api_key",
+            "a-generated-bot-credential-of-at-least-32-bytes",
+        ),
+        ("probe_password", "a-generated-canary-password"),
+    ] {
+        std::fs::write(dir.path().join(name), content).unwrap_or_else(|err| panic!("{err}"));
+    }
+    for user in ["fechatter", "notify", "bot", "analytics"] {
+        std::fs::write(
+            dir.path().join(format!("nats_{user}_password")),
+            "pgenerated",
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+    }
+    dir
+}
+
 #[test]
 fn the_compose_environment_is_a_valid_configuration_with_the_topology_ports() {
     let compose = compose();
+    let secrets = generated_secrets();
     for service in &SERVICES {
-        let env = compose
+        let env: BTreeMap<String, String> = compose
             .environment(service.name)
-            .unwrap_or_else(|err| panic!("{err:#}"));
+            .unwrap_or_else(|err| panic!("{err:#}"))
+            .into_iter()
+            .map(|(name, value)| {
+                let local = match value.strip_prefix(&format!("{SECRETS_DIR}/")) {
+                    Some(file) => secrets.path().join(file).display().to_string(),
+                    None => value,
+                };
+                (name, local)
+            })
+            .collect();
         let listen = configured_listen(service, env)
             .unwrap_or_else(|err| panic!("{}: start-up would stop: {err}", service.name));
         assert_eq!(
@@ -183,21 +244,140 @@ fn the_compose_environment_is_a_valid_configuration_with_the_topology_ports() {
 }
 
 #[test]
-fn the_four_services_share_one_jwt_secret_and_their_infrastructure_credentials() {
+fn only_fechatter_holds_the_private_key_and_no_key_or_nats_password_is_written_in_the_file() {
     let compose = compose();
-    let secrets: BTreeSet<String> = SERVICES
-        .iter()
-        .map(|s| {
-            compose.environment(s.name).unwrap_or_default()[&format!("{}_JWT_SECRET", s.env_prefix)]
-                .clone()
-        })
-        .collect();
-    assert_eq!(
-        secrets.len(),
-        1,
-        "the services must verify each other's tokens"
+    for service in SERVICES {
+        let env = compose.environment(service.name).unwrap_or_default();
+        let prefix = service.env_prefix;
+        // The shared HS256 secret is gone, and no key or password is written inline.
+        for name in env.keys() {
+            assert!(!name.ends_with("_JWT_SECRET"), "{}: {name}", service.name);
+            for secret in [
+                "_JWT_PRIVATE_KEY",
+                "_JWT_PUBLIC_KEY",
+                "_NATS_PASSWORD",
+                "_PROBE_PASSWORD",
+                "_API_KEY",
+            ] {
+                assert!(
+                    !name.ends_with(secret)
+                        || name.ends_with("_LLM_API_KEY")
+                        || name.ends_with("_EMBEDDING_API_KEY"),
+                    "{}: {name} is inline; name its file in {name}_FILE",
+                    service.name
+                );
+            }
+        }
+        let private = env.get(&format!("{prefix}_JWT_PRIVATE_KEY_FILE"));
+        let public = env.get(&format!("{prefix}_JWT_PUBLIC_KEY_FILE"));
+        match service.name {
+            "fechatter_server" => {
+                assert_eq!(
+                    private.map(String::as_str),
+                    Some("/var/lib/fechatter/secrets/jwt_private.pem")
+                );
+            }
+            // The bot verifies no token and signs none: it asks fechatter_server with its own key.
+            "bot_server" => {
+                assert!(
+                    private.is_none() && public.is_none(),
+                    "bot_server holds a key"
+                );
+                assert!(env.contains_key("BOT_FECHATTER_API_KEY_FILE"));
+            }
+            other => {
+                assert!(private.is_none(), "{other} holds the private key");
+                assert_eq!(
+                    public.map(String::as_str),
+                    Some("/var/lib/fechatter/secrets/jwt_public.pem")
+                );
+            }
+        }
+        // Each service mounts its own share of the secrets, nothing more.
+        let short = service.name.trim_end_matches("_server");
+        assert_eq!(
+            compose
+                .named_volumes(service.name)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|volume| volume.starts_with("secrets"))
+                .collect::<Vec<_>>(),
+            [format!("secrets-{short}")],
+            "{}",
+            service.name
+        );
+        assert!(
+            env[&format!("{prefix}_NATS_PASSWORD_FILE")]
+                .ends_with(&format!("nats_{short}_password"))
+        );
+    }
+    // The generator hands the private key to fechatter_server's share only.
+    let generator = format!(
+        "{:?}",
+        compose
+            .service("secrets")
+            .unwrap_or_else(|e| panic!("{e:#}"))["command"]
     );
+    assert!(generator.contains("fechatter_secrets"), "{generator}");
+    assert_eq!(
+        generator.matches("jwt_private.pem").count(),
+        1,
+        "{generator}"
+    );
+    assert!(
+        generator.contains("cp jwt_private.pem nats_fechatter_password bot_api_key ../fechatter/")
+    );
+}
 
+#[test]
+fn postgres_nats_and_clickhouse_are_reachable_from_this_host_only() {
+    let compose = compose();
+    for name in ["postgres", "nats", "clickhouse"] {
+        let ports = compose.service(name).unwrap_or_else(|e| panic!("{e:#}"))["ports"].clone();
+        for port in ports.as_sequence().into_iter().flatten() {
+            let port = port.as_str().unwrap_or_default();
+            assert!(
+                port.starts_with("127.0.0.1:"),
+                "{name} publishes {port} on every interface"
+            );
+        }
+    }
+}
+
+#[test]
+fn nats_runs_with_the_repository_permissions_and_the_generated_passwords() {
+    let compose = compose();
+    let nats = compose.service("nats").unwrap_or_else(|e| panic!("{e:#}"));
+    let command = format!("{:?}", nats["command"]);
+    assert!(command.contains("/etc/nats/nats-server.conf"), "{command}");
+    let mounts = format!("{:?}", nats["volumes"]);
+    assert!(
+        mounts.contains("./nats/nats-server.conf:/etc/nats/nats-server.conf:ro"),
+        "{mounts}"
+    );
+    assert!(
+        mounts.contains("secrets:/run/fechatter-secrets:ro"),
+        "{mounts}"
+    );
+    assert!(format!("{:?}", nats["entrypoint"]).contains("nats.env"));
+    let permissions = std::fs::read_to_string(repo_path("nats/nats-server.conf"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    for user in ["fechatter", "notify", "bot", "analytics", "operator"] {
+        assert!(
+            permissions.contains(&format!("user: {user}\n")),
+            "no NATS user {user}"
+        );
+        let variable = format!("${}_NATS_PASSWORD", user.to_ascii_uppercase());
+        assert!(
+            permissions.contains(&variable),
+            "{user}'s password is not {variable}"
+        );
+    }
+}
+
+#[test]
+fn the_services_share_their_infrastructure_credentials() {
+    let compose = compose();
     let postgres = compose.environment("postgres").unwrap_or_default();
     let database_url = format!(
         "postgres://{}:{}@postgres:5432/{}",

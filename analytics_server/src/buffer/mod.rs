@@ -2,8 +2,10 @@
 //!
 //! Bounded: a consumer waits for room and learns when its rows are durably written, so it acks
 //! only then (client events reach it from their stream too: they are stored before the HTTP
-//! `202`). Idempotent: an event whose id is already buffered or recently written is dropped as a
-//! duplicate (a redelivery of a buffered event waits for the buffered copy).
+//! `202`). Idempotent: an event whose key is already buffered or recently written is dropped as a
+//! duplicate (a redelivery of a buffered event waits for the buffered copy). The key is the event
+//! id within its workspace and source: a client cannot suppress another workspace's events, or a
+//! domain event, by reporting an event under the same id.
 
 pub mod flusher;
 mod recent;
@@ -18,6 +20,24 @@ use uuid::Uuid;
 use crate::events::{EventRow, EventType, Source};
 use crate::observability::metrics::{BufferMetrics, IngestMetrics};
 use recent::RecentIds;
+
+/// What makes two events the same event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DedupKey {
+    workspace_id: i64,
+    source: Source,
+    event_id: Uuid,
+}
+
+impl DedupKey {
+    pub fn of(row: &EventRow, source: Source) -> Self {
+        Self {
+            workspace_id: row.workspace_id,
+            source,
+            event_id: row.event_id,
+        }
+    }
+}
 
 /// An event waiting to be written.
 #[derive(Debug)]
@@ -36,6 +56,10 @@ impl Pending {
             event_type,
             received: Instant::now(),
         }
+    }
+
+    fn key(&self) -> DedupKey {
+        DedupKey::of(&self.row, self.source)
     }
 }
 
@@ -74,9 +98,9 @@ struct Shared {
 
 struct State {
     queued: VecDeque<Pending>,
-    /// Ids queued or being written, with whoever waits for them to be written.
-    unwritten: HashMap<Uuid, Vec<oneshot::Sender<()>>>,
-    written: RecentIds,
+    /// Events queued or being written, with whoever waits for them to be written.
+    unwritten: HashMap<DedupKey, Vec<oneshot::Sender<()>>>,
+    written: RecentIds<DedupKey>,
 }
 
 impl Buffer {
@@ -112,10 +136,10 @@ impl Buffer {
         self.shared.capacity
     }
 
-    /// Whether an event with this id is buffered or was written recently.
-    pub fn knows(&self, id: &Uuid) -> bool {
+    /// Whether an event with this key is buffered or was written recently.
+    pub fn knows(&self, key: &DedupKey) -> bool {
         let state = self.state();
-        state.written.contains(id) || state.unwritten.contains_key(id)
+        state.written.contains(key) || state.unwritten.contains_key(key)
     }
 
     /// Admits all of `events` or none, without waiting (a test's way in).
@@ -198,7 +222,7 @@ impl Buffer {
         event: Pending,
         done: Option<oneshot::Sender<()>>,
     ) -> Admission {
-        let id = event.row.event_id;
+        let id = event.key();
         if state.written.contains(&id) {
             self.shared.room.add_permits(1);
             IngestMetrics::duplicate(event.source);
@@ -249,7 +273,7 @@ impl Buffer {
     pub fn written(&self, batch: &[Pending]) {
         let mut state = self.state();
         for event in batch {
-            let id = event.row.event_id;
+            let id = event.key();
             for waiter in state.unwritten.remove(&id).unwrap_or_default() {
                 let _ = waiter.send(());
             }

@@ -1,19 +1,18 @@
-//! The ids of the most recently written events, so a retried client batch or a redelivered domain
-//! event is recognised without asking ClickHouse.
+//! The keys of the most recently written events, so a retried client batch or a redelivered
+//! domain event is recognised without asking ClickHouse.
 
 use std::collections::{HashSet, VecDeque};
+use std::hash::Hash;
 
-use uuid::Uuid;
-
-/// A set that forgets its oldest ids beyond `capacity`.
+/// A set that forgets its oldest keys beyond `capacity`.
 #[derive(Debug)]
-pub struct RecentIds {
+pub struct RecentIds<K> {
     capacity: usize,
-    ids: HashSet<Uuid>,
-    order: VecDeque<Uuid>,
+    ids: HashSet<K>,
+    order: VecDeque<K>,
 }
 
-impl RecentIds {
+impl<K: Hash + Eq + Copy> RecentIds<K> {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
@@ -22,11 +21,11 @@ impl RecentIds {
         }
     }
 
-    pub fn contains(&self, id: &Uuid) -> bool {
+    pub fn contains(&self, id: &K) -> bool {
         self.ids.contains(id)
     }
 
-    pub fn insert(&mut self, id: Uuid) {
+    pub fn insert(&mut self, id: K) {
         if self.capacity == 0 || !self.ids.insert(id) {
             return;
         }
@@ -46,6 +45,8 @@ impl RecentIds {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]

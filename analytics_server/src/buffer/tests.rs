@@ -137,3 +137,31 @@ fn a_full_batch_is_announced() {
     let _ = buffer.try_accept(events(1));
     assert!(buffer.has_full_batch());
 }
+
+#[test]
+fn an_id_is_a_duplicate_only_within_its_workspace_and_source() {
+    let buffer = Buffer::new(10, 100, 100);
+    let id = Uuid::now_v7();
+    let mut other_workspace = event(id);
+    other_workspace.row.workspace_id = 2;
+    let mut domain = event(id);
+    domain.source = Source::Nats;
+    assert_eq!(
+        buffer.try_accept(vec![event(id), other_workspace, domain, event(id)]),
+        Ok(vec![
+            Admission::Queued,
+            Admission::Queued,
+            Admission::Queued,
+            Admission::Duplicate
+        ])
+    );
+    let batch = buffer.take_batch();
+    buffer.written(&batch);
+    let mut late_domain = event(id);
+    late_domain.source = Source::Nats;
+    late_domain.row.workspace_id = 3;
+    assert_eq!(
+        buffer.try_accept(vec![event(id), late_domain]),
+        Ok(vec![Admission::Duplicate, Admission::Queued])
+    );
+}

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::buffer::DedupKey;
 use crate::error::{AppError, RejectedEvent};
 use crate::events::client::{self, ClientEvent, Context, Limits};
 use crate::events::{EventRow, Source};
@@ -41,12 +42,12 @@ fn limits(state: &AppState) -> Limits {
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn ingest(
     state: &AppState,
-    caller: Option<&Claims>,
+    caller: &Claims,
     events: &[Value],
 ) -> Result<BatchOutcome, AppError> {
     let context = Context {
-        user_id: caller.map_or(0, |claims| claims.user_id().0),
-        workspace_id: caller.map_or(0, |claims| claims.workspace_id().0),
+        user_id: caller.user_id().0,
+        workspace_id: caller.workspace_id().0,
         received_at: Utc::now(),
     };
     let limits = limits(state);
@@ -67,9 +68,12 @@ pub async fn ingest(
     let event_ids: Vec<Uuid> = valid.iter().map(|event| event.row.event_id).collect();
     let accepted = valid.len();
     // What this instance buffered or wrote recently (a retried request) is not stored again.
-    let (known, fresh): (Vec<ClientEvent>, Vec<ClientEvent>) = valid
-        .into_iter()
-        .partition(|event| state.buffer().knows(&event.row.event_id));
+    let (known, fresh): (Vec<ClientEvent>, Vec<ClientEvent>) =
+        valid.into_iter().partition(|event| {
+            state
+                .buffer()
+                .knows(&DedupKey::of(&event.row, Source::Http))
+        });
     for _ in &known {
         IngestMetrics::duplicate(Source::Http);
     }

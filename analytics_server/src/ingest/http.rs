@@ -8,9 +8,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::client::{BatchOutcome, ingest};
-use crate::auth::MaybeCaller;
 use crate::error::AppError;
 use crate::events::rejection::RejectReason;
+use crate::limits::LimitedCaller;
 use crate::observability::metrics::IngestMetrics;
 use crate::state::AppState;
 
@@ -39,11 +39,11 @@ fn refused_body(error: ApiError) -> AppError {
 
 pub async fn post_event(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    LimitedCaller(caller): LimitedCaller,
     body: Result<Json<Value>, ApiError>,
 ) -> Result<(StatusCode, Json<Accepted>), AppError> {
     let Json(event) = body.map_err(refused_body)?;
-    let outcome = ingest(&state, caller.as_ref(), std::slice::from_ref(&event))
+    let outcome = ingest(&state, &caller.0, std::slice::from_ref(&event))
         .await
         .map_err(|err| match err {
             AppError::NoValidEvents(mut rejected) if rejected.len() == 1 => {
@@ -68,7 +68,7 @@ pub async fn post_event(
 
 pub async fn post_events(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    LimitedCaller(caller): LimitedCaller,
     body: Result<Json<Batch>, ApiError>,
 ) -> Result<(StatusCode, Json<BatchOutcome>), AppError> {
     let Json(batch) = body.map_err(refused_body)?;
@@ -84,6 +84,6 @@ pub async fn post_events(
             max,
         });
     }
-    let outcome = ingest(&state, caller.as_ref(), &batch.events).await?;
+    let outcome = ingest(&state, &caller.0, &batch.events).await?;
     Ok((StatusCode::ACCEPTED, Json(outcome)))
 }

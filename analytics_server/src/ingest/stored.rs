@@ -3,8 +3,9 @@
 //! JSON arrays of rows of at most [`CHUNK_BYTES`] each, and written to ClickHouse by the consumer
 //! `analytics_client_events` like any other event.
 //!
-//! Each message's `Nats-Msg-Id` is a digest of the event ids it holds, so a client retrying the same
-//! request within JetStream's duplicate window stores nothing twice; beyond it, the event ids do.
+//! Each message's `Nats-Msg-Id` is a digest of the workspace and event ids it holds, so a client
+//! retrying the same request within JetStream's duplicate window stores nothing twice (beyond it,
+//! the event ids do), while another workspace reporting the same ids is never taken for a retry.
 
 use std::time::Duration;
 
@@ -44,6 +45,7 @@ pub fn chunks(rows: &[EventRow]) -> Result<Vec<(Vec<u8>, String)>, serde_json::E
         }
         body.push(if body.is_empty() { b'[' } else { b',' });
         body.extend_from_slice(&encoded);
+        digest.update(row.workspace_id.to_be_bytes());
         digest.update(row.event_id.as_bytes());
     }
     if !body.is_empty() {
@@ -139,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn the_same_rows_make_the_same_message_ids() {
+    fn the_same_rows_make_the_same_message_ids_and_another_workspace_other_ones() {
         let rows: Vec<EventRow> = (0..10).map(|_| row(10)).collect();
         let ids = |rows: &[EventRow]| -> Vec<String> {
             chunks(rows)
@@ -150,5 +152,14 @@ mod tests {
         };
         assert_eq!(ids(&rows), ids(&rows));
         assert_ne!(ids(&rows), ids(&rows[1..]));
+        let elsewhere: Vec<EventRow> = rows
+            .iter()
+            .cloned()
+            .map(|mut row| {
+                row.workspace_id = 7;
+                row
+            })
+            .collect();
+        assert_ne!(ids(&rows), ids(&elsewhere));
     }
 }

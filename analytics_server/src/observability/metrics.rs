@@ -140,6 +140,11 @@ pub const DAILY_MESSAGES_SENT: MetricDef = MetricDef::gauge(
     "Messages created today (UTC), all workspaces.",
     &[],
 );
+pub const RATE_LIMITED: MetricDef = MetricDef::counter(
+    "analytics_rate_limited_total",
+    "POST /api/event(s) requests refused with 429, by the bucket that was empty (user or address).",
+    &["scope"],
+);
 
 /// The declarations owned by analytics_server (the shared HTTP and health metrics are added by
 /// [`super::catalogue`]).
@@ -166,6 +171,7 @@ pub const DECLARED: &[MetricDef] = &[
     DAILY_ACTIVE_USERS,
     WEEKLY_ACTIVE_USERS,
     DAILY_MESSAGES_SENT,
+    RATE_LIMITED,
 ];
 
 /// Gauges read 0 from the start instead of being absent until first set.
@@ -338,5 +344,42 @@ mod tests {
             observability::catalogue::violations("analytics", &defs),
             Vec::<String>::new()
         );
+    }
+}
+
+/// Which rate limit refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitScope {
+    User,
+    Address,
+}
+
+impl LimitScope {
+    const ALL: [LimitScope; 2] = [LimitScope::User, LimitScope::Address];
+
+    const fn as_str(self) -> &'static str {
+        match self {
+            LimitScope::User => "user",
+            LimitScope::Address => "address",
+        }
+    }
+}
+
+pub struct ProtectionMetrics;
+
+impl ProtectionMetrics {
+    /// Makes both series exist from start-up.
+    pub fn prime() {
+        for scope in LimitScope::ALL {
+            RATE_LIMITED
+                .counter_with([("scope", scope.as_str())])
+                .increment(0);
+        }
+    }
+
+    pub fn rate_limited(scope: LimitScope) {
+        RATE_LIMITED
+            .counter_with([("scope", scope.as_str())])
+            .increment(1);
     }
 }

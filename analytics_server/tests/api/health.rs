@@ -47,7 +47,11 @@ async fn with_its_dependencies_unreachable_the_service_is_live_but_neither_ready
     .await;
     // An event cannot be stored without NATS: refused at once, for the client to retry.
     let (status, body) = app
-        .post("/api/event", &event("app_start", "s", Utc::now()), None)
+        .post(
+            "/api/event",
+            &event("app_start", "s", Utc::now()),
+            Some(&app.token(1, 1)),
+        )
         .await;
     assert_eq!(
         (status, body["code"].as_str()),

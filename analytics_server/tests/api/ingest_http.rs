@@ -89,7 +89,11 @@ async fn bad_input_gets_the_right_error_and_a_mixed_batch_keeps_its_good_events(
     let now = Utc::now();
 
     let (status, body) = app
-        .post_raw("/api/events", "{\"events\": [".into(), None)
+        .post_raw(
+            "/api/events",
+            "{\"events\": [".into(),
+            Some(&app.token(1, 1)),
+        )
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -97,7 +101,11 @@ async fn bad_input_gets_the_right_error_and_a_mixed_batch_keeps_its_good_events(
     );
 
     let (status, body) = app
-        .post("/api/event", &event("app_exploded", "s", now), None)
+        .post(
+            "/api/event",
+            &event("app_exploded", "s", now),
+            Some(&app.token(1, 1)),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -106,7 +114,9 @@ async fn bad_input_gets_the_right_error_and_a_mixed_batch_keeps_its_good_events(
     );
 
     let future = event("app_start", "s", now + Duration::hours(2));
-    let (status, body) = app.post("/api/event", &future, None).await;
+    let (status, body) = app
+        .post("/api/event", &future, Some(&app.token(1, 1)))
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (
@@ -117,7 +127,11 @@ async fn bad_input_gets_the_right_error_and_a_mixed_batch_keeps_its_good_events(
 
     let six: Vec<Value> = (0..6).map(|_| event("app_start", "s", now)).collect();
     let (status, body) = app
-        .post("/api/events", &json!({ "events": six }), None)
+        .post(
+            "/api/events",
+            &json!({ "events": six }),
+            Some(&app.token(1, 1)),
+        )
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -127,7 +141,11 @@ async fn bad_input_gets_the_right_error_and_a_mixed_batch_keeps_its_good_events(
     let mut heavy = event("app_start", "s", now);
     heavy["properties"] = json!({ "padding": "x".repeat(5_000) });
     let (status, body) = app
-        .post("/api/events", &json!({ "events": [heavy] }), None)
+        .post(
+            "/api/events",
+            &json!({ "events": [heavy] }),
+            Some(&app.token(1, 1)),
+        )
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -135,7 +153,11 @@ async fn bad_input_gets_the_right_error_and_a_mixed_batch_keeps_its_good_events(
     );
 
     let (status, body) = app
-        .post("/api/events", &json!({ "events": [] }), None)
+        .post(
+            "/api/events",
+            &json!({ "events": [] }),
+            Some(&app.token(1, 1)),
+        )
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -149,7 +171,9 @@ async fn bad_input_gets_the_right_error_and_a_mixed_batch_keeps_its_good_events(
         event("chat_opened", "s1", now),
     ];
     let mixed = json!({ "events": [good[0], event("nope", "s1", now), good[1], spoofed] });
-    let (status, body) = app.post("/api/events", &mixed, None).await;
+    let (status, body) = app
+        .post("/api/events", &mixed, Some(&app.token(1, 1)))
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body["accepted"], 2);
     let rejected: Vec<(u64, &str)> = body["rejected"]
@@ -169,7 +193,9 @@ async fn bad_input_gets_the_right_error_and_a_mixed_batch_keeps_its_good_events(
     );
 
     // The same mixed batch again: the good events are duplicates, still stored once.
-    let (_, body) = app.post("/api/events", &mixed, None).await;
+    let (_, body) = app
+        .post("/api/events", &mixed, Some(&app.token(1, 1)))
+        .await;
     assert_eq!(
         (body["accepted"].as_u64(), body["duplicates"].as_u64()),
         (Some(2), Some(2))
@@ -188,7 +214,9 @@ async fn bad_input_gets_the_right_error_and_a_mixed_batch_keeps_its_good_events(
     }
 
     let all_bad = json!({ "events": [event("nope", "s", now)] });
-    let (status, body) = app.post("/api/events", &all_bad, None).await;
+    let (status, body) = app
+        .post("/api/events", &all_bad, Some(&app.token(1, 1)))
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("no_valid_events"))
@@ -228,10 +256,14 @@ async fn the_user_and_workspace_of_an_event_come_from_the_access_token_only() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let id = body["event_id"].as_str().expect("an event id").to_owned();
-    let (status, _) = app
+    // No anonymous events: a client reports once signed in.
+    let (status, body) = app
         .post("/api/event", &event("app_start", "s", now), None)
         .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
     let (status, body) = app
         .post(
             "/api/event",
@@ -244,7 +276,7 @@ async fn the_user_and_workspace_of_an_event_come_from_the_access_token_only() {
         (StatusCode::UNAUTHORIZED, Some("invalid_token"))
     );
 
-    app.wait_for_number("both events to be stored", "SELECT count() FROM events", 2)
+    app.wait_for_number("the event to be stored", "SELECT count() FROM events", 1)
         .await;
     let owner = app
         .sql(&format!(
@@ -252,10 +284,6 @@ async fn the_user_and_workspace_of_an_event_come_from_the_access_token_only() {
         ))
         .await;
     assert_eq!(owner.trim(), "42\t9");
-    let anonymous = app
-        .number("SELECT count() FROM events WHERE user_id = 0 AND workspace_id = 0")
-        .await;
-    assert_eq!(anonymous, 1);
 }
 
 #[tokio::test]
@@ -266,7 +294,11 @@ async fn events_accepted_before_a_shutdown_are_stored_and_written_exactly_once_a
         .map(|_| event("app_exit", "s", Utc::now()))
         .collect();
     let (status, _) = app
-        .post("/api/events", &json!({ "events": events }), None)
+        .post(
+            "/api/events",
+            &json!({ "events": events }),
+            Some(&app.token(1, 1)),
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(app.number("SELECT count() FROM events").await, 0);

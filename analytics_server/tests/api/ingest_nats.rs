@@ -167,7 +167,13 @@ async fn domain_events_from_jetstream_become_rows_and_feed_the_reports() {
         .await;
     assert_eq!(text, 0, "message text must never be stored");
 
-    let token = app.token(1, WORKSPACE);
+    // The workspace's owner: per-chat figures are theirs to see.
+    let token = app.token_with(
+        1,
+        WORKSPACE,
+        fechatter_auth::WorkspaceRole::Owner,
+        uuid::Uuid::now_v7(),
+    );
     let (status, body) = app.get("/api/reports/messages", Some(&token)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let per_type: Vec<(String, u64)> = body["rows"]

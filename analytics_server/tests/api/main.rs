@@ -1,6 +1,7 @@
 //! analytics_server against real ClickHouse 18.16 and NATS (one test binary, so the shared servers
 //! start once).
 
+mod access;
 mod cors;
 mod faults;
 mod health;

@@ -287,8 +287,14 @@ async fn reports_need_a_valid_token_and_a_sensible_range() {
         (status, body["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_query"))
     );
+    let admin = app.token_with(
+        1,
+        1,
+        fechatter_auth::WorkspaceRole::Admin,
+        uuid::Uuid::now_v7(),
+    );
     let (status, _) = app
-        .get("/api/reports/top-chats?limit=1000", Some(&token))
+        .get("/api/reports/top-chats?limit=1000", Some(&admin))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = app

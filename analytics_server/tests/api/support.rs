@@ -5,16 +5,20 @@ use std::time::Duration;
 use analytics_server::{Application, Config};
 use chrono::{DateTime, Utc};
 use env_config::Env;
-use fechatter_auth::TokenKeys;
+use fechatter_auth::{TokenSigner, WorkspaceRole};
 use fechatter_events::{EventBus, UserId, WorkspaceId};
 use reqwest::StatusCode;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use test_support::{ClickHouse, Nats, unique_name, wait_until};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub const SECRET: &str = "an-analytics-test-secret-that-is-32-bytes";
+/// A throw-away key pair for this test process: (private PEM, public PEM). The tests sign tokens
+/// as fechatter_server would; the service gets the public key only.
+pub fn token_keys() -> &'static (String, String) {
+    static KEYS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| fechatter_auth::generate_key_pair().expect("a key pair"))
+}
 pub const WAIT: Duration = Duration::from_secs(30);
 
 pub struct TestApp {
@@ -25,7 +29,7 @@ pub struct TestApp {
     pub clickhouse_url: String,
     pub nats_url: String,
     pub http: reqwest::Client,
-    keys: TokenKeys,
+    keys: TokenSigner,
     shutdown: CancellationToken,
     running: Option<tokio::task::JoinHandle<Result<(), analytics_server::StartupError>>>,
 }
@@ -83,7 +87,7 @@ impl TestApp {
                 "ANALYTICS_NATS_SUBJECT_PREFIX".into(),
                 bus.subject_prefix.clone(),
             ),
-            ("ANALYTICS_JWT_SECRET".into(), SECRET.into()),
+            ("ANALYTICS_JWT_PUBLIC_KEY".into(), token_keys().1.clone()),
             ("ANALYTICS_HEALTH_INTERVAL_MS".into(), "200".into()),
             ("ANALYTICS_FLUSH_INTERVAL_MS".into(), "200".into()),
             ("ANALYTICS_GAUGES_INTERVAL_MS".into(), "200".into()),
@@ -110,10 +114,11 @@ impl TestApp {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("an HTTP client"),
-            keys: TokenKeys::new(
-                &SecretString::from(SECRET.to_owned()),
+            keys: TokenSigner::from_private_pem(
+                &token_keys().0,
                 fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL,
-            ),
+            )
+            .expect("the test key"),
             shutdown,
             running: Some(running),
         }
@@ -147,9 +152,20 @@ impl TestApp {
         .await;
     }
 
+    /// A workspace member's token.
     pub fn token(&self, user: i64, workspace: i64) -> String {
+        self.token_with(user, workspace, WorkspaceRole::Member, Uuid::now_v7())
+    }
+
+    pub fn token_with(
+        &self,
+        user: i64,
+        workspace: i64,
+        role: WorkspaceRole,
+        session: Uuid,
+    ) -> String {
         self.keys
-            .issue(UserId(user), WorkspaceId(workspace), Uuid::now_v7())
+            .issue(UserId(user), WorkspaceId(workspace), role, session, None)
     }
 
     pub async fn status(&self, path: &str) -> StatusCode {

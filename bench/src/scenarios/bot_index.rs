@@ -108,7 +108,8 @@ async fn migrate(setup: &Setup, database_url: &str, nats_url: &str) -> anyhow::R
                 ("NATS_URL", nats_url.to_owned()),
                 ("NATS_STREAM", bus.stream.clone()),
                 ("NATS_SUBJECT_PREFIX", bus.subject_prefix.clone()),
-                ("JWT_SECRET", setup.jwt_secret.clone()),
+                ("JWT_PRIVATE_KEY", setup.keys.private_pem.clone()),
+                ("BOT_API_KEY", setup.keys.bot_api_key.clone()),
             ],
         )
         .await?;
@@ -163,7 +164,7 @@ pub async fn run(
         .connect(database_url)
         .await
         .context("connecting to the benchmark database")?;
-    let seeded = seed::chats(&pool, &setup.jwt_secret, scale.chats, scale.chat_size).await?;
+    let seeded = seed::chats(&pool, &setup.keys, scale.chats, scale.chat_size).await?;
     let rate = scale.bot_rate;
     let per_second = |d: Duration| (d.as_secs_f64() * f64::from(rate)).ceil() as usize;
     let (warm, measured) = (per_second(setup.warmup).max(1), per_second(setup.duration));
@@ -185,7 +186,7 @@ pub async fn run(
                 ("NATS_URL", nats_url.to_owned()),
                 ("NATS_STREAM", bus.stream.clone()),
                 ("NATS_SUBJECT_PREFIX", bus.subject_prefix.clone()),
-                ("JWT_SECRET", setup.jwt_secret.clone()),
+                ("FECHATTER_API_KEY", setup.keys.bot_api_key.clone()),
             ],
         )
         .await?;

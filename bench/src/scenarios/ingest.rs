@@ -91,13 +91,18 @@ pub async fn run(
                 ("NATS_URL", nats_url.to_owned()),
                 ("NATS_STREAM", bus.to_uppercase()),
                 ("NATS_SUBJECT_PREFIX", bus.clone()),
-                ("JWT_SECRET", setup.jwt_secret.clone()),
+                ("JWT_PUBLIC_KEY", setup.keys.public_pem.clone()),
+                // One client posts every batch: the per-user and per-address limits would be
+                // what is measured.
+                ("RATE_LIMIT_PER_USER_PER_MINUTE", "1000000".to_owned()),
+                ("RATE_LIMIT_PER_ADDRESS_PER_MINUTE", "1000000".to_owned()),
             ],
         )
         .await?;
     let table = format!("{database}.events");
     let ch_pid = server_pid(clickhouse_url);
-    let token = seed::token_keys(&setup.jwt_secret).issue(
+    let token = seed::token(
+        &seed::signer(&setup.keys)?,
         fechatter_events::UserId(1),
         fechatter_events::WorkspaceId(1),
         uuid::Uuid::now_v7(),

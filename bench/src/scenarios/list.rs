@@ -80,7 +80,7 @@ pub async fn run(
                 ("NATS_URL", nats_url.to_owned()),
                 ("NATS_STREAM", bus.to_uppercase()),
                 ("NATS_SUBJECT_PREFIX", bus.clone()),
-                ("JWT_SECRET", setup.jwt_secret.clone()),
+                ("JWT_PRIVATE_KEY", setup.keys.private_pem.clone()),
             ],
         )
         .await?;

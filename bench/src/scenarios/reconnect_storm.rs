@@ -218,7 +218,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
 
     let doomed = notify(setup, nats_url, &bus).await?;
     let survivor = notify(setup, nats_url, &bus).await?;
-    let subscribers = ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.jwt_secret);
+    let subscribers = ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.keys)?;
     let clients = Arc::new(Clients::new(count));
     // Clients 0, 2, 4… on the instance that will die, the others on the survivor.
     let round = Arc::new(Round {

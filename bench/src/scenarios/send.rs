@@ -91,7 +91,7 @@ pub async fn run(
                 ("NATS_URL", nats_url.to_owned()),
                 ("NATS_STREAM", bus.to_uppercase()),
                 ("NATS_SUBJECT_PREFIX", bus.clone()),
-                ("JWT_SECRET", setup.jwt_secret.clone()),
+                ("JWT_PRIVATE_KEY", setup.keys.private_pem.clone()),
                 // The send path's capacity is measured, not the per-user limit (120 a minute):
                 // 200 users at thousands of sends a second would otherwise get 429s once their
                 // buckets run dry. The limiter's check still runs on every request.
@@ -104,7 +104,7 @@ pub async fn run(
         .connect(database_url)
         .await
         .context("connecting to the benchmark database")?;
-    let seeded = seed::chats(&pool, &setup.jwt_secret, scale.chats, scale.chat_size).await?;
+    let seeded = seed::chats(&pool, &setup.keys, scale.chats, scale.chat_size).await?;
     let postgres = postgres_pid(database_url);
     let workload = Arc::new(SendWorkload {
         host: super::host(service.api),

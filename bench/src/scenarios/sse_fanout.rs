@@ -236,7 +236,7 @@ pub(crate) async fn notify(
                 ("NATS_URL", nats_url.to_owned()),
                 ("NATS_STREAM", bus.stream.clone()),
                 ("NATS_SUBJECT_PREFIX", bus.subject_prefix.clone()),
-                ("JWT_SECRET", setup.jwt_secret.clone()),
+                ("JWT_PUBLIC_KEY", setup.keys.public_pem.clone()),
             ],
         )
         .await
@@ -260,7 +260,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
     let service = measure(
         setup,
         &[&one],
-        ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.jwt_secret),
+        ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.keys)?,
         Run {
             system: "notify_server (via JetStream)",
             target: target.clone(),
@@ -277,7 +277,7 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
     let two = measure(
         setup,
         &[&first, &second],
-        ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.jwt_secret),
+        ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.keys)?,
         Run {
             system: "2 × notify_server, half of the subscribers each (via JetStream)",
             target,

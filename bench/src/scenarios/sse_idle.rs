@@ -121,11 +121,11 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
                 ("NATS_URL", nats_url.to_owned()),
                 ("NATS_STREAM", bus.to_uppercase()),
                 ("NATS_SUBJECT_PREFIX", bus.clone()),
-                ("JWT_SECRET", setup.jwt_secret.clone()),
+                ("JWT_PUBLIC_KEY", setup.keys.public_pem.clone()),
             ],
         )
         .await?;
-    let subscribers = ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.jwt_secret);
+    let subscribers = ramp::notify_subscribers(count, scale.sse_workspace_size, &setup.keys)?;
     let hold = setup.duration.min(MAX_HOLD);
     let service_row = measure("notify_server GET /events", &notify, subscribers, hold).await?;
     notify.stop().await?;

@@ -21,19 +21,23 @@ const POLL: Duration = Duration::from_millis(50);
 const QUIET: Duration = Duration::from_millis(500);
 
 /// notify subscribers: user `i + 1` in workspace `i / workspace_size + 1`, each with a token.
-pub fn notify_subscribers(count: usize, workspace_size: usize, secret: &str) -> Vec<Subscriber> {
-    let keys = seed::token_keys(secret);
-    (0..count)
+pub fn notify_subscribers(
+    count: usize,
+    workspace_size: usize,
+    keys: &crate::BenchKeys,
+) -> anyhow::Result<Vec<Subscriber>> {
+    let signer = seed::signer(keys)?;
+    Ok((0..count)
         .map(|i| {
             let user = UserId(i as i64 + 1);
             let workspace = WorkspaceId((i / workspace_size.max(1)) as i64 + 1);
             Subscriber {
                 path: "/events".to_owned(),
-                token: Some(keys.issue(user, workspace, Uuid::now_v7())),
+                token: Some(seed::token(&signer, user, workspace, Uuid::now_v7())),
                 last_event_id: None,
             }
         })
-        .collect()
+        .collect())
 }
 
 pub fn hub_subscribers(count: usize) -> Vec<Subscriber> {

@@ -1,4 +1,6 @@
-//! The synthetic send-receive probe (`BOT_PROBE_*`): on when a canary password is set.
+//! The synthetic send-receive probe (`BOT_PROBE_*`): on when a canary password is set
+//! (`BOT_PROBE_PASSWORD`, or the file `BOT_PROBE_PASSWORD_FILE` names, which compose and the
+//! native runner generate with the deployment's other secrets).
 
 use std::time::Duration;
 
@@ -22,14 +24,14 @@ pub struct ProbeSettings {
 }
 
 pub(super) fn probe(env: &Env) -> Result<Option<ProbeSettings>, ConfigError> {
-    if env.optional_string("PROBE_PASSWORD").is_none() {
+    let Some(password) = env.secret_or_file("PROBE_PASSWORD", MIN_PASSWORD_LEN)? else {
         return Ok(None);
-    }
+    };
     let interval =
         Duration::from_millis(env.bounded("PROBE_INTERVAL_MS", 30_000, 1_000, 3_600_000)?);
     let timeout = Duration::from_millis(env.bounded("PROBE_TIMEOUT_MS", 10_000, 100, 300_000)?);
     Ok(Some(ProbeSettings {
-        password: env.secret("PROBE_PASSWORD", None, MIN_PASSWORD_LEN)?,
+        password,
         notify_url: env.url(
             "PROBE_NOTIFY_URL",
             "http://localhost:6689",

@@ -1,9 +1,8 @@
-//! The assistant's user in each workspace (`users.is_bot`, handle `bot`) and the sign-in session
-//! its access tokens name. The chat API never creates bot users: this service does.
+//! The assistant's user in each workspace (`users.is_bot`, handle `bot`). The chat API never
+//! creates bot users: this service does, and gets their access tokens from the chat API.
 
 use fechatter_events::{UserId, WorkspaceId};
 use sqlx::PgExecutor;
-use uuid::Uuid;
 
 use crate::db::timed;
 
@@ -57,37 +56,4 @@ pub async fn find(
             .fetch_optional(db),
     )
     .await
-}
-
-/// The bot's newest open session, if any.
-pub async fn open_session(
-    db: impl PgExecutor<'_>,
-    bot: UserId,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    timed(
-        "bots.open_session",
-        sqlx::query_scalar(
-            "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL
-             ORDER BY created_at DESC LIMIT 1",
-        )
-        .bind(bot)
-        .fetch_optional(db),
-    )
-    .await
-}
-
-pub async fn insert_session(
-    db: impl PgExecutor<'_>,
-    bot: UserId,
-    session: Uuid,
-) -> Result<(), sqlx::Error> {
-    timed(
-        "bots.insert_session",
-        sqlx::query("INSERT INTO sessions (id, user_id) VALUES ($1, $2)")
-            .bind(session)
-            .bind(bot)
-            .execute(db),
-    )
-    .await
-    .map(|_| ())
 }

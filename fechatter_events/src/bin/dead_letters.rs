@@ -7,7 +7,12 @@
 //! ```
 //!
 //! It reads the same variables as fechatter_server: `FECHATTER_NATS_URL`, `FECHATTER_NATS_STREAM`
-//! and `FECHATTER_NATS_SUBJECT_PREFIX` (defaults: the local NATS and the default bus).
+//! and `FECHATTER_NATS_SUBJECT_PREFIX` (defaults: the local NATS and the default bus), and signs in
+//! as NATS user `DEAD_LETTERS_NATS_USER` (default `operator`, the only user of
+//! `nats/nats-server.conf` that may read the dead letters and re-publish events) with
+//! `DEAD_LETTERS_NATS_PASSWORD` or `DEAD_LETTERS_NATS_PASSWORD_FILE` (none: anonymously, as to a
+//! NATS without users). Its own prefix, so running it where a service's credentials are set does
+//! not sign it in as that service.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,7 +29,8 @@ const USAGE: &str = "usage:
 NAME is a consumer (bot_assistant) or a service (bot, analytics: all of its consumers); SEQ is a
 dead letter's sequence as `list` shows it. `--payload FILE` re-drives one dead letter with FILE's
 content as its body (a corrected event). Reads FECHATTER_NATS_URL, FECHATTER_NATS_STREAM and
-FECHATTER_NATS_SUBJECT_PREFIX.";
+FECHATTER_NATS_SUBJECT_PREFIX; signs in as DEAD_LETTERS_NATS_USER (operator) with
+DEAD_LETTERS_NATS_PASSWORD or DEAD_LETTERS_NATS_PASSWORD_FILE.";
 
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
@@ -88,7 +94,11 @@ async fn run(command: Command) -> Result<(), String> {
     let env = Env::from_process("FECHATTER");
     let url = fechatter_events::nats::url_from_env(&env).map_err(|err| err.to_string())?;
     let bus = EventBus::from_env(&env).map_err(|err| err.to_string())?;
-    let client = async_nats::ConnectOptions::new()
+    let auth =
+        fechatter_events::nats::auth_from_env(&Env::from_process("DEAD_LETTERS"), "operator")
+            .map_err(|err| err.to_string())?;
+    let client = auth
+        .apply(async_nats::ConnectOptions::new())
         .name("dead_letters")
         .connection_timeout(std::time::Duration::from_secs(5))
         .connect(url.as_str())

@@ -4,6 +4,8 @@
 mod current_user;
 pub mod password;
 pub mod secrets;
+pub mod throttle;
 
-pub use current_user::CurrentUser;
+pub use current_user::{CurrentUser, session_is_open};
 pub use password::Passwords;
+pub use throttle::SigninThrottle;

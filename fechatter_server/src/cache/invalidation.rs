@@ -21,7 +21,7 @@ pub async fn follow(state: AppState, shutdown: CancellationToken) {
         else {
             return;
         };
-        state.caches().clear();
+        state.caches().clear().await;
         loop {
             let received = tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -37,7 +37,7 @@ pub async fn follow(state: AppState, shutdown: CancellationToken) {
                 },
                 // The connection dropped; it reconnects on the next call, but what was announced
                 // meanwhile is lost.
-                Ok(None) => state.caches().clear(),
+                Ok(None) => state.caches().clear().await,
                 Err(err) => {
                     tracing::warn!(error = %err, "cache invalidation listener failed; reconnecting");
                     break;

@@ -3,6 +3,12 @@
 //! invalidates it here at once and announces it to the other instances (NOTIFY, see
 //! [`invalidation`]); the TTL bounds staleness should an announcement be lost. Absent values are
 //! not cached, so a new row is visible immediately.
+//!
+//! A load races with invalidations: it may read a row just before a sign-out commits and finish
+//! just after the sign-out invalidated the entry, which would put the session back as open. Each
+//! cache therefore has a generation, bumped by every invalidation and every direct insert; a load
+//! caches its value only if the generation is the one it started under (checked and inserted
+//! under the same lock an invalidation takes), so a revocation can never be undone by a load.
 
 pub mod invalidation;
 
@@ -26,6 +32,9 @@ use crate::repo::sessions::SessionState;
 pub struct MeteredCache<K, V> {
     name: CacheName,
     inner: Cache<K, V>,
+    /// Bumped by every change made without a load; a load started under an older generation does
+    /// not cache what it read.
+    generation: Arc<tokio::sync::Mutex<u64>>,
 }
 
 impl<K, V> MeteredCache<K, V>
@@ -40,6 +49,7 @@ where
                 .max_capacity(settings.max_entries)
                 .time_to_live(settings.ttl)
                 .build(),
+            generation: Arc::new(tokio::sync::Mutex::new(0)),
         }
     }
 
@@ -56,26 +66,43 @@ where
             return Ok(Some(value));
         }
         CacheMetrics::lookup(self.name, false);
+        let began_under = *self.generation.lock().await;
         let loaded = load().await?;
         if let Some(value) = &loaded {
-            self.inner.insert(key, value.clone()).await;
+            let generation = self.generation.lock().await;
+            if *generation == began_under {
+                self.inner.insert(key, value.clone()).await;
+            }
         }
         CacheMetrics::operation(self.name, CacheOperation::Load, started.elapsed());
         Ok(loaded)
     }
 
+    /// Sets a value known to be current (a revocation this instance just committed).
     pub async fn insert(&self, key: K, value: V) {
+        let mut generation = self.generation.lock().await;
+        *generation += 1;
         self.inner.insert(key, value).await;
     }
 
     pub async fn invalidate(&self, key: &K) {
         let started = Instant::now();
+        let mut generation = self.generation.lock().await;
+        *generation += 1;
         self.inner.invalidate(key).await;
+        drop(generation);
         CacheMetrics::operation(self.name, CacheOperation::Invalidate, started.elapsed());
     }
 
-    pub fn invalidate_all(&self) {
+    pub async fn invalidate_all(&self) {
+        let mut generation = self.generation.lock().await;
+        *generation += 1;
         self.inner.invalidate_all();
+    }
+
+    /// The cached value, without loading or counting a lookup.
+    pub async fn peek(&self, key: &K) -> Option<V> {
+        self.inner.get(key).await
     }
 
     async fn sample(&self) {
@@ -139,10 +166,10 @@ impl Caches {
     }
 
     /// Drops everything shared with other instances, for when announcements may have been missed.
-    pub fn clear(&self) {
-        self.sessions.invalidate_all();
-        self.chats.invalidate_all();
-        self.users.invalidate_all();
+    pub async fn clear(&self) {
+        self.sessions.invalidate_all().await;
+        self.chats.invalidate_all().await;
+        self.users.invalidate_all().await;
     }
 
     /// Updates the size gauges (`fechatter_cache_entries`, `fechatter_users_active`).
@@ -173,6 +200,55 @@ mod tests {
         assert_eq!(cache.get_or_load(1, load(20)).await, Ok(Some(10)));
         cache.invalidate(&1).await;
         assert_eq!(cache.get_or_load(1, load(30)).await, Ok(Some(30)));
+    }
+
+    #[tokio::test]
+    async fn a_load_that_began_before_an_invalidation_does_not_cache_what_it_read() {
+        let cache: MeteredCache<u32, &'static str> =
+            MeteredCache::new(CacheName::Sessions, settings());
+        let (read, release) = tokio::sync::oneshot::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let slow = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_load(1, || async move {
+                        // Read "open" from the database, then stall before caching it.
+                        let _ = started_tx.send(());
+                        let _ = release.await;
+                        Ok::<_, ()>(Some("open"))
+                    })
+                    .await
+            })
+        };
+        let _ = started.await;
+        // The sign-out commits and this instance records the revocation.
+        cache.insert(1, "revoked").await;
+        let _ = read.send(());
+        assert_eq!(slow.await.ok(), Some(Ok(Some("open"))));
+        assert_eq!(cache.peek(&1).await, Some("revoked"));
+
+        // The same after an invalidation announced by another instance.
+        cache.invalidate(&1).await;
+        let (read, release) = tokio::sync::oneshot::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let slow = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_load(1, || async move {
+                        let _ = started_tx.send(());
+                        let _ = release.await;
+                        Ok::<_, ()>(Some("open"))
+                    })
+                    .await
+            })
+        };
+        let _ = started.await;
+        cache.invalidate(&1).await;
+        let _ = read.send(());
+        let _ = slow.await;
+        assert_eq!(cache.peek(&1).await, None);
     }
 
     #[tokio::test]

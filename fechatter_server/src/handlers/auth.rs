@@ -1,6 +1,6 @@
 use axum::extract::State;
 use fechatter_http::Json;
-use http::StatusCode;
+use http::{HeaderValue, StatusCode, header};
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
@@ -15,49 +15,67 @@ use crate::rate_limit::{IpLimited, LimitedUser, limits};
 use crate::service;
 use crate::state::AppState;
 
+/// A response carrying credentials: never stored by a browser or a proxy (RFC 6749 §5.1).
+pub type NoStore<T> = ([(header::HeaderName, HeaderValue); 2], Json<T>);
+
+pub fn no_store<T>(body: T) -> NoStore<T> {
+    (
+        [
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::PRAGMA, HeaderValue::from_static("no-cache")),
+        ],
+        Json(body),
+    )
+}
+
 #[utoipa::path(post, path = "/api/signup", tag = "auth", request_body = SignupRequest,
     responses(
-        (status = 201, description = "Signed up: the owner of a new workspace, or a member of the invite's", body = AuthTokens),
+        (status = 201, description = "Signed up: the owner of a new workspace, or a member of the invite's", body = AuthTokens,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 409, description = "The email is taken", body = ErrorBody),
         BadJson, RateLimited, ServerErrors))]
 pub async fn signup(
     State(state): State<AppState>,
     _: IpLimited<limits::Signup>,
     JsonObject(input): JsonObject<SignupRequest>,
-) -> Result<(StatusCode, Json<AuthTokens>), AppError> {
+) -> Result<(StatusCode, NoStore<AuthTokens>), AppError> {
     let tokens = service::signup::signup(&state, input).await?;
-    Ok((StatusCode::CREATED, Json(tokens)))
+    Ok((StatusCode::CREATED, no_store(tokens)))
 }
 
 #[utoipa::path(post, path = "/api/signin", tag = "auth", request_body = SigninRequest,
     responses(
-        (status = 200, description = "Signed in", body = AuthTokens),
+        (status = 200, description = "Signed in", body = AuthTokens,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
-        BadJson, RateLimited, ServerErrors))]
+        (status = 429, description = "Too many attempts from this address (IPv6: its /64) or at this account; `Retry-After` says when to retry",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))),
+        BadJson, ServerErrors))]
 pub async fn signin(
     State(state): State<AppState>,
     _: IpLimited<limits::Signin>,
     JsonObject(input): JsonObject<SigninRequest>,
-) -> Result<Json<AuthTokens>, AppError> {
-    Ok(Json(service::auth::signin(&state, input).await?))
+) -> Result<NoStore<AuthTokens>, AppError> {
+    Ok(no_store(service::auth::signin(&state, input).await?))
 }
 
 #[utoipa::path(post, path = "/api/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new access token and the next refresh token (the given one is spent)", body = AuthTokens),
-        (status = 401, description = "The refresh token is unknown, expired or already used", body = ErrorBody),
+        (status = 200, description = "A new access token and the next refresh token (the given one is spent)", body = AuthTokens,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 401, description = "The refresh token is unknown, expired or already used (`refresh_token_reused` revokes its session), or its session has ended (`session_revoked`, `session_expired`: past `FECHATTER_SESSION_LIFETIME_DAYS`)", body = ErrorBody),
         BadJson, RateLimited, ServerErrors))]
 pub async fn refresh(
     State(state): State<AppState>,
     _: IpLimited<limits::Refresh>,
     JsonObject(input): JsonObject<RefreshRequest>,
-) -> Result<Json<AuthTokens>, AppError> {
-    Ok(Json(service::auth::refresh(&state, input).await?))
+) -> Result<NoStore<AuthTokens>, AppError> {
+    Ok(no_store(service::auth::refresh(&state, input).await?))
 }
 
 #[utoipa::path(post, path = "/api/signout", tag = "auth", security(("bearer" = [])),
     responses(
-        (status = 204, description = "The session and its tokens are revoked"),
+        (status = 204, description = "The session and its tokens are revoked, on every service (`session.revoked`)"),
         Unauthenticated, ServerErrors))]
 pub async fn signout(
     State(state): State<AppState>,

@@ -1,6 +1,7 @@
 //! HTTP handlers: each parses its input, calls one service function and shapes the answer.
 
 pub mod auth;
+pub mod bots;
 pub mod chats;
 pub mod files;
 pub mod messages;

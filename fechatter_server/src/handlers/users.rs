@@ -38,6 +38,19 @@ pub async fn directory(
     ))
 }
 
+#[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The account is removed: its email and password are erased, and every one of its sessions is revoked on every service (`session.revoked`)"),
+        (status = 409, description = "`workspace_owner`: a workspace's owner cannot remove their account", body = crate::openapi::responses::ErrorBody),
+        Unauthenticated, ServerErrors))]
+pub async fn remove_me(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> Result<StatusCode, AppError> {
+    service::accounts::remove(&state, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Sets the caller's status (`user.status_changed` goes to everyone in the workspace). While it is
 /// `dnd`, messages mentioning the caller list them in `silenced_mentions` of their events.
 #[utoipa::path(put, path = "/api/users/me/status", tag = "users", security(("bearer" = [])),

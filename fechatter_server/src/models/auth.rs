@@ -66,3 +66,20 @@ pub struct Invite {
     pub max_uses: i32,
     pub expires_at: DateTime<Utc>,
 }
+
+/// `POST /api/bots/token`: which workspace's assistant bot wants an access token.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BotTokenRequest {
+    pub workspace_id: WorkspaceId,
+}
+
+/// An access token for a workspace's assistant bot (no refresh token: the bot asks again).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotToken {
+    pub access_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub user_id: fechatter_events::UserId,
+}

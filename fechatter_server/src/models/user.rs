@@ -37,6 +37,16 @@ impl Role {
     }
 }
 
+impl From<Role> for fechatter_auth::WorkspaceRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Member => fechatter_auth::WorkspaceRole::Member,
+            Role::Admin => fechatter_auth::WorkspaceRole::Admin,
+            Role::Owner => fechatter_auth::WorkspaceRole::Owner,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, FromRow, ToSchema)]
 pub struct User {
     pub id: UserId,

@@ -28,6 +28,10 @@ fn ann() -> Value {
     })
 }
 
+/// An Ed25519-signed access token (header `{"typ":"JWT","alg":"EdDSA"}`); the claims and
+/// signature are shortened.
+const ACCESS_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxIiwid3MiOjF9.BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4_QEFCQ0RFRg";
+
 fn focus_status() -> Value {
     json!({
         "availability": "dnd", "text": "Focusing on the release",
@@ -43,7 +47,7 @@ fn ann_with_status() -> Value {
 
 fn tokens() -> Value {
     json!({
-        "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwid3MiOjF9.0q8zf8WNE_aXRUtSlVNO3WGf0W3Z71eNjy7kdHZfO34",
+        "access_token": ACCESS_TOKEN,
         "refresh_token": "U7VMlZYjmlTWGLxrR9LlwewjHLPNtuEWkvAB4N744ZM",
         "token_type": "Bearer",
         "expires_in": 900,
@@ -112,6 +116,17 @@ pub fn all() -> Vec<Exchange> {
         },
         Exchange {
             method: "post",
+            path: "/api/bots/token",
+            params: json!({}),
+            request: Some(json!({"workspace_id": 1})),
+            status: "200",
+            response: Some(json!({
+                "access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 900,
+                "user_id": 2
+            })),
+        },
+        Exchange {
+            method: "post",
             path: "/api/workspace/invites",
             params: json!({}),
             request: Some(json!({"max_uses": 5})),
@@ -133,6 +148,14 @@ pub fn all() -> Vec<Exchange> {
                 me["status"] = focus_status();
                 me
             }),
+        },
+        Exchange {
+            method: "delete",
+            path: "/api/users/me",
+            params: json!({}),
+            request: None,
+            status: "204",
+            response: None,
         },
         Exchange {
             method: "put",
@@ -435,7 +458,7 @@ pub fn all() -> Vec<Exchange> {
         Exchange {
             method: "get",
             path: "/api/ws",
-            params: json!({"access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwid3MiOjF9.0q8zf8WNE_aXRUtSlVNO3WGf0W3Z71eNjy7kdHZfO34"}),
+            params: json!({"access_token": ACCESS_TOKEN}),
             request: None,
             status: "101",
             response: None,

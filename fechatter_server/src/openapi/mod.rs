@@ -39,7 +39,9 @@ pub struct UploadForm {
         handlers::auth::refresh,
         handlers::auth::signout,
         handlers::auth::create_invite,
+        handlers::bots::token,
         handlers::users::me,
+        handlers::users::remove_me,
         handlers::users::directory,
         handlers::users::set_status,
         handlers::users::clear_status,
@@ -107,6 +109,10 @@ impl Modify for SecurityAndContent {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "bot_api_key",
+            SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).build()),
         );
         let download = openapi
             .paths

@@ -27,7 +27,8 @@ pub enum ServerErrors {
     /// Something went wrong on our side; the body names no internals.
     #[response(status = 500)]
     Internal(ErrorBody),
-    /// A dependency (the database) is unavailable; retry shortly.
+    /// A dependency (the database) is unavailable, or this instance is at a capacity limit
+    /// (`over_capacity`: password hashing, with `Retry-After`); retry shortly.
     #[response(status = 503)]
     Unavailable(ErrorBody),
 }
@@ -35,7 +36,9 @@ pub enum ServerErrors {
 /// Routes that need an access token.
 #[derive(IntoResponses)]
 pub enum Unauthenticated {
-    /// No token, or a malformed, expired or revoked one.
+    /// No token (in the `Authorization` header: only `/api/ws` also takes `?access_token=`), or a
+    /// malformed, expired or revoked one (`session_revoked`: signed out, refresh token reused,
+    /// account removed; `session_expired`: past the session lifetime).
     #[response(status = 401, headers(("WWW-Authenticate" = String, description = "Bearer challenge")))]
     Unauthorized(ErrorBody),
 }

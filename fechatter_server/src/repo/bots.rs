@@ -1,10 +1,11 @@
 //! The workspace assistant bots (users with `is_bot`), which bot_server creates, and the chats
 //! they were removed from.
 
-use fechatter_events::{ChatId, UserId};
+use fechatter_events::{ChatId, UserId, WorkspaceId};
 use sqlx::PgExecutor;
 
 use crate::db::timed;
+use crate::models::User;
 
 /// Those of `ids` that are bots.
 pub async fn among(db: impl PgExecutor<'_>, ids: &[UserId]) -> Result<Vec<UserId>, sqlx::Error> {
@@ -13,6 +14,23 @@ pub async fn among(db: impl PgExecutor<'_>, ids: &[UserId]) -> Result<Vec<UserId
         sqlx::query_scalar("SELECT id FROM users WHERE id = ANY($1) AND is_bot ORDER BY id")
             .bind(ids)
             .fetch_all(db),
+    )
+    .await
+}
+
+/// The workspace's assistant bot, which bot_server creates.
+pub async fn of_workspace(
+    db: impl PgExecutor<'_>,
+    workspace: WorkspaceId,
+) -> Result<Option<User>, sqlx::Error> {
+    timed(
+        "users.bot_of_workspace",
+        sqlx::query_as::<_, User>(
+            "SELECT id, workspace_id, fullname, handle, email, is_bot, workspace_role, created_at
+             FROM users WHERE workspace_id = $1 AND is_bot",
+        )
+        .bind(workspace)
+        .fetch_optional(db),
     )
     .await
 }

@@ -10,6 +10,8 @@ use crate::db::timed;
 pub struct SessionState {
     pub user_id: UserId,
     pub revoked: bool,
+    /// Sign-in time: the session ends a fixed lifetime after it.
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -20,6 +22,7 @@ pub struct RefreshTokenRow {
     pub expires_at: DateTime<Utc>,
     pub rotated: bool,
     pub session_revoked: bool,
+    pub session_created_at: DateTime<Utc>,
 }
 
 pub async fn insert(db: impl PgExecutor<'_>, id: Uuid, user: UserId) -> Result<(), sqlx::Error> {
@@ -38,7 +41,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<SessionSta
     timed(
         "sessions.find",
         sqlx::query_as::<_, SessionState>(
-            "SELECT user_id, revoked_at IS NOT NULL AS revoked FROM sessions WHERE id = $1",
+            "SELECT user_id, revoked_at IS NOT NULL AS revoked, created_at FROM sessions WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(db),
@@ -56,6 +59,40 @@ pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Err
     )
     .await
     .map(|done| done.rows_affected() > 0)
+}
+
+/// Revokes every open session of `user`; the ids revoked.
+pub async fn revoke_all(db: impl PgExecutor<'_>, user: UserId) -> Result<Vec<Uuid>, sqlx::Error> {
+    timed(
+        "sessions.revoke_all",
+        sqlx::query_scalar(
+            "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
+             RETURNING id",
+        )
+        .bind(user)
+        .fetch_all(db),
+    )
+    .await
+}
+
+/// The id of the newest open session of `user` begun after `started_after`.
+pub async fn newest_open_id(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+    started_after: DateTime<Utc>,
+) -> Result<Option<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+    timed(
+        "sessions.newest_open",
+        sqlx::query_as::<_, (Uuid, DateTime<Utc>)>(
+            "SELECT id, created_at FROM sessions
+             WHERE user_id = $1 AND revoked_at IS NULL AND created_at > $2
+             ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(user)
+        .bind(started_after)
+        .fetch_optional(db),
+    )
+    .await
 }
 
 pub async fn insert_refresh_token(
@@ -88,7 +125,8 @@ pub async fn lock_refresh_token(
         "refresh_tokens.lock",
         sqlx::query_as::<_, RefreshTokenRow>(
             "SELECT rt.id, rt.session_id, s.user_id, rt.expires_at,
-                    rt.rotated_at IS NOT NULL AS rotated, s.revoked_at IS NOT NULL AS session_revoked
+                    rt.rotated_at IS NOT NULL AS rotated, s.revoked_at IS NOT NULL AS session_revoked,
+                    s.created_at AS session_created_at
              FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
              WHERE rt.token_hash = $1
              FOR UPDATE OF rt",
@@ -108,4 +146,34 @@ pub async fn mark_rotated(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::
     )
     .await
     .map(|_| ())
+}
+
+/// Deletes refresh tokens past their expiry (a spent one stays until then, so its reuse is still
+/// recognised and revokes its session); how many.
+pub async fn prune_refresh_tokens(db: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
+    timed(
+        "refresh_tokens.prune",
+        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < now()").execute(db),
+    )
+    .await
+    .map(|done| done.rows_affected())
+}
+
+/// Deletes sessions that began before `started_before` (past their lifetime) or were revoked
+/// before `revoked_before` (their access tokens have expired), with their refresh tokens; how many.
+/// A deleted session's tokens are refused like a revoked one's: the check finds no session.
+pub async fn prune(
+    db: impl PgExecutor<'_>,
+    started_before: DateTime<Utc>,
+    revoked_before: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    timed(
+        "sessions.prune",
+        sqlx::query("DELETE FROM sessions WHERE created_at < $1 OR revoked_at < $2")
+            .bind(started_before)
+            .bind(revoked_before)
+            .execute(db),
+    )
+    .await
+    .map(|done| done.rows_affected())
 }

@@ -139,10 +139,12 @@ pub async fn in_workspace(
 ) -> Result<Vec<UserId>, sqlx::Error> {
     timed(
         "users.in_workspace",
-        sqlx::query_scalar("SELECT id FROM users WHERE workspace_id = $1 AND id = ANY($2)")
-            .bind(workspace)
-            .bind(ids)
-            .fetch_all(db),
+        sqlx::query_scalar(
+            "SELECT id FROM users WHERE workspace_id = $1 AND id = ANY($2) AND removed_at IS NULL",
+        )
+        .bind(workspace)
+        .bind(ids)
+        .fetch_all(db),
     )
     .await
 }
@@ -155,7 +157,7 @@ pub async fn directory(
 ) -> Result<Vec<User>, sqlx::Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM users
-         WHERE workspace_id = $1 AND ($2::bigint IS NULL OR id < $2)
+         WHERE workspace_id = $1 AND removed_at IS NULL AND ($2::bigint IS NULL OR id < $2)
          ORDER BY id DESC LIMIT $3"
     );
     timed(
@@ -167,4 +169,20 @@ pub async fn directory(
             .fetch_all(db),
     )
     .await
+}
+
+/// Removes a human account: its credentials are erased (its email may sign up again) and the row
+/// stays, since messages and chats name it; false when already removed.
+pub async fn remove(db: impl PgExecutor<'_>, id: UserId) -> Result<bool, sqlx::Error> {
+    timed(
+        "users.remove",
+        sqlx::query(
+            "UPDATE users SET removed_at = now(), email = NULL, password_hash = NULL
+             WHERE id = $1 AND NOT is_bot AND removed_at IS NULL",
+        )
+        .bind(id)
+        .execute(db),
+    )
+    .await
+    .map(|done| done.rows_affected() > 0)
 }

@@ -1,6 +1,7 @@
 //! Sessions: sign-in, refresh-token rotation and sign-out.
 
-use chrono::{Duration as TimeDelta, Utc};
+use chrono::{DateTime, Duration as TimeDelta, Utc};
+use fechatter_events::payload::RevocationReason;
 use sqlx::PgConnection;
 use tracing::instrument;
 use uuid::Uuid;
@@ -12,12 +13,19 @@ use crate::models::User;
 use crate::models::auth::{AuthTokens, RefreshRequest, SigninRequest};
 use crate::observability::metrics::{BusinessMetrics, SigninResult};
 use crate::repo;
-use crate::repo::invalidations::Stale;
-use crate::repo::sessions::SessionState;
+use crate::service::events;
+use crate::service::sessions::{self, Owner};
 use crate::state::AppState;
 
 /// Longer passwords are refused at sign-up, so sign-in does not spend a hash on them.
 pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// When a session begun at `started` ends, whatever its refreshes.
+fn session_end(state: &AppState, started: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
+    let lifetime =
+        TimeDelta::from_std(state.config().auth.session_lifetime).map_err(AppError::internal)?;
+    Ok(started + lifetime)
+}
 
 /// Starts a session (refresh-token family) for `user` and issues its first tokens.
 pub(crate) async fn open_session(
@@ -27,26 +35,35 @@ pub(crate) async fn open_session(
 ) -> Result<AuthTokens, AppError> {
     let session = Uuid::now_v7();
     repo::sessions::insert(&mut *conn, session, user.id).await?;
-    issue_tokens(state, conn, session, user).await
+    issue_tokens(state, conn, session, session_end(state, Utc::now())?, user).await
 }
 
 async fn issue_tokens(
     state: &AppState,
     conn: &mut PgConnection,
     session: Uuid,
+    ends_at: DateTime<Utc>,
     user: User,
 ) -> Result<AuthTokens, AppError> {
     let refresh_token = secrets::generate(32);
-    let ttl = TimeDelta::from_std(state.config().refresh_token_ttl).map_err(AppError::internal)?;
+    let ttl =
+        TimeDelta::from_std(state.config().auth.refresh_token_ttl).map_err(AppError::internal)?;
     repo::sessions::insert_refresh_token(
         conn,
         session,
         &secrets::hash(&refresh_token),
-        Utc::now() + ttl,
+        (Utc::now() + ttl).min(ends_at),
     )
     .await?;
+    let access_token = state.tokens().issue(
+        user.id,
+        user.workspace_id,
+        user.workspace_role.into(),
+        session,
+        Some(ends_at.timestamp()),
+    );
     Ok(AuthTokens {
-        access_token: state.tokens().issue(user.id, user.workspace_id, session),
+        access_token,
         refresh_token,
         token_type: "Bearer",
         expires_in: state.tokens().ttl().as_secs(),
@@ -66,6 +83,8 @@ pub async fn signin(state: &AppState, input: SigninRequest) -> Result<AuthTokens
 }
 
 async fn signin_checked(state: &AppState, input: SigninRequest) -> Result<AuthTokens, AppError> {
+    // Before any hashing: a guesser spread over many addresses still gets few tries per account.
+    state.signin_throttle().check(&input.email)?;
     if input.password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AppError::InvalidCredentials);
     }
@@ -96,22 +115,35 @@ pub async fn refresh(state: &AppState, input: RefreshRequest) -> Result<AuthToke
     if token.session_revoked {
         return Err(AppError::SessionRevoked);
     }
+    let user = repo::users::find(&mut *tx, token.user_id)
+        .await?
+        .ok_or(AppError::RefreshTokenInvalid)?;
     if token.rotated {
-        repo::sessions::revoke(&mut *tx, token.session_id).await?;
-        repo::invalidations::announce(&mut *tx, Stale::Session(token.session_id)).await?;
-        db::commit(tx).await?;
-        mark_revoked(state, token.session_id, token.user_id).await;
+        let owner = Owner {
+            user: user.id,
+            workspace: user.workspace_id,
+        };
+        sessions::revoke(
+            &mut tx,
+            token.session_id,
+            owner,
+            RevocationReason::RefreshTokenReused,
+        )
+        .await?;
+        events::commit(state, tx).await?;
+        sessions::forget(state, token.session_id, token.user_id).await;
         tracing::warn!(session = %token.session_id, "refresh token reused; session revoked");
         return Err(AppError::RefreshTokenReused);
+    }
+    let ends_at = session_end(state, token.session_created_at)?;
+    if ends_at <= Utc::now() {
+        return Err(AppError::SessionExpired);
     }
     if token.expires_at <= Utc::now() {
         return Err(AppError::RefreshTokenExpired);
     }
     repo::sessions::mark_rotated(&mut *tx, token.id).await?;
-    let user = repo::users::find(&mut *tx, token.user_id)
-        .await?
-        .ok_or(AppError::RefreshTokenInvalid)?;
-    let tokens = issue_tokens(state, &mut tx, token.session_id, user).await?;
+    let tokens = issue_tokens(state, &mut tx, token.session_id, ends_at, user).await?;
     db::commit(tx).await?;
     Ok(tokens)
 }
@@ -119,25 +151,18 @@ pub async fn refresh(state: &AppState, input: RefreshRequest) -> Result<AuthToke
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn signout(state: &AppState, caller: &CurrentUser) -> Result<(), AppError> {
     let mut tx = db::begin(state.pool()).await?;
-    repo::sessions::revoke(&mut *tx, caller.session_id).await?;
-    repo::invalidations::announce(&mut *tx, Stale::Session(caller.session_id)).await?;
-    db::commit(tx).await?;
-    mark_revoked(state, caller.session_id, caller.id).await;
+    let owner = Owner {
+        user: caller.id,
+        workspace: caller.workspace_id,
+    };
+    sessions::revoke(
+        &mut tx,
+        caller.session_id,
+        owner,
+        RevocationReason::SignedOut,
+    )
+    .await?;
+    events::commit(state, tx).await?;
+    sessions::forget(state, caller.session_id, caller.id).await;
     Ok(())
-}
-
-/// Makes this instance refuse the session's access tokens at once; the others follow when the
-/// announcement reaches them.
-async fn mark_revoked(state: &AppState, session: Uuid, user: fechatter_events::UserId) {
-    state
-        .caches()
-        .sessions
-        .insert(
-            session,
-            SessionState {
-                user_id: user,
-                revoked: true,
-            },
-        )
-        .await;
 }

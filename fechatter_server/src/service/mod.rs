@@ -2,8 +2,10 @@
 //! commands later. Authorization, validation, the transaction and the event all happen here.
 
 pub mod access;
+pub mod accounts;
 pub mod assistant;
 pub mod auth;
+pub mod bots;
 pub mod chats;
 pub mod events;
 pub mod file_sweep;
@@ -19,6 +21,7 @@ pub mod reactions;
 pub mod rules;
 pub mod search;
 pub mod search_filters;
+pub mod sessions;
 pub mod signup;
 pub mod statuses;
 pub mod typing;

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::common::{JWT_SECRET, TestApp, TestUser};
+use crate::common::{TestApp, TestUser, token_keys};
 
 /// Row counts of every table a chat route could change.
 async fn snapshot(app: &TestApp) -> Vec<i64> {
@@ -215,11 +215,14 @@ async fn outsiders_get_404_and_members_without_the_role_get_403_on_every_chat_ro
     .expect_error(409, "already_member");
 }
 
-fn token_with(claims: &Claims, secret: &str) -> String {
+/// `claims` signed with an Ed25519 private key (PEM).
+fn token_with(claims: &Claims, private_pem: &str) -> String {
+    let key = jsonwebtoken::EncodingKey::from_ed_pem(private_pem.as_bytes())
+        .unwrap_or_else(|err| panic!("{err}"));
     jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA),
         claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        &key,
     )
     .unwrap_or_default()
 }
@@ -235,13 +238,20 @@ fn with_token(user: &TestUser, token: &str) -> TestUser {
 async fn missing_bad_expired_and_revoked_tokens_get_401_with_a_bearer_challenge() {
     let app = TestApp::spawn().await;
     let ann = app.owner("ann", "Acme").await;
-    let valid = jsonwebtoken::decode::<Claims>(
-        &ann.token,
-        &jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes()),
-        &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
+    let (private, public) = token_keys();
+    let valid = fechatter_auth::TokenVerifier::from_public_pem(public)
+        .map(|verifier| verifier.verify(&ann.token))
+        .unwrap_or_else(|err| panic!("{err}"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    let (another_key, _) =
+        fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("{err}"));
+    // Algorithm confusion: HS256 with the public key, which every service holds, as the secret.
+    let confused = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &valid,
+        &jsonwebtoken::EncodingKey::from_secret(public.as_bytes()),
     )
-    .unwrap_or_else(|err| panic!("{err}"))
-    .claims;
+    .unwrap_or_default();
     let now = chrono::Utc::now().timestamp();
     let expired = Claims {
         iat: now - 3600,
@@ -255,16 +265,11 @@ async fn missing_bad_expired_and_revoked_tokens_get_401_with_a_bearer_challenge(
     let cases = [
         (None, "unauthenticated"),
         (Some("not-a-jwt".to_owned()), "invalid_token"),
+        (Some(token_with(&valid, &another_key)), "invalid_token"),
+        (Some(confused), "invalid_token"),
+        (Some(token_with(&expired, private)), "token_expired"),
         (
-            Some(token_with(
-                &valid,
-                "another-secret-that-is-at-least-32-bytes",
-            )),
-            "invalid_token",
-        ),
-        (Some(token_with(&expired, JWT_SECRET)), "token_expired"),
-        (
-            Some(token_with(&unknown_session, JWT_SECRET)),
+            Some(token_with(&unknown_session, private)),
             "session_revoked",
         ),
     ];

@@ -1,18 +1,13 @@
-//! The contract with bot_server: it creates its workspace's bot user and a session row in the
-//! database, mints access tokens with the shared secret, and posts like any member.
+//! The contract with bot_server: it creates its workspace's bot user in the database, gets the
+//! bot's access tokens from `POST /api/bots/token` with its own credential (it holds no key that
+//! could mint one), and posts like any member.
 
-use std::time::Duration;
-
-use fechatter_auth::TokenKeys;
 use fechatter_events::payload::{MemberChanged, MessagePayload};
-use fechatter_events::{EventKind, UserId, WorkspaceId};
-use secrecy::SecretString;
+use fechatter_events::{EventKind, UserId};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::common::events::only;
-
-use crate::common::{AppOptions, JWT_SECRET, TestApp, TestUser};
+use crate::common::{AppOptions, BOT_API_KEY, TestApp, TestUser};
 
 /// The workspace bot as bot_server creates it: a user row with `is_bot`.
 async fn insert_bot(app: &TestApp, owner: &TestUser) -> i64 {
@@ -26,36 +21,99 @@ async fn insert_bot(app: &TestApp, owner: &TestUser) -> i64 {
     .unwrap_or_else(|err| panic!("{err}"))
 }
 
-/// The workspace bot with a session and a minted token, as bot_server posts.
-async fn signed_in_bot(app: &TestApp, owner: &TestUser) -> TestUser {
-    let bot_id = insert_bot(app, owner).await;
-    let session = Uuid::now_v7();
-    sqlx::query("INSERT INTO sessions (id, user_id) VALUES ($1, $2)")
-        .bind(session)
-        .bind(bot_id)
-        .execute(&app.pool)
+/// The bot's identity with a token from `POST /api/bots/token`, as bot_server gets it.
+async fn bot_user(app: &TestApp, owner: &TestUser, bot_id: i64) -> TestUser {
+    let reply = app
+        .client
+        .post(app.url("/api/bots/token"))
+        .bearer_auth(BOT_API_KEY)
+        .json(&json!({"workspace_id": owner.workspace_id}))
+        .send()
         .await
         .unwrap_or_else(|err| panic!("{err}"));
-    let keys = TokenKeys::new(
-        &SecretString::from(JWT_SECRET.to_owned()),
-        Duration::from_secs(60),
+    assert_eq!(reply.status(), 200);
+    assert_eq!(
+        reply
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
     );
+    let body: serde_json::Value = reply.json().await.unwrap_or_default();
+    assert_eq!(body["user_id"], bot_id);
     TestUser {
         id: bot_id,
         workspace_id: owner.workspace_id,
         handle: "bot".to_owned(),
         email: String::new(),
-        token: keys.issue(UserId(bot_id), WorkspaceId(owner.workspace_id), session),
+        token: body["access_token"].as_str().unwrap_or_default().to_owned(),
         refresh_token: String::new(),
     }
 }
 
 #[tokio::test]
-async fn a_bot_user_made_in_the_database_posts_with_a_minted_token_and_is_mentioned_as_bot() {
+async fn the_bot_token_route_wants_the_bot_credential_and_issues_tokens_for_bots_only() {
     let app = TestApp::spawn().await;
     let ann = app.owner("ann", "Acme").await;
-    let bot = signed_in_bot(&app, &ann).await;
-    let bot_id = bot.id;
+    let zed = app.owner("zed", "Globex").await;
+    let token_for = |credential: Option<&'static str>, workspace: i64| {
+        let mut request = app
+            .client
+            .post(app.url("/api/bots/token"))
+            .json(&json!({"workspace_id": workspace}));
+        if let Some(credential) = credential {
+            request = request.bearer_auth(credential);
+        }
+        request.send()
+    };
+    for credential in [None, Some("not-the-bot-credential-but-32-bytes-long!")] {
+        let reply = token_for(credential, ann.workspace_id)
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(reply.status(), 401, "{credential:?}");
+    }
+    // A user's own access token is not the bot credential either.
+    let reply = app
+        .client
+        .post(app.url("/api/bots/token"))
+        .bearer_auth(&ann.token)
+        .json(&json!({"workspace_id": ann.workspace_id}))
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(reply.status(), 401);
+    // A workspace without its bot yet: nothing to issue.
+    let reply = token_for(Some(BOT_API_KEY), zed.workspace_id)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(reply.status(), 404);
+
+    let bot_id = insert_bot(&app, &ann).await;
+    let first = bot_user(&app, &ann, bot_id).await;
+    let second = bot_user(&app, &ann, bot_id).await;
+    let me = app.get(Some(&first), "/api/users/me").await;
+    me.expect(200);
+    assert_eq!(
+        (me.body["id"].as_i64(), me.body["is_bot"].as_bool()),
+        (Some(bot_id), Some(true))
+    );
+    app.get(Some(&second), "/api/users/me").await.expect(200);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM sessions WHERE user_id = {bot_id}"
+        ))
+        .await,
+        1,
+        "the bot's tokens share one open session"
+    );
+}
+
+#[tokio::test]
+async fn a_bot_user_made_in_the_database_posts_with_its_token_and_is_mentioned_as_bot() {
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let bot_id = insert_bot(&app, &ann).await;
+    let bot = bot_user(&app, &ann, bot_id).await;
 
     let chat = app.chat(&ann, "group", Some("ask"), &[&bot]).await;
     let mut seen = app.published_events().await.len();
@@ -190,7 +248,8 @@ async fn the_bot_posts_under_a_send_limit_of_its_own_not_the_one_meant_for_peopl
     })
     .await;
     let ann = app.owner("ann", "Acme").await;
-    let bot = signed_in_bot(&app, &ann).await;
+    let bot_id = insert_bot(&app, &ann).await;
+    let bot = bot_user(&app, &ann, bot_id).await;
     let chat = app.chat(&ann, "group", Some("ask"), &[&bot]).await;
     let path = format!("/api/chats/{chat}/messages");
     let mut people = Vec::new();

@@ -20,6 +20,7 @@ mod pins;
 mod rate_limits;
 mod relay;
 mod search;
+mod sessions;
 mod statuses;
 mod storage;
 mod story;

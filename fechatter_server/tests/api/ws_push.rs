@@ -23,11 +23,9 @@ fn is_message(id: i64) -> impl Fn(&Value) -> bool {
 
 /// The `sid` of a user's access token.
 fn session_of(token: &str) -> uuid::Uuid {
-    let keys = fechatter_auth::TokenKeys::new(
-        &secrecy::SecretString::from(crate::common::JWT_SECRET.to_owned()),
-        fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL,
-    );
-    keys.verify(token)
+    fechatter_auth::TokenVerifier::from_public_pem(&crate::common::token_keys().1)
+        .unwrap_or_else(|err| panic!("the test's public key: {err}"))
+        .verify(token)
         .unwrap_or_else(|err| panic!("the test's own token: {err}"))
         .sid
 }

@@ -9,17 +9,27 @@ pub mod http;
 pub mod metrics;
 pub mod ws;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use env_config::Env;
 use fechatter_events::EventBus;
-use fechatter_server::{Application, Config};
+use fechatter_server::{AppState, Application, Config};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use test_support::{Nats, Postgres, TestDatabase, unique_name, wait_until};
 use tokio_util::sync::CancellationToken;
 
-pub const JWT_SECRET: &str = "integration-tests-secret-of-32-bytes-or-more";
+/// The credential bot_server would present for its bots' tokens.
+pub const BOT_API_KEY: &str = "integration-tests-bot-credential-of-32-bytes-or-more";
+
+/// A throw-away access-token key pair for this test process: (private PEM, public PEM).
+pub fn token_keys() -> &'static (String, String) {
+    static KEYS: OnceLock<(String, String)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("a key pair: {err}"))
+    })
+}
 pub const PASSWORD: &str = "correct horse battery";
 /// Every wait in these tests is bounded by this unless a step needs longer.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -47,6 +57,8 @@ pub struct TestApp {
     pub pool: PgPool,
     /// The app's file store.
     pub files_dir: std::path::PathBuf,
+    /// The app's own state, for tests that must reach inside (its caches).
+    pub state: AppState,
     /// The app's background tasks.
     pub supervisor: observability::Supervisor,
     shutdown: CancellationToken,
@@ -86,7 +98,8 @@ pub fn config(
         ("NATS_URL", nats_url.to_owned()),
         ("NATS_STREAM", bus.stream.clone()),
         ("NATS_SUBJECT_PREFIX", bus.subject_prefix.clone()),
-        ("JWT_SECRET", JWT_SECRET.to_owned()),
+        ("JWT_PRIVATE_KEY", token_keys().0.clone()),
+        ("BOT_API_KEY", BOT_API_KEY.to_owned()),
         // Cheap hashing: the cost parameters are not what these tests check.
         ("ARGON2_MEMORY_KIB", "64".to_owned()),
         ("ARGON2_ITERATIONS", "1".to_owned()),
@@ -135,6 +148,7 @@ impl TestApp {
             .unwrap_or_else(|err| panic!("building the app: {err}"));
         let base = format!("http://{}", app.api_addr());
         let metrics_url = format!("http://{}/metrics", app.metrics_addr());
+        let state = app.state().clone();
         let shutdown = CancellationToken::new();
         let supervisor = app.supervisor();
         tokio::spawn(app.run(shutdown.clone()));
@@ -155,6 +169,7 @@ impl TestApp {
             nats_url,
             pool,
             files_dir,
+            state,
             supervisor,
             shutdown,
             _database: database,

@@ -156,14 +156,12 @@ async fn an_idle_stream_gets_keep_alive_comments() {
 #[tokio::test]
 async fn a_stream_ends_when_its_access_token_expires() {
     let app = TestApp::ready(&[]).await;
-    let short_lived = fechatter_auth::TokenKeys::new(
-        &secrecy::SecretString::from(crate::support::SECRET.to_owned()),
-        std::time::Duration::from_secs(1),
-    )
-    .issue(
+    let short_lived = crate::support::signer(std::time::Duration::from_secs(1)).issue(
         fechatter_events::UserId(1),
         crate::support::WS,
+        fechatter_auth::WorkspaceRole::Member,
         uuid::Uuid::now_v7(),
+        None,
     );
     let mut client = app.open_with_token(&short_lived, None).await;
     client.closed().await;

@@ -5,7 +5,7 @@ use fechatter_events::EventKind;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::support::{Producer, TestApp, seq};
+use crate::support::{Producer, TestApp, WS, seq};
 
 async fn assert_refused(response: reqwest::Response, status: StatusCode, code: &str) {
     assert_eq!(response.status(), status);
@@ -23,10 +23,10 @@ async fn a_revoked_session_loses_its_streams_and_is_refused_while_the_users_othe
     let producer = Producer::new(&app).await;
     let (phone, laptop) = (Uuid::now_v7(), Uuid::now_v7());
     let mut on_phone = app
-        .connect_with_token(&app.token_of_session(1, phone))
+        .connect_with_token(&app.token_of_session(1, WS, phone))
         .await;
     let mut on_laptop = app
-        .connect_with_token(&app.token_of_session(1, laptop))
+        .connect_with_token(&app.token_of_session(1, WS, laptop))
         .await;
     let mut someone_else = app.connect(2).await;
 
@@ -45,7 +45,8 @@ async fn a_revoked_session_loses_its_streams_and_is_refused_while_the_users_othe
     );
 
     assert_refused(
-        app.request_events(&app.token_of_session(1, phone)).await,
+        app.request_events(&app.token_of_session(1, WS, phone))
+            .await,
         StatusCode::UNAUTHORIZED,
         "session_revoked",
     )
@@ -73,7 +74,7 @@ async fn an_instance_started_after_a_revocation_knows_of_it_before_it_is_ready()
     let later = first.sibling(&[]).await;
     assert_refused(
         later
-            .request_events(&later.token_of_session(1, session))
+            .request_events(&later.token_of_session(1, WS, session))
             .await,
         StatusCode::UNAUTHORIZED,
         "session_revoked",

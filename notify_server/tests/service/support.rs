@@ -8,27 +8,39 @@ use std::time::Duration;
 use async_nats::jetstream;
 use env_config::Env;
 use eventsource_stream::{Event, Eventsource};
-use fechatter_auth::TokenKeys;
+use fechatter_auth::{TokenSigner, WorkspaceRole};
 use fechatter_events::payload::MessagePayload;
 use fechatter_events::{
     ChatId, ChatType, Envelope, EventBus, EventKind, MessageId, UserId, WorkspaceId,
 };
 use futures::{Stream, StreamExt};
 use notify_server::{Application, Config};
-use secrecy::SecretString;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Generous for a loaded 2-core CI machine; waits return as soon as their condition holds.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
-pub const SECRET: &str = "notify-integration-test-secret-32-bytes!";
+
+/// A throw-away key pair for this test process: (private PEM, public PEM). The tests sign tokens
+/// as fechatter_server would; the service gets the public key only.
+pub fn token_keys() -> &'static (String, String) {
+    static KEYS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("a key pair: {err}"))
+    })
+}
+
+/// A signer with the test key pair's private key, tokens living `ttl`.
+pub fn signer(ttl: Duration) -> TokenSigner {
+    TokenSigner::from_private_pem(&token_keys().0, ttl).unwrap_or_else(|err| panic!("{err}"))
+}
 pub const WS: WorkspaceId = WorkspaceId(1);
 
 pub struct TestApp {
     pub api: SocketAddr,
     pub metrics: SocketAddr,
     pub bus: EventBus,
-    pub keys: TokenKeys,
+    pub keys: TokenSigner,
     pub http: reqwest::Client,
     nats_url: String,
     shutdown: CancellationToken,
@@ -59,7 +71,7 @@ impl TestApp {
             ("NOTIFY_NATS_URL", nats_url.to_owned()),
             ("NOTIFY_NATS_STREAM", bus.stream.clone()),
             ("NOTIFY_NATS_SUBJECT_PREFIX", bus.subject_prefix.clone()),
-            ("NOTIFY_JWT_SECRET", SECRET.to_owned()),
+            ("NOTIFY_JWT_PUBLIC_KEY", token_keys().1.clone()),
             ("NOTIFY_HEALTH_INTERVAL_MS", "200".to_owned()),
             // Fast enough for a closed client to be noticed quickly.
             ("NOTIFY_SSE_KEEP_ALIVE_MS", "300".to_owned()),
@@ -87,10 +99,7 @@ impl TestApp {
             api,
             metrics,
             bus,
-            keys: TokenKeys::new(
-                &SecretString::from(SECRET.to_owned()),
-                fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL,
-            ),
+            keys: signer(fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL),
             http: reqwest::Client::new(),
             nats_url: nats_url.to_owned(),
             shutdown,
@@ -130,13 +139,23 @@ impl TestApp {
     }
 
     pub fn token_in(&self, user: i64, workspace: WorkspaceId) -> String {
-        self.keys
-            .issue(UserId(user), workspace, uuid::Uuid::now_v7())
+        self.token_of_session(user, workspace, uuid::Uuid::now_v7())
     }
 
-    /// A token of `user` in sign-in session `session`.
-    pub fn token_of_session(&self, user: i64, session: uuid::Uuid) -> String {
-        self.keys.issue(UserId(user), WS, session)
+    /// A token of sign-in session `session`.
+    pub fn token_of_session(
+        &self,
+        user: i64,
+        workspace: WorkspaceId,
+        session: uuid::Uuid,
+    ) -> String {
+        self.keys.issue(
+            UserId(user),
+            workspace,
+            WorkspaceRole::Member,
+            session,
+            None,
+        )
     }
 
     /// Opens `GET /events`; once this returns the connection is registered with the hub.

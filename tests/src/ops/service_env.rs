@@ -1,9 +1,10 @@
 //! The environment variables a service really reads, found in its configuration sources
 //! (`src/config.rs` and `src/config/**.rs`, plus the shared readers those call:
 //! `observability::RuntimeConfig::from_env`, `fechatter_events::EventBus::from_env` and
-//! `fechatter_events::nats::url_from_env`, `fechatter_http::AllowedOrigins::from_env`), where every
-//! setting is read as
-//! `env.<kind>("NAME", …)` from an `env_config::Env` with the service's prefix.
+//! `fechatter_events::nats::url_from_env`, `fechatter_http::AllowedOrigins::from_env` and the
+//! token keys of `fechatter_auth`), where every setting is read as `env.<kind>("NAME", …)` from an
+//! `env_config::Env` with the service's prefix. A secret read with
+//! `env.secret_or_file("NAME", …)` is also read as `NAME_FILE`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use anyhow::Context;
 use regex::Regex;
 
 static READ: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\benv\s*\.\s*[a-z_]+\s*\(\s*"([A-Z][A-Z0-9_]*)""#)
+    Regex::new(r#"\benv\s*\.\s*([a-z_]+)\s*\(\s*"([A-Z][A-Z0-9_]*)""#)
         .unwrap_or_else(|err| panic!("static regex: {err}"))
 });
 
@@ -24,7 +25,10 @@ pub fn variables_read(crate_dir: &Path, env_prefix: &str) -> anyhow::Result<BTre
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("reading {}", file.display()))?;
         for capture in READ.captures_iter(&text) {
-            names.insert(format!("{env_prefix}_{}", &capture[1]));
+            names.insert(format!("{env_prefix}_{}", &capture[2]));
+            if capture[1].ends_with("secret_or_file") {
+                names.insert(format!("{env_prefix}_{}_FILE", &capture[2]));
+            }
         }
     }
     Ok(names)
@@ -36,6 +40,14 @@ const SHARED_READERS: &[(&str, &str)] = &[
     ("EventBus::from_env", "fechatter_events/src/stream.rs"),
     ("nats::url_from_env", "fechatter_events/src/nats.rs"),
     ("AllowedOrigins::from_env", "fechatter_http/src/cors.rs"),
+    (
+        "fechatter_auth::signer_from_env",
+        "fechatter_auth/src/env.rs",
+    ),
+    (
+        "fechatter_auth::verifier_from_env",
+        "fechatter_auth/src/env.rs",
+    ),
 ];
 
 fn config_sources(crate_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -95,13 +107,19 @@ mod tests {
         .unwrap_or_else(|err| panic!("{err}"));
         std::fs::write(
             src.join("config/llm.rs"),
-            "env.secret(\"LLM_API_KEY\", None, 0)",
+            "env.secret(\"LLM_API_KEY\", None, 0); env.secret_or_file(\"API_KEY\", 32)",
         )
         .unwrap_or_else(|err| panic!("{err}"));
         let names = variables_read(dir.path(), "BOT").unwrap_or_default();
         assert_eq!(
             names.into_iter().collect::<Vec<_>>(),
-            ["BOT_DATABASE_URL", "BOT_LLM_API_KEY", "BOT_PORT"]
+            [
+                "BOT_API_KEY",
+                "BOT_API_KEY_FILE",
+                "BOT_DATABASE_URL",
+                "BOT_LLM_API_KEY",
+                "BOT_PORT"
+            ]
         );
     }
 }

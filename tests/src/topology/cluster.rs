@@ -8,11 +8,13 @@ use nix::sys::signal::Signal;
 use test_support::{NatsCluster, Postgres, free_port};
 
 use super::process::Process;
-use super::{JWT_SECRET, Service};
+use super::{Secrets, Service};
 
 pub struct Cluster {
     pub postgres: Postgres,
     pub nats: NatsCluster,
+    /// The key pair, bot credential and NATS users, as the single topology's.
+    pub secrets: Secrets,
     fechatters: Vec<Process>,
     notifies: Vec<Process>,
     logs: tempfile::TempDir,
@@ -22,7 +24,12 @@ impl Cluster {
     /// Starts `fechatters` fechatter_server and `notifies` notify_server instances (with
     /// `overrides`, full variable names) and waits until all are ready.
     pub async fn start(fechatters: usize, notifies: usize, overrides: &[(&str, &str)]) -> Cluster {
-        let (postgres, nats) = tokio::join!(Postgres::dedicated(), NatsCluster::start());
+        let secrets = Secrets::generate();
+        // Every node serves the repository's users and permissions, as in compose.
+        let (postgres, nats) = tokio::join!(
+            Postgres::dedicated(),
+            NatsCluster::start_with(secrets.nats.config())
+        );
         let mut logs = tempfile::tempdir().unwrap_or_else(|e| panic!("log dir: {e}"));
         if std::env::var_os("FECHATTER_TEST_KEEP").is_some() {
             // As the single topology does: kept for a post-mortem.
@@ -30,16 +37,17 @@ impl Cluster {
             eprintln!("cluster logs kept in {}", logs.path().display());
         }
         let database_url = postgres.url("postgres");
+        let secret_files = secrets.write_to(logs.path());
         let replicas = NatsCluster::REPLICAS.to_string();
         let instance = |service: Service, index: usize| {
             let mut settings = vec![
                 ("NATS_URL", nats.url(index % NatsCluster::NODES)),
                 ("NATS_STREAM_REPLICAS", replicas.clone()),
-                ("JWT_SECRET", JWT_SECRET.to_owned()),
                 ("LOG_FORMAT", "json".to_owned()),
                 ("LOG", "info".to_owned()),
                 ("HEALTH_INTERVAL_MS", "500".to_owned()),
             ];
+            settings.extend(secrets.settings(service, &secret_files));
             if service == Service::Fechatter {
                 settings.push(("DATABASE_URL", database_url.clone()));
                 let files = logs.path().join("files");
@@ -62,6 +70,7 @@ impl Cluster {
         let cluster = Cluster {
             postgres,
             nats,
+            secrets,
             fechatters,
             notifies,
             logs,

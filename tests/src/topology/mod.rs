@@ -11,6 +11,8 @@ use test_support::{
     free_port,
 };
 
+use crate::nats_users::NatsUsers;
+
 pub mod cluster;
 mod probes;
 mod process;
@@ -20,7 +22,95 @@ use tokio::process::Command;
 
 /// Long enough for a cold debug binary to connect, migrate and create its stream.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-const JWT_SECRET: &str = "an-end-to-end-test-secret-of-48-bytes-0123456789";
+
+/// The deployment's secrets, made fresh for each topology as `fechatter_secrets` would: the
+/// access-token key pair (handed to the services as files), the bot credential and the NATS users'
+/// passwords (NATS runs with the repository's `nats/nats-server.conf`).
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub jwt_private_key: String,
+    pub jwt_public_key: String,
+    pub bot_api_key: String,
+    pub nats: NatsUsers,
+}
+
+/// Where [`Secrets::write_to`] put the secrets the services read from files.
+pub(crate) struct SecretFiles {
+    jwt_private_key: String,
+    jwt_public_key: String,
+    bot_api_key: String,
+}
+
+impl Secrets {
+    pub(crate) fn generate() -> Secrets {
+        let (jwt_private_key, jwt_public_key) =
+            fechatter_auth::generate_key_pair().unwrap_or_else(|e| panic!("a key pair: {e}"));
+        Secrets {
+            jwt_private_key,
+            jwt_public_key,
+            bot_api_key: format!("bot-{}", uuid::Uuid::new_v4().simple()),
+            nats: NatsUsers::generate(),
+        }
+    }
+
+    /// Writes the key pair and the bot credential as files into `dir/secrets`.
+    pub(crate) fn write_to(&self, dir: &Path) -> SecretFiles {
+        let keys = dir.join("secrets");
+        std::fs::create_dir_all(&keys).unwrap_or_else(|e| panic!("secrets dir: {e}"));
+        let write = |name: &str, content: &str| {
+            let path = keys.join(name);
+            std::fs::write(&path, content).unwrap_or_else(|e| panic!("{name}: {e}"));
+            path.display().to_string()
+        };
+        SecretFiles {
+            jwt_private_key: write("jwt_private.pem", &self.jwt_private_key),
+            jwt_public_key: write("jwt_public.pem", &self.jwt_public_key),
+            bot_api_key: write("bot_api_key", &self.bot_api_key),
+        }
+    }
+
+    /// The settings (without the service's prefix) that give `service` its secrets: its own NATS
+    /// user (the default user is its name) and the key or credential it holds.
+    pub(crate) fn settings(
+        &self,
+        service: Service,
+        files: &SecretFiles,
+    ) -> Vec<(&'static str, String)> {
+        let mut settings = vec![(
+            "NATS_PASSWORD",
+            self.nats.password(service.nats_user()).to_owned(),
+        )];
+        match service {
+            Service::Fechatter => {
+                settings.push(("JWT_PRIVATE_KEY_FILE", files.jwt_private_key.clone()));
+                settings.push(("BOT_API_KEY_FILE", files.bot_api_key.clone()));
+            }
+            Service::Bot => settings.push(("FECHATTER_API_KEY_FILE", files.bot_api_key.clone())),
+            Service::Notify | Service::Analytics => {
+                settings.push(("JWT_PUBLIC_KEY_FILE", files.jwt_public_key.clone()));
+            }
+        }
+        settings
+    }
+
+    /// Every secret value, to look for in logs.
+    pub fn values(&self) -> Vec<String> {
+        let mut values = vec![self.bot_api_key.clone()];
+        // The key's base64 body, whatever its line breaks.
+        values.extend(
+            self.jwt_private_key
+                .lines()
+                .filter(|line| !line.starts_with("-----"))
+                .map(str::to_owned),
+        );
+        values.extend(
+            crate::nats_users::USERS
+                .iter()
+                .map(|user| self.nats.password(user).to_owned()),
+        );
+        values
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
@@ -58,6 +148,11 @@ impl Service {
         }
     }
 
+    /// Its user in `nats/nats-server.conf`.
+    pub fn nats_user(self) -> &'static str {
+        self.metric_prefix()
+    }
+
     fn env_prefix(self) -> &'static str {
         match self {
             Service::Fechatter => "FECHATTER",
@@ -72,9 +167,9 @@ pub struct Topology {
     pub postgres: Postgres,
     pub nats: Nats,
     pub clickhouse: ClickHouse,
+    pub secrets: Secrets,
     /// `pg_*` series of `postgres`, scraped as job `postgres` like in compose.
     pub postgres_exporter: PostgresExporter,
-    pub jwt_secret: &'static str,
     processes: Vec<Process>,
     logs: tempfile::TempDir,
 }
@@ -139,9 +234,10 @@ impl Topology {
                 "{name} is no service's variable"
             );
         }
+        let secrets = Secrets::generate();
         let (postgres, nats, clickhouse) = tokio::join!(
             Postgres::dedicated(),
-            Nats::dedicated(),
+            secrets.nats.start(),
             ClickHouse::dedicated()
         );
         let mut logs = tempfile::tempdir().unwrap_or_else(|e| panic!("log dir: {e}"));
@@ -151,6 +247,7 @@ impl Topology {
             eprintln!("topology logs kept in {}", logs.path().display());
         }
         let database_url = postgres.url("postgres");
+        let secret_files = secrets.write_to(logs.path());
         let postgres_exporter = PostgresExporter::start(PostgresExporterConfig {
             url: database_url.clone(),
             queries: Some(crate::ops::repo_path("exporters/postgres/queries.yml")),
@@ -162,7 +259,7 @@ impl Topology {
             postgres_exporter,
             nats,
             clickhouse,
-            jwt_secret: JWT_SECRET,
+            secrets,
             logs,
         };
         let ports: Vec<(u16, u16)> = Service::ALL
@@ -175,11 +272,11 @@ impl Topology {
         for (service, ports) in Service::ALL.into_iter().zip(ports) {
             let mut env = vec![
                 ("NATS_URL", topology.nats.url()),
-                ("JWT_SECRET", JWT_SECRET.to_owned()),
                 ("LOG_FORMAT", "json".to_owned()),
                 ("LOG", "info".to_owned()),
                 ("HEALTH_INTERVAL_MS", "500".to_owned()),
             ];
+            env.extend(topology.secrets.settings(service, &secret_files));
             match service {
                 Service::Fechatter | Service::Bot => {
                     env.push(("DATABASE_URL", database_url.clone()));
@@ -279,7 +376,8 @@ impl Topology {
     }
 
     /// Runs the `dead_letters` command (beside the service binaries) against this topology's NATS,
-    /// as an operator would; its standard output, or a panic with its error when it fails.
+    /// as an operator would (signed in as the NATS `operator`); its standard output, or a panic
+    /// with its error when it fails.
     pub async fn dead_letters(&self, args: &[&str]) -> String {
         let binary = bin_dir().join("dead_letters");
         let output = tokio::time::timeout(
@@ -287,6 +385,7 @@ impl Topology {
             Command::new(&binary)
                 .env_clear()
                 .env("FECHATTER_NATS_URL", self.nats.url())
+                .env("DEAD_LETTERS_NATS_PASSWORD", self.nats_operator_password())
                 .args(args)
                 .stdin(Stdio::null())
                 .output(),
@@ -311,6 +410,11 @@ impl Topology {
             .map(|p| std::fs::read_to_string(p.log()).unwrap_or_default())
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// The NATS operator user's password (for tests that publish or inspect directly).
+    pub fn nats_operator_password(&self) -> &str {
+        self.secrets.nats.password("operator")
     }
 
     pub fn log_dir(&self) -> &Path {

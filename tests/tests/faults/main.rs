@@ -125,9 +125,14 @@ pub async fn prometheus_value(prometheus: &Prometheus, promql: &str) -> f64 {
 
 /// How many dead letters the topology's dead-letter stream holds (0 before any consumer made it).
 pub async fn stored_dead_letters(topology: &Topology) -> u64 {
-    let nats = async_nats::connect(topology.nats.url())
+    let nats = async_nats::ConnectOptions::new()
+        .user_and_password(
+            "operator".to_owned(),
+            topology.nats_operator_password().to_owned(),
+        )
+        .connect(topology.nats.url())
         .await
-        .unwrap_or_else(|err| panic!("connect to NATS: {err}"));
+        .unwrap_or_else(|err| panic!("connect to NATS as the operator: {err}"));
     let jetstream = async_nats::jetstream::new(nats);
     let name = fechatter_events::EventBus::default().dead_letter_stream();
     match jetstream.get_stream(&name).await {

@@ -46,9 +46,14 @@ async fn an_unreadable_event_is_stored_by_each_consumer_and_the_redrive_command_
     )
     .await;
     let bus = EventBus::default();
-    let nats = async_nats::connect(topology.nats.url())
+    let nats = async_nats::ConnectOptions::new()
+        .user_and_password(
+            "operator".to_owned(),
+            topology.nats_operator_password().to_owned(),
+        )
+        .connect(topology.nats.url())
         .await
-        .unwrap_or_else(|err| panic!("connect to NATS: {err}"));
+        .unwrap_or_else(|err| panic!("connect to NATS as the operator: {err}"));
     let jetstream = async_nats::jetstream::new(nats.clone());
     jetstream
         .publish(bus.subject(EventKind::MessageCreated), POISON.into())

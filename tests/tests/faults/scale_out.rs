@@ -183,9 +183,14 @@ fn describe(
 
 /// The NATS node leading the event stream: where the readers' consumers (one replica each) live.
 async fn stream_leader(cluster: &Cluster) -> usize {
-    let nats = async_nats::connect(cluster.nats.url(0))
+    let nats = async_nats::ConnectOptions::new()
+        .user_and_password(
+            "operator".to_owned(),
+            cluster.secrets.nats.password("operator").to_owned(),
+        )
+        .connect(cluster.nats.url(0))
         .await
-        .unwrap_or_else(|err| panic!("connect to NATS: {err}"));
+        .unwrap_or_else(|err| panic!("connect to NATS as the operator: {err}"));
     let jetstream = async_nats::jetstream::new(nats);
     let stream = jetstream
         .get_stream(EventBus::default().stream)

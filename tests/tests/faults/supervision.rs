@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::WAIT;
 
-const SECRET: &str = "a-supervision-test-secret-of-32-bytes-or-more";
+/// What bot_server presents to fechatter_server for its bots' tokens.
+const BOT_API_KEY: &str = "a-supervision-test-bot-credential-of-32-bytes";
 
 struct Running {
     prefix: &'static str,
@@ -34,7 +35,6 @@ fn env(prefix: &str, bus: &EventBus, nats: &str, extra: &[(&str, String)]) -> En
         ("NATS_URL", nats.to_owned()),
         ("NATS_STREAM", bus.stream.clone()),
         ("NATS_SUBJECT_PREFIX", bus.subject_prefix.clone()),
-        ("JWT_SECRET", SECRET.to_owned()),
         ("HEALTH_INTERVAL_MS", "200".to_owned()),
     ]
     .into_iter()
@@ -66,6 +66,8 @@ async fn a_background_task_made_to_panic_is_restarted_counted_and_shown_by_every
     let analytics_database = clickhouse.create_database().await;
     let files = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
     let bus = EventBus::isolated(&unique_name("supervision"));
+    let (private_key, public_key) =
+        fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("a key pair: {err}"));
     let shutdown = CancellationToken::new();
     let mut running = Vec::new();
 
@@ -77,6 +79,8 @@ async fn a_background_task_made_to_panic_is_restarted_counted_and_shown_by_every
         &[
             ("DATABASE_URL", database.url.clone()),
             ("FILES_DIR", files.path().display().to_string()),
+            ("JWT_PRIVATE_KEY", private_key),
+            ("BOT_API_KEY", BOT_API_KEY.to_owned()),
         ],
     ))
     .unwrap_or_else(|err| panic!("{err}"));
@@ -95,8 +99,13 @@ async fn a_background_task_made_to_panic_is_restarted_counted_and_shown_by_every
     tokio::spawn(app.run(shutdown.clone()));
     wait_ready(fechatter).await;
 
-    let config = notify_server::Config::from(&env("NOTIFY", &bus, &nats, &[]))
-        .unwrap_or_else(|err| panic!("{err}"));
+    let config = notify_server::Config::from(&env(
+        "NOTIFY",
+        &bus,
+        &nats,
+        &[("JWT_PUBLIC_KEY", public_key.clone())],
+    ))
+    .unwrap_or_else(|err| panic!("{err}"));
     let app = notify_server::Application::build(config)
         .await
         .unwrap_or_else(|err| panic!("{err}"));
@@ -117,6 +126,7 @@ async fn a_background_task_made_to_panic_is_restarted_counted_and_shown_by_every
         &[
             ("DATABASE_URL", database.url.clone()),
             ("FECHATTER_URL", format!("http://{fechatter}")),
+            ("FECHATTER_API_KEY", BOT_API_KEY.to_owned()),
         ],
     ))
     .unwrap_or_else(|err| panic!("{err}"));
@@ -140,6 +150,7 @@ async fn a_background_task_made_to_panic_is_restarted_counted_and_shown_by_every
         &[
             ("CLICKHOUSE_URL", clickhouse.http_url()),
             ("CLICKHOUSE_DATABASE", analytics_database),
+            ("JWT_PUBLIC_KEY", public_key),
         ],
     ))
     .unwrap_or_else(|err| panic!("{err}"));

@@ -2,6 +2,8 @@
 //! reports), strangers and forged tokens get nothing, and no secret ever reaches a log.
 
 mod live;
+mod nats;
+mod nats_consumers;
 mod routes;
 
 use std::time::Duration;
@@ -11,19 +13,19 @@ use e2e::api::{Api, PASSWORD};
 use e2e::llm::{API_KEY, LlmMock};
 use e2e::metrics::{scrape, value};
 use e2e::{Service, Topology};
-use fechatter_auth::TokenKeys;
+use fechatter_auth::{TokenSigner, WorkspaceRole};
 use fechatter_events::{UserId, WorkspaceId};
 use routes::{Targets, ids, outsider_finds_nothing, strangers_are_refused};
-use secrecy::SecretString;
 use serde_json::json;
 use test_support::wait_until;
 
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// Everything at debug, so that a secret in any line a service could log is caught; and sign-in
-/// limited to 10 attempts a minute per address.
+/// Everything at debug, so that a secret in any line a service could log is caught; sign-in
+/// limited to 10 attempts a minute per address and client events to 2 posts a minute per user.
 const SETTINGS: &[(&str, &str)] = &[
     ("FECHATTER_RATE_LIMIT_AUTH_PER_MINUTE", "10"),
+    ("ANALYTICS_RATE_LIMIT_PER_USER_PER_MINUTE", "2"),
     ("FECHATTER_LOG", "debug"),
     ("NOTIFY_LOG", "debug"),
     ("BOT_LOG", "debug"),
@@ -158,15 +160,17 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
 
     // Strangers and forged tokens.
     assert!(strangers_are_refused(&api, None).await >= 20);
-    let forged = TokenKeys::new(
-        &SecretString::from("a-secret-that-is-not-the-deployments-one!".to_owned()),
-        Duration::from_secs(900),
-    )
-    .issue(
-        UserId(ann.id),
-        WorkspaceId(ann.workspace_id),
-        uuid::Uuid::now_v7(),
-    );
+    // A token signed with a key pair that is not the deployment's, claiming to be ann the owner.
+    let (another_key, _) = fechatter_auth::generate_key_pair().unwrap_or_else(|e| panic!("{e}"));
+    let forged = TokenSigner::from_private_pem(&another_key, Duration::from_secs(900))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .issue(
+            UserId(ann.id),
+            WorkspaceId(ann.workspace_id),
+            WorkspaceRole::Owner,
+            uuid::Uuid::now_v7(),
+            None,
+        );
     strangers_are_refused(&api, Some(&forged)).await;
     for (service, path) in [
         (Service::Notify, "/events"),
@@ -218,6 +222,33 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
     let claim = post_events(&analytics, Some(&zed), &[claimed]).await;
     assert_eq!(claim.status, 422, "{}", claim.body);
 
+    // A client posting events faster than its per-user limit is slowed down and counted.
+    let mut answers = Vec::new();
+    for n in 0..3 {
+        let event = client_event("search_performed", &format!("cat-{n}"), json!({}));
+        answers.push(post_events(&analytics, Some(&cat), &[event]).await);
+    }
+    let statuses: Vec<u16> = answers.iter().map(|reply| reply.status).collect();
+    assert_eq!(
+        statuses,
+        [202, 202, 429],
+        "{:?}",
+        answers.last().map(|r| &r.body)
+    );
+    assert_eq!(
+        answers[2].body["code"], "rate_limited",
+        "{}",
+        answers[2].body
+    );
+    assert!(
+        value(
+            &scrape(&topology.metrics_url(Service::Analytics)).await,
+            "analytics_rate_limited_total",
+            &[("scope", "user")]
+        )
+        .is_some_and(|n| n >= 1.0)
+    );
+
     // A password guesser on another machine is slowed down; ann, on hers, is not.
     let guesser = Api::from_address(topology.url(Service::Fechatter), [127, 0, 0, 2].into());
     let mut throttled = None;
@@ -256,13 +287,8 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
         )
         .await;
     rotated.expect(200);
-    let mut secrets = vec![
-        PASSWORD.to_owned(),
-        API_KEY.to_owned(),
-        topology.jwt_secret.to_owned(),
-        invite,
-        forged,
-    ];
+    let mut secrets = vec![PASSWORD.to_owned(), API_KEY.to_owned(), invite, forged];
+    secrets.extend(topology.secrets.values());
     for key in ["access_token", "refresh_token"] {
         secrets.push(rotated.body[key].as_str().unwrap_or_default().to_owned());
     }

@@ -49,14 +49,19 @@ pub async fn check(topology: &Topology, told: &Told) {
     .await;
     bogus.expect(422);
     assert_eq!(bogus.body["code"], "no_valid_events", "{}", bogus.body);
-    // Before sign-in the app reports anonymously.
-    post_events(
+    // Nobody reports anonymously: the app keeps what it records before sign-in until it has a token.
+    let anonymous = post_events(
         &analytics,
         None,
         &[client_event("app_start", "anonymous-launch", json!({}))],
     )
-    .await
-    .expect(202);
+    .await;
+    anonymous.expect(401);
+    assert_eq!(
+        anonymous.body["code"], "unauthenticated",
+        "{}",
+        anonymous.body
+    );
 
     let expected =
         |owner: &str, chat_type: &str| told.messages.get(&(owner, chat_type)).copied().unwrap_or(0);

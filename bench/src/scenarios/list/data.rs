@@ -27,7 +27,7 @@ pub fn long_chat_length(setup: &Setup) -> i64 {
 
 pub async fn seed(setup: &Setup, pool: &PgPool) -> anyhow::Result<Seeding> {
     let scale = &setup.scale;
-    let seeded = seed::chats(pool, &setup.jwt_secret, scale.chats, scale.chat_size).await?;
+    let seeded = seed::chats(pool, &setup.keys, scale.chats, scale.chat_size).await?;
     for (k, chat) in seeded.chats.iter().enumerate() {
         let sender = seeded.users[k * scale.chat_size].id;
         seed::messages(pool, *chat, sender, scale.messages_per_chat).await?;

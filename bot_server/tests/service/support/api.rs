@@ -1,16 +1,10 @@
 //! fechatter_server's API as the tests use it: users, chats, messages, search.
 
-use std::time::Duration;
-
-use fechatter_auth::TokenKeys;
-use fechatter_events::{UserId, WorkspaceId};
 use reqwest::Method;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use test_support::{eventually, unique_name};
-use uuid::Uuid;
 
-use super::{JWT_SECRET, Stack, WAIT};
+use super::{BOT_API_KEY, Stack, WAIT};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -243,23 +237,29 @@ impl Stack {
             .collect()
     }
 
-    /// An access token for the workspace bot, minted as bot_server does, on a session of its own.
+    /// An access token for the workspace bot, obtained as bot_server does: from
+    /// `POST /api/bots/token` with the bot credential.
     pub async fn bot_user(&self, workspace_id: i64, bot: i64) -> TestUser {
-        let session = Uuid::now_v7();
-        sqlx::query("INSERT INTO sessions (id, user_id) VALUES ($1, $2)")
-            .bind(session)
-            .bind(bot)
-            .execute(&self.pool)
+        let reply: Value = self
+            .client
+            .post(format!("{}/api/bots/token", self.fechatter.base))
+            .bearer_auth(BOT_API_KEY)
+            .json(&json!({"workspace_id": workspace_id}))
+            .send()
             .await
-            .unwrap_or_else(|err| panic!("{err}"));
-        let keys = TokenKeys::new(
-            &SecretString::from(JWT_SECRET.to_owned()),
-            Duration::from_secs(600),
-        );
+            .and_then(reqwest::Response::error_for_status)
+            .unwrap_or_else(|err| panic!("the bot's token: {err}"))
+            .json()
+            .await
+            .unwrap_or_else(|err| panic!("the bot's token: {err}"));
+        assert_eq!(reply["user_id"], bot);
         TestUser {
             id: bot,
             workspace_id,
-            token: keys.issue(UserId(bot), WorkspaceId(workspace_id), session),
+            token: reply["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         }
     }
 }

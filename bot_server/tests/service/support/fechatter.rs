@@ -9,7 +9,7 @@ use fechatter_events::EventBus;
 use test_support::free_port;
 use tokio::process::{Child, Command};
 
-use super::JWT_SECRET;
+use super::{BOT_API_KEY, token_keys};
 
 pub struct Fechatter {
     pub base: String,
@@ -49,7 +49,8 @@ impl Fechatter {
             ("NATS_URL", nats_url.to_owned()),
             ("NATS_STREAM", bus.stream.clone()),
             ("NATS_SUBJECT_PREFIX", bus.subject_prefix.clone()),
-            ("JWT_SECRET", JWT_SECRET.to_owned()),
+            ("JWT_PRIVATE_KEY", token_keys().0.clone()),
+            ("BOT_API_KEY", BOT_API_KEY.to_owned()),
             // Cheap hashing: the cost parameters are not what these tests check.
             ("ARGON2_MEMORY_KIB", "64".to_owned()),
             ("ARGON2_ITERATIONS", "1".to_owned()),

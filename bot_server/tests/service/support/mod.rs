@@ -19,7 +19,17 @@ use tokio_util::sync::CancellationToken;
 
 use fechatter::Fechatter;
 
-pub const JWT_SECRET: &str = "bot-integration-tests-secret-of-32-bytes-or-more";
+/// The bot credential: fechatter_server's `FECHATTER_BOT_API_KEY`, bot_server's
+/// `BOT_FECHATTER_API_KEY`.
+pub const BOT_API_KEY: &str = "bot-integration-tests-credential-of-32-bytes-or-more";
+
+/// A throw-away access-token key pair for this test process: (private PEM, public PEM).
+pub fn token_keys() -> &'static (String, String) {
+    static KEYS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("a key pair: {err}"))
+    })
+}
 /// Every wait in these tests is bounded by this unless a step needs longer.
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -113,7 +123,7 @@ impl Stack {
             ("NATS_URL", self.nats_url.clone()),
             ("NATS_STREAM", self.bus.stream.clone()),
             ("NATS_SUBJECT_PREFIX", self.bus.subject_prefix.clone()),
-            ("JWT_SECRET", JWT_SECRET.to_owned()),
+            ("FECHATTER_API_KEY", BOT_API_KEY.to_owned()),
             ("FECHATTER_URL", self.fechatter.base.clone()),
             ("HEALTH_INTERVAL_MS", "200".to_owned()),
         ]

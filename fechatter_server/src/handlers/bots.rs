@@ -1,0 +1,45 @@
+use axum::extract::{FromRequestParts, State};
+use fechatter_auth::{TokenError, bearer_token};
+use http::request::Parts;
+
+use crate::error::AppError;
+use crate::extract::JsonObject;
+use crate::handlers::auth::{NoStore, no_store};
+use crate::models::auth::{BotToken, BotTokenRequest};
+use crate::openapi::responses::{BadJson, NotFound, ServerErrors, Unauthenticated};
+use crate::service;
+use crate::state::AppState;
+
+/// A request carrying the bot credential, checked before the body is read.
+pub struct BotCredential;
+
+impl FromRequestParts<AppState> for BotCredential {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let presented = bearer_token(&parts.headers)?;
+        if !service::bots::is_bot_credential(state, &presented) {
+            return Err(AppError::Token(TokenError::Invalid));
+        }
+        Ok(BotCredential)
+    }
+}
+
+#[utoipa::path(post, path = "/api/bots/token", tag = "auth", request_body = BotTokenRequest,
+    security(("bot_api_key" = [])),
+    description = "For bot_server: an access token for a workspace's assistant bot, authorised by \
+        the bot credential (`Authorization: Bearer <FECHATTER_BOT_API_KEY>`), not by a user's token. \
+        It never yields a token for a person.",
+    responses(
+        (status = 200, description = "The bot's access token", body = BotToken,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        NotFound, BadJson, Unauthenticated, ServerErrors))]
+pub async fn token(
+    State(state): State<AppState>,
+    _: BotCredential,
+    JsonObject(input): JsonObject<BotTokenRequest>,
+) -> Result<NoStore<BotToken>, AppError> {
+    Ok(no_store(
+        service::bots::token(&state, input.workspace_id).await?,
+    ))
+}

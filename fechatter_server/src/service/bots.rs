@@ -1,0 +1,59 @@
+//! Access tokens for the workspaces' assistant bots. bot_server cannot mint tokens (it has no
+//! private key): it presents its own credential (`FECHATTER_BOT_API_KEY`, which bot_server holds as
+//! `BOT_FECHATTER_API_KEY`) and gets a token for the bot user of one workspace, never for a person.
+
+use chrono::{Duration as TimeDelta, Utc};
+use fechatter_auth::WorkspaceRole;
+use fechatter_events::WorkspaceId;
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::models::auth::BotToken;
+use crate::repo;
+use crate::state::AppState;
+
+/// A bot session is reused until this close to its end, then a new one begins.
+const SESSION_RENEWAL_MARGIN: TimeDelta = TimeDelta::days(1);
+
+/// Whether `presented` is the configured bot credential; compared as digests so the time taken
+/// says nothing about how much of it matched.
+pub fn is_bot_credential(state: &AppState, presented: &str) -> bool {
+    state.config().auth.bot_api_key.as_ref().is_some_and(|key| {
+        Sha256::digest(key.expose_secret().as_bytes()) == Sha256::digest(presented.as_bytes())
+    })
+}
+
+#[instrument(skip_all, fields(workspace = %workspace))]
+pub async fn token(state: &AppState, workspace: WorkspaceId) -> Result<BotToken, AppError> {
+    let bot = repo::bots::of_workspace(state.pool(), workspace)
+        .await?
+        .ok_or(AppError::NotFound("bot"))?;
+    let lifetime =
+        TimeDelta::from_std(state.config().auth.session_lifetime).map_err(AppError::internal)?;
+    let renew_before = Utc::now() - lifetime + SESSION_RENEWAL_MARGIN.min(lifetime / 2);
+    let (session, started) =
+        match repo::sessions::newest_open_id(state.pool(), bot.id, renew_before).await? {
+            Some(open) => open,
+            None => {
+                let session = Uuid::now_v7();
+                repo::sessions::insert(state.pool(), session, bot.id).await?;
+                (session, Utc::now())
+            }
+        };
+    let access_token = state.tokens().issue(
+        bot.id,
+        workspace,
+        WorkspaceRole::Member,
+        session,
+        Some((started + lifetime).timestamp()),
+    );
+    Ok(BotToken {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.tokens().ttl().as_secs(),
+        user_id: bot.id,
+    })
+}
