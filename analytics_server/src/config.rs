@@ -1,4 +1,4 @@
-//! Configuration from `ANALYTICS_*` environment variables, defaults from `topology.md`.
+//! Configuration from `ANALYTICS_*` environment variables, defaults from `docs/design/topology.md`.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Configuration from `BOT_*` environment variables, defaults from `topology.md`.
+//! Configuration from `BOT_*` environment variables, defaults from `docs/design/topology.md`.
 
 mod ai;
 mod probe;

@@ -1,6 +1,6 @@
 //! Reads a service's configuration from environment variables that share a prefix.
 //!
-//! Every value has a default (from `topology.md`) and is validated when read, so a bad value stops
+//! Every value has a default (from `docs/design/topology.md`) and is validated when read, so a bad value stops
 //! start-up with an error that names the variable; secret values are never echoed back.
 
 use std::collections::HashMap;

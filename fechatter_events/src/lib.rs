@@ -1,4 +1,4 @@
-//! What every Fechatter service agrees on about domain events (see `shared/design/events.md`):
+//! What every Fechatter service agrees on about domain events (see `docs/design/events.md`):
 //! the id newtypes, the [`EventKind`] enum, the JSON [`Envelope`], the typed payloads, and the JetStream
 //! stream and subject layout.
 

@@ -1,4 +1,4 @@
-//! Configuration from `FECHATTER_*` environment variables, defaults from `topology.md`.
+//! Configuration from `FECHATTER_*` environment variables, defaults from `docs/design/topology.md`.
 
 mod auth;
 mod files;
@@ -55,7 +55,7 @@ pub struct PasswordHashing {
     pub max_waiting: usize,
 }
 
-/// Input limits of the API (`api.md`: configurable and enforced).
+/// Input limits of the API (`docs/design/api.md`: configurable and enforced).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Characters (not bytes) in a message.

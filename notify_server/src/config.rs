@@ -1,4 +1,4 @@
-//! Configuration from `NOTIFY_*` environment variables, defaults from `topology.md`.
+//! Configuration from `NOTIFY_*` environment variables, defaults from `docs/design/topology.md`.
 
 use std::time::Duration;
 

@@ -40,7 +40,7 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
-    /// Reads the runtime settings, defaulting to the service's ports from `topology.md`.
+    /// Reads the runtime settings, defaulting to the service's ports from `docs/design/topology.md`.
     pub fn from_env(env: &Env, port: u16, metrics_port: u16) -> Result<Self, ConfigError> {
         Ok(Self {
             listen: Listen {
