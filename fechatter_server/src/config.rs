@@ -1,6 +1,7 @@
 //! Configuration from `FECHATTER_*` environment variables, defaults from `docs/design/topology.md`.
 
 mod auth;
+mod env_notes;
 mod files;
 mod rate_limits;
 mod web;
@@ -9,6 +10,7 @@ mod websocket;
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
+pub use env_notes::ENV_NOTES;
 use fechatter_events::EventBus;
 use observability::RuntimeConfig;
 use secrecy::SecretString;

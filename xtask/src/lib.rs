@@ -2,6 +2,7 @@
 //! `docs/metrics.md`; and the absolute runbook links of the alert rules and dashboards
 //! ([`runbook_links`]).
 
+pub mod env_doc;
 pub mod runbook_links;
 
 use observability::catalogue::{render_markdown, violations};
