@@ -8,6 +8,7 @@ use fechatter_events::payload::{MessageDeleted, MessagePayload, UserSignedUp};
 use fechatter_events::{Envelope, EventKind};
 
 use crate::consumer::HandleError;
+use crate::fechatter::PostError;
 use crate::index;
 use crate::state::AppState;
 
@@ -15,6 +16,17 @@ fn payload<T: serde::de::DeserializeOwned>(envelope: &Envelope) -> Result<T, Han
     envelope
         .payload()
         .map_err(|err| HandleError::Malformed(format!("{} payload: {err}", envelope.kind)))
+}
+
+/// fechatter_server down or refusing the credential is waited out; a refusal of this workspace
+/// (it is gone) may pass on a later delivery only by chance, so it is retried, then dead-lettered.
+fn provision_failed(err: PostError) -> HandleError {
+    match err {
+        PostError::Unavailable(_) | PostError::Unauthorized => {
+            HandleError::Unavailable(format!("provisioning the bot: {err}"))
+        }
+        PostError::Refused(_) => HandleError::Retry(format!("provisioning the bot: {err}")),
+    }
 }
 
 pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<(), HandleError> {
@@ -33,8 +45,9 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<(), HandleE
             if !signed_up.joined_by_invite {
                 state
                     .bots()
-                    .provision(state.pool(), signed_up.workspace_id)
-                    .await?;
+                    .provision(state.fechatter(), signed_up.workspace_id)
+                    .await
+                    .map_err(provision_failed)?;
             }
         }
         _ => {}
