@@ -1,8 +1,11 @@
-//! Configuration from `ANALYTICS_*` environment variables, defaults from `topology.md`.
+//! Configuration from `ANALYTICS_*` environment variables, defaults from `docs/design/topology.md`.
+
+mod env_notes;
 
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
+pub use env_notes::ENV_NOTES;
 use fechatter_auth::TokenVerifier;
 use fechatter_events::EventBus;
 use observability::RuntimeConfig;

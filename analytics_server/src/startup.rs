@@ -12,7 +12,7 @@ const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(900)
 /// Creates the ClickHouse database and tables (ClickHouse may come up after us), then marks the
 /// service serving and starts the business gauges, which read those tables.
 ///
-/// The event stream is not awaited here: NATS is not critical for analytics (`health.md`), so the
+/// The event stream is not awaited here: NATS is not critical for analytics (`docs/design/health.md`), so the
 /// JetStream consumer creates the stream itself whenever NATS is reachable.
 pub async fn prepare_then_serve(state: AppState, health: Health, shutdown: CancellationToken) {
     if until_ok("preparing the ClickHouse schema", &shutdown, || {

@@ -1,4 +1,4 @@
-//! Configuration from `BOT_*` environment variables, defaults from `topology.md`.
+//! Configuration from `BOT_*` environment variables, defaults from `docs/design/topology.md`.
 
 mod ai;
 mod probe;
@@ -125,6 +125,88 @@ impl Config {
         })
     }
 }
+
+/// What each variable read here means, for the generated environment table of
+/// `docs/development.md` (by name without the prefix).
+pub const ENV_NOTES: &[(&str, &str)] = &[
+    (
+        "DATABASE_URL",
+        "Postgres, the same database as fechatter_server (a secret: never logged)",
+    ),
+    ("DATABASE_MAX_CONNECTIONS", "the pool size"),
+    (
+        "DEAD_LETTER_RETENTION_DAYS",
+        "the dead-letter stream's retention; keep it equal to analytics'",
+    ),
+    (
+        "FECHATTER_URL",
+        "fechatter_server's API, where answers are posted and bot tokens asked for",
+    ),
+    (
+        "FECHATTER_API_KEY",
+        "≥ 32 bytes, equal to `FECHATTER_BOT_API_KEY`: the bot asks fechatter_server for its bots' access tokens with it and holds no signing key",
+    ),
+    ("CONSUMER_CONCURRENCY", "events `bot` indexes at once"),
+    (
+        "CONSUMER_MAX_DELIVER",
+        "deliveries of an event that fails on its own, then stored in `FECHATTER_DEAD_LETTERS` on `<prefix>.dlq.bot`; deliveries are not spent while Postgres is down",
+    ),
+    (
+        "CONSUMER_ACK_WAIT_MS",
+        "how long JetStream waits for an ack before redelivering",
+    ),
+    (
+        "EMBEDDING_DIMENSIONS",
+        "must equal `FECHATTER_SEARCH_EMBEDDING_DIMENSIONS`",
+    ),
+    (
+        "EMBEDDING_URL",
+        "unset = the offline hashed n-gram embedder; else an OpenAI-compatible API base such as `https://api.openai.com/v1`",
+    ),
+    (
+        "LLM_URL",
+        "unset = answers quote the chat; else an OpenAI-compatible API base",
+    ),
+    ("ASSISTANT_SUMMARY_MESSAGES", "messages a summary reads"),
+    ("ASSISTANT_MATCHES", "passages an answer quotes"),
+    (
+        "ASSISTANT_MAX_AGE_SECONDS",
+        "older messages replayed after an outage are indexed, not answered",
+    ),
+    (
+        "SEARCH_HYBRID",
+        "questions re-ranked by embedding similarity",
+    ),
+    ("ASSISTANT_CONCURRENCY", "answers composed at once"),
+    ("ASSISTANT_WORKSPACE_CONCURRENCY", "at once per workspace"),
+    (
+        "ASSISTANT_MAX_PENDING",
+        "messages `bot_assistant` holds at once; questions waiting for their workspace's turn wait among them",
+    ),
+    (
+        "PROBE_PASSWORD",
+        "≥ 12 bytes; unset = no synthetic probe (`docs/runbook.md#probefailing`); compose and `./scripts/up` generate one",
+    ),
+    ("EMBEDDING_API_KEY", "a secret, sent to `BOT_EMBEDDING_URL`"),
+    (
+        "EMBEDDING_MODEL",
+        "the model `BOT_EMBEDDING_URL` is asked for",
+    ),
+    ("EMBEDDING_TIMEOUT_MS", "one embedding request"),
+    ("LLM_API_KEY", "a secret, sent to `BOT_LLM_URL`"),
+    ("LLM_MODEL", "the model `BOT_LLM_URL` is asked for"),
+    ("LLM_TIMEOUT_MS", "one completion request"),
+    ("LLM_MAX_TOKENS", "the longest answer"),
+    ("PROBE_INTERVAL_MS", "how often the probe sends its message"),
+    (
+        "PROBE_TIMEOUT_MS",
+        "a message not received by then is a failed probe",
+    ),
+    (
+        "PROBE_NOTIFY_URL",
+        "where the probe listens for its message",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -4,40 +4,59 @@
 //! [`crate::assistant`]); `user.signed_up` of a new workspace gives it its bot. Other kinds are
 //! acked.
 
-use fechatter_events::payload::{MessageDeleted, MessagePayload, UserSignedUp};
-use fechatter_events::{Envelope, EventKind};
+use fechatter_events::{Envelope, Event};
 
 use crate::consumer::HandleError;
+use crate::fechatter::PostError;
 use crate::index;
 use crate::state::AppState;
 
-fn payload<T: serde::de::DeserializeOwned>(envelope: &Envelope) -> Result<T, HandleError> {
-    envelope
-        .payload()
-        .map_err(|err| HandleError::Malformed(format!("{} payload: {err}", envelope.kind)))
+/// fechatter_server down or refusing the credential is waited out; a refusal of this workspace
+/// (it is gone) may pass on a later delivery only by chance, so it is retried, then dead-lettered.
+fn provision_failed(err: PostError) -> HandleError {
+    match err {
+        PostError::Unavailable(_) | PostError::Unauthorized => {
+            HandleError::Unavailable(format!("provisioning the bot: {err}"))
+        }
+        PostError::Refused(_) => HandleError::Retry(format!("provisioning the bot: {err}")),
+    }
 }
 
 pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<(), HandleError> {
-    match envelope.kind {
-        EventKind::MessageCreated | EventKind::MessageUpdated => {
-            let message: MessagePayload = payload(envelope)?;
+    let event = envelope
+        .event()
+        .map_err(|err| HandleError::Malformed(format!("{} payload: {err}", envelope.kind)))?;
+    match event {
+        Event::MessageCreated(message) | Event::MessageUpdated(message) => {
             // One statement indexes the message and records the event.
             index::message_once(state, envelope, &message).await?;
         }
-        EventKind::MessageDeleted => {
-            let deleted: MessageDeleted = payload(envelope)?;
+        Event::MessageDeleted(deleted) => {
             index::deleted(state, envelope, &deleted).await?;
         }
-        EventKind::UserSignedUp => {
-            let signed_up: UserSignedUp = payload(envelope)?;
+        Event::UserSignedUp(signed_up) => {
             if !signed_up.joined_by_invite {
                 state
                     .bots()
-                    .provision(state.pool(), signed_up.workspace_id)
-                    .await?;
+                    .provision(state.fechatter(), signed_up.workspace_id)
+                    .await
+                    .map_err(provision_failed)?;
             }
         }
-        _ => {}
+        // Named one by one so a new kind is a decision here, not silently acked.
+        Event::UserStatusChanged(_)
+        | Event::ChatCreated(_)
+        | Event::ChatUpdated(_)
+        | Event::ChatDeleted(_)
+        | Event::ChatMemberAdded(_)
+        | Event::ChatMemberRemoved(_)
+        | Event::MessageReactionAdded(_)
+        | Event::MessageReactionRemoved(_)
+        | Event::MessagePinned(_)
+        | Event::MessageUnpinned(_)
+        | Event::ChatRead(_)
+        | Event::FileUploaded(_)
+        | Event::SessionRevoked(_) => {}
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use fechatter_events::{ChatId, MessageId, WorkspaceId};
+use fechatter_events::{ChatId, MessageId, UserId, WorkspaceId};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -34,6 +34,11 @@ pub enum PostError {
     /// fechatter_server is down, overloaded or rate-limiting: retry later.
     #[error("fechatter_server is unavailable: {0}")]
     Unavailable(String),
+}
+
+#[derive(Deserialize)]
+struct ProvisionedBot {
+    user_id: UserId,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +132,29 @@ impl FechatterClient {
                 },
             );
         Ok(issued.access_token)
+    }
+
+    /// Asks fechatter_server to give `workspace` its bot user unless it has one: fechatter_server
+    /// owns `users`, so the bot never writes it (`docs/design/topology.md`).
+    pub async fn provision(&self, workspace: WorkspaceId) -> Result<UserId, PostError> {
+        let response = self
+            .client
+            .post(format!("{}/api/bots/provision", self.base))
+            .timeout(REQUEST_TIMEOUT)
+            .bearer_auth(self.api_key.expose_secret())
+            .json(&json!({"workspace_id": workspace}))
+            .send()
+            .await
+            .map_err(|err| PostError::Unavailable(err.without_url().to_string()))?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            tracing::error!("fechatter_server refused the bot credential (BOT_FECHATTER_API_KEY)");
+        }
+        classify(response.status())?;
+        let provisioned: ProvisionedBot = response
+            .json()
+            .await
+            .map_err(|err| PostError::Unavailable(err.without_url().to_string()))?;
+        Ok(provisioned.user_id)
     }
 
     /// Whether fechatter_server takes requests (`/ready`), so replies can be posted.

@@ -1,4 +1,5 @@
-//! Who the bot is in each workspace: its user, found or created once and then remembered.
+//! Who the bot is in each workspace: its user, found (or created by fechatter_server on request)
+//! once and then remembered.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -6,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use fechatter_events::{UserId, WorkspaceId};
 use sqlx::PgPool;
 
+use crate::fechatter::{FechatterClient, PostError};
 use crate::repo;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,16 +30,27 @@ impl Bots {
             .copied()
     }
 
-    /// Makes sure the workspace has its bot user.
+    /// Makes sure the workspace has its bot user, asking fechatter_server (which owns `users`).
     pub async fn provision(
         &self,
-        pool: &PgPool,
+        fechatter: &FechatterClient,
         workspace: WorkspaceId,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), PostError> {
         if self.cached(workspace).is_none() {
-            repo::bots::create(pool, workspace).await?;
+            let user_id = fechatter.provision(workspace).await?;
+            self.remember(BotIdentity {
+                user_id,
+                workspace_id: workspace,
+            });
         }
         Ok(())
+    }
+
+    fn remember(&self, identity: BotIdentity) {
+        self.known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(identity.workspace_id, identity);
     }
 
     /// The workspace's bot; `None` when the workspace has no bot user.
@@ -56,10 +69,7 @@ impl Bots {
             user_id,
             workspace_id: workspace,
         };
-        self.known
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(workspace, identity);
+        self.remember(identity);
         Ok(Some(identity))
     }
 

@@ -36,9 +36,24 @@ pub async fn provision_missing_bots(state: AppState, shutdown: CancellationToken
     if !wait_for_schema(&state, &shutdown).await {
         return;
     }
-    if let Some(created) = until_ok("creating missing workspace bots", &shutdown, || {
-        repo::bots::create_missing(state.pool())
-    })
+    let provision_missing = || async {
+        let missing = repo::bots::workspaces_without_bot(state.pool())
+            .await
+            .map_err(|err| err.to_string())?;
+        for workspace in &missing {
+            state
+                .bots()
+                .provision(state.fechatter(), *workspace)
+                .await
+                .map_err(|err| err.to_string())?;
+        }
+        Ok::<usize, String>(missing.len())
+    };
+    if let Some(created) = until_ok(
+        "asking fechatter_server for missing workspace bots",
+        &shutdown,
+        provision_missing,
+    )
     .await
     {
         tracing::info!(created, "every workspace has its bot");

@@ -1,11 +1,12 @@
 //! Reads a service's configuration from environment variables that share a prefix.
 //!
-//! Every value has a default (from `topology.md`) and is validated when read, so a bad value stops
+//! Every value has a default (from `docs/design/topology.md`) and is validated when read, so a bad value stops
 //! start-up with an error that names the variable; secret values are never echoed back.
 
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -25,13 +26,39 @@ pub enum ConfigError {
     Missing { variable: String },
 }
 
+/// What a setting is when its variable is not set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fallback {
+    /// This value.
+    Value(String),
+    /// Nothing: the feature it configures is off (or a secret with no default).
+    Unset,
+    /// Start-up fails without it.
+    Required,
+}
+
+/// One variable a configuration read, as the code reads it: the documentation of the environment
+/// (`docs/development.md`) is rendered from these, so it cannot drift from the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The name without the prefix, e.g. `PORT`.
+    pub name: String,
+    pub fallback: Fallback,
+    /// The accepted range (`1–1000`), when the code bounds it.
+    pub range: Option<String>,
+    /// Also accepted as the path of a file holding it, in `{PREFIX}_{NAME}_FILE`.
+    pub from_file: bool,
+}
+
 /// A view of the environment restricted to variables named `{PREFIX}_{NAME}`.
 ///
-/// Built from an explicit map in tests, so tests never mutate the process environment.
+/// Built from an explicit map in tests, so tests never mutate the process environment. Every read
+/// is remembered (clones share the record) so [`Env::settings_read`] can list them.
 #[derive(Debug, Clone)]
 pub struct Env {
     prefix: String,
     vars: HashMap<String, String>,
+    read: Arc<Mutex<Vec<Setting>>>,
 }
 
 impl Env {
@@ -52,7 +79,33 @@ impl Env {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            read: Arc::default(),
         }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Every setting read so far through this view or its clones, in the order first read.
+    pub fn settings_read(&self) -> Vec<Setting> {
+        self.read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn record(&self, name: &str, fallback: Fallback, range: Option<String>, from_file: bool) {
+        let mut read = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        if read.iter().any(|setting| setting.name == name) {
+            return;
+        }
+        read.push(Setting {
+            name: name.to_owned(),
+            fallback,
+            range,
+            from_file,
+        });
     }
 
     /// The full variable name for `name`, e.g. `FECHATTER_PORT`.
@@ -79,6 +132,15 @@ impl Env {
     /// Any `FromStr` value.
     pub fn parse<T>(&self, name: &str, default: T) -> Result<T, ConfigError>
     where
+        T: FromStr + Display,
+        T::Err: Display,
+    {
+        self.record(name, Fallback::Value(default.to_string()), None, false);
+        self.parse_unrecorded(name, default)
+    }
+
+    fn parse_unrecorded<T>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
         T: FromStr,
         T::Err: Display,
     {
@@ -91,12 +153,14 @@ impl Env {
     }
 
     pub fn string(&self, name: &str, default: &str) -> String {
+        self.record(name, Fallback::Value(default.to_owned()), None, false);
         self.raw(name)
             .map(|(_, value)| value)
             .unwrap_or_else(|| default.to_owned())
     }
 
     pub fn optional_string(&self, name: &str) -> Option<String> {
+        self.record(name, Fallback::Unset, None, false);
         self.raw(name).map(|(_, value)| value)
     }
 
@@ -106,6 +170,7 @@ impl Env {
     }
 
     pub fn bool(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        self.record(name, Fallback::Value(default.to_string()), None, false);
         match self.raw(name) {
             None => Ok(default),
             Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
@@ -122,7 +187,13 @@ impl Env {
         T: FromStr + PartialOrd + Display + Copy,
         T::Err: Display,
     {
-        let value = self.parse(name, default)?;
+        self.record(
+            name,
+            Fallback::Value(default.to_string()),
+            Some(format!("{min}–{max}")),
+            false,
+        );
+        let value = self.parse_unrecorded(name, default)?;
         if value < min || value > max {
             return Err(Self::invalid(
                 self.variable(name),
@@ -143,6 +214,7 @@ impl Env {
     ///
     /// Credentials inside a URL are secrets, so an invalid value is never echoed back.
     pub fn url(&self, name: &str, default: &str, schemes: &[&str]) -> Result<Url, ConfigError> {
+        self.record(name, Fallback::Value(default.to_owned()), None, false);
         let (variable, value) = self
             .raw(name)
             .unwrap_or_else(|| (self.variable(name), default.to_owned()));
@@ -172,6 +244,12 @@ impl Env {
         default: Option<&str>,
         min_len: usize,
     ) -> Result<SecretString, ConfigError> {
+        // A secret's default is not documented by value.
+        let fallback = match default {
+            Some("") | None => Fallback::Unset,
+            Some(_) => Fallback::Value("(built in)".to_owned()),
+        };
+        self.record(name, fallback, None, false);
         let (variable, value) = match (self.raw(name), default) {
             (Some(pair), _) => pair,
             (None, Some(default)) => (self.variable(name), default.to_owned()),
@@ -197,6 +275,15 @@ impl Env {
     /// Setting both is an error, and so is a file that cannot be read; neither the value nor the
     /// file's content is ever echoed back.
     pub fn secret_or_file(
+        &self,
+        name: &str,
+        min_len: usize,
+    ) -> Result<Option<SecretString>, ConfigError> {
+        self.record(name, Fallback::Unset, None, true);
+        self.secret_or_file_unrecorded(name, min_len)
+    }
+
+    fn secret_or_file_unrecorded(
         &self,
         name: &str,
         min_len: usize,
@@ -235,7 +322,8 @@ impl Env {
         name: &str,
         min_len: usize,
     ) -> Result<SecretString, ConfigError> {
-        self.secret_or_file(name, min_len)?
+        self.record(name, Fallback::Required, None, true);
+        self.secret_or_file_unrecorded(name, min_len)?
             .ok_or_else(|| ConfigError::Missing {
                 variable: format!(
                     "{} (or {})",
@@ -311,6 +399,38 @@ mod tests {
             ok.map(|s| s.expose_secret().len()),
             Ok(32),
             "the default applies when unset"
+        );
+    }
+
+    #[test]
+    fn every_setting_read_is_listed_once_with_its_fallback() {
+        let env = env(&[("APP_PORT", "1")]);
+        let clone = env.clone();
+        let _ = clone.port("PORT", 6688);
+        let _ = env.bounded("LIMIT", 50u32, 1, 100);
+        let _ = env.optional_string("URL");
+        let _ = env.required_secret_or_file("KEY", 1);
+        let _ = env.port("PORT", 1);
+        let read = env.settings_read();
+        let summary: Vec<_> = read
+            .iter()
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.fallback.clone(),
+                    s.range.as_deref(),
+                    s.from_file,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("PORT", Fallback::Value("6688".into()), None, false),
+                ("LIMIT", Fallback::Value("50".into()), Some("1–100"), false),
+                ("URL", Fallback::Unset, None, false),
+                ("KEY", Fallback::Required, None, true),
+            ]
         );
     }
 

@@ -34,6 +34,19 @@ pub fn verifier_from_env(env: &Env) -> Result<TokenVerifier, ConfigError> {
         .map_err(|err| invalid(env, "JWT_PUBLIC_KEY_FILE", err))
 }
 
+/// What each variable read here means, for the generated environment table of
+/// `docs/development.md` (by name without the prefix).
+pub const ENV_NOTES: &[(&str, &str)] = &[
+    (
+        "JWT_PRIVATE_KEY",
+        "the Ed25519 key access tokens are signed with (PEM); see `docs/runbook.md#keys-and-passwords`",
+    ),
+    (
+        "JWT_PUBLIC_KEY",
+        "fechatter_server's public key (PEM), to verify access tokens",
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

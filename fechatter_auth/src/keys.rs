@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::{Claims, TokenError, WorkspaceRole};
 
-/// Access tokens live this long unless configured otherwise (`api.md`: 15 minutes).
+/// Access tokens live this long unless configured otherwise (`docs/design/api.md`: 15 minutes).
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 const ISSUER: &str = "fechatter";
 /// Seconds of clock skew tolerated between services.

@@ -13,7 +13,7 @@ pub mod revocation;
 
 pub use bearer::{bearer_token, bearer_token_or_query};
 pub use claims::{Claims, WorkspaceRole};
-pub use env::{signer_from_env, verifier_from_env};
+pub use env::{ENV_NOTES, signer_from_env, verifier_from_env};
 pub use keys::{
     DEFAULT_ACCESS_TOKEN_TTL, EXAMPLE_KEY_FINGERPRINT, KeyError, TokenSigner, TokenVerifier,
     fingerprint, generate_key_pair,

@@ -25,8 +25,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{DeliverPolicy, push::OrderedConfig};
 use chrono::{DateTime, Utc};
 use fechatter_events::nats::until_ok;
-use fechatter_events::payload::SessionRevoked;
-use fechatter_events::{Envelope, EventBus, EventKind};
+use fechatter_events::{Envelope, Event, EventBus, EventKind};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -132,8 +131,11 @@ impl RevokedSessions {
                 return;
             }
         };
-        match envelope.payload::<SessionRevoked>() {
-            Ok(revoked) => self.record(revoked.session_id, envelope.occurred_at),
+        match envelope.event() {
+            Ok(Event::SessionRevoked(revoked)) => {
+                self.record(revoked.session_id, envelope.occurred_at)
+            }
+            Ok(_) => {}
             Err(err) => tracing::warn!(event_id = %envelope.id, error = %err,
                 "a session.revoked event without its session was skipped"),
         }

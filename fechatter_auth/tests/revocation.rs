@@ -17,7 +17,7 @@ async fn publish(
     kind: EventKind,
     session: Uuid,
 ) {
-    let envelope = Envelope::new(
+    let envelope = Envelope::unchecked(
         kind,
         WorkspaceId(1),
         None,

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::{ChatId, EventId, EventKind, UserId, WorkspaceId};
+use crate::{ChatId, Event, EventId, EventKind, UserId, WorkspaceId};
 
 /// The current envelope schema version; consumers reject versions they do not know.
 pub const ENVELOPE_VERSION: u16 = 1;
@@ -25,7 +25,17 @@ pub struct Envelope {
     /// Who may see this event, captured in the transaction that made the change, so consumers route
     /// without querying Postgres.
     pub recipients: Vec<UserId>,
+    /// The payload of `kind` as it travelled, so a field a newer producer added is passed on to
+    /// clients untouched; read it typed with [`Envelope::event`].
     pub data: serde_json::Value,
+}
+
+/// A message of the event stream as a consumer reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    Known(Envelope),
+    /// A kind this build does not know (a newer producer): a consumer skips it, never fails on it.
+    UnknownKind(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +47,31 @@ pub enum EnvelopeError {
 }
 
 impl Envelope {
-    /// A new envelope with a fresh UUID v7 id, stamped now.
+    /// A new envelope for `event` with a fresh UUID v7 id, stamped now: its kind and data come
+    /// from the one typed value, so they always agree.
     pub fn new(
+        workspace_id: WorkspaceId,
+        chat_id: Option<ChatId>,
+        actor_id: Option<UserId>,
+        recipients: Vec<UserId>,
+        event: &Event,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            id: EventId::generate(),
+            kind: event.kind(),
+            version: ENVELOPE_VERSION,
+            occurred_at: Utc::now(),
+            workspace_id,
+            chat_id,
+            actor_id,
+            recipients,
+            data: event.data()?,
+        })
+    }
+
+    /// An envelope whose `data` need not fit its kind: only for tests and tools that must
+    /// produce what a broken or foreign producer would (a malformed payload to dead-letter).
+    pub fn unchecked(
         kind: EventKind,
         workspace_id: WorkspaceId,
         chat_id: Option<ChatId>,
@@ -76,7 +109,31 @@ impl Envelope {
         Ok(envelope)
     }
 
-    /// Decodes `data` into the payload type of this kind.
+    /// Like [`Envelope::from_json`], but a kind this build does not know is
+    /// [`Decoded::UnknownKind`] rather than an error, so a consumer skips what a newer producer
+    /// sends instead of dead-lettering it.
+    pub fn decode(bytes: &[u8]) -> Result<Decoded, EnvelopeError> {
+        #[derive(Deserialize)]
+        struct Kind {
+            kind: String,
+        }
+        match Self::from_json(bytes) {
+            Ok(envelope) => Ok(Decoded::Known(envelope)),
+            Err(err) => match serde_json::from_slice::<Kind>(bytes) {
+                Ok(Kind { kind }) if kind.parse::<EventKind>().is_err() => {
+                    Ok(Decoded::UnknownKind(kind))
+                }
+                _ => Err(err),
+            },
+        }
+    }
+
+    /// The typed event: `data` decoded as the payload of `kind`.
+    pub fn event(&self) -> Result<Event, EnvelopeError> {
+        Ok(Event::from_parts(self.kind, &self.data)?)
+    }
+
+    /// Decodes `data` into a payload type (tests and tools; services match on [`Envelope::event`]).
     pub fn payload<T: DeserializeOwned>(&self) -> Result<T, EnvelopeError> {
         Ok(T::deserialize(&self.data)?)
     }
@@ -125,15 +182,14 @@ mod tests {
 
     fn sample() -> Envelope {
         Envelope::new(
-            EventKind::MessageDeleted,
             WorkspaceId(1),
             Some(ChatId(42)),
             Some(UserId(7)),
             vec![UserId(7), UserId(9)],
-            &MessageDeleted {
+            &Event::MessageDeleted(MessageDeleted {
                 id: MessageId(5),
                 chat_id: ChatId(42),
-            },
+            }),
         )
         .unwrap_or_else(|err| panic!("{err}"))
     }
@@ -160,7 +216,9 @@ mod tests {
         let bytes = envelope.to_json().unwrap_or_default();
         let decoded = Envelope::from_json(&bytes).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(decoded, envelope);
-        let payload: MessageDeleted = decoded.payload().unwrap_or_else(|err| panic!("{err}"));
+        let Ok(Event::MessageDeleted(payload)) = decoded.event() else {
+            panic!("{:?}", decoded.event());
+        };
         assert_eq!(payload.id, MessageId(5));
     }
 

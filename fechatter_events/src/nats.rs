@@ -9,7 +9,7 @@ use env_config::{ConfigError, Env};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-/// `{PREFIX}_NATS_URL`, by default the local server of `topology.md`.
+/// `{PREFIX}_NATS_URL`, by default the local server of `docs/design/topology.md`.
 pub fn url_from_env(env: &Env) -> Result<Url, ConfigError> {
     env.url("NATS_URL", "nats://localhost:4222", &["nats", "tls"])
 }
@@ -97,7 +97,7 @@ pub async fn connect_as(
         .await
 }
 
-/// The health probe from `health.md`: the connection must be up and a JetStream round trip
+/// The health probe from `docs/design/health.md`: the connection must be up and a JetStream round trip
 /// (account info) must answer. Never publishes.
 pub async fn probe(client: &Client) -> Result<(), String> {
     if client.connection_state() != State::Connected {

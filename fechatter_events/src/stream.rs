@@ -2,7 +2,7 @@
 //! subject per consumer) and analytics' client events.
 //!
 //! The stream name and subject prefix are configurable so tests can isolate themselves on a shared
-//! NATS server; production uses the defaults from `events.md`. The other two streams are named
+//! NATS server; production uses the defaults from `docs/design/events.md`. The other two streams are named
 //! after the events stream, so an isolated bus has isolated dead letters and client events too.
 
 use std::time::Duration;

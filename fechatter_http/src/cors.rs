@@ -74,6 +74,13 @@ impl AllowedOrigins {
     }
 }
 
+/// What each variable read here means, for the generated environment table of
+/// `docs/development.md` (by name without the prefix).
+pub const ENV_NOTES: &[(&str, &str)] = &[(
+    "CORS_ORIGINS",
+    "browser origins allowed to call with `Authorization` (and `Last-Event-ID`), comma-separated, `none` for none",
+)];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-//! The HTTP conventions of `shared/design/api.md` that every service shares.
+//! The HTTP conventions of `docs/design/api.md` that every service shares.
 //!
 //! Each service keeps its own `thiserror` enum and maps it to an [`ApiError`] in one place; this
 //! crate fixes the wire shape `{"code", "message", ...extra}` and makes extractor rejections use it.

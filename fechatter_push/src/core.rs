@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream;
 use chrono::Utc;
 use fechatter_events::{EventBus, EventKind, UserId, WorkspaceId};
-use serde::Deserialize;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -94,11 +93,6 @@ pub struct Opening {
     /// When the token expires: the connection ends then.
     pub token_expires: tokio::time::Instant,
     pub resume: Resume,
-}
-
-#[derive(Deserialize)]
-struct RevokedSession {
-    session_id: Uuid,
 }
 
 impl PushCore {
@@ -319,11 +313,16 @@ impl PushCore {
     }
 
     pub(crate) fn on_session_revoked(&self, envelope: &fechatter_events::Envelope) {
-        match envelope.payload::<RevokedSession>() {
-            Ok(revoked) => {
+        match envelope.event() {
+            Ok(fechatter_events::Event::SessionRevoked(revoked)) => {
                 let ttl = chrono::Duration::from_std(self.settings.access_token_ttl)
                     .unwrap_or(chrono::Duration::MAX);
                 self.revoke(revoked.session_id, envelope.occurred_at + ttl);
+            }
+            // Only called for `session.revoked`: another kind here is as malformed as a bad payload.
+            Ok(other) => {
+                tracing::warn!(kind = %other.kind(), id = %envelope.id, "not a session.revoked");
+                self.metrics.log_error(LogError::Malformed);
             }
             Err(err) => {
                 tracing::warn!(error = %err, id = %envelope.id, "a session.revoked event without a session");

@@ -1,4 +1,4 @@
-//! The client's place in the event log: `epoch:sequence` (see `shared/design/events.md`).
+//! The client's place in the event log: `epoch:sequence` (see `docs/design/events.md`).
 //!
 //! The sequence alone is not enough: a stream that was deleted and created again starts counting
 //! from 1, so an old sequence would point at unrelated events. The epoch names the stream

@@ -1,5 +1,5 @@
 //! The live-push core shared by notify_server's SSE and fechatter_server's WebSocket (see
-//! `shared/design/events.md`, "Live delivery").
+//! `docs/design/events.md`, "Live delivery").
 //!
 //! One process runs one [`PushCore`]: one ordered reader of the event log ([`log`]), the hub of
 //! its connections with a bounded mailbox each, routing by recipients, caps per instance and per

@@ -87,7 +87,7 @@ mod tests {
     };
 
     fn envelope(kind: EventKind) -> Vec<u8> {
-        Envelope::new(
+        Envelope::unchecked(
             kind,
             WorkspaceId(1),
             Some(ChatId(2)),

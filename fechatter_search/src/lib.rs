@@ -5,11 +5,13 @@
 //! - [`query`]: the query language and its Postgres `tsquery`;
 //! - [`operators`]: the search box's filters (`from:`, `in:`, `has:`, `before:`, `after:`);
 //! - [`snippet`]: highlighted snippets of matching messages;
-//! - [`embedding`]: the deterministic offline embedder, for hybrid ranking on both sides.
+//! - [`embedding`]: the deterministic offline embedder, for hybrid ranking on both sides;
+//! - [`ranking`]: the hybrid ranking formula both sides order matches by.
 
 pub mod embedding;
 pub mod operators;
 pub mod query;
+pub mod ranking;
 pub mod snippet;
 pub mod stopwords;
 pub mod text;

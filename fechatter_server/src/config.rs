@@ -1,6 +1,7 @@
-//! Configuration from `FECHATTER_*` environment variables, defaults from `topology.md`.
+//! Configuration from `FECHATTER_*` environment variables, defaults from `docs/design/topology.md`.
 
 mod auth;
+mod env_notes;
 mod files;
 mod rate_limits;
 mod web;
@@ -9,6 +10,7 @@ mod websocket;
 use std::time::Duration;
 
 use env_config::{ConfigError, Env};
+pub use env_notes::ENV_NOTES;
 use fechatter_events::EventBus;
 use observability::RuntimeConfig;
 use secrecy::SecretString;
@@ -55,7 +57,7 @@ pub struct PasswordHashing {
     pub max_waiting: usize,
 }
 
-/// Input limits of the API (`api.md`: configurable and enforced).
+/// Input limits of the API (`docs/design/api.md`: configurable and enforced).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Characters (not bytes) in a message.

@@ -1,4 +1,4 @@
-//! Rate limits (`api.md`): per client IP on the sign-in routes, per user on sending, uploading,
+//! Rate limits (`docs/design/api.md`): per client IP on the sign-in routes, per user on sending, uploading,
 //! searching and on every write that fans out to a chat's members (reactions, edits, deletes, chat
 //! creation, member changes) or mints access (invites). Each limit is a GCRA bucket per key
 //! (governor); a refused request gets 429 with `Retry-After` and is counted in

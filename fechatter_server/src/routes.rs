@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/signout", post(auth::signout))
         .route("/api/workspace/invites", post(auth::create_invite))
         .route("/api/bots/token", post(bots::token))
+        .route("/api/bots/provision", post(bots::provision))
         .route("/api/users/me", get(users::me).delete(users::remove_me))
         .route(
             "/api/users/me/status",

@@ -63,7 +63,7 @@ pub async fn sample_gauges(state: AppState, shutdown: CancellationToken) {
     }
 }
 
-/// The health checks of `health.md`: Postgres (critical) and NATS (degrades only: the outbox keeps
+/// The health checks of `docs/design/health.md`: Postgres (critical) and NATS (degrades only: the outbox keeps
 /// events until NATS returns), and the event log reader feeding the sockets (degrades only: the
 /// sockets still take commands, and catch up on events when it is back).
 pub fn health(state: &AppState) -> Health {

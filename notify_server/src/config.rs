@@ -1,4 +1,4 @@
-//! Configuration from `NOTIFY_*` environment variables, defaults from `topology.md`.
+//! Configuration from `NOTIFY_*` environment variables, defaults from `docs/design/topology.md`.
 
 use std::time::Duration;
 
@@ -112,6 +112,55 @@ fn millis_between(
     env.bounded(name, default, min, max)
         .map(Duration::from_millis)
 }
+
+/// What each variable read here means, for the generated environment table of
+/// `docs/development.md` (by name without the prefix).
+pub const ENV_NOTES: &[(&str, &str)] = &[
+    (
+        "PRESENCE_TTL_MS",
+        "the presence bucket's max age: a dead instance's users go offline after it",
+    ),
+    ("PRESENCE_HEARTBEAT_MS", "must be shorter than the TTL"),
+    ("SSE_KEEP_ALIVE_MS", "a `:keep-alive` comment this often"),
+    (
+        "SSE_WRITE_TIMEOUT_MS",
+        "a client that has not read for this long is disconnected",
+    ),
+    (
+        "SSE_BUFFER",
+        "events per connection; a connection whose buffer fills is cut off",
+    ),
+    (
+        "SSE_MAX_CONNECTIONS",
+        "live streams per instance; beyond it `GET /events` answers 503 `over_capacity` with `Retry-After`",
+    ),
+    (
+        "SSE_MAX_CONNECTIONS_PER_USER",
+        "streams per user on one instance; beyond it 429 `too_many_connections`",
+    ),
+    (
+        "RING_EVENTS",
+        "recent events kept in memory for replays; older ones are read from JetStream",
+    ),
+    (
+        "REPLAY_MAX_EVENTS",
+        "of the user's own missed events, else `resync` `too_many`",
+    ),
+    (
+        "REPLAY_MAX_SCAN",
+        "stream events behind, else `resync` `too_many`",
+    ),
+    ("REPLAY_MAX_AGE_SECONDS", "else `resync` `too_old`"),
+    (
+        "REPLAY_CONCURRENCY",
+        "replays reading JetStream at once; replays from the ring need none",
+    ),
+    (
+        "ACCESS_TOKEN_TTL_SECONDS",
+        "as fechatter_server's: how long a revoked session is remembered",
+    ),
+    ("TYPING_TTL_MS", "how long a typing signal shows"),
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,4 @@
-//! Histogram bucket sets from `metrics.md`. Every histogram uses one of these explicitly, so
+//! Histogram bucket sets from `docs/design/metrics.md`. Every histogram uses one of these explicitly, so
 //! `histogram_quantile` works over `_bucket` series.
 
 /// HTTP, database and NATS latency: 0.5 ms to 10 s.
@@ -36,7 +36,7 @@ pub const SLOW_SECONDS: &[f64] = &[
 
 /// Latency that can include a dependency outage or a language model's answer, from the event's
 /// making to its effect (delivery lag, event processing): 1 ms to 2 minutes, with an `le="1"`
-/// bucket for the delivery objective (`shared/design/alerts.md`).
+/// bucket for the delivery objective (`docs/design/alerts.md`).
 pub const END_TO_END_SECONDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];

@@ -25,7 +25,7 @@ impl fmt::Display for MetricKind {
     }
 }
 
-/// The base unit of a metric; the name must end in it (`metrics.md`).
+/// The base unit of a metric; the name must end in it (`docs/design/metrics.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
     Seconds,
@@ -240,7 +240,7 @@ fn is_snake_case(text: &str) -> bool {
         && !text.ends_with('_')
 }
 
-/// Every way `defs` breaks the convention of `metrics.md` for service prefix `prefix`; empty when
+/// Every way `defs` breaks the convention of `docs/design/metrics.md` for service prefix `prefix`; empty when
 /// the catalogue is clean.
 pub fn violations(prefix: &str, defs: &[MetricDef]) -> Vec<String> {
     let mut problems = Vec::new();

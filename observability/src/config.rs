@@ -40,7 +40,7 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
-    /// Reads the runtime settings, defaulting to the service's ports from `topology.md`.
+    /// Reads the runtime settings, defaulting to the service's ports from `docs/design/topology.md`.
     pub fn from_env(env: &Env, port: u16, metrics_port: u16) -> Result<Self, ConfigError> {
         Ok(Self {
             listen: Listen {
@@ -67,6 +67,35 @@ impl RuntimeConfig {
         })
     }
 }
+
+/// What each variable read here means, for the generated environment table of
+/// `docs/development.md` (by name without the prefix).
+pub const ENV_NOTES: &[(&str, &str)] = &[
+    ("HOST", "the address the API and metrics ports listen on"),
+    (
+        "PORT",
+        "the API (and `/health`, `/ready`, `/live`); 0 = any free port (tests)",
+    ),
+    ("METRICS_PORT", "`GET /metrics`; 0 = any free port (tests)"),
+    ("LOG_FORMAT", "`pretty` or `json`"),
+    ("LOG", "a `tracing` filter; `RUST_LOG` overrides it"),
+    (
+        "HEALTH_INTERVAL_MS",
+        "how often the health checks run in the background",
+    ),
+    (
+        "DRAIN_DELAY_MS",
+        "on shutdown, how long traffic is still accepted after `/ready` turns 503",
+    ),
+    (
+        "HEADER_READ_TIMEOUT_MS",
+        "a connection that has not sent a request's headers within this time, or stays idle between requests for it, is closed (API and metrics ports)",
+    ),
+    (
+        "REQUEST_TIMEOUT_MS",
+        "a request whose response has not started by then gets 408 `request_timeout`; streamed bodies (SSE, downloads) and WebSockets after the upgrade are not limited by it",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,4 @@
-//! The instrumentation every Fechatter service shares (see `shared/design/metrics.md` and `health.md`).
+//! The instrumentation every Fechatter service shares (see `docs/design/metrics.md` and `docs/design/health.md`).
 //!
 //! - [`catalogue`]: how a service declares its metrics, the naming rules they must pass, and the
 //!   renderer behind `docs/metrics.md`;

@@ -23,6 +23,15 @@ impl FromStr for LogFormat {
     }
 }
 
+impl std::fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LogFormat::Pretty => "pretty",
+            LogFormat::Json => "json",
+        })
+    }
+}
+
 /// Installs the global subscriber. `RUST_LOG` overrides `default_filter` (e.g. `info`). A second
 /// call, as in tests that build several applications in one process, is a no-op.
 pub fn init(format: LogFormat, default_filter: &str) {

@@ -1,4 +1,4 @@
-//! `./scripts/up` brings the whole topology up natively on the ports of `topology.md` and supervises
+//! `./scripts/up` brings the whole topology up natively on the ports of `docs/design/topology.md` and supervises
 //! it: `--smoke` checks every `/health` and Prometheus' `up` for the four jobs and stops; a running
 //! stack restarts a killed service by itself and obeys `stop`/`start`/`restart` from another
 //! terminal. Both tests use the fixed ports, so they run one at a time (`.config/nextest.toml`).

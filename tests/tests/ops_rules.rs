@@ -1,5 +1,5 @@
-//! The Prometheus configuration, alert rules and their unit tests agree with `alerts.md`,
-//! `topology.md` and the runbook. (promtool itself runs in `scripts/check-ops`.)
+//! The Prometheus configuration, alert rules and their unit tests agree with `docs/design/alerts.md`,
+//! `docs/design/topology.md` and the runbook. (promtool itself runs in `scripts/check-ops`.)
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,7 +18,7 @@ type AlertSpec = (
     &'static [&'static str],
 );
 
-/// The alerts of `alerts.md` and issue 17.
+/// The alerts of `docs/design/alerts.md` and issue 17.
 const ALERTS: &[AlertSpec] = &[
     ("ServiceDown", &[Some("1m")], &["critical"]),
     ("HighErrorRate", &[Some("2m")], &["warning"]),
@@ -72,7 +72,7 @@ fn the_alert_rules_are_those_of_alerts_md_with_their_for_and_severity() {
     for rule in rules.iter().filter(|rule| rule.alert.is_some()) {
         let name = rule.alert.as_deref().unwrap_or_default();
         let Some((_, fors, severities)) = ALERTS.iter().find(|(alert, ..)| *alert == name) else {
-            panic!("{name} is not an alert of alerts.md: add it there first");
+            panic!("{name} is not an alert of docs/design/alerts.md: add it there first");
         };
         assert!(
             fors.contains(&rule.for_.as_deref()),

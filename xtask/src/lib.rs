@@ -2,6 +2,7 @@
 //! `docs/metrics.md`; and the absolute runbook links of the alert rules and dashboards
 //! ([`runbook_links`]).
 
+pub mod env_doc;
 pub mod runbook_links;
 
 use observability::catalogue::{render_markdown, violations};
@@ -53,7 +54,7 @@ pub fn render_metrics_doc() -> String {
         "# Metric catalogue\n\n\
          Generated from each service's `src/observability/metrics.rs` by \
          `cargo run -p xtask -- metrics-doc`; do not edit by hand (a test fails when this file is \
-         stale). Conventions: `shared/design/metrics.md`. Every service also exports the standard \
+         stale). Conventions: `docs/design/metrics.md`. Every service also exports the standard \
          `process_*` series.\n\n",
     );
     for (service, defs) in catalogues() {

@@ -1,4 +1,5 @@
-//! `cargo run -p xtask -- metrics-doc [--check]`, `api-doc [--check]`, `runbook-links [--check]`
+//! `cargo run -p xtask -- metrics-doc [--check]`, `api-doc [--check]`, `env-doc [--check]`,
+//! `runbook-links [--check]`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,8 +47,11 @@ fn main() -> ExitCode {
             "api-doc",
         ),
         Some("runbook-links") => runbook_links(args.iter().any(|a| a == "--check")),
+        Some("env-doc") => env_doc(args.iter().any(|a| a == "--check")),
         _ => {
-            eprintln!("usage: cargo run -p xtask -- metrics-doc|api-doc|runbook-links [--check]");
+            eprintln!(
+                "usage: cargo run -p xtask -- metrics-doc|api-doc|env-doc|runbook-links [--check]"
+            );
             ExitCode::from(2)
         }
     }
@@ -113,4 +117,21 @@ fn runbook_links(check: bool) -> ExitCode {
         eprintln!("wrote {}", path.display());
     }
     ExitCode::SUCCESS
+}
+
+/// Renders the environment table of `docs/development.md` (or, with `--check`, fails when it is
+/// stale or a variable has no note).
+fn env_doc(check: bool) -> ExitCode {
+    let problems = xtask::env_doc::problems();
+    if !problems.is_empty() {
+        eprintln!("environment notes:\n{}", problems.join("\n"));
+        return ExitCode::FAILURE;
+    }
+    let path = workspace_root().join(xtask::env_doc::DEVELOPMENT_DOC);
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    let Some(rendered) = xtask::env_doc::render_development_doc(&current) else {
+        eprintln!("{} has no environment-table markers", path.display());
+        return ExitCode::FAILURE;
+    };
+    write_or_check(&path, &rendered, check, "env-doc")
 }

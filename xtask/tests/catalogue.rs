@@ -83,3 +83,24 @@ fn histograms_that_can_include_an_llm_answer_or_an_outage_reach_two_minutes() {
         "the delivery SLO counts the le=\"1\" bucket"
     );
 }
+
+#[test]
+fn every_variable_a_service_reads_has_a_note_and_every_note_a_variable() {
+    let problems = xtask::env_doc::problems();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_environment_tables_of_docs_development_md_are_current() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(xtask::env_doc::DEVELOPMENT_DOC);
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    let rendered = xtask::env_doc::render_development_doc(&current)
+        .unwrap_or_else(|| panic!("{} has no environment-table markers", path.display()));
+    assert!(
+        current == rendered,
+        "{} is stale: run `cargo run -p xtask -- env-doc`",
+        path.display()
+    );
+}

@@ -4,11 +4,7 @@
 //! names and e-mail addresses never reach ClickHouse.
 
 use chrono::{DateTime, Utc};
-use fechatter_events::payload::{
-    ChatDeleted, ChatPayload, ChatRead, FileUploaded, MemberChanged, MessageDeleted,
-    MessagePayload, PinChanged, ReactionChanged, SessionRevoked, UserSignedUp, UserStatusChanged,
-};
-use fechatter_events::{ChatType, Envelope, EnvelopeError, EventKind};
+use fechatter_events::{ChatType, Envelope, EnvelopeError, Event};
 use serde_json::{Value, json};
 
 use super::row::split_time;
@@ -27,93 +23,61 @@ fn facts(envelope: &Envelope) -> Result<Facts, EnvelopeError> {
         user_id: None,
         properties,
     };
-    Ok(match envelope.kind {
-        EventKind::UserSignedUp => {
-            let p: UserSignedUp = envelope.payload()?;
-            Facts {
-                chat_type: None,
-                user_id: Some(p.user_id.0),
-                properties: json!({"joined_by_invite": p.joined_by_invite}),
-            }
-        }
-        EventKind::UserStatusChanged => {
-            let p: UserStatusChanged = envelope.payload()?;
-            Facts {
-                chat_type: None,
-                user_id: Some(p.user_id.0),
-                properties: json!({
-                    "availability": p.availability.as_str(),
-                    "text": p.text.is_some(),
-                    "expires": p.expires_at.is_some(),
-                }),
-            }
-        }
-        EventKind::ChatCreated | EventKind::ChatUpdated => {
-            let p: ChatPayload = envelope.payload()?;
+    Ok(match envelope.event()? {
+        Event::UserSignedUp(p) => Facts {
+            chat_type: None,
+            user_id: Some(p.user_id.0),
+            properties: json!({"joined_by_invite": p.joined_by_invite}),
+        },
+        Event::UserStatusChanged(p) => Facts {
+            chat_type: None,
+            user_id: Some(p.user_id.0),
+            properties: json!({
+                "availability": p.availability.as_str(),
+                "text": p.text.is_some(),
+                "expires": p.expires_at.is_some(),
+            }),
+        },
+        Event::ChatCreated(p) | Event::ChatUpdated(p) => {
             facts(Some(p.chat_type), json!({"members": p.member_ids.len()}))
         }
-        EventKind::ChatDeleted => {
-            let p: ChatDeleted = envelope.payload()?;
-            facts(Some(p.chat_type), json!({}))
-        }
-        EventKind::ChatMemberAdded | EventKind::ChatMemberRemoved => {
-            let p: MemberChanged = envelope.payload()?;
-            facts(
-                Some(p.chat_type),
-                json!({"member_id": p.user_id.0, "role": p.role}),
-            )
-        }
-        EventKind::MessageCreated | EventKind::MessageUpdated => {
-            let p: MessagePayload = envelope.payload()?;
-            facts(
-                Some(p.chat_type),
-                json!({
-                    "message_id": p.id.0,
-                    "length": p.content.chars().count(),
-                    "mentions": p.mentions.len(),
-                    "files": p.files.len(),
-                    "reply": p.reply_to.is_some(),
-                    "bot": p.sender_is_bot,
-                }),
-            )
-        }
-        EventKind::MessageDeleted => {
-            let p: MessageDeleted = envelope.payload()?;
-            facts(None, json!({"message_id": p.id.0}))
-        }
-        EventKind::MessageReactionAdded | EventKind::MessageReactionRemoved => {
-            let p: ReactionChanged = envelope.payload()?;
-            facts(
-                None,
-                json!({"message_id": p.message_id.0, "emoji": p.emoji}),
-            )
-        }
-        EventKind::MessagePinned | EventKind::MessageUnpinned => {
-            let p: PinChanged = envelope.payload()?;
+        Event::ChatDeleted(p) => facts(Some(p.chat_type), json!({})),
+        Event::ChatMemberAdded(p) | Event::ChatMemberRemoved(p) => facts(
+            Some(p.chat_type),
+            json!({"member_id": p.user_id.0, "role": p.role}),
+        ),
+        Event::MessageCreated(p) | Event::MessageUpdated(p) => facts(
+            Some(p.chat_type),
+            json!({
+                "message_id": p.id.0,
+                "length": p.content.chars().count(),
+                "mentions": p.mentions.len(),
+                "files": p.files.len(),
+                "reply": p.reply_to.is_some(),
+                "bot": p.sender_is_bot,
+            }),
+        ),
+        Event::MessageDeleted(p) => facts(None, json!({"message_id": p.id.0})),
+        Event::MessageReactionAdded(p) | Event::MessageReactionRemoved(p) => facts(
+            None,
+            json!({"message_id": p.message_id.0, "emoji": p.emoji}),
+        ),
+        Event::MessagePinned(p) | Event::MessageUnpinned(p) => {
             facts(None, json!({"message_id": p.message_id.0}))
         }
-        EventKind::ChatRead => {
-            let p: ChatRead = envelope.payload()?;
-            facts(
-                None,
-                json!({"last_read_message_id": p.last_read_message_id.0}),
-            )
-        }
-        EventKind::FileUploaded => {
-            let p: FileUploaded = envelope.payload()?;
-            facts(
-                None,
-                json!({"file_id": p.file_id.0, "size_bytes": p.size_bytes, "content_type": p.content_type}),
-            )
-        }
-        EventKind::SessionRevoked => {
-            let p: SessionRevoked = envelope.payload()?;
-            Facts {
-                chat_type: None,
-                user_id: Some(p.user_id.0),
-                properties: json!({"reason": p.reason}),
-            }
-        }
+        Event::ChatRead(p) => facts(
+            None,
+            json!({"last_read_message_id": p.last_read_message_id.0}),
+        ),
+        Event::FileUploaded(p) => facts(
+            None,
+            json!({"file_id": p.file_id.0, "size_bytes": p.size_bytes, "content_type": p.content_type}),
+        ),
+        Event::SessionRevoked(p) => Facts {
+            chat_type: None,
+            user_id: Some(p.user_id.0),
+            properties: json!({"reason": p.reason}),
+        },
     })
 }
 
@@ -177,7 +141,8 @@ pub fn to_row(envelope: &Envelope, received_at: DateTime<Utc>) -> EventRow {
 
 #[cfg(test)]
 mod tests {
-    use fechatter_events::{ChatId, MessageId, UserId, WorkspaceId};
+    use fechatter_events::payload::{MessagePayload, UserSignedUp};
+    use fechatter_events::{ChatId, EventKind, MessageId, UserId, WorkspaceId};
 
     use super::*;
 
@@ -197,12 +162,11 @@ mod tests {
             edited_at: None,
         };
         Envelope::new(
-            EventKind::MessageCreated,
             WorkspaceId(3),
             Some(ChatId(42)),
             Some(UserId(7)),
             vec![UserId(7), UserId(9)],
-            &payload,
+            &fechatter_events::Event::MessageCreated(payload.clone()),
         )
         .unwrap_or_else(|err| panic!("{err}"))
     }
@@ -256,12 +220,11 @@ mod tests {
             joined_by_invite: true,
         };
         let envelope = Envelope::new(
-            EventKind::UserSignedUp,
             WorkspaceId(2),
             None,
             None,
             vec![],
-            &payload,
+            &fechatter_events::Event::UserSignedUp(payload.clone()),
         )
         .unwrap_or_else(|err| panic!("{err}"));
         let row = to_row(&envelope, Utc::now());

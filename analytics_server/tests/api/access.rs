@@ -41,16 +41,15 @@ async fn a_revoked_sessions_token_is_refused_by_ingest_and_reports() {
     let jetstream = async_nats::jetstream::new(client);
     app.bus.ensure_stream(&jetstream).await.expect("the stream");
     let envelope = Envelope::new(
-        EventKind::SessionRevoked,
         WorkspaceId(1),
         None,
         Some(UserId(5)),
         vec![UserId(5)],
-        &SessionRevoked {
+        &fechatter_events::Event::SessionRevoked(SessionRevoked {
             session_id: revoked,
             user_id: UserId(5),
             reason: RevocationReason::SignedOut,
-        },
+        }),
     )
     .expect("an envelope");
     jetstream

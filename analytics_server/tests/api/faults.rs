@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use fechatter_events::payload::MessagePayload;
-use fechatter_events::{ChatId, ChatType, Envelope, EventKind, MessageId, UserId, WorkspaceId};
+use fechatter_events::{ChatId, ChatType, Envelope, MessageId, UserId, WorkspaceId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_support::{ClickHouse, Nats, wait_until};
@@ -41,12 +41,11 @@ fn message(id: i64) -> Envelope {
         edited_at: None,
     };
     Envelope::new(
-        EventKind::MessageCreated,
         WorkspaceId(1),
         Some(ChatId(1)),
         Some(UserId(1)),
         vec![UserId(1)],
-        &payload,
+        &fechatter_events::Event::MessageCreated(payload.clone()),
     )
     .expect("an envelope")
 }

@@ -21,12 +21,11 @@ fn signup(user: i64) -> Envelope {
         joined_by_invite: user != 1,
     };
     Envelope::new(
-        EventKind::UserSignedUp,
         WorkspaceId(WORKSPACE),
         None,
         None,
         vec![],
-        &payload,
+        &fechatter_events::Event::UserSignedUp(payload.clone()),
     )
     .expect("an envelope")
 }
@@ -44,12 +43,11 @@ fn chat(id: i64, chat_type: ChatType, members: &[i64]) -> Envelope {
         created_at: Utc::now(),
     };
     Envelope::new(
-        EventKind::ChatCreated,
         WorkspaceId(WORKSPACE),
         Some(ChatId(id)),
         Some(members[0]),
         members,
-        &payload,
+        &fechatter_events::Event::ChatCreated(payload.clone()),
     )
     .expect("an envelope")
 }
@@ -70,12 +68,11 @@ fn message(workspace: i64, chat: i64, chat_type: ChatType, sender: i64, id: i64)
         edited_at: None,
     };
     Envelope::new(
-        EventKind::MessageCreated,
         WorkspaceId(workspace),
         Some(ChatId(chat)),
         Some(UserId(sender)),
         vec![UserId(sender)],
-        &payload,
+        &fechatter_events::Event::MessageCreated(payload.clone()),
     )
     .expect("an envelope")
 }

@@ -13,9 +13,7 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use chrono::Utc;
 use fechatter_events::payload::MessagePayload;
-use fechatter_events::{
-    ChatId, ChatType, Envelope, EventBus, EventKind, MessageId, UserId, WorkspaceId,
-};
+use fechatter_events::{ChatId, ChatType, Envelope, EventBus, MessageId, UserId, WorkspaceId};
 
 use super::{per_op, server_pid, unique};
 use crate::Setup;
@@ -46,12 +44,11 @@ pub(crate) fn envelope(index: usize, recipients: &[UserId]) -> anyhow::Result<En
         edited_at: None,
     };
     Ok(Envelope::new(
-        EventKind::MessageCreated,
         WorkspaceId(1),
         Some(ChatId(1)),
         Some(recipients[0]),
         recipients.to_vec(),
-        &payload,
+        &fechatter_events::Event::MessageCreated(payload.clone()),
     )?)
 }
 

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use fechatter_events::payload::MessagePayload;
-use fechatter_events::{ChatType, Envelope, EventKind};
+use fechatter_events::{ChatType, Envelope, Event, EventKind};
 use tracing::instrument;
 
 use crate::consumer::HandleError;
@@ -53,7 +53,7 @@ pub async fn answer_once(
         return Ok(());
     }
     // An unreadable payload asks nothing; the indexing consumer dead-letters it.
-    let Ok(message) = envelope.payload::<MessagePayload>() else {
+    let Ok(Event::MessageCreated(message)) = envelope.event() else {
         return Ok(());
     };
     if !may_be_asked(envelope, &message) {

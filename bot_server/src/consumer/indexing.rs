@@ -5,7 +5,7 @@ use std::time::Instant;
 use async_nats::jetstream::Message;
 use fechatter_events::consume::pull_until;
 use fechatter_events::delivery::{DeliveryPolicy, Failure};
-use fechatter_events::{Envelope, EventKind};
+use fechatter_events::{Decoded, Envelope, EventKind};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
@@ -63,15 +63,22 @@ async fn handle(
         .kind_of_subject(&message.subject)
         .map_or("unknown", EventKind::as_str);
     ConsumerMetrics::received(event);
-    let envelope = Envelope::from_json(&message.payload);
+    let decoded = Envelope::decode(&message.payload);
     policy
         .deliver(&message, &shutdown, || async {
-            let envelope = envelope
+            match decoded
                 .as_ref()
-                .map_err(|err| Failure::Malformed(err.to_string()))?;
-            crate::events::handle(&state, envelope)
-                .await
-                .map_err(Failure::from)
+                .map_err(|err| Failure::Malformed(err.to_string()))?
+            {
+                Decoded::Known(envelope) => crate::events::handle(&state, envelope)
+                    .await
+                    .map_err(Failure::from),
+                // A newer producer's kind: nothing of ours to do with it.
+                Decoded::UnknownKind(kind) => {
+                    tracing::debug!(kind, "skipping an event kind this build does not know");
+                    Ok(())
+                }
+            }
         })
         .await;
     ConsumerMetrics::processed(event, started.elapsed());

@@ -1,5 +1,5 @@
-//! The assistant's user in each workspace (`users.is_bot`, handle `bot`). The chat API never
-//! creates bot users: this service does, and gets their access tokens from the chat API.
+//! The assistant's user in each workspace (`users.is_bot`, handle `bot`), read only: fechatter_server
+//! owns `users` and creates a bot when this service asks (`POST /api/bots/provision`).
 
 use fechatter_events::{UserId, WorkspaceId};
 use sqlx::PgExecutor;
@@ -8,41 +8,21 @@ use crate::db::timed;
 
 /// The handle `@bot` mentions match; fechatter_server keeps it from humans.
 pub const HANDLE: &str = "bot";
-pub const FULLNAME: &str = "Assistant";
 
-/// Creates the workspace's bot unless it has one (at most one per workspace: a unique index).
-pub async fn create(db: impl PgExecutor<'_>, workspace: WorkspaceId) -> Result<(), sqlx::Error> {
+/// The workspaces that have no bot yet (fechatter_server creates them when asked).
+pub async fn workspaces_without_bot(
+    db: impl PgExecutor<'_>,
+) -> Result<Vec<WorkspaceId>, sqlx::Error> {
     timed(
-        "bots.create",
-        sqlx::query(
-            "INSERT INTO users (workspace_id, fullname, handle, is_bot)
-             VALUES ($1, $2, $3, true) ON CONFLICT DO NOTHING",
-        )
-        .bind(workspace)
-        .bind(FULLNAME)
-        .bind(HANDLE)
-        .execute(db),
-    )
-    .await
-    .map(|_| ())
-}
-
-/// Creates the bot of every workspace that has none; how many were created.
-pub async fn create_missing(db: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
-    timed(
-        "bots.create_missing",
-        sqlx::query(
-            "INSERT INTO users (workspace_id, fullname, handle, is_bot)
-             SELECT w.id, $1, $2, true FROM workspaces w
+        "bots.workspaces_without_bot",
+        sqlx::query_scalar(
+            "SELECT w.id FROM workspaces w
              WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.workspace_id = w.id AND u.is_bot)
-             ON CONFLICT DO NOTHING",
+             ORDER BY w.id",
         )
-        .bind(FULLNAME)
-        .bind(HANDLE)
-        .execute(db),
+        .fetch_all(db),
     )
     .await
-    .map(|done| done.rows_affected())
 }
 
 pub async fn find(

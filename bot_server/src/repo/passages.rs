@@ -1,8 +1,11 @@
 //! Reading one chat's indexed messages for the assistant: what its answers quote. The assistant's
 //! own messages and the message being answered are never material.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use fechatter_events::{ChatId, MessageId};
+use fechatter_search::ranking::{Similarity, hybrid_binds, hybrid_score_sql};
 use sqlx::{FromRow, PgExecutor};
 
 use crate::db::timed;
@@ -30,13 +33,15 @@ pub struct Lookup<'a> {
     /// Every term must match (a search) rather than any (a question).
     pub all_terms: bool,
     /// The question's embedding and model, and the share of the score similarity gets.
-    pub embedding: Option<(&'a [f32], &'a str, f32)>,
+    pub embedding: Similarity<'a>,
     pub limit: i64,
 }
 
 /// Candidates are the matching messages (with no terms to match: the latest ones), at most the
 /// 1000 newest; they are ranked by lexical rank blended with embedding similarity.
-const RANKED: &str = "
+static RANKED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "
 WITH q AS (
     SELECT CASE WHEN $2::text IS NULL THEN NULL ELSE to_tsquery('simple', $2) END AS query
 ), candidates AS (
@@ -52,28 +57,23 @@ WITH q AS (
     ORDER BY d.message_id DESC
     LIMIT 1000
 )
-SELECT c.message_id, c.chat_id, u.handle, c.content, c.created_at,
-       ((1 - $6) * coalesce(ts_rank_cd(c.tsv, q.query, 32), 0)
-        + $6 * CASE WHEN c.embedding_model = $7
-                         AND cardinality(c.embedding) = cardinality($8::real[])
-                    THEN (SELECT sum(a * b) FROM unnest(c.embedding, $8::real[]) AS v (a, b))
-                    ELSE 0 END)::real AS score
+SELECT c.message_id, c.chat_id, u.handle, c.content, c.created_at, {} AS score
 FROM candidates c CROSS JOIN q
 LEFT JOIN users u ON u.id = c.sender_id
 ORDER BY score DESC, c.message_id DESC
-LIMIT $9";
+LIMIT $9",
+        hybrid_score_sql("c", "q.query", "$6", "$7", "$8")
+    )
+});
 
 pub async fn ranked(
     db: impl PgExecutor<'_>,
     lookup: Lookup<'_>,
 ) -> Result<Vec<Passage>, sqlx::Error> {
-    let (vector, model, weight) = match lookup.embedding {
-        Some((vector, model, weight)) => (Some(vector), Some(model), weight),
-        None => (None, None, 0.0),
-    };
+    let (vector, model, weight) = hybrid_binds(lookup.embedding);
     timed(
         "passages.ranked",
-        sqlx::query_as::<_, Passage>(RANKED)
+        sqlx::query_as::<_, Passage>(RANKED.as_str())
             .bind(lookup.chat_id)
             .bind(lookup.tsquery)
             .bind(lookup.like_patterns)

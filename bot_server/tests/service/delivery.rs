@@ -159,7 +159,7 @@ async fn events_that_cannot_be_read_or_keep_failing_are_stored_as_dead_letters_a
     stack.wait_for_search(&ann, "q=ordinary", &[sent]).await;
 
     let envelope = |kind: EventKind, data: serde_json::Value| {
-        fechatter_events::Envelope::new(
+        fechatter_events::Envelope::unchecked(
             kind,
             WorkspaceId(ann.workspace_id),
             Some(ChatId(chat)),

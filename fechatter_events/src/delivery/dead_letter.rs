@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, Message};
 
-/// The headers of a stored dead letter (`events.md`).
+/// The headers of a stored dead letter (`docs/design/events.md`).
 pub mod headers {
     /// The subject the event was delivered on, where a re-drive publishes it again.
     pub const ORIGINAL_SUBJECT: &str = "Fechatter-Original-Subject";

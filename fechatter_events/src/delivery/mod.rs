@@ -1,4 +1,4 @@
-//! The one delivery policy every durable consumer follows (`events.md`), so they cannot drift
+//! The one delivery policy every durable consumer follows (`docs/design/events.md`), so they cannot drift
 //! apart:
 //!
 //! - before an event is handled, the consumer's [`Gate`] must be open: while its own dependency is

@@ -1,4 +1,4 @@
-//! Request rates allowed per client (`api.md`: per IP for sign-in and sign-up, per user for sending,
+//! Request rates allowed per client (`docs/design/api.md`: per IP for sign-in and sign-up, per user for sending,
 //! uploading, searching and the writes that fan out to a chat's members). Each limit is a bucket of
 //! `N` requests refilled evenly over a minute.
 

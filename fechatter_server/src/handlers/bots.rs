@@ -1,11 +1,12 @@
 use axum::extract::{FromRequestParts, State};
 use fechatter_auth::{TokenError, bearer_token};
+use fechatter_http::Json;
 use http::request::Parts;
 
 use crate::error::AppError;
 use crate::extract::JsonObject;
 use crate::handlers::auth::{NoStore, no_store};
-use crate::models::auth::{BotToken, BotTokenRequest};
+use crate::models::auth::{BotToken, BotTokenRequest, ProvisionedBot};
 use crate::openapi::responses::{BadJson, NotFound, ServerErrors, Unauthenticated};
 use crate::service;
 use crate::state::AppState;
@@ -41,5 +42,22 @@ pub async fn token(
 ) -> Result<NoStore<BotToken>, AppError> {
     Ok(no_store(
         service::bots::token(&state, input.workspace_id).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/bots/provision", tag = "auth", request_body = BotTokenRequest,
+    security(("bot_api_key" = [])),
+    description = "For bot_server: gives a workspace its assistant bot user unless it has one, \
+        authorised by the bot credential. bot_server never writes `users` itself.",
+    responses(
+        (status = 200, description = "The workspace's bot", body = ProvisionedBot),
+        NotFound, BadJson, Unauthenticated, ServerErrors))]
+pub async fn provision(
+    State(state): State<AppState>,
+    _: BotCredential,
+    JsonObject(input): JsonObject<BotTokenRequest>,
+) -> Result<Json<ProvisionedBot>, AppError> {
+    Ok(Json(
+        service::bots::provision(&state, input.workspace_id).await?,
     ))
 }

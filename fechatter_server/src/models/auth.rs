@@ -74,6 +74,12 @@ pub struct BotTokenRequest {
     pub workspace_id: WorkspaceId,
 }
 
+/// `POST /api/bots/provision`: the workspace's assistant bot, created if it had none.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProvisionedBot {
+    pub user_id: fechatter_events::UserId,
+}
+
 /// An access token for a workspace's assistant bot (no refresh token: the bot asks again).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BotToken {

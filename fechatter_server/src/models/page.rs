@@ -1,4 +1,4 @@
-//! Keyset pagination (`api.md`): `?before=<id>&limit=` → `{items, next_before, has_more}`.
+//! Keyset pagination (`docs/design/api.md`): `?before=<id>&limit=` → `{items, next_before, has_more}`.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

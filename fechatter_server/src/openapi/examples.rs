@@ -127,6 +127,14 @@ pub fn all() -> Vec<Exchange> {
         },
         Exchange {
             method: "post",
+            path: "/api/bots/provision",
+            params: json!({}),
+            request: Some(json!({"workspace_id": 1})),
+            status: "200",
+            response: Some(json!({"user_id": 2})),
+        },
+        Exchange {
+            method: "post",
             path: "/api/workspace/invites",
             params: json!({}),
             request: Some(json!({"max_uses": 5})),

@@ -88,7 +88,7 @@ pub fn render_markdown(spec: &Value, first: &[(&str, &str)]) -> String {
          Generated from fechatter_server's OpenAPI document (`GET /api/openapi.json`, examples in \
          `fechatter_server/src/openapi/examples.rs`) by `cargo run -p xtask -- api-doc`; do not \
          edit by hand (a test fails when this file is stale, and another when an example does not \
-         match its schema). Conventions (auth, errors, pagination): `shared/design/api.md`. \
+         match its schema). Conventions (auth, errors, pagination): `docs/design/api.md`. \
          Routes marked 🔒 need `Authorization: Bearer <access_token>`; every error answers \
          `{\"code\": \"…\", \"message\": \"…\"}`.\n",
     );

@@ -40,6 +40,7 @@ pub struct UploadForm {
         handlers::auth::signout,
         handlers::auth::create_invite,
         handlers::bots::token,
+        handlers::bots::provision,
         handlers::users::me,
         handlers::users::remove_me,
         handlers::users::directory,

@@ -1,4 +1,4 @@
-//! The relay from the outbox table to JetStream (`events.md`: nothing is lost between Postgres and
+//! The relay from the outbox table to JetStream (`docs/design/events.md`: nothing is lost between Postgres and
 //! NATS). Writers put each event in the outbox inside the transaction of its change and, once it
 //! committed, wake their instance's relay ([`RelayWaker`]; a poll covers missed wake-ups). The
 //! relay publishes a batch of pending events in sequence order with `Nats-Msg-Id` = event id, then

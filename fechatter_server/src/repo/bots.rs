@@ -1,5 +1,5 @@
-//! The workspace assistant bots (users with `is_bot`), which bot_server creates, and the chats
-//! they were removed from.
+//! The workspace assistant bots (users with `is_bot`), which this service creates when bot_server
+//! asks (it owns `users`, `docs/design/topology.md`), and the chats they were removed from.
 
 use fechatter_events::{ChatId, UserId, WorkspaceId};
 use sqlx::PgExecutor;
@@ -18,7 +18,30 @@ pub async fn among(db: impl PgExecutor<'_>, ids: &[UserId]) -> Result<Vec<UserId
     .await
 }
 
-/// The workspace's assistant bot, which bot_server creates.
+/// The handle `@bot` mentions match; fechatter_server keeps it from humans.
+pub const HANDLE: &str = "bot";
+pub const FULLNAME: &str = "Assistant";
+
+/// Gives `workspace` its assistant bot unless it has one (at most one per workspace: a unique
+/// index); nothing when the workspace does not exist.
+pub async fn create(db: impl PgExecutor<'_>, workspace: WorkspaceId) -> Result<(), sqlx::Error> {
+    timed(
+        "users.bot_create",
+        sqlx::query(
+            "INSERT INTO users (workspace_id, fullname, handle, is_bot)
+             SELECT id, $2, $3, true FROM workspaces WHERE id = $1
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(workspace)
+        .bind(FULLNAME)
+        .bind(HANDLE)
+        .execute(db),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The workspace's assistant bot, created on bot_server's request (`POST /api/bots/provision`).
 pub async fn of_workspace(
     db: impl PgExecutor<'_>,
     workspace: WorkspaceId,

@@ -1,8 +1,11 @@
 //! Reading the search index that bot_server writes (`search_documents`, see its migration), checked
 //! against the messages as they are now: the index lags behind edits and deletes.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use fechatter_events::{ChatId, MessageId, UserId, WorkspaceId};
+use fechatter_search::ranking::{Similarity, hybrid_binds, hybrid_score_sql};
 use sqlx::PgExecutor;
 
 use crate::db::timed;
@@ -18,7 +21,7 @@ pub struct SearchSql<'a> {
     /// `LIKE` patterns the folded text must all contain.
     pub like_patterns: &'a [String],
     /// The query's embedding for hybrid ranking, its model, and its share of the score.
-    pub embedding: Option<(&'a [f32], &'a str, f32)>,
+    pub embedding: Similarity<'a>,
     pub before: Option<SearchCursor>,
     pub fetch_limit: i64,
     pub filters: SqlFilters<'a>,
@@ -41,15 +44,13 @@ pub struct SqlFilters<'a> {
 /// newer message. Each match is joined with its message as it is now: a message deleted since it
 /// was indexed is left out whatever the index says, the text returned is the current one, and
 /// `stale` tells when the index holds an older version of it (an edit not indexed yet).
-const SEARCH: &str = "
+static SEARCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "
 SELECT message_id, chat_id, sender_id, content, created_at, edited_at, stale, score FROM (
     SELECT d.message_id, d.chat_id, msg.sender_id, msg.content, msg.created_at, msg.edited_at,
            d.version <> coalesce(msg.edited_at, msg.created_at) AS stale,
-           ((1 - $8) * coalesce(ts_rank_cd(d.tsv, q.query, 32), 0)
-            + $8 * CASE WHEN d.embedding_model = $9
-                             AND cardinality(d.embedding) = cardinality($10::real[])
-                        THEN (SELECT sum(a * b) FROM unnest(d.embedding, $10::real[]) AS v (a, b))
-                        ELSE 0 END)::real AS score
+           {} AS score
     FROM search_documents d
     JOIN chat_members m ON m.chat_id = d.chat_id AND m.user_id = $1
     JOIN messages msg ON msg.id = d.message_id AND msg.deleted_at IS NULL
@@ -69,19 +70,19 @@ SELECT message_id, chat_id, sender_id, content, created_at, edited_at, stale, sc
 ) ranked
 WHERE ($6::real IS NULL OR (ranked.score, ranked.message_id) < ($6::real, $7::bigint))
 ORDER BY ranked.score DESC, ranked.message_id DESC
-LIMIT $11";
+LIMIT $11",
+        hybrid_score_sql("d", "q.query", "$8", "$9", "$10")
+    )
+});
 
 pub async fn search(
     db: impl PgExecutor<'_>,
     search: SearchSql<'_>,
 ) -> Result<Vec<SearchRow>, sqlx::Error> {
-    let (vector, model, weight) = match search.embedding {
-        Some((vector, model, weight)) => (Some(vector), Some(model), weight),
-        None => (None, None, 0.0),
-    };
+    let (vector, model, weight) = hybrid_binds(search.embedding);
     timed(
         "search.query",
-        sqlx::query_as::<_, SearchRow>(SEARCH)
+        sqlx::query_as::<_, SearchRow>(SEARCH.as_str())
             .bind(search.caller)
             .bind(search.workspace_id)
             .bind(search.tsquery)

@@ -16,8 +16,9 @@
 //! recorded: everyone sees `chat.member_added` first, and the bot is among the recipients of the
 //! `message.created` it is asked in.
 
+use fechatter_events::Event as DomainEvent;
 use fechatter_events::payload::MemberChanged;
-use fechatter_events::{ChatType, EventKind, UserId};
+use fechatter_events::{ChatType, UserId};
 use sqlx::PgConnection;
 
 use crate::auth::CurrentUser;
@@ -87,17 +88,16 @@ pub(crate) async fn join_if_mentioned(
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::ChatMemberAdded,
             workspace_id: chat.workspace_id,
             chat_id: Some(chat.id),
             actor_id: Some(caller.id),
             recipients: ids(members),
-            data: &MemberChanged {
+            event: DomainEvent::ChatMemberAdded(MemberChanged {
                 chat_id: chat.id,
                 chat_type: chat.chat_type,
                 user_id: bot,
                 role: Role::Member.as_str().to_owned(),
-            },
+            }),
         },
     )
     .await?;

@@ -11,7 +11,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::models::auth::BotToken;
+use crate::models::auth::{BotToken, ProvisionedBot};
 use crate::repo;
 use crate::state::AppState;
 
@@ -24,6 +24,21 @@ pub fn is_bot_credential(state: &AppState, presented: &str) -> bool {
     state.config().auth.bot_api_key.as_ref().is_some_and(|key| {
         Sha256::digest(key.expose_secret().as_bytes()) == Sha256::digest(presented.as_bytes())
     })
+}
+
+/// Gives the workspace its assistant bot unless it has one. bot_server asks for it (on a new
+/// workspace's `user.signed_up`, and at its start for workspaces without one) rather than writing
+/// `users` itself: this service owns that table.
+#[instrument(skip_all, fields(workspace = %workspace))]
+pub async fn provision(
+    state: &AppState,
+    workspace: WorkspaceId,
+) -> Result<ProvisionedBot, AppError> {
+    repo::bots::create(state.pool(), workspace).await?;
+    let bot = repo::bots::of_workspace(state.pool(), workspace)
+        .await?
+        .ok_or(AppError::NotFound("workspace"))?;
+    Ok(ProvisionedBot { user_id: bot.id })
 }
 
 #[instrument(skip_all, fields(workspace = %workspace))]

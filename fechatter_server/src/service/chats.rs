@@ -1,7 +1,8 @@
 //! Creating, listing, changing and deleting chats.
 
+use fechatter_events::Event as DomainEvent;
 use fechatter_events::payload::{ChatDeleted, ChatPayload};
-use fechatter_events::{ChatId, ChatType, EventKind, UserId};
+use fechatter_events::{ChatId, ChatType, UserId};
 use sqlx::PgConnection;
 use tracing::instrument;
 
@@ -174,12 +175,11 @@ async fn add_founders(
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::ChatCreated,
             workspace_id: chat.workspace_id,
             chat_id: Some(chat.id),
             actor_id: Some(caller.id),
             recipients: member_ids.clone(),
-            data: &payload(chat, member_ids),
+            event: DomainEvent::ChatCreated(payload(chat, member_ids)),
         },
     )
     .await?;
@@ -260,12 +260,11 @@ pub async fn update(
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::ChatUpdated,
             workspace_id: chat.workspace_id,
             chat_id: Some(chat_id),
             actor_id: Some(caller.id),
             recipients: recipients.clone(),
-            data: &payload(&updated, recipients),
+            event: DomainEvent::ChatUpdated(payload(&updated, recipients)),
         },
     )
     .await?;
@@ -286,15 +285,14 @@ pub async fn delete(
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::ChatDeleted,
             workspace_id: chat.workspace_id,
             chat_id: Some(chat_id),
             actor_id: Some(caller.id),
             recipients: ids(&members),
-            data: &ChatDeleted {
+            event: DomainEvent::ChatDeleted(ChatDeleted {
                 id: chat_id,
                 chat_type: chat.chat_type,
-            },
+            }),
         },
     )
     .await?;

@@ -1,7 +1,6 @@
 //! Writing domain events into the outbox, inside the transaction of the change they describe.
 
-use fechatter_events::{ChatId, Envelope, EventKind, UserId, WorkspaceId};
-use serde::Serialize;
+use fechatter_events::{ChatId, Envelope, UserId, WorkspaceId};
 use sqlx::{PgExecutor, Postgres, Transaction};
 
 use crate::db;
@@ -9,27 +8,24 @@ use crate::error::AppError;
 use crate::repo;
 use crate::state::AppState;
 
-pub struct Event<'a, T> {
-    pub kind: EventKind,
+/// An event to record: the typed [`fechatter_events::Event`] (its kind and payload together) and
+/// where it goes.
+pub struct Event {
     pub workspace_id: WorkspaceId,
     pub chat_id: Option<ChatId>,
     pub actor_id: Option<UserId>,
     /// Who may see the event, read in the same transaction as the change.
     pub recipients: Vec<UserId>,
-    pub data: &'a T,
+    pub event: fechatter_events::Event,
 }
 
-pub async fn record<T: Serialize>(
-    db: impl PgExecutor<'_>,
-    event: Event<'_, T>,
-) -> Result<Envelope, AppError> {
+pub async fn record(db: impl PgExecutor<'_>, event: Event) -> Result<Envelope, AppError> {
     let envelope = Envelope::new(
-        event.kind,
         event.workspace_id,
         event.chat_id,
         event.actor_id,
         event.recipients,
-        event.data,
+        &event.event,
     )
     .map_err(AppError::internal)?;
     repo::outbox::insert(db, &envelope).await?;

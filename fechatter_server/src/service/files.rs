@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use fechatter_events::Event as DomainEvent;
+use fechatter_events::FileId;
 use fechatter_events::payload::FileUploaded;
-use fechatter_events::{EventKind, FileId};
 use futures::{Stream, StreamExt};
 use sqlx::PgExecutor;
 use tracing::instrument;
@@ -153,17 +154,16 @@ where
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::FileUploaded,
             workspace_id: caller.workspace_id,
             chat_id: None,
             actor_id: Some(caller.id),
             recipients: vec![caller.id],
-            data: &FileUploaded {
+            event: DomainEvent::FileUploaded(FileUploaded {
                 file_id: row.id,
                 uploader_id: caller.id,
                 size_bytes: blob.size,
                 content_type: content_type.to_owned(),
-            },
+            }),
         },
     )
     .await?;

@@ -1,7 +1,8 @@
 //! Listing, adding and removing chat members.
 
+use fechatter_events::Event as DomainEvent;
 use fechatter_events::payload::MemberChanged;
-use fechatter_events::{ChatId, EventKind, UserId};
+use fechatter_events::{ChatId, UserId};
 use tracing::instrument;
 
 use crate::auth::CurrentUser;
@@ -78,17 +79,16 @@ pub async fn add(
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::ChatMemberAdded,
             workspace_id: chat.workspace_id,
             chat_id: Some(chat_id),
             actor_id: Some(caller.id),
             recipients,
-            data: &MemberChanged {
+            event: DomainEvent::ChatMemberAdded(MemberChanged {
                 chat_id,
                 chat_type: chat.chat_type,
                 user_id: target,
                 role: new_role.as_str().to_owned(),
-            },
+            }),
         },
     )
     .await?;
@@ -121,17 +121,16 @@ pub async fn remove(
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::ChatMemberRemoved,
             workspace_id: chat.workspace_id,
             chat_id: Some(chat_id),
             actor_id: Some(caller.id),
             recipients: ids(&members),
-            data: &MemberChanged {
+            event: DomainEvent::ChatMemberRemoved(MemberChanged {
                 chat_id,
                 chat_type: chat.chat_type,
                 user_id: target,
                 role: target_role.as_str().to_owned(),
-            },
+            }),
         },
     )
     .await?;

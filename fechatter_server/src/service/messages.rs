@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use fechatter_events::Event as DomainEvent;
 use fechatter_events::payload::{MessageDeleted, MessagePayload};
-use fechatter_events::{ChatId, ChatType, EventKind, MessageId, UserId};
+use fechatter_events::{ChatId, ChatType, MessageId, UserId};
 use sqlx::PgExecutor;
 use tracing::instrument;
 
@@ -134,12 +135,11 @@ pub async fn send(
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::MessageCreated,
             workspace_id: caller.workspace_id,
             chat_id: Some(chat_id),
             actor_id: Some(caller.id),
             recipients: ids(&members),
-            data: &data,
+            event: DomainEvent::MessageCreated(data.clone()),
         },
     )
     .await?;
@@ -297,12 +297,11 @@ pub async fn edit(
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::MessageUpdated,
             workspace_id: caller.workspace_id,
             chat_id: Some(chat_id),
             actor_id: Some(caller.id),
             recipients,
-            data: &data,
+            event: DomainEvent::MessageUpdated(data.clone()),
         },
     )
     .await?;
@@ -331,15 +330,14 @@ pub async fn delete(
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::MessageDeleted,
             workspace_id: caller.workspace_id,
             chat_id: Some(chat_id),
             actor_id: Some(caller.id),
             recipients,
-            data: &MessageDeleted {
+            event: DomainEvent::MessageDeleted(MessageDeleted {
                 id: message_id,
                 chat_id,
-            },
+            }),
         },
     )
     .await?;

@@ -1,7 +1,8 @@
 //! Pinned messages: pinning and unpinning by the chat's rules ([`rules::may_pin`]), and the list.
 
+use fechatter_events::Event as DomainEvent;
 use fechatter_events::payload::PinChanged;
-use fechatter_events::{ChatId, EventKind, MessageId};
+use fechatter_events::{ChatId, MessageId};
 use tracing::instrument;
 
 use crate::auth::CurrentUser;
@@ -38,7 +39,9 @@ pub async fn change(
     repo::messages::find_live(&mut *tx, chat_id, message_id)
         .await?
         .ok_or(AppError::NotFound("message"))?;
-    let changed = match change {
+    // Which typed event the change is, filled in with its payload below.
+    type Pinning = fn(PinChanged) -> DomainEvent;
+    let changed: Option<(Pinning, _)> = match change {
         PinChange::Pin => {
             let max = state.config().limits.max_pins_per_chat;
             let pinned_at = repo::pins::insert(&mut *tx, chat_id, message_id, caller.id).await?;
@@ -48,27 +51,26 @@ pub async fn change(
                     format!("a chat has at most {max} pinned messages; unpin one first"),
                 ));
             }
-            pinned_at.map(|at| (EventKind::MessagePinned, Some(at)))
+            pinned_at.map(|at| (DomainEvent::MessagePinned as Pinning, Some(at)))
         }
         PinChange::Unpin => repo::pins::delete(&mut *tx, message_id)
             .await?
-            .then_some((EventKind::MessageUnpinned, None)),
+            .then_some((DomainEvent::MessageUnpinned as Pinning, None)),
     };
     if let Some((kind, pinned_at)) = changed {
         events::record(
             &mut *tx,
             Event {
-                kind,
                 workspace_id: caller.workspace_id,
                 chat_id: Some(chat_id),
                 actor_id: Some(caller.id),
                 recipients: ids(&members),
-                data: &PinChanged {
+                event: kind(PinChanged {
                     message_id,
                     chat_id,
                     user_id: caller.id,
                     pinned_at,
-                },
+                }),
             },
         )
         .await?;

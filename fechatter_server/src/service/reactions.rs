@@ -1,7 +1,8 @@
 //! Reactions and read markers: the small per-member changes to a chat.
 
+use fechatter_events::Event as DomainEvent;
 use fechatter_events::payload::{ChatRead, ReactionChanged};
-use fechatter_events::{ChatId, EventKind, MessageId};
+use fechatter_events::{ChatId, MessageId};
 use tracing::instrument;
 
 use crate::auth::CurrentUser;
@@ -77,34 +78,33 @@ pub async fn react(
         Reaction::Remove => repo::messages::find_live(&mut *tx, chat_id, message_id).await?,
     };
     message.ok_or(AppError::NotFound("message"))?;
-    let (changed, kind) = match change {
+    let (changed, kind): (bool, fn(ReactionChanged) -> DomainEvent) = match change {
         Reaction::Add => {
             room_for(&mut tx, state, message_id, text).await?;
             (
                 repo::reactions::insert(&mut *tx, message_id, caller.id, text).await?,
-                EventKind::MessageReactionAdded,
+                DomainEvent::MessageReactionAdded,
             )
         }
         Reaction::Remove => (
             repo::reactions::delete(&mut *tx, message_id, caller.id, text).await?,
-            EventKind::MessageReactionRemoved,
+            DomainEvent::MessageReactionRemoved,
         ),
     };
     if changed {
         events::record(
             &mut *tx,
             Event {
-                kind,
                 workspace_id: caller.workspace_id,
                 chat_id: Some(chat_id),
                 actor_id: Some(caller.id),
                 recipients: ids(&members),
-                data: &ReactionChanged {
+                event: kind(ReactionChanged {
                     message_id,
                     chat_id,
                     user_id: caller.id,
                     emoji: text.to_owned(),
-                },
+                }),
             },
         )
         .await?;
@@ -136,16 +136,15 @@ pub async fn mark_read(
             events::record(
                 &mut *tx,
                 Event {
-                    kind: EventKind::ChatRead,
                     workspace_id: caller.workspace_id,
                     chat_id: Some(chat_id),
                     actor_id: Some(caller.id),
                     recipients: vec![caller.id],
-                    data: &ChatRead {
+                    event: DomainEvent::ChatRead(ChatRead {
                         chat_id,
                         user_id: caller.id,
                         last_read_message_id: marker,
-                    },
+                    }),
                 },
             )
             .await?;

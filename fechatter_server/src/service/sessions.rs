@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use fechatter_events::Event as DomainEvent;
 use fechatter_events::payload::{RevocationReason, SessionRevoked};
-use fechatter_events::{EventKind, UserId, WorkspaceId};
+use fechatter_events::{UserId, WorkspaceId};
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -48,16 +49,15 @@ pub async fn announce(
     events::record(
         &mut *conn,
         Event {
-            kind: EventKind::SessionRevoked,
             workspace_id: owner.workspace,
             chat_id: None,
             actor_id: Some(owner.user),
             recipients: vec![owner.user],
-            data: &SessionRevoked {
+            event: DomainEvent::SessionRevoked(SessionRevoked {
                 session_id: session,
                 user_id: owner.user,
                 reason,
-            },
+            }),
         },
     )
     .await?;

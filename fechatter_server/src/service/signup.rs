@@ -1,6 +1,6 @@
 //! Sign-up: a new workspace, or joining one with an invite code.
 
-use fechatter_events::EventKind;
+use fechatter_events::Event as DomainEvent;
 use fechatter_events::WorkspaceId;
 use fechatter_events::payload::UserSignedUp;
 use tracing::instrument;
@@ -183,17 +183,16 @@ async fn signup_once(state: &AppState, new: &Signup<'_>) -> Result<AuthTokens, A
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::UserSignedUp,
             workspace_id,
             chat_id: None,
             actor_id: Some(user.id),
             recipients: vec![user.id],
-            data: &UserSignedUp {
+            event: DomainEvent::UserSignedUp(UserSignedUp {
                 user_id: user.id,
                 workspace_id,
                 fullname: user.fullname.clone(),
                 joined_by_invite: matches!(new.destination, Destination::Invite(_)),
-            },
+            }),
         },
     )
     .await?;

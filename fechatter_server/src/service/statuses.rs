@@ -2,8 +2,9 @@
 //! directory and announced to the workspace (`user.status_changed`).
 
 use chrono::Utc;
+use fechatter_events::Availability;
+use fechatter_events::Event as DomainEvent;
 use fechatter_events::payload::UserStatusChanged;
-use fechatter_events::{Availability, EventKind};
 use tracing::instrument;
 
 use crate::auth::CurrentUser;
@@ -57,17 +58,16 @@ async fn announce(
     events::record(
         &mut *tx,
         Event {
-            kind: EventKind::UserStatusChanged,
             workspace_id: caller.workspace_id,
             chat_id: None,
             actor_id: Some(caller.id),
             recipients,
-            data: &UserStatusChanged {
+            event: DomainEvent::UserStatusChanged(UserStatusChanged {
                 user_id: caller.id,
                 availability: status.availability,
                 text: status.text.clone(),
                 expires_at: status.expires_at,
-            },
+            }),
         },
     )
     .await?;

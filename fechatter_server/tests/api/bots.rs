@@ -1,5 +1,5 @@
-//! The contract with bot_server: it creates its workspace's bot user in the database, gets the
-//! bot's access tokens from `POST /api/bots/token` with its own credential (it holds no key that
+//! The contract with bot_server: it asks this service to create its workspace's bot user
+//! (`POST /api/bots/provision`; this service owns `users`), gets the bot's access tokens from `POST /api/bots/token` with its own credential (it holds no key that
 //! could mint one), and posts like any member.
 
 use fechatter_events::payload::{MemberChanged, MessagePayload};
@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::common::events::only;
 use crate::common::{AppOptions, BOT_API_KEY, TestApp, TestUser};
 
-/// The workspace bot as bot_server creates it: a user row with `is_bot`.
+/// The workspace bot as `POST /api/bots/provision` creates it: a user row with `is_bot`.
 async fn insert_bot(app: &TestApp, owner: &TestUser) -> i64 {
     sqlx::query_scalar(
         "INSERT INTO users (workspace_id, fullname, handle, is_bot) VALUES ($1, 'Assistant', 'bot', true)
@@ -314,4 +314,50 @@ async fn a_bot_removed_from_a_chat_is_not_brought_back_by_a_mention_only_by_an_e
         EventKind::MessageCreated,
         &[ann.id, bob.id, bot],
     );
+}
+
+#[tokio::test]
+async fn provisioning_gives_a_workspace_one_bot_once_and_only_for_the_bot_credential() {
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let provision = |credential: &'static str, workspace: i64| {
+        app.client
+            .post(app.url("/api/bots/provision"))
+            .bearer_auth(credential)
+            .json(&json!({"workspace_id": workspace}))
+            .send()
+    };
+    let refused = provision(
+        "not-the-bot-credential-but-32-bytes-long!",
+        ann.workspace_id,
+    )
+    .await
+    .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(refused.status(), 401);
+    let bots = "SELECT count(*) FROM users WHERE is_bot";
+    assert_eq!(
+        app.count(bots).await,
+        0,
+        "a refused request creates nothing"
+    );
+
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let reply = provision(BOT_API_KEY, ann.workspace_id)
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(reply.status(), 200);
+        let body: serde_json::Value = reply.json().await.unwrap_or_default();
+        ids.push(body["user_id"].as_i64().unwrap_or_default());
+    }
+    assert_eq!(ids[0], ids[1], "asking again returns the same bot");
+    assert_eq!(app.count(bots).await, 1);
+    let bot = bot_user(&app, &ann, ids[0]).await;
+    assert_eq!(bot.id, ids[0], "the provisioned bot gets tokens");
+
+    let unknown = provision(BOT_API_KEY, ann.workspace_id + 1000)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(app.count(bots).await, 1);
 }

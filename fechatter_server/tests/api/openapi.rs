@@ -152,7 +152,7 @@ async fn the_spec_is_served_with_the_error_envelope_the_bearer_scheme_and_every_
     assert_eq!(error["required"], serde_json::json!(["code", "message"]));
 
     let paths = spec["paths"].as_object().cloned().unwrap_or_default();
-    // The health endpoints answer in the shapes of health.md; the API in the error envelope.
+    // The health endpoints answer in the shapes of docs/design/health.md; the API in the error envelope.
     assert!(paths.contains_key("/ready") && paths.contains_key("/health"));
     for (path, item) in paths.iter().filter(|(path, _)| path.starts_with("/api/")) {
         for (method, operation) in item.as_object().into_iter().flatten() {

@@ -81,7 +81,7 @@ async fn an_event_no_commit_of_this_instance_announced_goes_out_at_the_next_poll
     let before = app.published_events().await.len();
     // Written straight into the table, as by a process that stopped between its commit and the
     // wake-up: nothing wakes the relay.
-    let envelope = Envelope::new(
+    let envelope = Envelope::unchecked(
         EventKind::ChatRead,
         WorkspaceId(1),
         None,
@@ -108,7 +108,7 @@ async fn hundreds_of_events_committed_at_once_reach_jetstream_exactly_once_in_co
     let before = app.published_events().await.len();
     let envelopes: Vec<Envelope> = (0..400)
         .map(|n| {
-            Envelope::new(
+            Envelope::unchecked(
                 EventKind::ChatRead,
                 WorkspaceId(1),
                 None,

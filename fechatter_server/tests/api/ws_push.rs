@@ -204,16 +204,15 @@ async fn a_revoked_session_s_sockets_close_with_4001_while_the_user_s_other_sess
 
     // As fechatter_server's outbox publishes it on sign-out (not this test's concern here).
     let revoked = Envelope::new(
-        EventKind::SessionRevoked,
         WorkspaceId(bob.workspace_id),
         None,
         Some(UserId(bob.id)),
         vec![UserId(bob.id)],
-        &SessionRevoked {
+        &fechatter_events::Event::SessionRevoked(SessionRevoked {
             session_id: session_of(&bob.token),
             user_id: UserId(bob.id),
             reason: RevocationReason::SignedOut,
-        },
+        }),
     )
     .unwrap_or_else(|err| panic!("{err}"));
     app.publish(&revoked, &revoked.id.to_string()).await;

@@ -1,6 +1,6 @@
 use fechatter_auth::{TokenSigner, WorkspaceRole};
 use fechatter_events::payload::{RevocationReason, SessionRevoked};
-use fechatter_events::{Envelope, EventKind, UserId, WorkspaceId};
+use fechatter_events::{Envelope, UserId, WorkspaceId};
 use reqwest::StatusCode;
 
 use crate::support::{Producer, TestApp, WS};
@@ -112,16 +112,15 @@ async fn a_revoked_sessions_token_is_refused_at_connect_while_the_users_other_se
     let producer = Producer::new(&app).await;
     let (phone, laptop) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     let revoked = Envelope::new(
-        EventKind::SessionRevoked,
         WS,
         None,
         Some(UserId(4)),
         vec![UserId(4)],
-        &SessionRevoked {
+        &fechatter_events::Event::SessionRevoked(SessionRevoked {
             session_id: phone,
             user_id: UserId(4),
             reason: RevocationReason::SignedOut,
-        },
+        }),
     )
     .unwrap_or_else(|err| panic!("{err}"));
     producer.publish_envelope(&revoked).await;

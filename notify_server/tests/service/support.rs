@@ -323,16 +323,15 @@ impl Producer {
     /// Publishes `session.revoked` for `user`'s `session`, as fechatter_server's outbox does.
     pub async fn revoke(&self, user: i64, session: uuid::Uuid) -> u64 {
         let envelope = Envelope::new(
-            EventKind::SessionRevoked,
             WS,
             None,
             Some(UserId(user)),
             vec![UserId(user)],
-            &fechatter_events::payload::SessionRevoked {
+            &fechatter_events::Event::SessionRevoked(fechatter_events::payload::SessionRevoked {
                 session_id: session,
                 user_id: UserId(user),
                 reason: fechatter_events::payload::RevocationReason::SignedOut,
-            },
+            }),
         )
         .unwrap_or_else(|err| panic!("envelope: {err}"));
         self.publish_envelope(&envelope).await
@@ -348,7 +347,7 @@ impl Producer {
 /// A message envelope (the payload shape does not matter to notify, which forwards it as is).
 pub fn envelope(kind: EventKind, chat: i64, recipients: &[i64], content: &str) -> Envelope {
     let sender = recipients.first().copied().unwrap_or(1);
-    Envelope::new(
+    Envelope::unchecked(
         kind,
         WS,
         Some(ChatId(chat)),

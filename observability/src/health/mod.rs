@@ -1,4 +1,4 @@
-//! `/health`, `/ready` and `/live`, exactly as `shared/design/health.md` describes them.
+//! `/health`, `/ready` and `/live`, exactly as `docs/design/health.md` describes them.
 //!
 //! Checks are registered with a name, a critical flag and a timeout; they run concurrently and each
 //! run updates `{service}_health_check_status{check}` and `_health_check_duration_seconds{check}`.

@@ -52,7 +52,7 @@ pub fn compose_only(name: &str) -> bool {
     exporter_of(name).is_some_and(|job| COMPOSE_ONLY_EXPORTERS.contains(&job))
 }
 
-/// Names from `shared/design/metrics.md` (or asked for by an issue, or declared on a service branch
+/// Names from `docs/design/metrics.md` (or asked for by an issue, or declared on a service branch
 /// not merged yet) that the alerts and dashboards already use but no service declares YET: the services implementing them are being written. A
 /// test fails as soon as one of these becomes declared, so this list only shrinks; delete a name
 /// when its service lands, and the list when it is empty.

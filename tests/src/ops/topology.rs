@@ -1,4 +1,4 @@
-//! The ports of `shared/design/topology.md`, which the compose file, the Prometheus targets and the
+//! The ports of `docs/design/topology.md`, which the compose file, the Prometheus targets and the
 //! services' configuration defaults must all agree with.
 
 /// One of the four services.

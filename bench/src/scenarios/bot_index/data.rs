@@ -9,7 +9,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use fechatter_events::payload::MessagePayload;
-use fechatter_events::{ChatId, ChatType, Envelope, EventKind, MessageId, UserId, WorkspaceId};
+use fechatter_events::{ChatId, ChatType, Envelope, MessageId, UserId, WorkspaceId};
 use sqlx::PgPool;
 
 use super::publish::Event;
@@ -81,12 +81,11 @@ pub fn envelopes(seeded: &Seeded, messages: &[Message]) -> anyhow::Result<Vec<Ev
                 edited_at: None,
             };
             let envelope = Envelope::new(
-                EventKind::MessageCreated,
                 WorkspaceId(seeded.workspace),
                 Some(ChatId(message.chat_id)),
                 Some(UserId(message.sender_id)),
                 members.get(&message.chat_id).cloned().unwrap_or_default(),
-                &payload,
+                &fechatter_events::Event::MessageCreated(payload.clone()),
             )?;
             Ok((Bytes::from(envelope.to_json()?), envelope.id.to_string()))
         })

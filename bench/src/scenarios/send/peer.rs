@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::bail;
 use chrono::Utc;
 use fechatter_events::payload::MessagePayload;
-use fechatter_events::{ChatId, ChatType, Envelope, EventKind, MessageId, UserId, WorkspaceId};
+use fechatter_events::{ChatId, ChatType, Envelope, MessageId, UserId, WorkspaceId};
 
 use super::super::{pgbench_row, with_cpu};
 use crate::Setup;
@@ -65,12 +65,11 @@ fn envelope(chat_size: usize) -> anyhow::Result<String> {
         edited_at: None,
     };
     let envelope = Envelope::new(
-        EventKind::MessageCreated,
         WorkspaceId(1),
         Some(ChatId(1)),
         Some(UserId(1)),
         members,
-        &payload,
+        &fechatter_events::Event::MessageCreated(payload.clone()),
     )?;
     Ok(String::from_utf8(envelope.to_json()?)?)
 }
