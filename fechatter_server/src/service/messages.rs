@@ -11,9 +11,9 @@ use tracing::instrument;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::AppError;
+use crate::models::Message;
 use crate::models::file::FileInfo;
 use crate::models::message::{MessageRow, ReactionCount, SendMessage};
-use crate::models::{Message, Page, PageRequest};
 use crate::observability::metrics::MessageMetrics;
 use crate::repo;
 use crate::repo::messages::NewMessage;
@@ -144,7 +144,7 @@ pub async fn send(
     )
     .await?;
     let attached = attached_files(&mut *tx, &data.files, row.id).await?;
-    events::commit(state, tx).await?;
+    events::commit_page_change(state, tx, chat_id).await?;
     if bot_joined {
         access::forget_chat(state, chat_id).await;
     }
@@ -228,25 +228,6 @@ pub(crate) async fn with_details(
         .collect())
 }
 
-#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
-pub async fn list(
-    state: &AppState,
-    caller: &CurrentUser,
-    chat_id: ChatId,
-    page: PageRequest,
-) -> Result<Page<Message>, AppError> {
-    access::membership(state, caller, chat_id).await?;
-    let rows = repo::messages::page(state.pool(), chat_id, page).await?;
-    let page = Page::from_rows(rows, page, |row| row.id.0);
-    let items = with_details(state, caller, page.items).await?;
-    MessageMetrics::fetched(items.len());
-    Ok(Page {
-        items,
-        next_before: page.next_before,
-        has_more: page.has_more,
-    })
-}
-
 /// Locks a live message of the chat for a change by its author; the chat's members are the
 /// event's recipients.
 async fn lock_own(
@@ -306,7 +287,7 @@ pub async fn edit(
         },
     )
     .await?;
-    events::commit(state, tx).await?;
+    events::commit_page_change(state, tx, chat_id).await?;
     let mut views = with_details(state, caller, vec![row]).await?;
     views
         .pop()
@@ -343,6 +324,6 @@ pub async fn delete(
         },
     )
     .await?;
-    events::commit(state, tx).await?;
+    events::commit_page_change(state, tx, chat_id).await?;
     Ok(())
 }
