@@ -92,22 +92,18 @@ pub async fn send(
     let sender = users::current(state, caller).await?;
 
     let mut tx = db::begin(state.pool()).await?;
-    let mut members = repo::members::roles(&mut *tx, chat_id).await?;
-    role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
-    let reply_exists = match input.reply_to {
-        Some(reply_to) => repo::messages::exists_in_chat(&mut *tx, chat_id, reply_to).await?,
-        None => true,
-    };
-    if !reply_exists {
+    if let Some(reply_to) = input.reply_to
+        && !repo::messages::exists_in_chat(&mut *tx, chat_id, reply_to).await?
+    {
         return Err(AppError::invalid(
             "invalid_reply_to",
             "reply_to is not a message of this chat",
         ));
     }
     let file_ids = files::attachable(&mut *tx, caller, &input.files).await?;
-    // Sends to one chat commit in the order of their message ids and events from here on.
-    repo::outbox::lock_chat_order(&mut *tx, chat_id).await?;
-    let inserted = repo::messages::insert(
+    // One round trip: the members (the event's recipients), the chat's order lock (sends to one
+    // chat commit in the order of their message ids and events from here on) and the insert.
+    let sent = repo::sends::insert_as_member(
         &mut *tx,
         NewMessage {
             chat_id,
@@ -118,7 +114,9 @@ pub async fn send(
         },
     )
     .await?;
-    let Some(row) = inserted else {
+    let mut members = sent.members;
+    role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
+    let Some(row) = sent.row else {
         drop(tx);
         return replay(state, caller, chat_id, idempotency_key).await;
     };

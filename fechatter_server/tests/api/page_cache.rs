@@ -53,10 +53,12 @@ async fn a_reader_on_either_instance_sees_each_change_once_its_event_reached_tha
     let ann = first.owner("ann", "Acme").await;
     let bob = first.member(&ann, "bob").await;
     let chat = first.chat(&ann, "group", Some("cached"), &[&bob]).await;
-    let older = first.send(&ann, chat, "hello").await;
     // Bob's sockets show when an event of the chat has reached each instance.
     let mut on_first = first.ws(&bob).await;
     let mut on_second = second.ws(&bob).await;
+    let older = first.send(&ann, chat, "hello").await;
+    on_first.event("message.created").await;
+    on_second.event("message.created").await;
 
     // Each instance serves the page from memory once read: a change without an event stays unseen.
     for app in [&first, &second] {
@@ -141,8 +143,11 @@ async fn pages_are_read_afresh_while_the_event_feed_is_down_and_after_it_returns
     .await;
     let ann = app.owner("ann", "Acme").await;
     let chat = app.chat(&ann, "group", Some("feed"), &[]).await;
+    // The send's own event must have arrived first, or it would drop the page cached below.
+    let mut socket = app.ws(&ann).await;
     let message = app.send(&ann, chat, "hello").await;
-    app.wait_for_live_events().await;
+    socket.event("message.created").await;
+    drop(socket);
     let content = |page: Value| page["items"][0]["content"].clone();
     assert_eq!(content(page(&app, &ann, chat).await), "hello");
     change_behind_the_cache(&app, message, "during the outage").await;
