@@ -2,7 +2,7 @@
 //! fed by the one log reader, with what a transport needs to open a live connection.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
@@ -17,6 +17,7 @@ use crate::cursor::{Cursor, Epoch, Resume};
 use crate::frame::Frame;
 use crate::hub::{Hub, HubLimits, Owner};
 use crate::metrics::{LogError, PushMetrics, Refusal, ReplayOutcome};
+use crate::observer::EventObserver;
 use crate::presence::{Presence, PresenceSettings};
 use crate::revocations::Revocations;
 use crate::ring::{Accepted, Ring};
@@ -66,6 +67,7 @@ pub struct PushCore {
     subscribed: AtomicBool,
     pub(crate) presence: Option<Presence>,
     local_presence: Mutex<Option<mpsc::UnboundedReceiver<crate::hub::LocalPresence>>>,
+    observer: OnceLock<Arc<dyn EventObserver>>,
 }
 
 /// A connection the core would not open.
@@ -124,6 +126,7 @@ impl PushCore {
             subscribed: AtomicBool::new(false),
             presence,
             local_presence: Mutex::new(local_rx),
+            observer: OnceLock::new(),
             bus,
             settings,
             metrics,
@@ -143,6 +146,16 @@ impl PushCore {
         if let Some(presence) = presence {
             let _ = presence.await;
         }
+    }
+
+    /// Shows `observer` every event read from now on, and every change of the subscription.
+    /// There is one observer; a second call is ignored and returns false.
+    pub fn observe(&self, observer: Arc<dyn EventObserver>) -> bool {
+        let first = self.observer.set(observer).is_ok();
+        if first && let Some(observer) = self.observer.get() {
+            observer.feed(self.is_subscribed());
+        }
+        first
     }
 
     pub fn hub(&self) -> &Hub {
@@ -175,6 +188,9 @@ impl PushCore {
     pub(crate) fn set_subscribed(&self, subscribed: bool) {
         if self.subscribed.swap(subscribed, Ordering::SeqCst) != subscribed {
             self.metrics.log_subscribed(subscribed);
+            if let Some(observer) = self.observer.get() {
+                observer.feed(subscribed);
+            }
         }
     }
 
@@ -288,6 +304,10 @@ impl PushCore {
                 tracing::warn!(error = %err, seq, "a stored event that cannot be pushed; skipped");
                 self.metrics.log_error(LogError::Malformed);
                 self.ring().skip(seq);
+                // What it changed cannot be known.
+                if let Some(observer) = self.observer.get() {
+                    observer.feed(self.is_subscribed());
+                }
             }
             Ok(Routed { frame, envelope }) => {
                 let frame = Arc::new(frame);
@@ -296,6 +316,9 @@ impl PushCore {
                     .accept(seq, envelope.id, &envelope.recipients, &frame);
                 match accepted {
                     Accepted::Fresh => {
+                        if let Some(observer) = self.observer.get() {
+                            observer.event(&envelope);
+                        }
                         if envelope.kind == EventKind::SessionRevoked {
                             self.on_session_revoked(&envelope);
                         }

@@ -3,6 +3,7 @@
 mod auth;
 mod env_notes;
 mod files;
+mod page_cache;
 mod rate_limits;
 mod web;
 mod websocket;
@@ -18,6 +19,7 @@ use url::Url;
 
 pub use auth::AuthSettings;
 pub use files::FileSettings;
+pub use page_cache::PageCacheSettings;
 pub use rate_limits::RateLimits;
 pub use web::WebClientSettings;
 pub use websocket::WebSocketSettings;
@@ -36,6 +38,7 @@ pub struct Config {
     pub password_hashing: PasswordHashing,
     pub limits: Limits,
     pub cache: CacheSettings,
+    pub page_cache: PageCacheSettings,
     pub outbox: OutboxSettings,
     pub files: FileSettings,
     pub rate_limits: RateLimits,
@@ -140,6 +143,7 @@ impl Config {
                 ttl: Duration::from_secs(env.bounded("CACHE_TTL_SECONDS", 30, 1, 3600)?),
                 max_entries: env.bounded("CACHE_MAX_ENTRIES", 100_000, 100, 100_000_000)?,
             },
+            page_cache: PageCacheSettings::from(env)?,
             outbox: OutboxSettings {
                 poll_interval: Duration::from_millis(env.bounded(
                     "OUTBOX_POLL_INTERVAL_MS",

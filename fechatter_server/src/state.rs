@@ -75,7 +75,7 @@ impl AppState {
         let passwords =
             Passwords::new(config.password_hashing).map_err(StateError::PasswordHashing)?;
         let signin_throttle = SigninThrottle::new(config.auth.signin_attempts_per_account_per_hour);
-        let caches = Caches::new(config.cache);
+        let caches = Caches::new(config.cache, config.page_cache);
         let files = FileStore::open(&config.files.dir).map_err(StateError::FilesDir)?;
         let limiters = RateLimiters::new(&config.rate_limits);
         let sockets = WebSockets::new(
@@ -84,6 +84,8 @@ impl AppState {
             &config.websocket,
             tokens.ttl(),
         );
+        // The page cache follows the sockets' log reader: every event it reads, every gap.
+        sockets.push().observe(Arc::new(caches.pages.clone()));
         let typing = TypingThrottle::new(config.websocket.typing_throttle);
         Ok(Self {
             inner: Arc::new(Inner {

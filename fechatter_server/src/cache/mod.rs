@@ -11,6 +11,7 @@
 //! under the same lock an invalidation takes), so a revocation can never be undone by a load.
 
 pub mod invalidation;
+pub mod pages;
 
 use std::future::Future;
 use std::hash::Hash;
@@ -21,7 +22,7 @@ use fechatter_events::{ChatId, UserId};
 use moka::future::Cache;
 use uuid::Uuid;
 
-use crate::config::CacheSettings;
+use crate::config::{CacheSettings, PageCacheSettings};
 use crate::models::{ChatAccess, User};
 use crate::observability::metrics::{BusinessMetrics, CacheMetrics, CacheName, CacheOperation};
 use crate::repo::invalidations::Stale;
@@ -145,15 +146,18 @@ pub struct Caches {
     pub chats: MeteredCache<ChatId, Arc<ChatAccess>>,
     pub users: MeteredCache<UserId, Arc<User>>,
     pub active_users: ActiveUsers,
+    /// Message-list pages, kept exact by the event log rather than by NOTIFY (see [`pages`]).
+    pub pages: pages::PageCache,
 }
 
 impl Caches {
-    pub fn new(settings: CacheSettings) -> Self {
+    pub fn new(settings: CacheSettings, page_settings: PageCacheSettings) -> Self {
         Self {
             sessions: MeteredCache::new(CacheName::Sessions, settings),
             chats: MeteredCache::new(CacheName::Chats, settings),
             users: MeteredCache::new(CacheName::Users, settings),
             active_users: ActiveUsers::new(),
+            pages: pages::PageCache::new(page_settings),
         }
     }
 
@@ -177,6 +181,7 @@ impl Caches {
         self.sessions.sample().await;
         self.chats.sample().await;
         self.users.sample().await;
+        self.pages.sample();
         self.active_users.sample().await;
     }
 }

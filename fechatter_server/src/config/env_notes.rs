@@ -61,6 +61,18 @@ pub const ENV_NOTES: &[(&str, &str)] = &[
     ),
     ("CACHE_MAX_ENTRIES", "per cache"),
     (
+        "PAGE_CACHE_MAX_BYTES",
+        "bytes of message-list pages held in memory, 0 = no page cache; see `docs/runbook.md#scale`",
+    ),
+    (
+        "PAGE_CACHE_TTL_SECONDS",
+        "a page is read afresh at least this often even if no event said it changed",
+    ),
+    (
+        "PAGE_CACHE_PAGES_PER_CHAT",
+        "pages of one chat held at once (the newest and the next ones as readers scroll)",
+    ),
+    (
         "OUTBOX_POLL_INTERVAL_MS",
         "the relay also wakes, in-process, after every commit of its instance that wrote events",
     ),

@@ -2,6 +2,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use fechatter_events::{ChatId, MessageId};
 use fechatter_http::{Json, Query};
+use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::auth::CurrentUser;
@@ -55,11 +56,14 @@ pub async fn list(
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
     Query(page): Query<PageQuery>,
-) -> Result<Json<Page<Message>>, AppError> {
+) -> Result<Response, AppError> {
     let page = page.validate()?;
-    Ok(Json(
-        service::messages::list(&state, &caller, chat_id, page).await?,
-    ))
+    let body = service::listing::page(&state, &caller, chat_id, page).await?;
+    Ok((
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response())
 }
 
 /// Sends a message. Mentions are `@handle`s (at most 50 count). Mentioning `@bot` adds the

@@ -55,6 +55,12 @@ pub const CACHE_ENTRIES: MetricDef = MetricDef::gauge(
     "Entries held by each cache (sampled every second).",
     &["cache"],
 );
+pub const CACHE_SIZE: MetricDef = MetricDef::gauge(
+    "fechatter_cache_size_bytes",
+    Unit::Bytes,
+    "Bytes held by each cache bounded by size rather than entries (pages: serialised message-list pages; sampled every second).",
+    &["cache"],
+);
 pub const MESSAGES_SENT: MetricDef = MetricDef::counter(
     "fechatter_messages_sent_total",
     "Messages stored, by chat type (idempotent replays are not counted).",
@@ -197,6 +203,7 @@ pub const DECLARED: &[MetricDef] = &[
     CACHE_REQUESTS,
     CACHE_OPERATION_DURATION,
     CACHE_ENTRIES,
+    CACHE_SIZE,
     MESSAGES_SENT,
     MESSAGES_FETCHED,
     MESSAGE_SEND_DURATION,
@@ -287,16 +294,24 @@ pub enum CacheName {
     Sessions,
     Chats,
     Users,
+    /// Message-list pages (`cache::pages`); an entry is a chat with pages held.
+    Pages,
 }
 
 impl CacheName {
-    pub const ALL: [CacheName; 3] = [CacheName::Sessions, CacheName::Chats, CacheName::Users];
+    pub const ALL: [CacheName; 4] = [
+        CacheName::Sessions,
+        CacheName::Chats,
+        CacheName::Users,
+        CacheName::Pages,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             CacheName::Sessions => "sessions",
             CacheName::Chats => "chats",
             CacheName::Users => "users",
+            CacheName::Pages => "pages",
         }
     }
 }
@@ -338,6 +353,12 @@ impl CacheMetrics {
         CACHE_ENTRIES
             .gauge_with([("cache", cache.as_str())])
             .set(entries as f64);
+    }
+
+    pub fn size(cache: CacheName, bytes: u64) {
+        CACHE_SIZE
+            .gauge_with([("cache", cache.as_str())])
+            .set(bytes as f64);
     }
 }
 

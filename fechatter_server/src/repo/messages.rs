@@ -16,30 +16,6 @@ pub struct NewMessage<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-/// Inserts the message; `None` when the sender already used this idempotency key.
-pub async fn insert(
-    db: impl PgExecutor<'_>,
-    message: NewMessage<'_>,
-) -> Result<Option<MessageRow>, sqlx::Error> {
-    let sql = format!(
-        "INSERT INTO messages (chat_id, sender_id, content, reply_to, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (sender_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING {COLUMNS}"
-    );
-    timed(
-        "messages.insert",
-        sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(message.chat_id)
-            .bind(message.sender_id)
-            .bind(message.content)
-            .bind(message.reply_to)
-            .bind(message.idempotency_key)
-            .fetch_optional(db),
-    )
-    .await
-}
-
 pub async fn find_by_idempotency_key(
     db: impl PgExecutor<'_>,
     sender: UserId,

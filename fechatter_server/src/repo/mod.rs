@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod pins;
 pub mod reactions;
 pub mod search;
+pub mod sends;
 pub mod sessions;
 pub mod statuses;
 pub mod users;

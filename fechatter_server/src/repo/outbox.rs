@@ -1,4 +1,4 @@
-use fechatter_events::{ChatId, Envelope, EventId, EventKind};
+use fechatter_events::{Envelope, EventId, EventKind};
 use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor};
 
@@ -8,6 +8,13 @@ use crate::db::timed;
 pub const RELAY_LOCK: i64 = 0x6665_6368_6174_7472; // "fechattr" in ASCII
 /// The first key of a chat's order lock (the second is the chat id). Two-key advisory locks never
 /// meet the one-key [`RELAY_LOCK`].
+///
+/// A send takes it before its message id is drawn (`repo::sends`), and every event of the chat
+/// before its outbox sequence is drawn ([`insert`]), until the transaction ends: the transactions
+/// that write a chat's events then commit one after the other, in the order they drew their
+/// sequences (message ids, outbox sequence), so the relay, which publishes in sequence order,
+/// publishes each chat's events in commit order. Without it a transaction could draw sequence N,
+/// commit after N+1, and N+1 be published (or listed) first.
 pub const CHAT_ORDER_LOCK: i32 = 0x6368_6174; // "chat" in ASCII
 
 #[derive(Debug, Clone, FromRow)]
@@ -22,7 +29,7 @@ pub struct PendingEvent {
 /// Writes the event in the caller's transaction. No NOTIFY: it would serialise every commit on a
 /// database-wide lock; the writer wakes its relay after the commit (`service::events::commit`).
 ///
-/// A chat's event takes the chat's order lock (see [`lock_chat_order`]) in the same statement,
+/// A chat's event takes the chat's order lock (see [`CHAT_ORDER_LOCK`]) in the same statement,
 /// before its sequence is drawn.
 pub async fn insert(db: impl PgExecutor<'_>, envelope: &Envelope) -> Result<(), sqlx::Error> {
     timed(
@@ -39,23 +46,6 @@ pub async fn insert(db: impl PgExecutor<'_>, envelope: &Envelope) -> Result<(), 
         .bind(envelope.chat_id)
         .bind(CHAT_ORDER_LOCK)
         .execute(db),
-    )
-    .await
-    .map(|_| ())
-}
-
-/// Takes the chat's order lock until the transaction ends: the transactions that write a chat's
-/// events then commit one after the other, in the order they drew their sequences (message ids,
-/// outbox sequence), so the relay, which publishes in sequence order, publishes each chat's events
-/// in commit order. Without it a transaction could draw sequence N, commit after N+1, and N+1 be
-/// published (or listed) first.
-pub async fn lock_chat_order(db: impl PgExecutor<'_>, chat: ChatId) -> Result<(), sqlx::Error> {
-    timed(
-        "outbox.lock_chat",
-        sqlx::query("SELECT pg_advisory_xact_lock($1, ($2 % 2147483647)::int)")
-            .bind(CHAT_ORDER_LOCK)
-            .bind(chat)
-            .execute(db),
     )
     .await
     .map(|_| ())

@@ -84,3 +84,30 @@ pub async fn counts(
     )
     .await
 }
+
+/// Who reacted with each emoji to these messages, in the order of [`counts`]: what every viewer's
+/// counts are made of (the page cache).
+pub async fn reactors(
+    db: impl PgExecutor<'_>,
+    messages: &[MessageId],
+) -> Result<Vec<Reactors>, sqlx::Error> {
+    timed(
+        "reactions.reactors",
+        sqlx::query_as::<_, Reactors>(
+            "SELECT message_id, emoji, array_agg(user_id) AS users
+             FROM reactions WHERE message_id = ANY($1)
+             GROUP BY message_id, emoji
+             ORDER BY message_id, min(created_at), emoji",
+        )
+        .bind(messages)
+        .fetch_all(db),
+    )
+    .await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Reactors {
+    pub message_id: MessageId,
+    pub emoji: String,
+    pub users: Vec<UserId>,
+}

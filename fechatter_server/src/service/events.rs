@@ -38,3 +38,16 @@ pub async fn commit(state: &AppState, tx: Transaction<'static, Postgres>) -> Res
     state.relay_waker().committed();
     Ok(())
 }
+
+/// Commits a transaction that changed what `chat`'s message pages show (messages, their
+/// reactions), and drops this instance's cached pages of it at once, so the writer's next read
+/// shows the change; other instances drop theirs when the event reaches them.
+pub async fn commit_page_change(
+    state: &AppState,
+    tx: Transaction<'static, Postgres>,
+    chat: ChatId,
+) -> Result<(), AppError> {
+    commit(state, tx).await?;
+    state.caches().pages.changed(chat);
+    Ok(())
+}

@@ -12,9 +12,9 @@ use tracing::instrument;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::AppError;
+use crate::models::Message;
 use crate::models::file::FileInfo;
 use crate::models::message::{MessageRow, ReactionCount, SendMessage};
-use crate::models::{Message, Page, PageRequest};
 use crate::observability::metrics::MessageMetrics;
 use crate::repo;
 use crate::repo::messages::NewMessage;
@@ -93,22 +93,18 @@ pub async fn send(
     let sender = users::current(state, caller).await?;
 
     let mut tx = db::begin(state.pool()).await?;
-    let mut members = repo::members::roles(&mut *tx, chat_id).await?;
-    role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
-    let reply_exists = match input.reply_to {
-        Some(reply_to) => repo::messages::exists_in_chat(&mut *tx, chat_id, reply_to).await?,
-        None => true,
-    };
-    if !reply_exists {
+    if let Some(reply_to) = input.reply_to
+        && !repo::messages::exists_in_chat(&mut *tx, chat_id, reply_to).await?
+    {
         return Err(AppError::invalid(
             "invalid_reply_to",
             "reply_to is not a message of this chat",
         ));
     }
     let file_ids = files::attachable(&mut *tx, caller, &input.files).await?;
-    // Sends to one chat commit in the order of their message ids and events from here on.
-    repo::outbox::lock_chat_order(&mut *tx, chat_id).await?;
-    let inserted = repo::messages::insert(
+    // One round trip: the members (the event's recipients), the chat's order lock (sends to one
+    // chat commit in the order of their message ids and events from here on) and the insert.
+    let sent = repo::sends::insert_as_member(
         &mut *tx,
         NewMessage {
             chat_id,
@@ -119,7 +115,9 @@ pub async fn send(
         },
     )
     .await?;
-    let Some(row) = inserted else {
+    let mut members = sent.members;
+    role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
+    let Some(row) = sent.row else {
         drop(tx);
         return replay(state, caller, chat_id, idempotency_key).await;
     };
@@ -144,7 +142,7 @@ pub async fn send(
     )
     .await?;
     let attached = attached_files(&mut *tx, &data.files, row.id).await?;
-    events::commit(state, tx).await?;
+    events::commit_page_change(state, tx, chat_id).await?;
     if bot_joined {
         access::forget_chat(state, chat_id).await;
     }
@@ -228,25 +226,6 @@ pub(crate) async fn with_details(
         .collect())
 }
 
-#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
-pub async fn list(
-    state: &AppState,
-    caller: &CurrentUser,
-    chat_id: ChatId,
-    page: PageRequest,
-) -> Result<Page<Message>, AppError> {
-    access::membership(state, caller, chat_id).await?;
-    let rows = repo::messages::page(state.pool(), chat_id, page).await?;
-    let page = Page::from_rows(rows, page, |row| row.id.0);
-    let items = with_details(state, caller, page.items).await?;
-    MessageMetrics::fetched(items.len());
-    Ok(Page {
-        items,
-        next_before: page.next_before,
-        has_more: page.has_more,
-    })
-}
-
 /// Locks a live message of the chat for a change by its author; the chat's members are the
 /// event's recipients.
 async fn lock_own(
@@ -305,7 +284,7 @@ pub async fn edit(
         },
     )
     .await?;
-    events::commit(state, tx).await?;
+    events::commit_page_change(state, tx, chat_id).await?;
     let mut views = with_details(state, caller, vec![row]).await?;
     views
         .pop()
@@ -341,6 +320,6 @@ pub async fn delete(
         },
     )
     .await?;
-    events::commit(state, tx).await?;
+    events::commit_page_change(state, tx, chat_id).await?;
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod files;
 pub mod handles;
 pub mod history;
 pub mod invites;
+pub mod listing;
 pub mod members;
 pub mod messages;
 pub mod pins;

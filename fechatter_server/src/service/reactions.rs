@@ -109,7 +109,7 @@ pub async fn react(
         )
         .await?;
     }
-    events::commit(state, tx).await?;
+    events::commit_page_change(state, tx, chat_id).await?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@ mod instances;
 mod limits;
 mod openapi;
 mod outage;
+mod page_cache;
 mod pins;
 mod rate_limits;
 mod relay;

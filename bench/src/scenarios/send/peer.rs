@@ -27,21 +27,38 @@ VALUES (:chat, :sender, :content, gen_random_uuid()::text)
 RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at;
 ";
 
-/// What `service::messages::send` runs, statement for statement (the relay's work excluded), with
-/// `notify` the outbox insert's former `pg_notify`.
+/// fechatter_server's `repo::outbox::CHAT_ORDER_LOCK` ("chat" in ASCII).
+const CHAT_ORDER_LOCK: i32 = 0x6368_6174;
+
+/// What `service::messages::send` runs, statement for statement (the relay's work excluded): the
+/// members, the chat's order lock and the insert in one statement (`repo::sends`), the outbox
+/// insert (which takes the order lock again), with `notify` the outbox insert's former
+/// `pg_notify`.
 fn transaction(notify: bool) -> String {
+    let lock = format!("pg_advisory_xact_lock({CHAT_ORDER_LOCK}, (:chat % 2147483647)::int)");
     let outbox = if notify {
         "WITH inserted AS (INSERT INTO outbox (event_id, kind, envelope)
 VALUES (gen_random_uuid(), 'message.created', :envelope::jsonb) RETURNING seq)
 SELECT pg_notify('fechatter_outbox', '') FROM inserted;"
+            .to_owned()
     } else {
-        "INSERT INTO outbox (event_id, kind, envelope)
-VALUES (gen_random_uuid(), 'message.created', :envelope::jsonb);"
+        format!(
+            "INSERT INTO outbox (event_id, kind, envelope)
+SELECT gen_random_uuid(), 'message.created', :envelope::jsonb FROM (SELECT {lock}) AS ordered;"
+        )
     };
     format!(
         "{PICK}BEGIN;
-SELECT user_id, role FROM chat_members WHERE chat_id = :chat ORDER BY user_id;
-{INSERT}{outbox}
+WITH ordered AS MATERIALIZED (SELECT {lock}),
+members AS MATERIALIZED (SELECT user_id, role FROM chat_members WHERE chat_id = :chat),
+inserted AS (INSERT INTO messages (chat_id, sender_id, content, idempotency_key)
+SELECT :chat, :sender, :content, gen_random_uuid()::text FROM ordered
+WHERE EXISTS (SELECT 1 FROM members WHERE user_id = :sender)
+RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at)
+SELECT (SELECT array_agg(user_id ORDER BY user_id) FROM members) AS member_ids,
+(SELECT array_agg(role::text ORDER BY user_id) FROM members) AS member_roles, inserted.*
+FROM (SELECT 1) AS one LEFT JOIN inserted ON true;
+{outbox}
 COMMIT;
 "
     )

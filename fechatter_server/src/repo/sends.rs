@@ -1,0 +1,119 @@
+//! A send's one statement: the chat's members, its order lock and the insert, in a single round
+//! trip (it used to take three: member roles, the lock, the insert).
+
+use fechatter_events::{ChatId, UserId};
+use sqlx::{FromRow, PgExecutor};
+
+use crate::db::timed;
+use crate::models::Role;
+use crate::models::message::MessageRow;
+use crate::repo::messages::NewMessage;
+use crate::repo::outbox::CHAT_ORDER_LOCK;
+
+/// What the send statement found and did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    /// The chat's members and roles, in id order, as the statement saw them.
+    pub members: Vec<(UserId, Role)>,
+    /// The new message; `None` when the sender is not a member (nothing was written) or already
+    /// used this idempotency key.
+    pub row: Option<MessageRow>,
+}
+
+#[derive(FromRow)]
+struct SendRow {
+    member_ids: Option<Vec<UserId>>,
+    member_roles: Option<Vec<String>>,
+    id: Option<fechatter_events::MessageId>,
+    chat_id: Option<ChatId>,
+    sender_id: Option<UserId>,
+    content: Option<String>,
+    reply_to: Option<fechatter_events::MessageId>,
+    created_at: Option<chrono::DateTime<chrono::Utc>>,
+    edited_at: Option<chrono::DateTime<chrono::Utc>>,
+    deleted_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Takes the chat's order lock (see `repo::outbox::CHAT_ORDER_LOCK`) and, if the sender is a
+/// member, inserts the message: its id is drawn under the lock, so a chat's sends commit in id
+/// order. The lock is held until the transaction ends.
+pub async fn insert_as_member(
+    db: impl PgExecutor<'_>,
+    message: NewMessage<'_>,
+) -> Result<Sent, sqlx::Error> {
+    let row = timed(
+        "messages.insert",
+        sqlx::query_as::<_, SendRow>(
+            "WITH ordered AS MATERIALIZED (
+                 SELECT pg_advisory_xact_lock($6, ($1 % 2147483647)::int)
+             ),
+             members AS MATERIALIZED (
+                 SELECT user_id, role FROM chat_members WHERE chat_id = $1
+             ),
+             inserted AS (
+                 INSERT INTO messages (chat_id, sender_id, content, reply_to, idempotency_key)
+                 SELECT $1, $2, $3, $4, $5 FROM ordered
+                 WHERE EXISTS (SELECT 1 FROM members WHERE user_id = $2)
+                 ON CONFLICT (sender_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+                 DO NOTHING
+                 RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at,
+                           deleted_at
+             )
+             SELECT (SELECT array_agg(user_id ORDER BY user_id) FROM members) AS member_ids,
+                    (SELECT array_agg(role::text ORDER BY user_id) FROM members) AS member_roles,
+                    inserted.*
+             FROM (SELECT 1) AS one LEFT JOIN inserted ON true",
+        )
+        .bind(message.chat_id)
+        .bind(message.sender_id)
+        .bind(message.content)
+        .bind(message.reply_to)
+        .bind(message.idempotency_key)
+        .bind(CHAT_ORDER_LOCK)
+        .fetch_one(db),
+    )
+    .await?;
+    let ids = row.member_ids.unwrap_or_default();
+    let roles = row.member_roles.unwrap_or_default();
+    let members = ids
+        .into_iter()
+        .zip(roles)
+        .map(|(id, role)| Ok((id, role_of(&role)?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let message = match (
+        row.id,
+        row.chat_id,
+        row.sender_id,
+        row.content,
+        row.created_at,
+    ) {
+        (Some(id), Some(chat_id), Some(sender_id), Some(content), Some(created_at)) => {
+            Some(MessageRow {
+                id,
+                chat_id,
+                sender_id,
+                content,
+                reply_to: row.reply_to,
+                created_at,
+                edited_at: row.edited_at,
+                deleted_at: row.deleted_at,
+            })
+        }
+        _ => None,
+    };
+    Ok(Sent {
+        members,
+        row: message,
+    })
+}
+
+fn role_of(text: &str) -> Result<Role, sqlx::Error> {
+    match text {
+        "member" => Ok(Role::Member),
+        "admin" => Ok(Role::Admin),
+        "owner" => Ok(Role::Owner),
+        other => Err(sqlx::Error::Decode(
+            format!("unknown chat role {other:?}").into(),
+        )),
+    }
+}
