@@ -6,7 +6,7 @@ use axum::routing::{delete, get, patch, post, put};
 use fechatter_http::ApiError;
 use http::StatusCode;
 
-use crate::handlers::{auth, bots, chats, files, messages, pins, search, users};
+use crate::handlers::{auth, bots, chats, files, messages, pins, search, threads, users};
 use crate::state::AppState;
 
 /// Uploads have a request deadline of their own (`FECHATTER_UPLOAD_TIMEOUT_MS`).
@@ -68,6 +68,15 @@ pub fn router(state: AppState) -> Router {
             put(pins::pin).delete(pins::unpin),
         )
         .route("/api/chats/{id}/pins", get(pins::list))
+        .route(
+            "/api/chats/{id}/messages/{message_id}/thread",
+            get(threads::thread),
+        )
+        .route(
+            "/api/chats/{id}/messages/{message_id}/thread/read",
+            post(threads::mark_read),
+        )
+        .route("/api/threads", get(threads::followed))
         .route(
             "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
             put(messages::add_reaction).delete(messages::remove_reaction),

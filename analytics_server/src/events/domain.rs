@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use fechatter_events::payload::{
     ChatDeleted, ChatPayload, ChatRead, FileUploaded, MemberChanged, MessageDeleted,
-    MessagePayload, PinChanged, ReactionChanged, SessionRevoked, UserSignedUp, UserStatusChanged,
+    MessagePayload, PinChanged, ReactionChanged, SessionRevoked, ThreadRead, ThreadUpdated,
+    UserSignedUp, UserStatusChanged,
 };
 use fechatter_events::{ChatType, Envelope, EnvelopeError, EventKind};
 use serde_json::{Value, json};
@@ -98,6 +99,17 @@ fn facts(envelope: &Envelope) -> Result<Facts, EnvelopeError> {
                 None,
                 json!({"last_read_message_id": p.last_read_message_id.0}),
             )
+        }
+        EventKind::ThreadUpdated => {
+            let p: ThreadUpdated = envelope.payload()?;
+            facts(
+                None,
+                json!({"root_id": p.root_id.0, "reply_id": p.reply_id.0, "deleted": p.deleted, "replies": p.reply_count}),
+            )
+        }
+        EventKind::ThreadRead => {
+            let p: ThreadRead = envelope.payload()?;
+            facts(None, json!({"root_id": p.root_id.0}))
         }
         EventKind::FileUploaded => {
             let p: FileUploaded = envelope.payload()?;

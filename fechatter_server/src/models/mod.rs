@@ -6,6 +6,7 @@ pub mod file;
 pub mod message;
 pub mod page;
 pub mod search;
+pub mod thread;
 pub mod user;
 
 pub use chat::{Chat, ChatAccess, Member};

@@ -60,15 +60,28 @@ fn general(description: &str, updated_at: &str) -> Value {
         "id": 1, "workspace_id": 1, "chat_type": "public_channel", "name": "general",
         "description": description, "owner_id": 1, "created_at": GENERAL_CREATED,
         "updated_at": updated_at, "role": "owner", "member_count": 2,
-        "last_read_message_id": 3, "unread_count": 2, "mention_count": 0
+        "last_read_message_id": 3, "unread_count": 2, "mention_count": 0,
+        "reply_count": 1, "last_reply_at": "2026-12-03T10:37:40.204418Z", "thread_unread_count": 1
     })
 }
 
 fn deploy_message(content: &str, edited_at: Option<&str>, reactions: Value) -> Value {
     json!({
         "id": 1, "chat_id": 1, "sender_id": 1, "content": content, "reply_to": null,
+        "thread_root_id": null, "reply_count": 1,
+        "last_reply_at": "2026-12-03T10:37:40.204418Z",
         "mentions": [], "reactions": reactions, "files": [],
         "created_at": "2026-12-03T10:36:47.626014Z", "edited_at": edited_at
+    })
+}
+
+/// Bob's answer in the thread of the deploy message, mentioning Ann.
+fn thread_reply() -> Value {
+    json!({
+        "id": 4, "chat_id": 1, "sender_id": 2, "content": "@ann moved to 18:00, noted",
+        "reply_to": 1, "thread_root_id": 1, "reply_count": 0, "last_reply_at": null,
+        "mentions": [1], "reactions": [], "files": [],
+        "created_at": "2026-12-03T10:37:40.204418Z", "edited_at": null
     })
 }
 
@@ -215,7 +228,8 @@ pub fn all() -> Vec<Exchange> {
                 "id": 1, "workspace_id": 1, "chat_type": "public_channel", "name": "general",
                 "description": "Everyone", "owner_id": 1, "created_at": GENERAL_CREATED,
                 "updated_at": GENERAL_CREATED, "role": "owner", "member_count": 1,
-                "last_read_message_id": null, "unread_count": 0, "mention_count": 0
+                "last_read_message_id": null, "unread_count": 0, "mention_count": 0,
+                "reply_count": 0, "last_reply_at": null, "thread_unread_count": 0
             })),
         },
         Exchange {
@@ -400,6 +414,48 @@ pub fn all() -> Vec<Exchange> {
                     "pinned_by": 1,
                     "pinned_at": "2026-12-03T10:37:30.112408Z"
                 }]
+            })),
+        },
+        Exchange {
+            method: "get",
+            path: "/api/chats/{id}/messages/{message_id}/thread",
+            params: json!({"id": 1, "message_id": 1, "limit": 20}),
+            request: None,
+            status: "200",
+            response: Some(json!({
+                "chat_id": 1, "root_id": 1,
+                "root": deploy_message(DEPLOY_EDITED, Some("2026-12-03T10:37:22.768221Z"), json!([])),
+                "reply_count": 1, "last_reply_at": "2026-12-03T10:37:40.204418Z",
+                "following": true, "unread_count": 1,
+                "items": [thread_reply()],
+                "next_before": null, "has_more": false
+            })),
+        },
+        Exchange {
+            method: "post",
+            path: "/api/chats/{id}/messages/{message_id}/thread/read",
+            params: json!({"id": 1, "message_id": 1}),
+            request: Some(json!({"message_id": 4})),
+            status: "200",
+            response: Some(json!({
+                "chat_id": 1, "root_id": 1, "last_read_reply_id": 4, "unread_count": 0
+            })),
+        },
+        Exchange {
+            method: "get",
+            path: "/api/threads",
+            params: json!({"limit": 20}),
+            request: None,
+            status: "200",
+            response: Some(json!({
+                "items": [{
+                    "chat_id": 1, "root_id": 1,
+                    "root": deploy_message(DEPLOY_EDITED, Some("2026-12-03T10:37:22.768221Z"), json!([])),
+                    "reply_count": 1, "last_reply_id": 4,
+                    "last_reply_at": "2026-12-03T10:37:40.204418Z",
+                    "last_read_reply_id": null, "unread_count": 1
+                }],
+                "next_before": null, "has_more": false
             })),
         },
         Exchange {

@@ -6,13 +6,14 @@ use crate::models::PageRequest;
 use crate::models::message::MessageRow;
 
 const COLUMNS: &str =
-    "id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at";
+    "id, chat_id, sender_id, content, reply_to, thread_root_id, created_at, edited_at, deleted_at";
 
 pub struct NewMessage<'a> {
     pub chat_id: ChatId,
     pub sender_id: UserId,
     pub content: &'a str,
     pub reply_to: Option<MessageId>,
+    pub thread_root_id: Option<MessageId>,
     pub idempotency_key: Option<&'a str>,
 }
 
@@ -22,8 +23,8 @@ pub async fn insert(
     message: NewMessage<'_>,
 ) -> Result<Option<MessageRow>, sqlx::Error> {
     let sql = format!(
-        "INSERT INTO messages (chat_id, sender_id, content, reply_to, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO messages (chat_id, sender_id, content, reply_to, thread_root_id, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (sender_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING {COLUMNS}"
     );
@@ -34,6 +35,7 @@ pub async fn insert(
             .bind(message.sender_id)
             .bind(message.content)
             .bind(message.reply_to)
+            .bind(message.thread_root_id)
             .bind(message.idempotency_key)
             .fetch_optional(db),
     )

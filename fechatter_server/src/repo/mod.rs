@@ -15,4 +15,5 @@ pub mod reactions;
 pub mod search;
 pub mod sessions;
 pub mod statuses;
+pub mod threads;
 pub mod users;

@@ -13,13 +13,14 @@ use crate::db;
 use crate::error::AppError;
 use crate::models::file::FileInfo;
 use crate::models::message::{MessageRow, ReactionCount, SendMessage};
+use crate::models::thread::ThreadSummary;
 use crate::models::{Message, Page, PageRequest};
 use crate::observability::metrics::MessageMetrics;
 use crate::repo;
 use crate::repo::messages::NewMessage;
 use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
-use crate::service::{access, assistant, files, handles, users};
+use crate::service::{access, assistant, files, handles, threads, users};
 use crate::state::AppState;
 
 /// Non-blank and within the configured length, counted in characters.
@@ -94,16 +95,16 @@ pub async fn send(
     let mut tx = db::begin(state.pool()).await?;
     let mut members = repo::members::roles(&mut *tx, chat_id).await?;
     role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
-    let reply_exists = match input.reply_to {
-        Some(reply_to) => repo::messages::exists_in_chat(&mut *tx, chat_id, reply_to).await?,
-        None => true,
+    let thread_root_id = match input.reply_to {
+        Some(reply_to) => Some(
+            repo::threads::root_for_reply(&mut *tx, chat_id, reply_to)
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid("invalid_reply_to", "reply_to is not a message of this chat")
+                })?,
+        ),
+        None => None,
     };
-    if !reply_exists {
-        return Err(AppError::invalid(
-            "invalid_reply_to",
-            "reply_to is not a message of this chat",
-        ));
-    }
     let file_ids = files::attachable(&mut *tx, caller, &input.files).await?;
     // Sends to one chat commit in the order of their message ids and events from here on.
     repo::outbox::lock_chat_order(&mut *tx, chat_id).await?;
@@ -114,6 +115,7 @@ pub async fn send(
             sender_id: caller.id,
             content: &input.content,
             reply_to: input.reply_to,
+            thread_root_id,
             idempotency_key,
         },
     )
@@ -143,6 +145,10 @@ pub async fn send(
         },
     )
     .await?;
+    // After `message.created`: followers learn of the thread change once the reply exists.
+    if let Some(root) = thread_root_id {
+        threads::record_reply(&mut tx, caller, &ids(&members), root, &row, &mentioned).await?;
+    }
     let attached = attached_files(&mut *tx, &data.files, row.id).await?;
     events::commit(state, tx).await?;
     if bot_joined {
@@ -207,6 +213,11 @@ pub(crate) async fn with_details(
     for count in repo::reactions::counts(state.pool(), &ids, viewer.id).await? {
         reactions.entry(count.message_id).or_default().push(count);
     }
+    let threads: HashMap<MessageId, ThreadSummary> = repo::threads::summaries(state.pool(), &ids)
+        .await?
+        .into_iter()
+        .map(|summary| (summary.root_id, summary))
+        .collect();
     let mut attached: HashMap<MessageId, Vec<FileInfo>> = HashMap::new();
     for row in repo::files::of_messages(state.pool(), &ids).await? {
         attached
@@ -224,6 +235,7 @@ pub(crate) async fn with_details(
                 reactions.remove(&id).unwrap_or_default(),
             )
             .with_files(attached.remove(&id).unwrap_or_default())
+            .with_thread(threads.get(&id))
         })
         .collect())
 }
@@ -286,6 +298,7 @@ pub async fn edit(
     let mentioned = mentions(&mut *tx, caller, &row.content).await?;
     repo::messages::delete_mentions(&mut *tx, message_id).await?;
     repo::messages::insert_mentions(&mut *tx, chat_id, message_id, &mentioned).await?;
+    threads::follow_mentioned(&mut tx, &recipients, &row, &mentioned).await?;
     let silenced_mentions = repo::statuses::in_dnd(&mut *tx, &mentioned).await?;
     let mut data = payload(&row, chat.chat_type, sender.is_bot, mentioned);
     data.silenced_mentions = silenced_mentions;
@@ -323,8 +336,9 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     access::membership(state, caller, chat_id).await?;
     let mut tx = db::begin(state.pool()).await?;
-    let (_, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
+    let (row, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
     repo::messages::soft_delete(&mut *tx, message_id).await?;
+    threads::record_reply_deleted(&mut tx, caller, &recipients, &row).await?;
     repo::edits::delete_all(&mut *tx, message_id).await?;
     repo::pins::delete(&mut *tx, message_id).await?;
     repo::messages::delete_mentions(&mut *tx, message_id).await?;

@@ -25,6 +25,7 @@ mod statuses;
 mod storage;
 mod story;
 mod supervision;
+mod threads;
 mod web_client;
 mod websocket;
 mod ws_push;
