@@ -4,6 +4,7 @@ mod auth;
 mod files;
 mod rate_limits;
 mod web;
+mod webhooks;
 mod websocket;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub use auth::AuthSettings;
 pub use files::FileSettings;
 pub use rate_limits::RateLimits;
 pub use web::WebClientSettings;
+pub use webhooks::WebhookSettings;
 pub use websocket::WebSocketSettings;
 
 #[derive(Debug, Clone)]
@@ -40,6 +42,7 @@ pub struct Config {
     pub websocket: WebSocketSettings,
     pub search: SearchSettings,
     pub web: WebClientSettings,
+    pub webhooks: WebhookSettings,
 }
 
 /// Argon2id cost. The defaults are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane); tests
@@ -155,6 +158,7 @@ impl Config {
                 embedder: search_embedder(env)?,
             },
             web: WebClientSettings::from(env)?,
+            webhooks: WebhookSettings::from(env)?,
         })
     }
 }

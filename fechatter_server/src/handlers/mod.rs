@@ -9,3 +9,4 @@ pub mod pins;
 pub mod search;
 pub mod threads;
 pub mod users;
+pub mod webhooks;

@@ -15,6 +15,7 @@ pub struct MessageRow {
     pub content: String,
     pub reply_to: Option<MessageId>,
     pub thread_root_id: Option<MessageId>,
+    pub integration: Option<String>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
@@ -34,6 +35,9 @@ pub struct Message {
     pub reply_count: i64,
     /// When the latest of those replies was sent.
     pub last_reply_at: Option<DateTime<Utc>>,
+    /// The integration that posted the message through an incoming webhook, in the name of the
+    /// webhook's creator (`sender_id`); `null` for messages people and bots sent.
+    pub integration: Option<String>,
     pub mentions: Vec<UserId>,
     pub reactions: Vec<ReactionCount>,
     /// The files the message references, in the order given.
@@ -53,6 +57,7 @@ impl Message {
             thread_root_id: row.thread_root_id,
             reply_count: 0,
             last_reply_at: None,
+            integration: row.integration,
             mentions,
             reactions,
             files: Vec::new(),

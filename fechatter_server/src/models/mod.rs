@@ -8,6 +8,7 @@ pub mod page;
 pub mod search;
 pub mod thread;
 pub mod user;
+pub mod webhook;
 
 pub use chat::{Chat, ChatAccess, Member};
 pub use message::Message;

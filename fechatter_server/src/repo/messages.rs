@@ -6,7 +6,8 @@ use crate::models::PageRequest;
 use crate::models::message::MessageRow;
 
 const COLUMNS: &str =
-    "id, chat_id, sender_id, content, reply_to, thread_root_id, created_at, edited_at, deleted_at";
+    "id, chat_id, sender_id, content, reply_to, thread_root_id, integration, created_at, edited_at,
+     deleted_at";
 
 pub struct NewMessage<'a> {
     pub chat_id: ChatId,
@@ -14,6 +15,7 @@ pub struct NewMessage<'a> {
     pub content: &'a str,
     pub reply_to: Option<MessageId>,
     pub thread_root_id: Option<MessageId>,
+    pub integration: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
 }
 
@@ -23,8 +25,9 @@ pub async fn insert(
     message: NewMessage<'_>,
 ) -> Result<Option<MessageRow>, sqlx::Error> {
     let sql = format!(
-        "INSERT INTO messages (chat_id, sender_id, content, reply_to, thread_root_id, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO messages
+             (chat_id, sender_id, content, reply_to, thread_root_id, integration, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (sender_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING {COLUMNS}"
     );
@@ -36,6 +39,7 @@ pub async fn insert(
             .bind(message.content)
             .bind(message.reply_to)
             .bind(message.thread_root_id)
+            .bind(message.integration)
             .bind(message.idempotency_key)
             .fetch_optional(db),
     )

@@ -17,3 +17,5 @@ pub mod sessions;
 pub mod statuses;
 pub mod threads;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;

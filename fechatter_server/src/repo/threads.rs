@@ -204,7 +204,7 @@ pub async fn replies(
     timed(
         "threads.replies",
         sqlx::query_as::<_, MessageRow>(
-            "SELECT id, chat_id, sender_id, content, reply_to, thread_root_id, created_at,
+            "SELECT id, chat_id, sender_id, content, reply_to, thread_root_id, integration, created_at,
                     edited_at, deleted_at
              FROM messages
              WHERE thread_root_id = $1 AND deleted_at IS NULL AND id < $2
@@ -255,7 +255,7 @@ pub async fn live_roots(
     timed(
         "threads.live_roots",
         sqlx::query_as::<_, MessageRow>(
-            "SELECT id, chat_id, sender_id, content, reply_to, thread_root_id, created_at,
+            "SELECT id, chat_id, sender_id, content, reply_to, thread_root_id, integration, created_at,
                     edited_at, deleted_at
              FROM messages WHERE id = ANY($1) AND deleted_at IS NULL",
         )

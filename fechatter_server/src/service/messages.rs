@@ -86,6 +86,36 @@ pub async fn send(
     input: SendMessage,
     idempotency_key: Option<&str>,
 ) -> Result<(Message, bool), AppError> {
+    store(state, caller, chat_id, input, idempotency_key, None).await
+}
+
+/// Stores a message an integration posted through an incoming webhook, in the name of the
+/// webhook's creator (`caller`), exactly as they would send it.
+#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
+pub async fn send_as_integration(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    content: String,
+    integration: &str,
+) -> Result<Message, AppError> {
+    let input = SendMessage {
+        content,
+        reply_to: None,
+        files: Vec::new(),
+    };
+    let (message, _) = store(state, caller, chat_id, input, None, Some(integration)).await?;
+    Ok(message)
+}
+
+async fn store(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    input: SendMessage,
+    idempotency_key: Option<&str>,
+    integration: Option<&str>,
+) -> Result<(Message, bool), AppError> {
     let started = Instant::now();
     files::check_count(&state.config().limits, &input.files)?;
     content(state, &input.content)?;
@@ -116,6 +146,7 @@ pub async fn send(
             content: &input.content,
             reply_to: input.reply_to,
             thread_root_id,
+            integration,
             idempotency_key,
         },
     )

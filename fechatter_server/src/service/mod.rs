@@ -27,3 +27,4 @@ pub mod statuses;
 pub mod threads;
 pub mod typing;
 pub mod users;
+pub mod webhooks;

@@ -27,5 +27,6 @@ mod story;
 mod supervision;
 mod threads;
 mod web_client;
+mod webhooks;
 mod websocket;
 mod ws_push;
