@@ -6,10 +6,14 @@
 //! gains nothing), and never follows redirects.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
 
 use url::{Host, Url};
 
 pub const MAX_URL_CHARS: usize = 2048;
+/// A name that does not resolve within this time counts as unresolved (a request that creates a
+/// webhook waits for it).
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlRefused {
@@ -45,10 +49,13 @@ pub async fn resolve(url: &Url, allow_private: bool) -> Result<Vec<SocketAddr>, 
     let addresses: Vec<SocketAddr> = match url.host() {
         Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
         Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
-        Some(Host::Domain(name)) => tokio::net::lookup_host((name, port))
-            .await
-            .map_err(|_| UrlRefused::Unresolved)?
-            .collect(),
+        Some(Host::Domain(name)) => {
+            tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((name, port)))
+                .await
+                .map_err(|_| UrlRefused::Unresolved)?
+                .map_err(|_| UrlRefused::Unresolved)?
+                .collect()
+        }
         None => return Err(UrlRefused::Malformed),
     };
     if addresses.is_empty() {
