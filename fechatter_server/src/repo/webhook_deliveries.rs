@@ -118,6 +118,23 @@ pub async fn record_attempt(
     .map(|_| ())
 }
 
+/// Ends the pending deliveries of a revoked webhook as failed, so the log and the pending gauge
+/// show nothing waiting for it.
+pub async fn cancel_pending(db: impl PgExecutor<'_>, webhook: i64) -> Result<u64, sqlx::Error> {
+    timed(
+        "webhook_deliveries.cancel_pending",
+        sqlx::query(
+            "UPDATE webhook_deliveries
+             SET status = 'failed', last_error = 'the webhook was revoked', finished_at = now()
+             WHERE webhook_id = $1 AND status = 'pending'",
+        )
+        .bind(webhook)
+        .execute(db),
+    )
+    .await
+    .map(|done| done.rows_affected())
+}
+
 /// A page of a webhook's delivery log, newest first.
 pub async fn page(
     db: impl PgExecutor<'_>,

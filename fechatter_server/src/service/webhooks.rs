@@ -113,9 +113,14 @@ pub async fn revoke(
     id: i64,
 ) -> Result<(), AppError> {
     as_manager(state, caller, chat_id).await?;
-    if !repo::webhooks::revoke(state.pool(), direction, chat_id, id).await? {
+    let mut tx = db::begin(state.pool()).await?;
+    if !repo::webhooks::revoke(&mut *tx, direction, chat_id, id).await? {
         return Err(AppError::NotFound("webhook"));
     }
+    if direction == Direction::Outgoing {
+        repo::webhook_deliveries::cancel_pending(&mut *tx, id).await?;
+    }
+    db::commit(tx).await?;
     Ok(())
 }
 
