@@ -428,3 +428,57 @@ async fn outgoing_urls_are_bounded_and_private_addresses_are_refused_by_default(
     .expect(422);
     assert_eq!(app.count("SELECT count(*) FROM outgoing_webhooks").await, 0);
 }
+
+#[tokio::test]
+async fn revoking_an_outgoing_webhook_ends_its_waiting_deliveries_and_the_pending_gauge_follows() {
+    let app = TestApp::spawn_with(options(&[
+        ("WEBHOOK_RETRY_BASE_MS", "600000"),
+        ("WEBHOOK_RETRY_MAX_MS", "600000"),
+    ]))
+    .await;
+    let ann = app.owner("ann", "Acme").await;
+    let chat = app.chat(&ann, "group", Some("ops"), &[]).await;
+    let (url, mut received) = receiver(&[503]).await;
+    let hooks = format!("/api/chats/{chat}/webhooks/outgoing");
+    let created = app.post(Some(&ann), &hooks, json!({"url": url})).await;
+    created.expect(201);
+    let log = format!("{hooks}/{}/deliveries", created.id());
+    app.send(&ann, chat, "deploying").await;
+    next(&mut received, "the message").await;
+    // Refused once, the next attempt is ten minutes away: the delivery waits.
+    test_support::wait_until("the refusal to be logged", WAIT, || async {
+        app.get(Some(&ann), &log).await.body["items"][0]["attempts"] == 1
+    })
+    .await;
+    let waiting = app.get(Some(&ann), &log).await;
+    assert_eq!(waiting.body["items"][0]["status"], "pending");
+    assert_eq!(waiting.body["items"][0]["last_status"], 503);
+    assert!(waiting.body["items"][0]["next_attempt_at"].is_string());
+    test_support::wait_until("the pending gauge to show it", WAIT, || async {
+        value(
+            &app.scrape().await,
+            "fechatter_webhook_deliveries_pending",
+            &[],
+        ) == Some(1.0)
+    })
+    .await;
+
+    app.delete(Some(&ann), &format!("{hooks}/{}", created.id()))
+        .await
+        .expect(204);
+    let ended = app.get(Some(&ann), &log).await;
+    assert_eq!(ended.body["items"][0]["status"], "failed");
+    assert_eq!(
+        ended.body["items"][0]["last_error"],
+        "the webhook was revoked"
+    );
+    assert!(ended.body["items"][0]["next_attempt_at"].is_null());
+    test_support::wait_until("the pending gauge to drop", WAIT, || async {
+        value(
+            &app.scrape().await,
+            "fechatter_webhook_deliveries_pending",
+            &[],
+        ) == Some(0.0)
+    })
+    .await;
+}
