@@ -55,6 +55,8 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<(), HandleE
         | Event::MessagePinned(_)
         | Event::MessageUnpinned(_)
         | Event::ChatRead(_)
+        | Event::ThreadUpdated(_)
+        | Event::ThreadRead(_)
         | Event::FileUploaded(_)
         | Event::SessionRevoked(_) => {}
     }

@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use crate::EventKind;
 use crate::payload::{
     ChatDeleted, ChatPayload, ChatRead, FileUploaded, MemberChanged, MessageDeleted,
-    MessagePayload, PinChanged, ReactionChanged, SessionRevoked, UserSignedUp, UserStatusChanged,
+    MessagePayload, PinChanged, ReactionChanged, SessionRevoked, ThreadRead, ThreadUpdated,
+    UserSignedUp, UserStatusChanged,
 };
 
 macro_rules! events {
@@ -69,6 +70,10 @@ events! {
     MessageUnpinned(PinChanged),
     /// Delivered only to the reader's own sessions.
     ChatRead(ChatRead),
+    /// A reply was added to or removed from a thread: to the thread's followers.
+    ThreadUpdated(ThreadUpdated),
+    /// A follower read a thread up to a reply: to that user only.
+    ThreadRead(ThreadRead),
     FileUploaded(FileUploaded),
     /// To the user only: every service closes the session's live connections and refuses its
     /// tokens.

@@ -83,6 +83,10 @@ string_enum!(
         MessagePinned => "message.pinned",
         MessageUnpinned => "message.unpinned",
         ChatRead => "chat.read",
+        /// A reply was added to or removed from a thread: to the thread's followers.
+        ThreadUpdated => "thread.updated",
+        /// A follower read a thread up to a reply: to that user only.
+        ThreadRead => "thread.read",
         FileUploaded => "file.uploaded",
         /// A sign-in session ended (sign-out, refresh-token reuse, account removal): live push
         /// connections of that session close, and the session's access tokens are refused.

@@ -116,6 +116,34 @@ pub struct ChatRead {
     pub last_read_message_id: MessageId,
 }
 
+/// `thread.updated`: to the thread's followers who are members of the chat, after a reply was
+/// added (`reply_id`, `sender_id`, `mentions` of the reply) or deleted. Counts are the thread's
+/// live replies after the change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadUpdated {
+    pub chat_id: ChatId,
+    pub root_id: MessageId,
+    /// The reply added, or the one deleted.
+    pub reply_id: MessageId,
+    pub sender_id: UserId,
+    pub deleted: bool,
+    pub reply_count: i64,
+    pub last_reply_id: Option<MessageId>,
+    pub last_reply_at: Option<DateTime<Utc>>,
+    /// Users mentioned in the added reply (each now follows the thread).
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
+}
+
+/// `thread.read`: delivered only to the reader's own sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRead {
+    pub chat_id: ChatId,
+    pub root_id: MessageId,
+    pub user_id: UserId,
+    pub last_read_reply_id: MessageId,
+}
+
 /// `file.uploaded`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileUploaded {

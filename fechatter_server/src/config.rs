@@ -6,6 +6,7 @@ mod files;
 mod page_cache;
 mod rate_limits;
 mod web;
+mod webhooks;
 mod websocket;
 
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub use files::FileSettings;
 pub use page_cache::PageCacheSettings;
 pub use rate_limits::RateLimits;
 pub use web::WebClientSettings;
+pub use webhooks::WebhookSettings;
 pub use websocket::WebSocketSettings;
 
 #[derive(Debug, Clone)]
@@ -45,6 +47,7 @@ pub struct Config {
     pub websocket: WebSocketSettings,
     pub search: SearchSettings,
     pub web: WebClientSettings,
+    pub webhooks: WebhookSettings,
 }
 
 /// Argon2id cost. The defaults are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane); tests
@@ -161,6 +164,7 @@ impl Config {
                 embedder: search_embedder(env)?,
             },
             web: WebClientSettings::from(env)?,
+            webhooks: WebhookSettings::from(env)?,
         })
     }
 }

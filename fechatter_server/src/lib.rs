@@ -19,6 +19,7 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod web;
+pub mod webhooks;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -114,6 +115,13 @@ impl Application {
             state.clone(),
             &shutdown,
             service::file_sweep::run,
+        );
+        tasks.run(
+            "webhook_deliverer",
+            always,
+            state.clone(),
+            &shutdown,
+            webhooks::deliverer::run,
         );
         tasks.run(
             "session_prune",

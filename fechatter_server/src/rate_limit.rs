@@ -148,15 +148,24 @@ pub mod limits {
         RemoveMember: Members at "/api/chats/{id}/members/{user_id}",
         Pin: Edit at "/api/chats/{id}/messages/{message_id}/pin",
         Status: Edit at "/api/users/me/status",
+        IncomingWebhooks: Edit at "/api/chats/{id}/webhooks/incoming",
+        IncomingWebhook: Edit at "/api/chats/{id}/webhooks/incoming/{webhook_id}",
+        OutgoingWebhooks: Edit at "/api/chats/{id}/webhooks/outgoing",
+        OutgoingWebhook: Edit at "/api/chats/{id}/webhooks/outgoing/{webhook_id}",
     );
 }
 
 type Keyed<K> = DefaultKeyedRateLimiter<K>;
 
+/// The route incoming webhooks post to (`FECHATTER_RATE_LIMIT_WEBHOOK_PER_MINUTE` per webhook).
+pub const HOOK_ROUTE: &str = "/api/hooks/{token}";
+
 /// One bucket set per limit; held in the state, shared by HTTP and WebSocket.
 pub struct RateLimiters {
     per_ip: Vec<(Limit, Keyed<IpAddr>)>,
     per_user: Vec<(Limit, Keyed<UserId>)>,
+    /// Messages posted per incoming webhook (by its id).
+    per_webhook: Keyed<i64>,
     clock: DefaultClock,
     trusted_proxy_hops: usize,
 }
@@ -197,9 +206,11 @@ impl RateLimiters {
         for route in limits::OTHER_ROUTES {
             ProtectionMetrics::prime(route);
         }
+        ProtectionMetrics::prime(HOOK_ROUTE);
         Self {
             per_ip,
             per_user,
+            per_webhook: RateLimiter::keyed(quota(settings.webhook_per_minute)),
             clock: DefaultClock::default(),
             trusted_proxy_hops: settings.trusted_proxy_hops,
         }
@@ -236,6 +247,13 @@ impl RateLimiters {
             .map_err(|not_until| self.refused(not_until.wait_time_from(self.clock.now()), route))
     }
 
+    /// Takes one message from incoming webhook `id`'s bucket.
+    pub fn check_webhook(&self, id: i64) -> Result<(), AppError> {
+        self.per_webhook.check_key(&id).map_err(|not_until| {
+            self.refused(not_until.wait_time_from(self.clock.now()), HOOK_ROUTE)
+        })
+    }
+
     /// Forgets keys whose buckets are full again, so memory follows the active clients only.
     pub fn sweep(&self) {
         for (_, limiter) in &self.per_ip {
@@ -246,6 +264,8 @@ impl RateLimiters {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        self.per_webhook.retain_recent();
+        self.per_webhook.shrink_to_fit();
     }
 
     /// The client address: the peer, or with `hops` trusted proxies in front, the address the
@@ -350,6 +370,7 @@ mod tests {
             create_chat_per_minute: 2,
             members_per_minute: 2,
             invite_per_minute: 2,
+            webhook_per_minute: 60,
             trusted_proxy_hops: 0,
         });
         let ip = |text: &str| text.parse::<IpAddr>().unwrap_or(PEER);
@@ -390,6 +411,7 @@ mod tests {
             create_chat_per_minute: 2,
             members_per_minute: 2,
             invite_per_minute: 2,
+            webhook_per_minute: 60,
             trusted_proxy_hops: 0,
         });
         assert!(limiters.check_ip(Limit::Signin, PEER).is_ok());

@@ -6,7 +6,7 @@ use axum::routing::{delete, get, patch, post, put};
 use fechatter_http::ApiError;
 use http::StatusCode;
 
-use crate::handlers::{auth, bots, chats, files, messages, pins, search, users};
+use crate::handlers::{auth, bots, chats, files, messages, pins, search, threads, users, webhooks};
 use crate::state::AppState;
 
 /// Uploads have a request deadline of their own (`FECHATTER_UPLOAD_TIMEOUT_MS`).
@@ -69,6 +69,36 @@ pub fn router(state: AppState) -> Router {
             put(pins::pin).delete(pins::unpin),
         )
         .route("/api/chats/{id}/pins", get(pins::list))
+        .route(
+            "/api/chats/{id}/messages/{message_id}/thread",
+            get(threads::thread),
+        )
+        .route(
+            "/api/chats/{id}/messages/{message_id}/thread/read",
+            post(threads::mark_read),
+        )
+        .route("/api/threads", get(threads::followed))
+        .route(
+            "/api/chats/{id}/webhooks/incoming",
+            get(webhooks::list_incoming).post(webhooks::create_incoming),
+        )
+        .route(
+            "/api/chats/{id}/webhooks/incoming/{webhook_id}",
+            delete(webhooks::revoke_incoming),
+        )
+        .route(
+            "/api/chats/{id}/webhooks/outgoing",
+            get(webhooks::list_outgoing).post(webhooks::create_outgoing),
+        )
+        .route(
+            "/api/chats/{id}/webhooks/outgoing/{webhook_id}",
+            delete(webhooks::revoke_outgoing),
+        )
+        .route(
+            "/api/chats/{id}/webhooks/outgoing/{webhook_id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(crate::rate_limit::HOOK_ROUTE, post(webhooks::post))
         .route(
             "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
             put(messages::add_reaction).delete(messages::remove_reaction),

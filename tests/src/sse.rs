@@ -62,7 +62,7 @@ impl Delivered {
 pub fn envelope_belongs_to(envelope: &Value, user: i64, chats: &[i64]) -> bool {
     let own = envelope["actor_id"].as_i64() == Some(user);
     match envelope["chat_id"].as_i64() {
-        _ if envelope["kind"] == "chat.read" => own,
+        _ if envelope["kind"] == "chat.read" || envelope["kind"] == "thread.read" => own,
         Some(chat) => chats.contains(&chat),
         None => own,
     }

@@ -69,6 +69,11 @@ fn facts(envelope: &Envelope) -> Result<Facts, EnvelopeError> {
             None,
             json!({"last_read_message_id": p.last_read_message_id.0}),
         ),
+        Event::ThreadUpdated(p) => facts(
+            None,
+            json!({"root_id": p.root_id.0, "reply_id": p.reply_id.0, "deleted": p.deleted, "replies": p.reply_count}),
+        ),
+        Event::ThreadRead(p) => facts(None, json!({"root_id": p.root_id.0})),
         Event::FileUploaded(p) => facts(
             None,
             json!({"file_id": p.file_id.0, "size_bytes": p.size_bytes, "content_type": p.content_type}),

@@ -26,6 +26,8 @@ pub struct RateLimits {
     pub members_per_minute: u32,
     /// Workspace invites created.
     pub invite_per_minute: u32,
+    /// Messages posted through one incoming webhook.
+    pub webhook_per_minute: u32,
     /// How many reverse proxies in front of the service append the client address to
     /// `X-Forwarded-For`. 0 (the default) ignores the header and limits by the peer address, since a
     /// client can write anything into it; with `n` trusted proxies the `n`-th address from the right
@@ -57,6 +59,7 @@ impl RateLimits {
             )?,
             members_per_minute: env.bounded("RATE_LIMIT_MEMBERS_PER_MINUTE", 60, 1, 1_000_000)?,
             invite_per_minute: env.bounded("RATE_LIMIT_INVITE_PER_MINUTE", 20, 1, 1_000_000)?,
+            webhook_per_minute: env.bounded("RATE_LIMIT_WEBHOOK_PER_MINUTE", 60, 1, 1_000_000)?,
             trusted_proxy_hops: env.bounded("TRUSTED_PROXY_HOPS", 0, 0, 10)?,
         })
     }

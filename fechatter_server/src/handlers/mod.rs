@@ -7,4 +7,6 @@ pub mod files;
 pub mod messages;
 pub mod pins;
 pub mod search;
+pub mod threads;
 pub mod users;
+pub mod webhooks;

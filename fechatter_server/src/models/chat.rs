@@ -27,6 +27,12 @@ pub struct Chat {
     pub unread_count: i64,
     /// Those of the unread messages that mention the caller.
     pub mention_count: i64,
+    /// Live thread replies in the chat.
+    pub reply_count: i64,
+    /// When the latest thread reply in the chat was sent.
+    pub last_reply_at: Option<DateTime<Utc>>,
+    /// Replies from others the caller has not read in the threads they follow in this chat.
+    pub thread_unread_count: i64,
 }
 
 /// A public channel as the workspace directory of channels shows it, joined or not.

@@ -5,6 +5,7 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::file::FileInfo;
+use super::thread::ThreadSummary;
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct MessageRow {
@@ -13,6 +14,8 @@ pub struct MessageRow {
     pub sender_id: UserId,
     pub content: String,
     pub reply_to: Option<MessageId>,
+    pub thread_root_id: Option<MessageId>,
+    pub integration: Option<String>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
@@ -26,6 +29,15 @@ pub struct Message {
     pub sender_id: UserId,
     pub content: String,
     pub reply_to: Option<MessageId>,
+    /// The root of the thread this message is a reply in (`null` for a message that is no reply).
+    pub thread_root_id: Option<MessageId>,
+    /// Live replies in this message's thread when it is a thread root (0 otherwise).
+    pub reply_count: i64,
+    /// When the latest of those replies was sent.
+    pub last_reply_at: Option<DateTime<Utc>>,
+    /// The integration that posted the message through an incoming webhook, in the name of the
+    /// webhook's creator (`sender_id`); `null` for messages people and bots sent.
+    pub integration: Option<String>,
     pub mentions: Vec<UserId>,
     pub reactions: Vec<ReactionCount>,
     /// The files the message references, in the order given.
@@ -42,12 +54,24 @@ impl Message {
             sender_id: row.sender_id,
             content: row.content,
             reply_to: row.reply_to,
+            thread_root_id: row.thread_root_id,
+            reply_count: 0,
+            last_reply_at: None,
+            integration: row.integration,
             mentions,
             reactions,
             files: Vec::new(),
             created_at: row.created_at,
             edited_at: row.edited_at,
         }
+    }
+
+    pub fn with_thread(mut self, summary: Option<&ThreadSummary>) -> Self {
+        if let Some(summary) = summary {
+            self.reply_count = summary.reply_count;
+            self.last_reply_at = Some(summary.last_reply_at);
+        }
+        self
     }
 
     pub fn with_files(mut self, files: Vec<FileInfo>) -> Self {

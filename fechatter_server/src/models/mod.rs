@@ -6,7 +6,9 @@ pub mod file;
 pub mod message;
 pub mod page;
 pub mod search;
+pub mod thread;
 pub mod user;
+pub mod webhook;
 
 pub use chat::{Chat, ChatAccess, Member};
 pub use message::Message;

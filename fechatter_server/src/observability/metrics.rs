@@ -192,6 +192,30 @@ pub const SEARCH_REQUESTS: MetricDef = MetricDef::counter(
     &[],
 );
 
+pub const WEBHOOK_DELIVERIES: MetricDef = MetricDef::counter(
+    "fechatter_webhook_deliveries_total",
+    "Outgoing webhook delivery attempts by result: delivered (2xx), retry (failed, another attempt follows) or failed (failed, out of attempts).",
+    &["result"],
+);
+pub const WEBHOOK_DELIVERY_DURATION: MetricDef = MetricDef::histogram(
+    "fechatter_webhook_delivery_duration_seconds",
+    Unit::Seconds,
+    "Time of one outgoing webhook delivery attempt, from resolving the host to the receiver's response.",
+    &[],
+    SLOW_SECONDS,
+);
+pub const WEBHOOK_DELIVERIES_PENDING: MetricDef = MetricDef::gauge(
+    "fechatter_webhook_deliveries_pending",
+    Unit::Count,
+    "Outgoing webhook deliveries waiting for an attempt (sampled by the deliverer at each poll).",
+    &[],
+);
+pub const WEBHOOK_INCOMING_MESSAGES: MetricDef = MetricDef::counter(
+    "fechatter_webhook_incoming_messages_total",
+    "Messages posted through incoming webhooks.",
+    &[],
+);
+
 /// The declarations owned by fechatter_server (the shared HTTP and health metrics are added by
 /// [`super::catalogue`]).
 pub const DECLARED: &[MetricDef] = &[
@@ -228,6 +252,10 @@ pub const DECLARED: &[MetricDef] = &[
     WEBSOCKET_LOG_ERRORS,
     RATE_LIMITED,
     SEARCH_REQUESTS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_DELIVERY_DURATION,
+    WEBHOOK_DELIVERIES_PENDING,
+    WEBHOOK_INCOMING_MESSAGES,
 ];
 
 /// Counters that alerts and dashboards rate over must exist from the start, not from their first
@@ -236,6 +264,16 @@ pub fn initialise() {
     EVENTS_PUBLISH_ERRORS.as_counter().increment(0);
     SIGNUPS.as_counter().increment(0);
     MESSAGES_FETCHED.as_counter().increment(0);
+    WEBHOOK_INCOMING_MESSAGES.as_counter().increment(0);
+    for result in [
+        WebhookResult::Delivered,
+        WebhookResult::Retry,
+        WebhookResult::Failed,
+    ] {
+        WEBHOOK_DELIVERIES
+            .counter_with([("result", result.as_str())])
+            .increment(0);
+    }
     WEBSOCKET_CONNECTIONS_ACTIVE.as_gauge().set(0.0);
     for direction in [Direction::In, Direction::Out] {
         WEBSOCKET_MESSAGES
@@ -610,5 +648,44 @@ pub struct SearchMetrics;
 impl SearchMetrics {
     pub fn searched() {
         SEARCH_REQUESTS.as_counter().increment(1);
+    }
+}
+
+/// What became of one outgoing webhook delivery attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookResult {
+    Delivered,
+    Retry,
+    Failed,
+}
+
+impl WebhookResult {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WebhookResult::Delivered => "delivered",
+            WebhookResult::Retry => "retry",
+            WebhookResult::Failed => "failed",
+        }
+    }
+}
+
+pub struct WebhookMetrics;
+
+impl WebhookMetrics {
+    pub fn attempted(result: WebhookResult, elapsed: Duration) {
+        WEBHOOK_DELIVERIES
+            .counter_with([("result", result.as_str())])
+            .increment(1);
+        WEBHOOK_DELIVERY_DURATION
+            .as_histogram()
+            .record(elapsed.as_secs_f64());
+    }
+
+    pub fn pending(count: i64) {
+        WEBHOOK_DELIVERIES_PENDING.as_gauge().set(count as f64);
+    }
+
+    pub fn incoming_posted() {
+        WEBHOOK_INCOMING_MESSAGES.as_counter().increment(1);
     }
 }

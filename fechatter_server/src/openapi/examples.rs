@@ -60,17 +60,34 @@ fn general(description: &str, updated_at: &str) -> Value {
         "id": 1, "workspace_id": 1, "chat_type": "public_channel", "name": "general",
         "description": description, "owner_id": 1, "created_at": GENERAL_CREATED,
         "updated_at": updated_at, "role": "owner", "member_count": 2,
-        "last_read_message_id": 3, "unread_count": 2, "mention_count": 0
+        "last_read_message_id": 3, "unread_count": 2, "mention_count": 0,
+        "reply_count": 1, "last_reply_at": "2026-12-03T10:37:40.204418Z", "thread_unread_count": 1
     })
 }
 
 fn deploy_message(content: &str, edited_at: Option<&str>, reactions: Value) -> Value {
     json!({
         "id": 1, "chat_id": 1, "sender_id": 1, "content": content, "reply_to": null,
+        "thread_root_id": null, "reply_count": 1,
+        "last_reply_at": "2026-12-03T10:37:40.204418Z", "integration": null,
         "mentions": [], "reactions": reactions, "files": [],
         "created_at": "2026-12-03T10:36:47.626014Z", "edited_at": edited_at
     })
 }
+
+/// Bob's answer in the thread of the deploy message, mentioning Ann.
+fn thread_reply() -> Value {
+    json!({
+        "id": 4, "chat_id": 1, "sender_id": 2, "content": "@ann moved to 18:00, noted",
+        "reply_to": 1, "thread_root_id": 1, "reply_count": 0, "last_reply_at": null,
+        "integration": null, "mentions": [1], "reactions": [], "files": [],
+        "created_at": "2026-12-03T10:37:40.204418Z", "edited_at": null
+    })
+}
+
+const HOOK_CREATED: &str = "2026-12-03T10:38:00.401177Z";
+const HOOK_TOKEN: &str = "Qm9vdHN0cmFwIGEgd2ViaG9vayB0b2tlbiBleGFtcGxl";
+const OUTGOING_URL: &str = "https://ci.example.com/fechatter/events";
 
 const DEPLOY: &str = "The deploy is at 17:00; the logs are at https://logs.example.com/app/42";
 const DEPLOY_EDITED: &str =
@@ -223,7 +240,8 @@ pub fn all() -> Vec<Exchange> {
                 "id": 1, "workspace_id": 1, "chat_type": "public_channel", "name": "general",
                 "description": "Everyone", "owner_id": 1, "created_at": GENERAL_CREATED,
                 "updated_at": GENERAL_CREATED, "role": "owner", "member_count": 1,
-                "last_read_message_id": null, "unread_count": 0, "mention_count": 0
+                "last_read_message_id": null, "unread_count": 0, "mention_count": 0,
+                "reply_count": 0, "last_reply_at": null, "thread_unread_count": 0
             })),
         },
         Exchange {
@@ -408,6 +426,138 @@ pub fn all() -> Vec<Exchange> {
                     "pinned_by": 1,
                     "pinned_at": "2026-12-03T10:37:30.112408Z"
                 }]
+            })),
+        },
+        Exchange {
+            method: "get",
+            path: "/api/chats/{id}/messages/{message_id}/thread",
+            params: json!({"id": 1, "message_id": 1, "limit": 20}),
+            request: None,
+            status: "200",
+            response: Some(json!({
+                "chat_id": 1, "root_id": 1,
+                "root": deploy_message(DEPLOY_EDITED, Some("2026-12-03T10:37:22.768221Z"), json!([])),
+                "reply_count": 1, "last_reply_at": "2026-12-03T10:37:40.204418Z",
+                "following": true, "unread_count": 1,
+                "items": [thread_reply()],
+                "next_before": null, "has_more": false
+            })),
+        },
+        Exchange {
+            method: "post",
+            path: "/api/chats/{id}/messages/{message_id}/thread/read",
+            params: json!({"id": 1, "message_id": 1}),
+            request: Some(json!({"message_id": 4})),
+            status: "200",
+            response: Some(json!({
+                "chat_id": 1, "root_id": 1, "last_read_reply_id": 4, "unread_count": 0
+            })),
+        },
+        Exchange {
+            method: "get",
+            path: "/api/threads",
+            params: json!({"limit": 20}),
+            request: None,
+            status: "200",
+            response: Some(json!({
+                "items": [{
+                    "chat_id": 1, "root_id": 1,
+                    "root": deploy_message(DEPLOY_EDITED, Some("2026-12-03T10:37:22.768221Z"), json!([])),
+                    "reply_count": 1, "last_reply_id": 4,
+                    "last_reply_at": "2026-12-03T10:37:40.204418Z",
+                    "last_read_reply_id": null, "unread_count": 1
+                }],
+                "next_before": null, "has_more": false
+            })),
+        },
+        Exchange {
+            method: "post",
+            path: "/api/chats/{id}/webhooks/incoming",
+            params: json!({"id": 1}),
+            request: Some(json!({"name": "CI"})),
+            status: "201",
+            response: Some(json!({
+                "id": 1, "chat_id": 1, "name": "CI", "created_by": 1, "created_at": HOOK_CREATED,
+                "token": HOOK_TOKEN, "path": format!("/api/hooks/{HOOK_TOKEN}")
+            })),
+        },
+        Exchange {
+            method: "get",
+            path: "/api/chats/{id}/webhooks/incoming",
+            params: json!({"id": 1}),
+            request: None,
+            status: "200",
+            response: Some(json!({"items": [{
+                "id": 1, "chat_id": 1, "name": "CI", "created_by": 1, "created_at": HOOK_CREATED
+            }]})),
+        },
+        Exchange {
+            method: "delete",
+            path: "/api/chats/{id}/webhooks/incoming/{webhook_id}",
+            params: json!({"id": 1, "webhook_id": 1}),
+            request: None,
+            status: "204",
+            response: None,
+        },
+        Exchange {
+            method: "post",
+            path: "/api/hooks/{token}",
+            params: json!({"token": HOOK_TOKEN}),
+            request: Some(json!({"content": "Build 512 passed on main"})),
+            status: "201",
+            response: Some(json!({"chat_id": 1, "message_id": 5})),
+        },
+        Exchange {
+            method: "post",
+            path: "/api/chats/{id}/webhooks/outgoing",
+            params: json!({"id": 1}),
+            request: Some(json!({"url": OUTGOING_URL})),
+            status: "201",
+            response: Some(json!({
+                "id": 1, "chat_id": 1, "url": OUTGOING_URL, "created_by": 1,
+                "created_at": HOOK_CREATED, "secret": "vQy1m0h3rQk9u6kC0bJ0sWnYp0hXn6kM1r0i7QvL2aE"
+            })),
+        },
+        Exchange {
+            method: "get",
+            path: "/api/chats/{id}/webhooks/outgoing",
+            params: json!({"id": 1}),
+            request: None,
+            status: "200",
+            response: Some(json!({"items": [{
+                "id": 1, "chat_id": 1, "url": OUTGOING_URL, "created_by": 1,
+                "created_at": HOOK_CREATED
+            }]})),
+        },
+        Exchange {
+            method: "delete",
+            path: "/api/chats/{id}/webhooks/outgoing/{webhook_id}",
+            params: json!({"id": 1, "webhook_id": 1}),
+            request: None,
+            status: "204",
+            response: None,
+        },
+        Exchange {
+            method: "get",
+            path: "/api/chats/{id}/webhooks/outgoing/{webhook_id}/deliveries",
+            params: json!({"id": 1, "webhook_id": 1, "limit": 20}),
+            request: None,
+            status: "200",
+            response: Some(json!({
+                "items": [{
+                    "id": 2, "event_id": "01938a1c-6c1e-7c52-9a7e-3f1d2b4c5d6e",
+                    "event_kind": "message.created", "status": "pending", "attempts": 1,
+                    "last_status": 503, "last_error": "the receiver answered 503",
+                    "created_at": "2026-12-03T10:38:10.512003Z",
+                    "next_attempt_at": "2026-12-03T10:38:11.530117Z", "finished_at": null
+                }, {
+                    "id": 1, "event_id": "01938a1c-5b2a-7d11-8c3e-1a2b3c4d5e6f",
+                    "event_kind": "message.created", "status": "delivered", "attempts": 1,
+                    "last_status": 200, "last_error": null,
+                    "created_at": "2026-12-03T10:38:02.104882Z", "next_attempt_at": null,
+                    "finished_at": "2026-12-03T10:38:02.163540Z"
+                }],
+                "next_before": null, "has_more": false
             })),
         },
         Exchange {

@@ -123,6 +123,9 @@ async fn relay_batch(
         *stream_ready = false;
     }
     if !acked.is_empty() {
+        // In the transaction that deletes them: each published event is queued for the chat's
+        // outgoing webhooks exactly once.
+        repo::webhook_deliveries::enqueue_published(&mut *tx, &acked).await?;
         repo::outbox::delete(&mut *tx, &acked).await?;
         db::commit(tx).await?;
     }

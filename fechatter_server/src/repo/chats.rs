@@ -18,7 +18,15 @@ SELECT c.id, c.workspace_id, c.chat_type, c.name, c.description, c.owner_id, c.c
        (SELECT count(*) FROM mentions mn JOIN messages m ON m.id = mn.message_id
          WHERE mn.user_id = cm.user_id AND mn.chat_id = c.id
            AND mn.message_id > COALESCE(cm.last_read_message_id, 0)
-           AND m.sender_id <> cm.user_id AND m.deleted_at IS NULL) AS mention_count
+           AND m.sender_id <> cm.user_id AND m.deleted_at IS NULL) AS mention_count,
+       (SELECT COALESCE(sum(t.reply_count), 0)::bigint FROM message_threads t
+         WHERE t.chat_id = c.id) AS reply_count,
+       (SELECT max(t.last_reply_at) FROM message_threads t WHERE t.chat_id = c.id) AS last_reply_at,
+       (SELECT count(*) FROM thread_followers f
+         JOIN messages r ON r.thread_root_id = f.root_id
+          AND r.id > COALESCE(f.last_read_reply_id, 0)
+          AND r.sender_id <> f.user_id AND r.deleted_at IS NULL
+         WHERE f.user_id = cm.user_id AND f.chat_id = c.id) AS thread_unread_count
 FROM chat_members cm JOIN chats c ON c.id = cm.chat_id
 WHERE cm.user_id = $1";
 

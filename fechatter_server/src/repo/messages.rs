@@ -6,13 +6,16 @@ use crate::models::PageRequest;
 use crate::models::message::MessageRow;
 
 const COLUMNS: &str =
-    "id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at";
+    "id, chat_id, sender_id, content, reply_to, thread_root_id, integration, created_at, edited_at,
+     deleted_at";
 
 pub struct NewMessage<'a> {
     pub chat_id: ChatId,
     pub sender_id: UserId,
     pub content: &'a str,
     pub reply_to: Option<MessageId>,
+    pub thread_root_id: Option<MessageId>,
+    pub integration: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
 }
 

@@ -16,4 +16,7 @@ pub mod search;
 pub mod sends;
 pub mod sessions;
 pub mod statuses;
+pub mod threads;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;

@@ -55,7 +55,7 @@ pub async fn of_chat(db: impl PgExecutor<'_>, chat: ChatId) -> Result<Vec<PinRow
     timed(
         "pins.of_chat",
         sqlx::query_as::<_, PinRow>(
-            "SELECT m.id, m.chat_id, m.sender_id, m.content, m.reply_to, m.created_at,
+            "SELECT m.id, m.chat_id, m.sender_id, m.content, m.reply_to, m.thread_root_id, m.integration, m.created_at,
                     m.edited_at, m.deleted_at, p.pinned_by, p.pinned_at
              FROM message_pins p
              JOIN messages m ON m.id = p.message_id AND m.deleted_at IS NULL

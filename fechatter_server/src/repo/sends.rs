@@ -29,6 +29,8 @@ struct SendRow {
     sender_id: Option<UserId>,
     content: Option<String>,
     reply_to: Option<fechatter_events::MessageId>,
+    thread_root_id: Option<fechatter_events::MessageId>,
+    integration: Option<String>,
     created_at: Option<chrono::DateTime<chrono::Utc>>,
     edited_at: Option<chrono::DateTime<chrono::Utc>>,
     deleted_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -51,13 +53,15 @@ pub async fn insert_as_member(
                  SELECT user_id, role FROM chat_members WHERE chat_id = $1
              ),
              inserted AS (
-                 INSERT INTO messages (chat_id, sender_id, content, reply_to, idempotency_key)
-                 SELECT $1, $2, $3, $4, $5 FROM ordered
+                 INSERT INTO messages
+                     (chat_id, sender_id, content, reply_to, thread_root_id, integration,
+                      idempotency_key)
+                 SELECT $1, $2, $3, $4, $7, $8, $5 FROM ordered
                  WHERE EXISTS (SELECT 1 FROM members WHERE user_id = $2)
                  ON CONFLICT (sender_id, idempotency_key) WHERE idempotency_key IS NOT NULL
                  DO NOTHING
-                 RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at,
-                           deleted_at
+                 RETURNING id, chat_id, sender_id, content, reply_to, thread_root_id,
+                           integration, created_at, edited_at, deleted_at
              )
              SELECT (SELECT array_agg(user_id ORDER BY user_id) FROM members) AS member_ids,
                     (SELECT array_agg(role::text ORDER BY user_id) FROM members) AS member_roles,
@@ -70,6 +74,8 @@ pub async fn insert_as_member(
         .bind(message.reply_to)
         .bind(message.idempotency_key)
         .bind(CHAT_ORDER_LOCK)
+        .bind(message.thread_root_id)
+        .bind(message.integration)
         .fetch_one(db),
     )
     .await?;
@@ -94,6 +100,8 @@ pub async fn insert_as_member(
                 sender_id,
                 content,
                 reply_to: row.reply_to,
+                thread_root_id: row.thread_root_id,
+                integration: row.integration,
                 created_at,
                 edited_at: row.edited_at,
                 deleted_at: row.deleted_at,

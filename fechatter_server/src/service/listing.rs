@@ -14,6 +14,7 @@ use crate::cache::pages::{PageBody, PageError, Unshareable, personal};
 use crate::error::AppError;
 use crate::models::file::FileInfo;
 use crate::models::message::{MessageRow, ReactionCount};
+use crate::models::thread::ThreadSummary;
 use crate::models::{Message, Page, PageRequest};
 use crate::observability::metrics::MessageMetrics;
 use crate::repo;
@@ -65,11 +66,16 @@ async fn shared_view(
     page: Page<MessageRow>,
 ) -> Result<(Page<Message>, Vec<Vec<UserId>>), AppError> {
     let ids: Vec<MessageId> = page.items.iter().map(|row| row.id).collect();
-    let (mentioned, reacted, attached) = tokio::try_join!(
+    let (mentioned, reacted, attached, threads) = tokio::try_join!(
         repo::messages::mentions_of(state.pool(), &ids),
         repo::reactions::reactors(state.pool(), &ids),
         repo::files::of_messages(state.pool(), &ids),
+        repo::threads::summaries(state.pool(), &ids),
     )?;
+    let threads: HashMap<MessageId, ThreadSummary> = threads
+        .into_iter()
+        .map(|summary| (summary.root_id, summary))
+        .collect();
     let mut mentions: HashMap<MessageId, Vec<UserId>> = HashMap::new();
     for (message, user) in mentioned {
         mentions.entry(message).or_default().push(user);
@@ -105,6 +111,7 @@ async fn shared_view(
             .collect();
         Message::from_row(row, mentions.remove(&id).unwrap_or_default(), counts)
             .with_files(files.remove(&id).unwrap_or_default())
+            .with_thread(threads.get(&id))
     });
     Ok((page, reactors))
 }

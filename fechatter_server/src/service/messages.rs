@@ -15,12 +15,13 @@ use crate::error::AppError;
 use crate::models::Message;
 use crate::models::file::FileInfo;
 use crate::models::message::{MessageRow, ReactionCount, SendMessage};
+use crate::models::thread::ThreadSummary;
 use crate::observability::metrics::MessageMetrics;
 use crate::repo;
 use crate::repo::messages::NewMessage;
 use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
-use crate::service::{access, assistant, files, handles, users};
+use crate::service::{access, assistant, files, handles, threads, users};
 use crate::state::AppState;
 
 /// Non-blank and within the configured length, counted in characters.
@@ -86,6 +87,36 @@ pub async fn send(
     input: SendMessage,
     idempotency_key: Option<&str>,
 ) -> Result<(Message, bool), AppError> {
+    store(state, caller, chat_id, input, idempotency_key, None).await
+}
+
+/// Stores a message an integration posted through an incoming webhook, in the name of the
+/// webhook's creator (`caller`), exactly as they would send it.
+#[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
+pub async fn send_as_integration(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    content: String,
+    integration: &str,
+) -> Result<Message, AppError> {
+    let input = SendMessage {
+        content,
+        reply_to: None,
+        files: Vec::new(),
+    };
+    let (message, _) = store(state, caller, chat_id, input, None, Some(integration)).await?;
+    Ok(message)
+}
+
+async fn store(
+    state: &AppState,
+    caller: &CurrentUser,
+    chat_id: ChatId,
+    input: SendMessage,
+    idempotency_key: Option<&str>,
+    integration: Option<&str>,
+) -> Result<(Message, bool), AppError> {
     let started = Instant::now();
     files::check_count(&state.config().limits, &input.files)?;
     content(state, &input.content)?;
@@ -93,14 +124,16 @@ pub async fn send(
     let sender = users::current(state, caller).await?;
 
     let mut tx = db::begin(state.pool()).await?;
-    if let Some(reply_to) = input.reply_to
-        && !repo::messages::exists_in_chat(&mut *tx, chat_id, reply_to).await?
-    {
-        return Err(AppError::invalid(
-            "invalid_reply_to",
-            "reply_to is not a message of this chat",
-        ));
-    }
+    let thread_root_id = match input.reply_to {
+        Some(reply_to) => Some(
+            repo::threads::root_for_reply(&mut *tx, chat_id, reply_to)
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid("invalid_reply_to", "reply_to is not a message of this chat")
+                })?,
+        ),
+        None => None,
+    };
     let file_ids = files::attachable(&mut *tx, caller, &input.files).await?;
     // One round trip: the members (the event's recipients), the chat's order lock (sends to one
     // chat commit in the order of their message ids and events from here on) and the insert.
@@ -111,6 +144,8 @@ pub async fn send(
             sender_id: caller.id,
             content: &input.content,
             reply_to: input.reply_to,
+            thread_root_id,
+            integration,
             idempotency_key,
         },
     )
@@ -141,6 +176,10 @@ pub async fn send(
         },
     )
     .await?;
+    // After `message.created`: followers learn of the thread change once the reply exists.
+    if let Some(root) = thread_root_id {
+        threads::record_reply(&mut tx, caller, &ids(&members), root, &row, &mentioned).await?;
+    }
     let attached = attached_files(&mut *tx, &data.files, row.id).await?;
     events::commit_page_change(state, tx, chat_id).await?;
     if bot_joined {
@@ -205,6 +244,11 @@ pub(crate) async fn with_details(
     for count in repo::reactions::counts(state.pool(), &ids, viewer.id).await? {
         reactions.entry(count.message_id).or_default().push(count);
     }
+    let threads: HashMap<MessageId, ThreadSummary> = repo::threads::summaries(state.pool(), &ids)
+        .await?
+        .into_iter()
+        .map(|summary| (summary.root_id, summary))
+        .collect();
     let mut attached: HashMap<MessageId, Vec<FileInfo>> = HashMap::new();
     for row in repo::files::of_messages(state.pool(), &ids).await? {
         attached
@@ -222,6 +266,7 @@ pub(crate) async fn with_details(
                 reactions.remove(&id).unwrap_or_default(),
             )
             .with_files(attached.remove(&id).unwrap_or_default())
+            .with_thread(threads.get(&id))
         })
         .collect())
 }
@@ -265,6 +310,7 @@ pub async fn edit(
     let mentioned = mentions(&mut *tx, caller, &row.content).await?;
     repo::messages::delete_mentions(&mut *tx, message_id).await?;
     repo::messages::insert_mentions(&mut *tx, chat_id, message_id, &mentioned).await?;
+    threads::follow_mentioned(&mut tx, &recipients, &row, &mentioned).await?;
     let silenced_mentions = repo::statuses::in_dnd(&mut *tx, &mentioned).await?;
     let mut data = payload(&row, chat.chat_type, sender.is_bot, mentioned);
     data.silenced_mentions = silenced_mentions;
@@ -301,8 +347,9 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     access::membership(state, caller, chat_id).await?;
     let mut tx = db::begin(state.pool()).await?;
-    let (_, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
+    let (row, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
     repo::messages::soft_delete(&mut *tx, message_id).await?;
+    threads::record_reply_deleted(&mut tx, caller, &recipients, &row).await?;
     repo::edits::delete_all(&mut *tx, message_id).await?;
     repo::pins::delete(&mut *tx, message_id).await?;
     repo::messages::delete_mentions(&mut *tx, message_id).await?;

@@ -25,5 +25,7 @@ pub mod search_filters;
 pub mod sessions;
 pub mod signup;
 pub mod statuses;
+pub mod threads;
 pub mod typing;
 pub mod users;
+pub mod webhooks;

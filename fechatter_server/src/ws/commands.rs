@@ -56,10 +56,10 @@ async fn send_message(
     };
     let (message, created) =
         service::messages::send(state, caller, command.chat_id, input, key).await?;
-    Ok(AckResult::Sent(SentMessage {
+    Ok(AckResult::Sent(Box::new(SentMessage {
         message,
         replayed: !created,
-    }))
+    })))
 }
 
 /// Publishes an ephemeral typing signal to the chat's other members, at most once per throttle

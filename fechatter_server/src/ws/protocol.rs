@@ -73,7 +73,8 @@ pub struct MarkReadCommand {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum AckResult {
-    Sent(SentMessage),
+    // Boxed: a whole message is far larger than the other answers.
+    Sent(Box<SentMessage>),
     Typing(TypingAck),
     Read(ReadState),
 }

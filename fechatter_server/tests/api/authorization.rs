@@ -19,6 +19,8 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "mentions",
         "message_pins",
         "message_edits",
+        "message_threads",
+        "thread_followers",
         "outbox",
     ] {
         counts.push(app.count(&format!("SELECT count(*) FROM {table}")).await);
@@ -80,6 +82,12 @@ fn chat_routes(
         (Method::PUT, format!("{message_path}/pin"), None),
         (Method::DELETE, format!("{message_path}/pin"), None),
         (Method::GET, format!("/api/chats/{chat}/pins"), None),
+        (Method::GET, format!("{message_path}/thread"), None),
+        (
+            Method::POST,
+            format!("{message_path}/thread/read"),
+            Some(json!({"message_id": message})),
+        ),
         (
             Method::POST,
             format!("/api/chats/{chat}/read"),

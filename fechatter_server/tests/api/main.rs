@@ -26,6 +26,8 @@ mod statuses;
 mod storage;
 mod story;
 mod supervision;
+mod threads;
 mod web_client;
+mod webhooks;
 mod websocket;
 mod ws_push;

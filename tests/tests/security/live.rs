@@ -142,3 +142,100 @@ pub async fn pins_and_statuses_stay_inside(
         "zed heard of acme's pin"
     );
 }
+
+/// A thread's events over SSE: `thread.updated` reaches its followers (the root's author and the
+/// reply's), not a member who neither wrote in it nor was mentioned, and nothing reaches another
+/// workspace; `thread.read` reaches only the reader.
+pub async fn threads_reach_their_followers(
+    topology: &Topology,
+    api: &Api,
+    ann: &User,
+    bob: &User,
+    cat: &User,
+    zed: &User,
+) {
+    let notify = topology.url(Service::Notify);
+    let crew = api
+        .create_chat(ann, "group", Some("crew"), &[bob, cat])
+        .await;
+    let root = api.send(ann, crew, "who takes the night shift?").await;
+    let (mut anns_app, _) = Sse::connect(&notify, &ann.access_token, None, WAIT).await;
+    let (mut cats_app, _) = Sse::connect(&notify, &cat.access_token, None, WAIT).await;
+    let (mut zeds_app, _) = Sse::connect(&notify, &zed.access_token, None, WAIT).await;
+    let reply = |user: &User, to: i64, content: &'static str| {
+        let token = user.access_token.clone();
+        async move {
+            let reply = api
+                .post(
+                    Some(&token),
+                    &format!("/api/chats/{crew}/messages"),
+                    json!({"content": content, "reply_to": to}),
+                )
+                .await;
+            reply.expect(201);
+            reply.id()
+        }
+    };
+    let bobs = reply(bob, root, "I can").await;
+    anns_app
+        .until("bob's reply in ann's thread", WAIT, |d| {
+            d.kind == "thread.updated" && d.envelope["data"]["reply_id"] == bobs
+        })
+        .await;
+    // Cat hears of the reply as a member, and of the thread only once she writes in it.
+    let cats = reply(cat, bobs, "I'll take the weekend").await;
+    let heard = cats_app
+        .until("cat's own thread update", WAIT, |d| {
+            d.kind == "thread.updated" && d.envelope["data"]["reply_id"] == cats
+        })
+        .await;
+    assert!(
+        heard.iter().any(|d| d.message_id() == Some(bobs)),
+        "cat saw bob's reply as a member"
+    );
+    let updates: Vec<_> = heard
+        .iter()
+        .filter(|d| d.kind == "thread.updated")
+        .collect();
+    assert_eq!(
+        updates.len(),
+        1,
+        "cat heard of the thread before following it"
+    );
+    // Ann reads the thread: only her sessions hear of it.
+    api.post(
+        Some(&ann.access_token),
+        &format!("/api/chats/{crew}/messages/{root}/thread/read"),
+        json!({"message_id": cats}),
+    )
+    .await
+    .expect(200);
+    anns_app
+        .until("ann's thread read", WAIT, |d| d.kind == "thread.read")
+        .await;
+    // Zed, in another workspace, only ever hears his own things.
+    api.call(
+        reqwest::Method::PUT,
+        Some(&zed.access_token),
+        "/api/users/me/status",
+        Some(&json!({"availability": "active"})),
+    )
+    .await
+    .expect(200);
+    let zeds = zeds_app
+        .until("zed's own status", WAIT, |d| {
+            d.kind == "user.status_changed"
+        })
+        .await;
+    only_for(zed, &zeds, &[]);
+    assert!(
+        zeds.iter().all(|d| d.envelope["chat_id"] != crew),
+        "zed heard of acme's thread"
+    );
+    let later = api.send(ann, crew, "thanks both").await;
+    let rest = cats_app.until_message(later, WAIT).await;
+    assert!(
+        rest.iter().all(|d| d.kind != "thread.read"),
+        "cat heard of ann's read marker"
+    );
+}

@@ -186,6 +186,7 @@ async fn no_one_reaches_another_workspace_or_a_chat_they_are_not_in_and_no_secre
 
     live::outsider_hears_nothing(&topology, &api, &ann, &bob, &zed, general, globex).await;
     live::pins_and_statuses_stay_inside(&topology, &api, &ann, &bob, &zed, general, hello).await;
+    live::threads_reach_their_followers(&topology, &api, &ann, &bob, &cat, &zed).await;
 
     // Reports: Globex sees its own numbers only, and cannot write into Acme's.
     wait_until("Acme's search to be counted", WAIT, || async {

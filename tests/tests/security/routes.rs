@@ -62,13 +62,24 @@ fn request(op: &Operation, t: &Targets, caller: i64) -> (String, Option<Value>) 
     }
     .replace("{message_id}", &t.message.to_string())
     .replace("{user_id}", &t.member.to_string())
-    .replace("{emoji}", "👍");
+    .replace("{emoji}", "👍")
+    // Webhook ids are looked up inside the chat, whose membership is checked first.
+    .replace("{webhook_id}", "1")
+    .replace("{token}", "no-such-webhook-token");
     let body = match (op.method.as_str(), op.path.as_str()) {
         ("POST", "/api/chats/{id}/messages") => Some(json!({"content": "hijack"})),
         ("PATCH", "/api/chats/{id}") => Some(json!({"name": "hijacked"})),
         ("PATCH", "/api/chats/{id}/messages/{message_id}") => Some(json!({"content": "hijacked"})),
         ("POST", "/api/chats/{id}/members") => Some(json!({"user_id": caller})),
         ("POST", "/api/chats/{id}/read") => Some(json!({"message_id": t.message})),
+        ("POST", "/api/chats/{id}/messages/{message_id}/thread/read") => {
+            Some(json!({"message_id": t.message}))
+        }
+        ("POST", "/api/chats/{id}/webhooks/incoming") => Some(json!({"name": "hijack"})),
+        ("POST", "/api/chats/{id}/webhooks/outgoing") => {
+            Some(json!({"url": "https://hijack.example.com/"}))
+        }
+        ("POST", "/api/hooks/{token}") => Some(json!({"content": "hijack"})),
         _ => None,
     };
     (path, body)

@@ -8,6 +8,7 @@ mod realtime;
 mod reconnect;
 mod reports;
 mod search;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ async fn two_workspaces_chat_live_the_reports_count_it_and_every_series_panel_an
         ("BOT_LLM_API_KEY", API_KEY),
         // The synthetic probe runs beside the story, as in compose.
         ("BOT_PROBE_PASSWORD", "a-canary-password-for-the-story"),
+        // The story's webhook receiver listens on this host.
+        ("FECHATTER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true"),
     ])
     .await;
     let prometheus = observability::start_prometheus(&topology).await;
@@ -35,5 +38,7 @@ async fn two_workspaces_chat_live_the_reports_count_it_and_every_series_panel_an
     realtime::share_and_answer(&topology, &mut told).await;
     search::search(&topology, &told).await;
     reports::check(&topology, &told).await;
+    // After the reports: the integration's message is not among the story's counted ones.
+    webhooks::integrate(&topology, &told).await;
     observability::check(&prometheus).await;
 }

@@ -90,6 +90,13 @@ export interface Message {
   sender_id: number;
   content: string;
   reply_to: number | null;
+  /** The root of the thread this message replies in (`null` when it is no reply). */
+  thread_root_id?: number | null;
+  /** Live replies in this message's thread when it is a root. */
+  reply_count?: number;
+  last_reply_at?: string | null;
+  /** The integration that posted it through an incoming webhook. */
+  integration?: string | null;
   mentions: number[];
   reactions: ReactionCount[];
   files: FileInfo[];
@@ -152,6 +159,18 @@ export interface MessagePayload {
   files: number[];
   created_at: string;
   edited_at: string | null;
+}
+
+/** `thread.updated` data: to the thread's followers after a reply was added or deleted. */
+export interface ThreadUpdated {
+  chat_id: number;
+  root_id: number;
+  reply_id: number;
+  sender_id: number;
+  deleted: boolean;
+  reply_count: number;
+  last_reply_id: number | null;
+  last_reply_at: string | null;
 }
 
 export interface ClientConfig {

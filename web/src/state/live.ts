@@ -3,7 +3,7 @@
 // shown). Events that arrive while a catch-up load is running wait for it, then apply.
 
 import { computed, signal } from '@preact/signals';
-import type { Envelope, Message, MessagePayload } from '../api/types';
+import type { Envelope, Message, MessagePayload, ThreadUpdated } from '../api/types';
 import { end, SESSION_ENDED, session, sessionId as tokenSessionId } from '../auth/session';
 import { RecentIds } from '../live/dedupe';
 import type { SseMessage } from '../live/sseParser';
@@ -24,7 +24,7 @@ import {
   users,
 } from './store';
 import { loadMembers, loadNewest, refetchVisible, refreshDirectorySoon, reloadChat } from './chatsync';
-import { patch, react, remove, upsert } from './timeline';
+import { patch, react, remove, upsert, withThread } from './timeline';
 import { markReadIfVisible } from './reading';
 
 const recent = new RecentIds();
@@ -167,6 +167,11 @@ function fromPayload(p: MessagePayload, previous?: Message): Message {
     sender_id: p.sender_id,
     content: p.content,
     reply_to: p.reply_to,
+    // The event does not carry a root's counts or the integration: keep what the page said.
+    thread_root_id: previous?.thread_root_id ?? null,
+    reply_count: previous?.reply_count ?? 0,
+    last_reply_at: previous?.last_reply_at ?? null,
+    integration: previous?.integration ?? null,
     mentions: p.mentions,
     reactions: previous?.reactions ?? [],
     files: previous?.files ?? [],
@@ -221,6 +226,11 @@ function apply(envelope: Envelope, afterCatchUp: boolean) {
       const p = data as { message_id: number; chat_id: number; user_id: number; emoji: string };
       const added = envelope.kind === 'message.reaction_added';
       updateTimeline(p.chat_id, (t) => patch(t, p.message_id, (m) => react(m, p.emoji, added, p.user_id === myId)));
+      return;
+    }
+    case 'thread.updated': {
+      const p = data as unknown as ThreadUpdated;
+      updateTimeline(p.chat_id, (t) => patch(t, p.root_id, (m) => withThread(m, p)));
       return;
     }
     case 'chat.read': {

@@ -2,7 +2,7 @@
 // consistent whatever order pages, live events and replays arrive in: every message appears once,
 // keyed by its id; an older version never replaces a newer one; a deleted message never returns.
 
-import type { Message, Page } from '../api/types';
+import type { Message, Page, ThreadUpdated } from '../api/types';
 
 export interface Timeline {
   /** Ascending by id. */
@@ -93,6 +93,12 @@ export function remove(t: Timeline, id: number): Timeline {
   const deleted = new Set(t.deleted);
   deleted.add(id);
   return { ...t, messages: t.messages.filter((m) => m.id !== id), deleted };
+}
+
+/** A thread root's counts after `thread.updated`. */
+export function withThread(m: Message, update: ThreadUpdated): Message {
+  if (m.id !== update.root_id) return m;
+  return { ...m, reply_count: update.reply_count, last_reply_at: update.last_reply_at };
 }
 
 /** A reaction by `userId` added or removed; `me` tells whether that user is the viewer. */

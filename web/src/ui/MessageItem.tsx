@@ -79,6 +79,7 @@ export function MessageItem({ message, repliedTo, grouped, highlighted, onReply 
           <div class="message-meta">
             <strong class="sender">{sender?.fullname ?? userName(message.sender_id)}</strong>
             {sender?.is_bot && <span class="tag">bot</span>}
+            {message.integration && <span class="tag" data-testid="integration">{message.integration}</span>}
             <time dateTime={message.created_at}>{time(message.created_at)}</time>
           </div>
         )}
@@ -106,6 +107,11 @@ export function MessageItem({ message, repliedTo, grouped, highlighted, onReply 
           <div class="message-text" data-testid="message-text">
             <MessageText text={message.content} />
             {message.edited_at && <span class="edited"> (edited)</span>}
+          </div>
+        )}
+        {(message.reply_count ?? 0) > 0 && (
+          <div class="thread-summary" data-testid="thread-summary">
+            {message.reply_count === 1 ? '1 reply' : `${message.reply_count} replies`}
           </div>
         )}
         {message.files.length > 0 && (

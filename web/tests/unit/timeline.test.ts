@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message, Page } from '../../src/api/types';
-import { emptyTimeline, react, remove, upsert, withNewestPage, withOlderPage } from '../../src/state/timeline';
+import { emptyTimeline, patch, react, remove, upsert, withNewestPage, withOlderPage, withThread } from '../../src/state/timeline';
 
 function msg(id: number, content = `m${id}`, edited_at: string | null = null): Message {
   return {
@@ -92,5 +92,25 @@ describe('a chat timeline', () => {
     expect(m.reactions).toEqual([{ emoji: '👍', count: 1, me: false }]);
     m = react(m, '👍', false, false);
     expect(m.reactions).toEqual([]);
+  });
+});
+
+describe('a thread update', () => {
+  it('sets the root’s reply count and latest reply, and leaves other messages alone', () => {
+    const update = {
+      chat_id: 1,
+      root_id: 8,
+      reply_id: 12,
+      sender_id: 2,
+      deleted: false,
+      reply_count: 3,
+      last_reply_id: 12,
+      last_reply_at: '2026-01-01T00:01:00Z',
+    };
+    const t = patch(withNewestPage(emptyTimeline(), page([8, 9], false)), 8, (m) => withThread(m, update));
+    const root = t.messages.find((m) => m.id === 8);
+    expect([root?.reply_count, root?.last_reply_at]).toEqual([3, '2026-01-01T00:01:00Z']);
+    expect(t.messages.find((m) => m.id === 9)?.reply_count).toBeUndefined();
+    expect(withThread(msg(9), update)).toEqual(msg(9));
   });
 });

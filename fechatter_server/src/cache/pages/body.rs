@@ -153,6 +153,10 @@ mod tests {
             sender_id: UserId(1),
             content: content.to_owned(),
             reply_to: None,
+            thread_root_id: None,
+            reply_count: 0,
+            last_reply_at: None,
+            integration: None,
             mentions: Vec::new(),
             reactions: reactions
                 .iter()

@@ -258,7 +258,10 @@ impl Store {
 /// reactions, pins; a reply changes its thread root's page too, which is in the same chat) and a
 /// deleted chat.
 fn changes_pages(kind: EventKind) -> bool {
-    kind.as_str().starts_with("message.") || kind == EventKind::ChatDeleted
+    // A thread's reply count and last reply are part of its root's page.
+    kind.as_str().starts_with("message.")
+        || kind == EventKind::ThreadUpdated
+        || kind == EventKind::ChatDeleted
 }
 
 impl EventObserver for PageCache {
