@@ -61,6 +61,33 @@ pub const ENV_NOTES: &[(&str, &str)] = &[
     ),
     ("CACHE_MAX_ENTRIES", "per cache"),
     (
+        "MAX_WEBHOOKS_PER_CHAT",
+        "incoming and outgoing webhooks of a chat together; 422 `too_many_webhooks`",
+    ),
+    (
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES",
+        "false: outgoing webhook URLs naming or resolving to loopback, private, link-local or other non-public addresses are refused; tests and single-host set-ups turn it on (`docs/webhooks.md`)",
+    ),
+    ("WEBHOOK_TIMEOUT_MS", "per outgoing webhook delivery attempt"),
+    (
+        "WEBHOOK_MAX_ATTEMPTS",
+        "attempts of an outgoing delivery, then it is `failed`",
+    ),
+    (
+        "WEBHOOK_RETRY_BASE_MS",
+        "the first retry's delay, doubling after each failed attempt",
+    ),
+    ("WEBHOOK_RETRY_MAX_MS", "the longest delay between attempts"),
+    (
+        "WEBHOOK_POLL_INTERVAL_MS",
+        "how often the deliverer looks for due deliveries",
+    ),
+    ("WEBHOOK_CONCURRENCY", "outgoing delivery attempts at once per instance"),
+    (
+        "RATE_LIMIT_WEBHOOK_PER_MINUTE",
+        "messages per incoming webhook",
+    ),
+    (
         "PAGE_CACHE_MAX_BYTES",
         "bytes of message-list pages held in memory, 0 = no page cache; see `docs/runbook.md#scale`",
     ),
