@@ -16,8 +16,6 @@ use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
-use crate::identity::BotIdentity;
-
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// A token is renewed this long before it expires, so a request never carries one that lapses
 /// on its way.
@@ -166,17 +164,17 @@ impl FechatterClient {
         }
     }
 
-    /// Posts `content` in `chat` as a reply to `reply_to`. The idempotency key makes a retry (after
+    /// Posts `content` in `chat` as `workspace`'s bot, replying to `reply_to`. The idempotency key makes a retry (after
     /// a crash, a redelivery) return the reply already posted instead of posting it twice.
     pub async fn reply(
         &self,
-        bot: &BotIdentity,
+        workspace: WorkspaceId,
         chat: ChatId,
         reply_to: MessageId,
         content: &str,
         idempotency_key: &str,
     ) -> Result<(), PostError> {
-        let token = self.token(bot.workspace_id).await?;
+        let token = self.token(workspace).await?;
         let response = self
             .client
             .post(format!("{}/api/chats/{chat}/messages", self.base))
@@ -189,7 +187,7 @@ impl FechatterClient {
             .map_err(|err| PostError::Unavailable(err.without_url().to_string()))?;
         let outcome = classify(response.status());
         if let Err(PostError::Unauthorized) = outcome {
-            self.forget_token(bot.workspace_id);
+            self.forget_token(workspace);
         }
         outcome
     }

@@ -126,7 +126,13 @@ pub async fn answer_if_asked(
     let key = format!("bot-reply-{}", envelope.id);
     match state
         .fechatter()
-        .reply(&bot, message.chat_id, message.id, &answer.content, &key)
+        .reply(
+            bot.workspace_id,
+            message.chat_id,
+            message.id,
+            &answer.content,
+            &key,
+        )
         .await
     {
         Ok(()) => {
