@@ -28,10 +28,6 @@ const KNOWN: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "bot_server",
-        &["assistant", "consumer", "events", "index", "state"],
-    ),
-    (
         "analytics_server",
         &["auth", "error", "ingest", "limits", "state"],
     ),
