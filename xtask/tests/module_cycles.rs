@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 /// The groups of modules that import each other in a circle today, by crate.
 const KNOWN: &[(&str, &[&str])] = &[
-    ("fechatter_search", &["operators", "query"]),
     (
         "fechatter_push",
         &["connection", "core", "log", "presence", "replay"],
@@ -20,8 +19,6 @@ const KNOWN: &[(&str, &[&str])] = &[
             "openapi",
             "outbox",
             "rate_limit",
-            "repo",
-            "routes",
             "service",
             "state",
             "ws",
