@@ -6,8 +6,8 @@
 
 use fechatter_events::{Envelope, Event};
 
-use crate::consumer::HandleError;
 use crate::fechatter::PostError;
+use crate::handling::HandleError;
 use crate::index;
 use crate::state::AppState;
 

@@ -16,8 +16,6 @@ use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
-use crate::identity::BotIdentity;
-
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// A token is renewed this long before it expires, so a request never carries one that lapses
 /// on its way.
@@ -103,23 +101,7 @@ impl FechatterClient {
         if let Some(token) = self.cached(workspace) {
             return Ok(token);
         }
-        let response = self
-            .client
-            .post(format!("{}/api/bots/token", self.base))
-            .timeout(REQUEST_TIMEOUT)
-            .bearer_auth(self.api_key.expose_secret())
-            .json(&json!({"workspace_id": workspace}))
-            .send()
-            .await
-            .map_err(|err| PostError::Unavailable(err.without_url().to_string()))?;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            tracing::error!("fechatter_server refused the bot credential (BOT_FECHATTER_API_KEY)");
-        }
-        classify(response.status())?;
-        let issued: BotToken = response
-            .json()
-            .await
-            .map_err(|err| PostError::Unavailable(err.without_url().to_string()))?;
+        let issued: BotToken = self.with_credential("token", workspace).await?;
         let lifetime = Duration::from_secs(issued.expires_in);
         self.tokens
             .lock()
@@ -137,9 +119,19 @@ impl FechatterClient {
     /// Asks fechatter_server to give `workspace` its bot user unless it has one: fechatter_server
     /// owns `users`, so the bot never writes it (`docs/design/topology.md`).
     pub async fn provision(&self, workspace: WorkspaceId) -> Result<UserId, PostError> {
+        let provisioned: ProvisionedBot = self.with_credential("provision", workspace).await?;
+        Ok(provisioned.user_id)
+    }
+
+    /// `POST /api/bots/{route}` for `workspace`, authorised by the bot credential.
+    async fn with_credential<T: serde::de::DeserializeOwned>(
+        &self,
+        route: &str,
+        workspace: WorkspaceId,
+    ) -> Result<T, PostError> {
         let response = self
             .client
-            .post(format!("{}/api/bots/provision", self.base))
+            .post(format!("{}/api/bots/{route}", self.base))
             .timeout(REQUEST_TIMEOUT)
             .bearer_auth(self.api_key.expose_secret())
             .json(&json!({"workspace_id": workspace}))
@@ -150,11 +142,10 @@ impl FechatterClient {
             tracing::error!("fechatter_server refused the bot credential (BOT_FECHATTER_API_KEY)");
         }
         classify(response.status())?;
-        let provisioned: ProvisionedBot = response
+        response
             .json()
             .await
-            .map_err(|err| PostError::Unavailable(err.without_url().to_string()))?;
-        Ok(provisioned.user_id)
+            .map_err(|err| PostError::Unavailable(err.without_url().to_string()))
     }
 
     /// Whether fechatter_server takes requests (`/ready`), so replies can be posted.
@@ -173,17 +164,17 @@ impl FechatterClient {
         }
     }
 
-    /// Posts `content` in `chat` as a reply to `reply_to`. The idempotency key makes a retry (after
+    /// Posts `content` in `chat` as `workspace`'s bot, replying to `reply_to`. The idempotency key makes a retry (after
     /// a crash, a redelivery) return the reply already posted instead of posting it twice.
     pub async fn reply(
         &self,
-        bot: &BotIdentity,
+        workspace: WorkspaceId,
         chat: ChatId,
         reply_to: MessageId,
         content: &str,
         idempotency_key: &str,
     ) -> Result<(), PostError> {
-        let token = self.token(bot.workspace_id).await?;
+        let token = self.token(workspace).await?;
         let response = self
             .client
             .post(format!("{}/api/chats/{chat}/messages", self.base))
@@ -196,7 +187,7 @@ impl FechatterClient {
             .map_err(|err| PostError::Unavailable(err.without_url().to_string()))?;
         let outcome = classify(response.status());
         if let Err(PostError::Unauthorized) = outcome {
-            self.forget_token(bot.workspace_id);
+            self.forget_token(workspace);
         }
         outcome
     }

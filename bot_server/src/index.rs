@@ -7,9 +7,9 @@ use fechatter_events::{Envelope, EventId};
 use fechatter_search::text::search_text;
 use tracing::instrument;
 
-use crate::consumer::HandleError;
 use crate::db::is_foreign_key_violation;
 use crate::embeddings::Embedding;
+use crate::handling::HandleError;
 use crate::observability::metrics::{IndexMetrics, IndexResult};
 use crate::repo;
 use crate::repo::documents::{Applied, Document};

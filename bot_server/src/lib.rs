@@ -3,6 +3,7 @@
 //! consumers `bot` and `bot_assistant` ([`consumer`]) and its replies leave through
 //! fechatter_server's API ([`fechatter`]).
 
+pub mod answer_slots;
 pub mod assistant;
 pub mod config;
 pub mod consumer;
@@ -10,8 +11,10 @@ pub mod db;
 pub mod embeddings;
 pub mod events;
 pub mod fechatter;
+pub mod handling;
 pub mod identity;
 pub mod index;
+pub mod llm;
 pub mod observability;
 pub mod probe;
 pub mod repo;

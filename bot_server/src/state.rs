@@ -9,12 +9,12 @@ use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::assistant::llm::LlmClient;
-use crate::assistant::slots::AnswerSlots;
+use crate::answer_slots::AnswerSlots;
 use crate::config::Config;
 use crate::embeddings::Embeddings;
 use crate::fechatter::FechatterClient;
 use crate::identity::Bots;
+use crate::llm::LlmClient;
 use crate::observability::metrics::ConsumerMetrics;
 
 #[derive(Clone)]

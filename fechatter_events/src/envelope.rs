@@ -56,17 +56,14 @@ impl Envelope {
         recipients: Vec<UserId>,
         event: &Event,
     ) -> Result<Self, serde_json::Error> {
-        Ok(Self {
-            id: EventId::generate(),
-            kind: event.kind(),
-            version: ENVELOPE_VERSION,
-            occurred_at: Utc::now(),
+        Self::unchecked(
+            event.kind(),
             workspace_id,
             chat_id,
             actor_id,
             recipients,
-            data: event.data()?,
-        })
+            &event.data()?,
+        )
     }
 
     /// An envelope whose `data` need not fit its kind: only for tests and tools that must

@@ -17,6 +17,7 @@ pub mod postgres;
 pub mod postgres_exporter;
 pub mod prometheus;
 pub mod slow_client;
+pub mod story;
 pub mod wait;
 
 mod commands;

@@ -3,6 +3,7 @@
 //! ([`runbook_links`]).
 
 pub mod env_doc;
+pub mod module_cycles;
 pub mod runbook_links;
 
 use observability::catalogue::{render_markdown, violations};

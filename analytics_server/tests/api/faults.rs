@@ -53,6 +53,9 @@ fn message(id: i64) -> Envelope {
 #[tokio::test]
 async fn with_clickhouse_stopped_events_are_still_accepted_wait_in_jetstream_and_are_all_written_once_it_returns()
  {
+    let story = test_support::story::Story::new(
+        "with_clickhouse_stopped_events_are_still_accepted_wait_in_jetstream_and_are_all_written_once_it_returns",
+    );
     let clickhouse = ClickHouse::dedicated().await;
     let database = clickhouse.create_database().await;
     let nats = Nats::shared().await;
@@ -93,6 +96,7 @@ async fn with_clickhouse_stopped_events_are_still_accepted_wait_in_jetstream_and
     })
     .await;
 
+    story.step("more than the buffer holds");
     // More than the buffer holds: the events are stored in JetStream, not in memory.
     let mut accepted = Vec::new();
     for _ in 0..CAPACITY / BATCH + 2 {
@@ -103,6 +107,7 @@ async fn with_clickhouse_stopped_events_are_still_accepted_wait_in_jetstream_and
     }
     assert!(app.metric("analytics_buffer_pending_events", &[]).await <= CAPACITY as f64);
 
+    story.step("domain events are delivered but wait, unacknowledged, for ClickHouse");
     // Domain events are delivered but wait, unacknowledged, for ClickHouse.
     for id in 0..DOMAIN_EVENTS {
         let envelope = message(id as i64);
@@ -126,6 +131,7 @@ async fn with_clickhouse_stopped_events_are_still_accepted_wait_in_jetstream_and
     )
     .await;
 
+    story.step("the outage outlasts the ack wait");
     // The outage outlasts the ack wait: progress acks must keep JetStream from redelivering.
     let redelivery = tokio::time::timeout(
         ACK_WAIT * 3,
@@ -203,6 +209,7 @@ async fn with_clickhouse_stopped_events_are_still_accepted_wait_in_jetstream_and
         0.0
     );
 
+    story.step("an accepted batch, retried, is not stored twice");
     // An accepted batch, retried, is not stored twice.
     let (_, body) = app.post("/api/events", &accepted[0], Some(&token)).await;
     assert_eq!(body["duplicates"], BATCH);

@@ -8,11 +8,9 @@
 //! the bot stopped between posting and recording it.
 
 pub mod command;
-pub mod llm;
 pub mod prompt;
 pub mod replies;
 pub mod retrieval;
-pub mod slots;
 pub mod summary;
 
 use std::time::Instant;
@@ -22,13 +20,13 @@ use fechatter_events::payload::MessagePayload;
 use fechatter_events::{ChatType, Envelope, Event, EventKind};
 use tracing::instrument;
 
-use crate::consumer::HandleError;
 use crate::fechatter::PostError;
+use crate::handling::HandleError;
+use crate::llm::{ChatMessage, LlmClient};
 use crate::observability::metrics::{AgentMetrics, AgentResult};
 use crate::repo;
 use crate::state::AppState;
 use command::Command;
-use llm::{ChatMessage, LlmClient};
 
 /// Whether `message` may ask the bot something, judged from the event alone (no look-up): a new
 /// message from a person that mentions someone, or in a direct chat. Most messages do not.
@@ -126,7 +124,13 @@ pub async fn answer_if_asked(
     let key = format!("bot-reply-{}", envelope.id);
     match state
         .fechatter()
-        .reply(&bot, message.chat_id, message.id, &answer.content, &key)
+        .reply(
+            bot.workspace_id,
+            message.chat_id,
+            message.id,
+            &answer.content,
+            &key,
+        )
         .await
     {
         Ok(()) => {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::llm::ChatMessage;
+use crate::llm::ChatMessage;
 use crate::repo::passages::Passage;
 
 const SYSTEM: &str = "You are the assistant of a team chat. Use only the chat messages you are \

@@ -17,7 +17,7 @@ pub mod lag;
 
 use async_nats::jetstream::consumer::pull::{Config as PullConfig, Stream as Messages};
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
-use fechatter_events::delivery::{self, DeliveryPolicy, Failure, Gate, PolicySettings};
+use fechatter_events::delivery::{self, DeliveryPolicy, Gate, PolicySettings};
 
 use crate::observability::metrics::DeadLetterMetrics;
 use crate::state::AppState;
@@ -25,40 +25,6 @@ use crate::state::AppState;
 /// The last token of the bot's dead-letter subject, shared by both consumers (each names itself
 /// in the `Fechatter-Consumer` header).
 pub const DEAD_LETTERS: &str = "bot";
-
-/// Why handling an event did not succeed, as the bot sees it.
-#[derive(Debug, thiserror::Error)]
-pub enum HandleError {
-    /// The event can never be handled: dead-lettered at once.
-    #[error("malformed event: {0}")]
-    Malformed(String),
-    /// Postgres or fechatter_server is down: the event waits for it, spending no delivery.
-    #[error("{0}")]
-    Unavailable(String),
-    /// Handling failed in a way that may pass: retried with backoff, then dead-lettered.
-    #[error("{0}")]
-    Retry(String),
-}
-
-impl From<sqlx::Error> for HandleError {
-    fn from(err: sqlx::Error) -> Self {
-        if crate::db::is_unavailable(&err) {
-            HandleError::Unavailable(format!("database: {err}"))
-        } else {
-            HandleError::Retry(format!("database: {err}"))
-        }
-    }
-}
-
-impl From<HandleError> for Failure {
-    fn from(err: HandleError) -> Self {
-        match err {
-            HandleError::Malformed(reason) => Failure::Malformed(reason),
-            HandleError::Unavailable(reason) => Failure::Unavailable(reason),
-            HandleError::Retry(reason) => Failure::Retry(reason),
-        }
-    }
-}
 
 /// A consumer's name, what it reads and how much it holds.
 pub struct Spec {

@@ -148,6 +148,9 @@ async fn the_same_event_twice_is_applied_once_and_an_older_version_never_overwri
 #[tokio::test]
 async fn events_that_cannot_be_read_or_keep_failing_are_stored_as_dead_letters_and_a_redrive_brings_them_back()
  {
+    let story = test_support::story::Story::new(
+        "events_that_cannot_be_read_or_keep_failing_are_stored_as_dead_letters_and_a_redrive_brings_them_back",
+    );
     let stack = Stack::start_with(StackOptions {
         bot_env: vec![("CONSUMER_MAX_DELIVER", "2".to_owned())],
         ..StackOptions::default()
@@ -172,8 +175,10 @@ async fn events_that_cannot_be_read_or_keep_failing_are_stored_as_dead_letters_a
         .unwrap_or_default()
     };
     let unreadable = b"{not json".to_vec();
+    story.step("a well-formed envelope whose payload is not a message");
     // A well-formed envelope whose payload is not a message.
     let not_a_message = envelope(EventKind::MessageCreated, json!({"unexpected": true}));
+    story.step("an edit Postgres refuses every time");
     // An edit Postgres refuses every time (text cannot hold NUL): retried, then given up on.
     let refused = envelope(
         EventKind::MessageUpdated,
@@ -196,6 +201,7 @@ async fn events_that_cannot_be_read_or_keep_failing_are_stored_as_dead_letters_a
         )
         .await;
 
+    story.step("stored once each");
     // Stored once each (the assistant, which reads message.created too, leaves them to `bot`).
     let stored = stack.wait_for_dead_letters("bot", 3).await;
     let mut arrived: Vec<(Vec<u8>, String, String)> = stored
@@ -246,6 +252,7 @@ async fn events_that_cannot_be_read_or_keep_failing_are_stored_as_dead_letters_a
         );
     }
 
+    story.step("a re-drive brings the unreadable one back to the bot, which parks it again");
     // A re-drive brings the unreadable one back to the bot, which parks it again.
     let unreadable_letter = stored
         .iter()
@@ -273,6 +280,7 @@ async fn events_that_cannot_be_read_or_keep_failing_are_stored_as_dead_letters_a
     );
     assert_eq!(stack.search_ids(&ann, "q=ordinary").await, [sent]);
 
+    story.step("the consumer carries on with the next events and catches up completely");
     // The consumer carries on with the next events and catches up completely.
     let message = stack.send(&ann, chat, "still indexing").await;
     stack.wait_for_search(&ann, "q=indexing", &[message]).await;

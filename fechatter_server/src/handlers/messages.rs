@@ -23,27 +23,12 @@ use crate::state::AppState;
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set on the answer to a retried send that returned the original message.
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
-const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
-    check_idempotency_key(value.to_str().unwrap_or_default()).map(Some)
-}
-
-/// An idempotency key is 1 to 255 visible ASCII characters (HTTP header or WebSocket field).
-pub fn check_idempotency_key(key: &str) -> Result<&str, AppError> {
-    if !key.is_empty()
-        && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
-        && key.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Ok(key);
-    }
-    Err(AppError::bad_request(
-        "invalid_idempotency_key",
-        "Idempotency-Key must be 1 to 255 visible ASCII characters",
-    ))
+    service::idempotency::check_key(value.to_str().unwrap_or_default()).map(Some)
 }
 
 #[utoipa::path(get, path = "/api/chats/{id}/messages", tag = "messages", security(("bearer" = [])),

@@ -12,6 +12,7 @@ pub mod file_sweep;
 pub mod files;
 pub mod handles;
 pub mod history;
+pub mod idempotency;
 pub mod invites;
 pub mod listing;
 pub mod members;

@@ -6,7 +6,6 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::handlers::messages::check_idempotency_key;
 use crate::models::message::SendMessage;
 use crate::rate_limit::Limit;
 use crate::service;
@@ -47,7 +46,7 @@ async fn send_message(
     let key = command
         .idempotency_key
         .as_deref()
-        .map(check_idempotency_key)
+        .map(service::idempotency::check_key)
         .transpose()?;
     let input = SendMessage {
         content: command.content,

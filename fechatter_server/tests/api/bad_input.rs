@@ -23,6 +23,9 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
 
 #[tokio::test]
 async fn bad_input_gets_its_status_and_code_and_leaves_the_database_unchanged() {
+    let story = test_support::story::Story::new(
+        "bad_input_gets_its_status_and_code_and_leaves_the_database_unchanged",
+    );
     let app = TestApp::spawn_with(AppOptions {
         env: vec![
             ("MAX_MESSAGE_CHARS", "100".to_owned()),
@@ -43,6 +46,7 @@ async fn bad_input_gets_its_status_and_code_and_leaves_the_database_unchanged() 
     let message = app.send(&ann, chat, "first").await;
     let messages = format!("/api/chats/{chat}/messages");
     let send = |content: String| app.post(Some(&ann), &messages, json!({"content": content}));
+    story.step("exactly the limit, counted in characters, is accepted");
     // Exactly the limit, counted in characters, is accepted.
     send("é".repeat(100)).await.expect(201);
     app.published_events().await;
@@ -79,6 +83,7 @@ async fn bad_input_gets_its_status_and_code_and_leaves_the_database_unchanged() 
     send("   \n".into())
         .await
         .expect_error(422, "empty_content");
+    story.step("postgres text cannot hold NUL");
     // Postgres text cannot hold NUL; found by the API fuzzer as a 500.
     send("nul \u{0} inside".into())
         .await
@@ -147,6 +152,7 @@ async fn bad_input_gets_its_status_and_code_and_leaves_the_database_unchanged() 
         .await
         .expect_error(405, "method_not_allowed");
 
+    story.step("chats and members");
     // Chats and members.
     let create = |body: serde_json::Value| app.post(Some(&ann), "/api/chats", body);
     create(json!({"chat_type": "public_channel"}))
@@ -198,6 +204,7 @@ async fn bad_input_gets_its_status_and_code_and_leaves_the_database_unchanged() 
         .await
         .expect_error(422, "nothing_to_update");
 
+    story.step("accounts");
     // Accounts.
     let signup = |body: serde_json::Value| app.post(None, "/api/signup", body);
     signup(

@@ -21,6 +21,9 @@ async fn listed_status(app: &TestApp, viewer: &TestUser, user: &TestUser) -> Val
 
 #[tokio::test]
 async fn a_status_is_shown_to_the_workspace_announced_to_it_alone_and_dnd_silences_mentions() {
+    let story = test_support::story::Story::new(
+        "a_status_is_shown_to_the_workspace_announced_to_it_alone_and_dnd_silences_mentions",
+    );
     let app = TestApp::spawn().await;
     let ann = app.owner("ann", "Acme").await;
     let bob = app.member(&ann, "bob").await;
@@ -53,6 +56,7 @@ async fn a_status_is_shown_to_the_workspace_announced_to_it_alone_and_dnd_silenc
     );
     assert_eq!(listed_status(&app, &ann, &ann).await, Value::Null);
 
+    story.step("everyone of Acme");
     // Everyone of Acme (the bot included) hears of it; Globex does not.
     let event = only(
         &app.new_events(&mut seen).await,
@@ -67,6 +71,7 @@ async fn a_status_is_shown_to_the_workspace_announced_to_it_alone_and_dnd_silenc
     let pushed = ann_ws.event("user.status_changed").await;
     assert_eq!(pushed["data"]["availability"], "dnd");
 
+    story.step("mentioning Bob while he is in do-not-disturb");
     // Mentioning Bob while he is in do-not-disturb: still a mention, but a silenced one.
     let mention = app.send(&ann, chat, "@bob the build is green").await;
     let created = only(
@@ -89,6 +94,7 @@ async fn a_status_is_shown_to_the_workspace_announced_to_it_alone_and_dnd_silenc
         vec![bob.id]
     );
 
+    story.step("away is not do-not-disturb");
     // Away is not do-not-disturb: mentions alert again.
     app.call(
         reqwest::Method::PUT,
@@ -107,6 +113,7 @@ async fn a_status_is_shown_to_the_workspace_announced_to_it_alone_and_dnd_silenc
     let message: MessagePayload = created.payload().unwrap_or_else(|err| panic!("{err}"));
     assert!(message.silenced_mentions.is_empty());
 
+    story.step("an expired status reads as none");
     // An expired status reads as none.
     sqlx::query(
         "UPDATE user_statuses SET expires_at = now() - interval '1 second' WHERE user_id = $1",
@@ -117,6 +124,7 @@ async fn a_status_is_shown_to_the_workspace_announced_to_it_alone_and_dnd_silenc
     .unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(listed_status(&app, &ann, &bob).await, Value::Null);
 
+    story.step("clearing");
     // Clearing: announced when a status was in force, silent otherwise.
     app.call(
         reqwest::Method::PUT,
@@ -143,6 +151,7 @@ async fn a_status_is_shown_to_the_workspace_announced_to_it_alone_and_dnd_silenc
         .await
         .expect(204);
     assert!(app.new_events(&mut seen).await.is_empty());
+    story.step("zed's own status is the first one his socket gets");
     // Zed's own status is the first one his socket gets: none of Acme's reached him.
     app.call(
         reqwest::Method::PUT,
@@ -156,6 +165,7 @@ async fn a_status_is_shown_to_the_workspace_announced_to_it_alone_and_dnd_silenc
     assert_eq!(first["data"]["user_id"], zed.id);
     app.new_events(&mut seen).await;
 
+    story.step("bad input");
     // Bad input: clear codes, nothing stored.
     let put = |body: Value| {
         app.call(

@@ -50,6 +50,9 @@ async fn all_messages(app: &TestApp, user: &TestUser, chat: i64, limit: usize) -
 
 #[tokio::test]
 async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
+    let story = test_support::story::Story::new(
+        "two_workspaces_chat_from_sign_up_to_reading_their_unread_messages",
+    );
     let app = TestApp::spawn().await;
     let ann = app.owner("ann", "Acme").await;
     let bob = app.member(&ann, "bob").await;
@@ -59,6 +62,7 @@ async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
     assert_ne!(ann.workspace_id, zed.workspace_id);
     assert_eq!(bob.workspace_id, ann.workspace_id);
 
+    story.step("sign-in and profile");
     // Sign-in and profile.
     let signin = app
         .post(
@@ -87,6 +91,7 @@ async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
         (Some("Acme"), Some("owner"))
     );
 
+    story.step("the directory pages through Acme only");
     // The directory pages through Acme only.
     let first = app.get(Some(&ann), "/api/users?limit=3").await;
     first.expect(200);
@@ -99,6 +104,7 @@ async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
     directory.extend(second.item_ids("id"));
     assert_eq!(directory, vec![dan.id, cat.id, bob.id, ann.id]);
 
+    story.step("one chat of each type");
     // One chat of each type; a direct chat is one per pair.
     let direct = app.chat(&ann, "direct", None, &[&bob]).await;
     let again = app
@@ -132,6 +138,7 @@ async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
     .await
     .expect_error(422, "direct_chat_immutable");
 
+    story.step("members and roles in the private channel");
     // Members and roles in the private channel.
     let add = |chat: i64, actor: &TestUser, user: &TestUser, role: &str| {
         let path = format!("/api/chats/{chat}/members");
@@ -205,6 +212,7 @@ async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
         .await
         .expect_error(404, "not_found");
 
+    story.step("messages in the group, read back through pages of three");
     // Messages in the group, read back through pages of three: no duplicates, no gaps.
     let mut sent = Vec::new();
     for n in 0..7 {
@@ -218,6 +226,7 @@ async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
     assert_eq!(listed, expected);
     assert_eq!(listed.iter().collect::<BTreeSet<_>>().len(), listed.len());
 
+    story.step("edit, delete, reply, react");
     // Edit, delete, reply, react.
     let edited = app
         .patch(
@@ -305,6 +314,7 @@ async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
     mentioned.sort_unstable();
     assert_eq!(mentioned, vec![ann.id, cat.id]);
 
+    story.step("unread and mention counts, before and after reading");
     // Unread and mention counts, before and after reading; reads never go backwards.
     assert_eq!(
         counts(&app, &cat, trio).await,
@@ -345,6 +355,7 @@ async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
     .expect(200);
     assert_eq!(counts(&app, &ann, trio).await, (0, 0));
 
+    story.step("a public channel anyone in the workspace finds and joins");
     // A public channel anyone in the workspace finds and joins; history before joining is not unread.
     app.send(&ann, general, "welcome").await;
     let channels = app.get(Some(&dan), "/api/chats/public").await;
@@ -363,6 +374,7 @@ async fn two_workspaces_chat_from_sign_up_to_reading_their_unread_messages() {
     assert_eq!(counts(&app, &dan, general).await, (1, 1));
     assert_eq!(counts(&app, &ann, general).await, (0, 0));
 
+    story.step("each user lists exactly their chats");
     // Each user lists exactly their chats.
     let listed: BTreeSet<i64> = app
         .get(Some(&bob), "/api/chats")
