@@ -72,6 +72,16 @@ fn today() -> Vec<(&'static str, Value)> {
             json!({"chat_id": 42, "user_id": 7, "last_read_message_id": 5}),
         ),
         (
+            "thread.updated",
+            json!({"chat_id": 42, "root_id": 5, "reply_id": 9, "sender_id": 7,
+                "deleted": false, "reply_count": 3, "last_reply_id": 9,
+                "last_reply_at": "2026-11-25T06:00:00Z", "mentions": [8]}),
+        ),
+        (
+            "thread.read",
+            json!({"chat_id": 42, "root_id": 5, "user_id": 7, "last_read_reply_id": 9}),
+        ),
+        (
             "file.uploaded",
             json!({"file_id": 3, "uploader_id": 7, "size_bytes": 1024,
                 "content_type": "image/png"}),

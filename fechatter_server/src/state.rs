@@ -169,3 +169,17 @@ impl AppState {
         self.inner.migrated.store(true, Ordering::SeqCst);
     }
 }
+
+impl crate::webhooks::deliverer::Context for AppState {
+    fn pool(&self) -> &sqlx::PgPool {
+        AppState::pool(self)
+    }
+
+    fn is_migrated(&self) -> bool {
+        AppState::is_migrated(self)
+    }
+
+    fn settings(&self) -> crate::config::WebhookSettings {
+        self.config().webhooks
+    }
+}

@@ -68,7 +68,10 @@ pub const ENV_NOTES: &[(&str, &str)] = &[
         "WEBHOOK_ALLOW_PRIVATE_ADDRESSES",
         "false: outgoing webhook URLs naming or resolving to loopback, private, link-local or other non-public addresses are refused; tests and single-host set-ups turn it on (`docs/webhooks.md`)",
     ),
-    ("WEBHOOK_TIMEOUT_MS", "per outgoing webhook delivery attempt"),
+    (
+        "WEBHOOK_TIMEOUT_MS",
+        "per outgoing webhook delivery attempt",
+    ),
     (
         "WEBHOOK_MAX_ATTEMPTS",
         "attempts of an outgoing delivery, then it is `failed`",
@@ -82,7 +85,10 @@ pub const ENV_NOTES: &[(&str, &str)] = &[
         "WEBHOOK_POLL_INTERVAL_MS",
         "how often the deliverer looks for due deliveries",
     ),
-    ("WEBHOOK_CONCURRENCY", "outgoing delivery attempts at once per instance"),
+    (
+        "WEBHOOK_CONCURRENCY",
+        "outgoing delivery attempts at once per instance",
+    ),
     (
         "RATE_LIMIT_WEBHOOK_PER_MINUTE",
         "messages per incoming webhook",

@@ -22,15 +22,23 @@ use crate::models::webhook::DueDelivery;
 use crate::observability::metrics::{WebhookMetrics, WebhookResult};
 use crate::repo;
 use crate::repo::webhook_deliveries::Attempted;
-use crate::state::AppState;
+use sqlx::PgPool;
 
 /// Deliveries claimed per round.
 const BATCH: i64 = 50;
 /// The longest error text kept in the log.
 const MAX_ERROR_CHARS: usize = 300;
 
-pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let settings = state.config().webhooks;
+/// What the deliverer needs of its service, so it does not depend on the whole application state.
+pub trait Context: Clone + Send + Sync + 'static {
+    fn pool(&self) -> &PgPool;
+    /// Deliveries are read only once the schema is known to be there.
+    fn is_migrated(&self) -> bool;
+    fn settings(&self) -> WebhookSettings;
+}
+
+pub async fn run<C: Context>(state: C, shutdown: CancellationToken) {
+    let settings = state.settings();
     loop {
         let mut full = false;
         if state.is_migrated() {
@@ -50,7 +58,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 }
 
 /// Claims due deliveries and attempts them, a few at once; how many were claimed.
-async fn round(state: &AppState, settings: &WebhookSettings) -> Result<usize, sqlx::Error> {
+async fn round<C: Context>(state: &C, settings: &WebhookSettings) -> Result<usize, sqlx::Error> {
     WebhookMetrics::pending(repo::webhook_deliveries::pending(state.pool()).await?);
     // The lease outlasts an attempt, so no other instance starts the same one meanwhile.
     let lease = settings.timeout * 2 + Duration::from_secs(5);
@@ -91,8 +99,8 @@ impl Failure {
 }
 
 #[instrument(skip_all, fields(delivery = delivery.id, webhook = delivery.webhook_id, event = %delivery.event_kind))]
-async fn attempt(
-    state: &AppState,
+async fn attempt<C: Context>(
+    state: &C,
     settings: &WebhookSettings,
     delivery: DueDelivery,
 ) -> Result<(), sqlx::Error> {
