@@ -202,6 +202,10 @@ try {
   for (const p of [alice, bob]) {
     await message(p, reply).getByTestId('reply-quote').filter({ hasText: 'hello bob' }).waitFor();
   }
+  // Alice wrote the root and Bob the reply: both follow the thread and see its reply count.
+  for (const p of [alice, bob]) {
+    await message(p, hello).getByTestId('thread-summary').filter({ hasText: '1 reply' }).waitFor();
+  }
   await act(alice, reply, 'React');
   await alice.page.getByRole('menuitem', { name: 'React with 👍' }).click();
   for (const p of [alice, bob]) {
