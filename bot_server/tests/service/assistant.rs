@@ -7,7 +7,7 @@ const NO_LLM: &str = "No language model is configured";
 
 #[tokio::test]
 async fn the_bot_answers_search_summary_and_questions_from_the_chat_history_only_when_asked() {
-    // One event at a time, so a later answer proves the earlier messages were handled.
+    // One question at a time, so a later answer proves the earlier questions were handled.
     let stack = Stack::start_with(StackOptions {
         bot_env: vec![("CONSUMER_CONCURRENCY", "1".to_owned())],
         ..StackOptions::default()
@@ -21,8 +21,15 @@ async fn the_bot_answers_search_summary_and_questions_from_the_chat_history_only
     let pizza = "Lunch is pizza today";
     let notes = "Remember to update the release notes";
     let deployment = stack.send(&ann, chat, friday).await;
-    stack.send(&bob, chat, pizza).await;
-    stack.send(&ann, chat, notes).await;
+    let lunch = stack.send(&bob, chat, pizza).await;
+    let reminder = stack.send(&ann, chat, notes).await;
+    // The assistant answers from the search index, which another consumer fills: ask once the
+    // history is indexed, or an answer may fairly miss a message sent a moment before.
+    stack
+        .wait_for_search(&ann, "q=deployment", &[deployment])
+        .await;
+    stack.wait_for_search(&ann, "q=pizza", &[lunch]).await;
+    stack.wait_for_search(&ann, "q=release", &[reminder]).await;
 
     // The owner's mention brings the bot in (a plain member's would not: only those who may add
     // members do); from then on anyone in the chat can ask it.
