@@ -33,7 +33,7 @@ where
 }
 
 /// Like [`eventually`], but `None` on timeout so callers can add context (a server's log) first.
-pub(crate) async fn try_eventually<T, F, Fut>(timeout: Duration, mut f: F) -> Option<T>
+pub async fn try_eventually<T, F, Fut>(timeout: Duration, mut f: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,

@@ -128,14 +128,12 @@ impl RunningStack {
     }
 
     async fn wait_to_say(&self, words: &str, timeout: Duration) {
-        let waited = tokio::time::timeout(timeout, async {
-            while !self.said().contains(words) {
-                tokio::time::sleep(test_support::wait::POLL_INTERVAL).await;
-            }
+        let waited = test_support::wait::try_eventually(timeout, || async {
+            self.said().contains(words).then_some(())
         })
         .await;
         assert!(
-            waited.is_ok(),
+            waited.is_some(),
             "the runner did not say {words:?} within {timeout:?}:\n{}",
             self.said()
         );
