@@ -8,8 +8,8 @@ use env_config::{ConfigError, Env};
 pub use env_notes::ENV_NOTES;
 use fechatter_auth::TokenVerifier;
 use fechatter_events::EventBus;
-use observability::RuntimeConfig;
 use secrecy::SecretString;
+use service_kit::RuntimeConfig;
 use url::Url;
 
 #[derive(Debug, Clone)]

@@ -20,13 +20,13 @@ pub mod store;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ::observability::Restart;
-use ::observability::http::HttpMetricsLayer;
-use ::observability::server::{Service, ServiceServer};
+use ::service_kit::Restart;
+use ::service_kit::http::HttpMetricsLayer;
+use ::service_kit::server::{Service, ServiceServer};
 use fechatter_http::RequestTimeoutLayer;
 use tokio_util::sync::CancellationToken;
 
-pub use ::observability::StartupError;
+pub use ::service_kit::StartupError;
 pub use config::Config;
 pub use state::AppState;
 
@@ -70,7 +70,7 @@ impl Application {
     }
 
     /// Where the background tasks run (in-process tests use it to make one panic).
-    pub fn supervisor(&self) -> ::observability::Supervisor {
+    pub fn supervisor(&self) -> ::service_kit::Supervisor {
         self.server.supervisor().clone()
     }
 
@@ -174,7 +174,7 @@ impl Service for Application {
     type Config = Config;
     const NAME: &'static str = "analytics_server";
 
-    fn runtime(config: &Config) -> &::observability::RuntimeConfig {
+    fn runtime(config: &Config) -> &::service_kit::RuntimeConfig {
         &config.runtime
     }
 

@@ -1,7 +1,7 @@
 //! Background work that brings the service up.
 
 use fechatter_events::nats::until_ok;
-use observability::Health;
+use service_kit::Health;
 use tokio_util::sync::CancellationToken;
 
 use crate::observability::metrics::ClickHouseMetrics;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use env_config::{ConfigError, Env};
 use fechatter_events::EventBus;
-use observability::RuntimeConfig;
 use secrecy::SecretString;
+use service_kit::RuntimeConfig;
 use url::Url;
 
 pub use ai::{EmbeddingProvider, EmbeddingSettings, LlmSettings};

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use fechatter_events::nats::{retry_forever, until_ok};
-use observability::Health;
+use service_kit::Health;
 use tokio_util::sync::CancellationToken;
 
 use crate::observability::metrics::{IndexMetrics, PoolMetrics};

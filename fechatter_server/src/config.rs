@@ -14,8 +14,8 @@ use std::time::Duration;
 use env_config::{ConfigError, Env};
 pub use env_notes::ENV_NOTES;
 use fechatter_events::EventBus;
-use observability::RuntimeConfig;
 use secrecy::SecretString;
+use service_kit::RuntimeConfig;
 use url::Url;
 
 pub use auth::AuthSettings;

@@ -24,13 +24,13 @@ pub mod ws;
 
 use std::net::SocketAddr;
 
-use ::observability::Restart;
-use ::observability::http::HttpMetricsLayer;
-use ::observability::server::{Service, ServiceServer};
+use ::service_kit::Restart;
+use ::service_kit::http::HttpMetricsLayer;
+use ::service_kit::server::{Service, ServiceServer};
 use fechatter_http::RequestTimeoutLayer;
 use tokio_util::sync::CancellationToken;
 
-pub use ::observability::StartupError;
+pub use ::service_kit::StartupError;
 pub use config::Config;
 pub use state::AppState;
 
@@ -71,7 +71,7 @@ impl Application {
     }
 
     /// Where the background tasks run (in-process tests use it to make one panic).
-    pub fn supervisor(&self) -> ::observability::Supervisor {
+    pub fn supervisor(&self) -> ::service_kit::Supervisor {
         self.server.supervisor().clone()
     }
 
@@ -144,7 +144,7 @@ impl Service for Application {
     type Config = Config;
     const NAME: &'static str = "fechatter_server";
 
-    fn runtime(config: &Config) -> &::observability::RuntimeConfig {
+    fn runtime(config: &Config) -> &::service_kit::RuntimeConfig {
         &config.runtime
     }
 

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use fechatter_events::nats::until_ok;
-use observability::Health;
-use observability::health::CheckFailure;
+use service_kit::Health;
+use service_kit::health::CheckFailure;
 use tokio_util::sync::CancellationToken;
 
 use crate::observability::metrics::{EventMetrics, PoolMetrics};

@@ -6,7 +6,7 @@ use env_config::{ConfigError, Env};
 use fechatter_auth::TokenVerifier;
 use fechatter_events::EventBus;
 use fechatter_push::{HubLimits, PresenceSettings, PushSettings, ReplayLimits};
-use observability::RuntimeConfig;
+use service_kit::RuntimeConfig;
 use url::Url;
 
 #[derive(Debug, Clone)]

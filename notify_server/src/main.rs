@@ -4,5 +4,5 @@ use notify_server::{Application, Config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    observability::server::main::<Application>(Config::from_env()).await
+    service_kit::server::main::<Application>(Config::from_env()).await
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use fechatter_events::nats::until_ok;
-use observability::Health;
+use service_kit::Health;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;

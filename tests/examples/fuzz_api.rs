@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use env_config::Env;
 use fechatter_server::{Application, Config};
-use observability::telemetry::LogFormat;
 use serde_json::{Value, json};
+use service_kit::telemetry::LogFormat;
 use test_support::{Nats, Postgres, unique_name, wait_until};
 use tokio_util::sync::CancellationToken;
 
@@ -136,7 +136,7 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let extra: Vec<String> = args.collect();
-    observability::telemetry::init(LogFormat::Pretty, "warn");
+    service_kit::telemetry::init(LogFormat::Pretty, "warn");
 
     let (postgres, nats) = tokio::join!(Postgres::dedicated(), Nats::dedicated());
     let database = postgres.create_database().await;

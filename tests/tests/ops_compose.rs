@@ -8,7 +8,7 @@ use e2e::ops::service_env::variables_read;
 use e2e::ops::topology::{INFRASTRUCTURE, SERVICES, Service};
 use e2e::ops::{repo_path, repo_root};
 use env_config::Env;
-use observability::server::Listen;
+use service_kit::server::Listen;
 
 fn compose() -> Compose {
     Compose::load(&repo_path("docker-compose.yml")).unwrap_or_else(|err| panic!("{err:#}"))

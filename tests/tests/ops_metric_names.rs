@@ -8,7 +8,7 @@ use e2e::ops::dashboards::{Dashboard, variable_expr};
 use e2e::ops::promql::{metric_names, references};
 use e2e::ops::repo_path;
 use e2e::ops::rules::load_rules;
-use observability::MetricKind;
+use service_kit::MetricKind;
 
 /// (where, PromQL) for every rule expression and every dashboard query and variable query.
 fn expressions() -> Vec<(String, String)> {

@@ -52,7 +52,7 @@ pub fn services() -> Vec<ServiceEnv> {
     let (private, public) =
         fechatter_auth::generate_key_pair().unwrap_or_else(|err| panic!("a key pair: {err}"));
     let shared: Vec<(&'static str, &'static str)> = [
-        observability::config::ENV_NOTES,
+        service_kit::config::ENV_NOTES,
         fechatter_events::ENV_NOTES,
         fechatter_auth::ENV_NOTES,
         fechatter_http::cors::ENV_NOTES,

@@ -6,8 +6,8 @@ pub mod env_doc;
 pub mod module_cycles;
 pub mod runbook_links;
 
-use observability::catalogue::{render_markdown, violations};
-use observability::{MetricDef, ServiceInfo};
+use service_kit::catalogue::{render_markdown, violations};
+use service_kit::{MetricDef, ServiceInfo};
 
 /// Each service with its full catalogue (shared metrics included).
 pub fn catalogues() -> Vec<(ServiceInfo, Vec<MetricDef>)> {

@@ -17,7 +17,7 @@ static USE_GROUP: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The crates checked, by their directory.
 pub const CRATES: &[&str] = &[
-    "observability",
+    "service_kit",
     "env_config",
     "fechatter_events",
     "fechatter_auth",

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use fechatter_events::delivery::{DeadLetterReason, DeadLetterRecorder};
-use observability::buckets::{COUNT, END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
-use observability::{MetricDef, Unit};
+use service_kit::buckets::{COUNT, END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
+use service_kit::{MetricDef, Unit};
 
 use crate::events::{EventType, Source};
 
@@ -341,7 +341,7 @@ mod tests {
     fn the_catalogue_follows_the_convention() {
         let defs = crate::observability::catalogue();
         assert_eq!(
-            observability::catalogue::violations("analytics", &defs),
+            service_kit::catalogue::violations("analytics", &defs),
             Vec::<String>::new()
         );
     }

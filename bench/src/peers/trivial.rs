@@ -9,9 +9,9 @@ use axum::extract::Path;
 use axum::routing::get;
 use axum::{Json, Router};
 use http::StatusCode;
-use observability::http::HttpMetricsLayer;
-use observability::{ServiceInfo, SharedMetrics};
 use serde_json::{Value, json};
+use service_kit::http::HttpMetricsLayer;
+use service_kit::{ServiceInfo, SharedMetrics};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -37,13 +37,13 @@ pub fn router(metrics: bool) -> Router {
 }
 
 /// Installs the process-wide recorder as a service does at start-up.
-pub fn install_exporter() -> anyhow::Result<observability::exporter::PrometheusHandle> {
+pub fn install_exporter() -> anyhow::Result<service_kit::exporter::PrometheusHandle> {
     let service = ServiceInfo {
         name: "bench_trivial",
         prefix: PREFIX,
         version: env!("CARGO_PKG_VERSION"),
     };
-    Ok(observability::exporter::install(
+    Ok(service_kit::exporter::install(
         service,
         &SharedMetrics::for_prefix(PREFIX).with_http(),
     )?)
@@ -56,8 +56,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     if metrics {
         let handle = install_exporter()?;
-        observability::exporter::spawn_upkeep(handle.clone(), CancellationToken::new());
-        let exporter = observability::exporter::router(handle);
+        service_kit::exporter::spawn_upkeep(handle.clone(), CancellationToken::new());
+        let exporter = service_kit::exporter::router(handle);
         tokio::spawn(async move { axum::serve(metrics_port, exporter).await });
     }
     axum::serve(api, router(metrics)).await?;

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use fechatter_events::delivery::{DeadLetterReason, DeadLetterRecorder};
-use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, SLOW_SECONDS};
-use observability::{MetricDef, Unit};
+use service_kit::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, SLOW_SECONDS};
+use service_kit::{MetricDef, Unit};
 
 pub const NATS_EVENTS_RECEIVED: MetricDef = MetricDef::counter(
     "bot_nats_events_received_total",

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use fechatter_events::{ChatType, EventKind};
 use fechatter_push::{LogError, PushMetrics, Refusal, ReplayOutcome};
-use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, SIZE_BYTES, SLOW_SECONDS};
-use observability::{MetricDef, Unit};
+use service_kit::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, SIZE_BYTES, SLOW_SECONDS};
+use service_kit::{MetricDef, Unit};
 
 pub const DB_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
     "fechatter_db_connections_active",

@@ -1,4 +1,4 @@
-//! `/live`, `/ready` and `/health` (served by the `observability` crate, shaped by `docs/design/health.md`),
+//! `/live`, `/ready` and `/health` (served by the `service_kit` crate, shaped by `docs/design/health.md`),
 //! described here so the document covers every route the service answers.
 
 #![allow(dead_code)] // Documentation types: never built, only described.

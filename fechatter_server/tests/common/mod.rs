@@ -60,7 +60,7 @@ pub struct TestApp {
     /// The app's own state, for tests that must reach inside (its caches).
     pub state: AppState,
     /// The app's background tasks.
-    pub supervisor: observability::Supervisor,
+    pub supervisor: service_kit::Supervisor,
     shutdown: CancellationToken,
     _database: Option<TestDatabase>,
     _files: tempfile::TempDir,

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use fechatter_push::{LogError, PushMetrics, Refusal, ReplayOutcome};
-use observability::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
-use observability::{MetricDef, Unit};
+use service_kit::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
+use service_kit::{MetricDef, Unit};
 
 pub const SSE_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
     "notify_sse_connections_active",

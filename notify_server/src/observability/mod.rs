@@ -2,8 +2,8 @@
 
 pub mod metrics;
 
-use observability::exporter::{ExporterError, PrometheusHandle};
-use observability::{MetricDef, ServiceInfo, SharedMetrics};
+use service_kit::exporter::{ExporterError, PrometheusHandle};
+use service_kit::{MetricDef, ServiceInfo, SharedMetrics};
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
     name: "notify_server",
@@ -24,7 +24,7 @@ pub fn catalogue() -> Vec<MetricDef> {
 
 /// Installs the exporter for this service's catalogue.
 pub fn install() -> Result<PrometheusHandle, ExporterError> {
-    let handle = observability::exporter::install(SERVICE, &catalogue())?;
+    let handle = service_kit::exporter::install(SERVICE, &catalogue())?;
     metrics::initialise();
     Ok(handle)
 }

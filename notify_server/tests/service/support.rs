@@ -63,7 +63,7 @@ impl TestApp {
 
     /// A service on `nats_url` reading `bus`, not waiting for readiness.
     pub async fn start_on(nats_url: &str, bus: EventBus, extra: &[(&str, &str)]) -> TestApp {
-        observability::telemetry::init(observability::telemetry::LogFormat::Pretty, "info");
+        service_kit::telemetry::init(service_kit::telemetry::LogFormat::Pretty, "info");
         let mut vars = vec![
             ("NOTIFY_HOST", "127.0.0.1".to_owned()),
             ("NOTIFY_PORT", "0".to_owned()),

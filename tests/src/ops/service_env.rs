@@ -1,6 +1,6 @@
 //! The environment variables a service really reads, found in its configuration sources
 //! (`src/config.rs` and `src/config/**.rs`, plus the shared readers those call:
-//! `observability::RuntimeConfig::from_env`, `fechatter_events::EventBus::from_env` and
+//! `service_kit::RuntimeConfig::from_env`, `fechatter_events::EventBus::from_env` and
 //! `fechatter_events::nats::url_from_env`, `fechatter_http::AllowedOrigins::from_env` and the
 //! token keys of `fechatter_auth`), where every setting is read as `env.<kind>("NAME", …)` from an
 //! `env_config::Env` with the service's prefix. A secret read with
@@ -36,7 +36,7 @@ pub fn variables_read(crate_dir: &Path, env_prefix: &str) -> anyhow::Result<BTre
 
 /// Shared readers, by the call that reaches them from a service's configuration.
 const SHARED_READERS: &[(&str, &str)] = &[
-    ("RuntimeConfig::from_env", "observability/src/config.rs"),
+    ("RuntimeConfig::from_env", "service_kit/src/config.rs"),
     ("EventBus::from_env", "fechatter_events/src/stream.rs"),
     ("nats::url_from_env", "fechatter_events/src/nats.rs"),
     ("AllowedOrigins::from_env", "fechatter_http/src/cors.rs"),

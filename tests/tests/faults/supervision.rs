@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use e2e::metrics::{scrape, value};
 use env_config::Env;
 use fechatter_events::EventBus;
-use observability::Supervisor;
 use serde_json::Value;
+use service_kit::Supervisor;
 use test_support::{ClickHouse, Nats, Postgres, eventually, unique_name, wait_until};
 use tokio_util::sync::CancellationToken;
 

@@ -10,7 +10,7 @@ use e2e::ops::repo_path;
 use e2e::ops::rules::yaml_files;
 use e2e::truth::{Declared, FAULT_ONLY_SERIES, Kind, UNREACHABLE_SERIES, look};
 use e2e::{Service, Topology};
-use observability::MetricKind;
+use service_kit::MetricKind;
 use test_support::Prometheus;
 
 /// Long enough for the last scrapes, rule evaluations and sampled gauges after the story.

@@ -1,4 +1,5 @@
-//! The instrumentation every Fechatter service shares (see `docs/design/metrics.md` and `docs/design/health.md`).
+//! The service kit every Fechatter service is built on: its server, start-up errors, runtime config and
+//! the instrumentation they share (see `docs/design/metrics.md` and `docs/design/health.md`).
 //!
 //! - [`catalogue`]: how a service declares its metrics, the naming rules they must pass, and the
 //!   renderer behind `docs/metrics.md`;
