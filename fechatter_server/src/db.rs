@@ -2,11 +2,28 @@
 //! `fechatter_db_query_duration_seconds{operation}` and counts failures in `fechatter_db_errors_total`.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::observability::metrics::DbMetrics;
+
+/// Whether the schema migrations have been applied since start-up: background work that reads
+/// tables waits for it.
+#[derive(Debug, Clone, Default)]
+pub struct Migrated(Arc<AtomicBool>);
+
+impl Migrated {
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
 
 /// Runs one database operation, recording its duration and outcome under `operation` (a fixed name
 /// such as `messages.insert`).

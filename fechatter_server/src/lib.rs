@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod deps;
 pub mod error;
 pub mod extract;
 pub mod handlers;

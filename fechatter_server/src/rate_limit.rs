@@ -12,9 +12,10 @@
 use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use fechatter_events::UserId;
 use fechatter_http::client_address::{address_group, client_ip};
 use governor::clock::{Clock, DefaultClock};
@@ -25,9 +26,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::CurrentUser;
 use crate::config::RateLimits;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::observability::metrics::ProtectionMetrics;
-use crate::state::AppState;
 
 /// Everything that is rate limited, with the route template it is counted under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,7 +161,7 @@ type Keyed<K> = DefaultKeyedRateLimiter<K>;
 /// The route incoming webhooks post to (`FECHATTER_RATE_LIMIT_WEBHOOK_PER_MINUTE` per webhook).
 pub const HOOK_ROUTE: &str = "/api/hooks/{token}";
 
-/// One bucket set per limit; held in the state, shared by HTTP and WebSocket.
+/// One bucket set per limit; built once by the composition root, shared by HTTP and WebSocket.
 pub struct RateLimiters {
     per_ip: Vec<(Limit, Keyed<IpAddr>)>,
     per_user: Vec<(Limit, Keyed<UserId>)>,
@@ -275,17 +276,21 @@ impl RateLimiters {
     }
 }
 
+/// What holds in-memory per-key throttles whose lapsed entries are forgotten when swept (the
+/// composition root names them all).
+pub trait Sweep {
+    fn sweep(&self);
+}
+
 /// Sweeps the limiters every minute until shutdown.
-pub async fn sweep(state: AppState, shutdown: CancellationToken) {
+pub async fn sweep<S: Sweep>(state: S, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {
-                state.limiters().sweep();
-                state.sockets().sweep();
-                state.typing().sweep();
+                state.sweep();
             }
         }
     }
@@ -295,16 +300,22 @@ pub async fn sweep(state: AppState, shutdown: CancellationToken) {
 #[derive(Debug, Clone, Copy)]
 pub struct IpLimited<L>(PhantomData<L>);
 
-impl<L: limits::Kind> FromRequestParts<AppState> for IpLimited<L> {
+impl<L, S> FromRequestParts<S> for IpLimited<L>
+where
+    L: limits::Kind,
+    S: Send + Sync,
+    Arc<RateLimiters>: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let limiters = Arc::<RateLimiters>::from_ref(state);
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
-        let ip = state.limiters().client_ip(peer, &parts.headers);
-        state.limiters().check_ip(L::LIMIT, ip)?;
+        let ip = limiters.client_ip(peer, &parts.headers);
+        limiters.check_ip(L::LIMIT, ip)?;
         Ok(Self(PhantomData))
     }
 }
@@ -324,15 +335,24 @@ impl<L> std::ops::Deref for LimitedUser<L> {
     }
 }
 
-impl<L: limits::Kind> FromRequestParts<AppState> for LimitedUser<L> {
+impl<L, S> FromRequestParts<S> for LimitedUser<L>
+where
+    L: limits::Kind,
+    S: Send + Sync,
+    Deps: FromRef<S>,
+    Arc<RateLimiters>: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
+        let deps = Deps::from_ref(state);
         let limit = match L::LIMIT {
             // The bot's answers must not run into the limit meant for people (cached look-up).
             Limit::Send
-                if crate::service::users::find(state, user.id)
+                if deps
+                    .caches()
+                    .user(deps.pool(), user.id)
                     .await?
                     .is_some_and(|found| found.is_bot) =>
             {
@@ -340,7 +360,7 @@ impl<L: limits::Kind> FromRequestParts<AppState> for LimitedUser<L> {
             }
             limit => limit,
         };
-        state.limiters().check_user(limit, user.id, L::ROUTE)?;
+        Arc::<RateLimiters>::from_ref(state).check_user(limit, user.id, L::ROUTE)?;
         Ok(Self {
             user,
             limit: PhantomData,

@@ -37,7 +37,14 @@ pub async fn migrate_then_serve(
 /// Once the schema is in place, relays the outbox to JetStream until shutdown.
 pub async fn migrate_then_relay(state: AppState, health: Health, shutdown: CancellationToken) {
     if migrate_then_serve(state.clone(), health, shutdown.clone()).await {
-        crate::outbox::run(state, shutdown).await;
+        let relay = crate::outbox::Relay {
+            pool: state.pool().clone(),
+            nats: state.nats().clone(),
+            bus: state.event_bus().clone(),
+            settings: state.config().outbox,
+            waker: state.relay_waker().clone(),
+        };
+        crate::outbox::run(relay, shutdown).await;
     }
 }
 

@@ -1,9 +1,9 @@
 //! The state shared by every handler and background task.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use axum::extract::FromRef;
 use fechatter_auth::TokenSigner;
 use fechatter_events::EventBus;
 use secrecy::ExposeSecret;
@@ -13,31 +13,31 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use crate::auth::{Passwords, SigninThrottle};
 use crate::cache::Caches;
 use crate::config::Config;
+use crate::db::Migrated;
+use crate::deps::Deps;
 use crate::outbox::RelayWaker;
 use crate::rate_limit::RateLimiters;
 use crate::service::typing::TypingThrottle;
 use crate::storage::FileStore;
 use crate::ws::WebSockets;
 
+/// The composition root: every component, built once. Nothing below it names `AppState`; each
+/// handler, extractor and task takes the pieces it uses (`FromRef` substates below).
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    config: Config,
-    pool: PgPool,
+    deps: Deps,
     nats: async_nats::Client,
-    tokens: TokenSigner,
     passwords: Passwords,
-    signin_throttle: SigninThrottle,
-    caches: Caches,
-    migrated: AtomicBool,
+    signin_throttle: Arc<SigninThrottle>,
+    migrated: Migrated,
     files: FileStore,
-    limiters: RateLimiters,
-    sockets: WebSockets,
-    typing: TypingThrottle,
-    relay_waker: RelayWaker,
+    limiters: Arc<RateLimiters>,
+    sockets: Arc<WebSockets>,
+    typing: Arc<TypingThrottle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,29 +89,29 @@ impl AppState {
         let typing = TypingThrottle::new(config.websocket.typing_throttle);
         Ok(Self {
             inner: Arc::new(Inner {
-                config,
-                pool,
+                deps: Deps::new(config, pool, tokens, caches, RelayWaker::default()),
                 nats,
-                tokens,
                 passwords,
-                signin_throttle,
-                caches,
-                migrated: AtomicBool::new(false),
+                signin_throttle: Arc::new(signin_throttle),
+                migrated: Migrated::default(),
                 files,
-                limiters,
-                sockets,
-                typing,
-                relay_waker: RelayWaker::default(),
+                limiters: Arc::new(limiters),
+                sockets: Arc::new(sockets),
+                typing: Arc::new(typing),
             }),
         })
     }
 
+    pub fn deps(&self) -> &Deps {
+        &self.inner.deps
+    }
+
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        self.inner.deps.config()
     }
 
     pub fn pool(&self) -> &PgPool {
-        &self.inner.pool
+        self.inner.deps.pool()
     }
 
     pub fn nats(&self) -> &async_nats::Client {
@@ -119,11 +119,11 @@ impl AppState {
     }
 
     pub fn event_bus(&self) -> &EventBus {
-        &self.inner.config.event_bus
+        self.inner.deps.event_bus()
     }
 
     pub fn tokens(&self) -> &TokenSigner {
-        &self.inner.tokens
+        self.inner.deps.tokens()
     }
 
     pub fn passwords(&self) -> &Passwords {
@@ -135,7 +135,7 @@ impl AppState {
     }
 
     pub fn caches(&self) -> &Caches {
-        &self.inner.caches
+        self.inner.deps.caches()
     }
 
     pub fn files(&self) -> &FileStore {
@@ -157,16 +157,60 @@ impl AppState {
 
     /// Wakes this instance's outbox relay after a commit that wrote events.
     pub fn relay_waker(&self) -> &RelayWaker {
-        &self.inner.relay_waker
+        self.inner.deps.relay_waker()
     }
 
     /// Whether the schema migrations have been applied since start-up.
     pub fn is_migrated(&self) -> bool {
-        self.inner.migrated.load(Ordering::SeqCst)
+        self.inner.migrated.is_set()
     }
 
     pub(crate) fn set_migrated(&self) {
-        self.inner.migrated.store(true, Ordering::SeqCst);
+        self.inner.migrated.set();
+    }
+}
+
+/// Substates: a handler or task names the piece it takes (`State<Deps>`), never `AppState`.
+macro_rules! substate {
+    ($($piece:ty => |$state:ident| $get:expr;)*) => {
+        $(impl FromRef<AppState> for $piece {
+            fn from_ref($state: &AppState) -> Self {
+                $get.clone()
+            }
+        })*
+    };
+}
+
+substate! {
+    Deps => |state| state.inner.deps;
+    PgPool => |state| state.pool();
+    Caches => |state| state.caches();
+    async_nats::Client => |state| state.inner.nats;
+    Passwords => |state| state.inner.passwords;
+    Arc<SigninThrottle> => |state| state.inner.signin_throttle;
+    Migrated => |state| state.inner.migrated;
+    FileStore => |state| state.inner.files;
+    Arc<RateLimiters> => |state| state.inner.limiters;
+    Arc<TypingThrottle> => |state| state.inner.typing;
+}
+
+impl FromRef<AppState> for crate::ws::Context {
+    fn from_ref(state: &AppState) -> Self {
+        crate::ws::Context {
+            deps: state.inner.deps.clone(),
+            sockets: state.inner.sockets.clone(),
+            limiters: state.inner.limiters.clone(),
+            nats: state.inner.nats.clone(),
+        }
+    }
+}
+
+/// The periodic sweep forgets lapsed entries of every in-memory per-key throttle.
+impl crate::rate_limit::Sweep for AppState {
+    fn sweep(&self) {
+        self.limiters().sweep();
+        self.sockets().sweep();
+        self.typing().sweep();
     }
 }
 

@@ -6,6 +6,6 @@ pub mod password;
 pub mod secrets;
 pub mod throttle;
 
-pub use current_user::{CurrentUser, session_is_open};
+pub use current_user::{CurrentUser, WEBSOCKET_ROUTE, session_is_open};
 pub use password::Passwords;
 pub use throttle::SigninThrottle;

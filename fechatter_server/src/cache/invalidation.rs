@@ -1,19 +1,26 @@
 //! Applies other instances' cache invalidations (and this one's, harmlessly twice) as they arrive
 //! on the NOTIFY channel.
 
+use axum::extract::FromRef;
 use fechatter_events::nats::until_ok;
+use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::cache::Caches;
 use crate::repo::invalidations::{CHANNEL, Stale};
-use crate::state::AppState;
 
 /// Listens until `shutdown`, reconnecting with backoff. Whenever the listener was not connected,
 /// announcements may have been missed, so the caches are cleared.
-pub async fn follow(state: AppState, shutdown: CancellationToken) {
+pub async fn follow<S>(state: S, shutdown: CancellationToken)
+where
+    PgPool: FromRef<S>,
+    Caches: FromRef<S>,
+{
+    let (pool, caches) = (PgPool::from_ref(&state), Caches::from_ref(&state));
     loop {
         let connect = || async {
-            let mut listener = PgListener::connect_with(state.pool()).await?;
+            let mut listener = PgListener::connect_with(&pool).await?;
             listener.listen(CHANNEL).await?;
             Ok::<_, sqlx::Error>(listener)
         };
@@ -21,7 +28,7 @@ pub async fn follow(state: AppState, shutdown: CancellationToken) {
         else {
             return;
         };
-        state.caches().clear().await;
+        caches.clear().await;
         loop {
             let received = tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -29,7 +36,7 @@ pub async fn follow(state: AppState, shutdown: CancellationToken) {
             };
             match received {
                 Ok(Some(notification)) => match Stale::from_payload(notification.payload()) {
-                    Some(stale) => state.caches().forget(stale).await,
+                    Some(stale) => caches.forget(stale).await,
                     None => tracing::warn!(
                         payload = notification.payload(),
                         "unknown cache invalidation"
@@ -37,7 +44,7 @@ pub async fn follow(state: AppState, shutdown: CancellationToken) {
                 },
                 // The connection dropped; it reconnects on the next call, but what was announced
                 // meanwhile is lost.
-                Ok(None) => state.caches().clear().await,
+                Ok(None) => caches.clear().await,
                 Err(err) => {
                     tracing::warn!(error = %err, "cache invalidation listener failed; reconnecting");
                     break;

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use fechatter_events::{ChatId, UserId};
 use moka::future::Cache;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::config::{CacheSettings, PageCacheSettings};
@@ -159,6 +160,16 @@ impl Caches {
             active_users: ActiveUsers::new(),
             pages: pages::PageCache::new(page_settings),
         }
+    }
+
+    /// A user by id, read through the users cache (the use cases and the rate limiter's bot check
+    /// share it).
+    pub async fn user(&self, pool: &PgPool, id: UserId) -> Result<Option<Arc<User>>, sqlx::Error> {
+        self.users
+            .get_or_load(id, || async move {
+                Ok(crate::repo::users::find(pool, id).await?.map(Arc::new))
+            })
+            .await
     }
 
     /// Drops whatever `stale` names.

@@ -1,8 +1,11 @@
+use std::sync::Arc;
+
 use axum::extract::State;
 use fechatter_http::Json;
 use http::{HeaderValue, StatusCode, header};
 
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, Passwords, SigninThrottle};
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::extract::JsonObject;
 use crate::models::auth::{
@@ -13,7 +16,6 @@ use crate::openapi::responses::{
 };
 use crate::rate_limit::{IpLimited, LimitedUser, limits};
 use crate::service;
-use crate::state::AppState;
 
 /// A response carrying credentials: never stored by a browser or a proxy (RFC 6749 §5.1).
 pub type NoStore<T> = ([(header::HeaderName, HeaderValue); 2], Json<T>);
@@ -35,11 +37,12 @@ pub fn no_store<T>(body: T) -> NoStore<T> {
         (status = 409, description = "The email is taken", body = ErrorBody),
         BadJson, RateLimited, ServerErrors))]
 pub async fn signup(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
+    State(passwords): State<Passwords>,
     _: IpLimited<limits::Signup>,
     JsonObject(input): JsonObject<SignupRequest>,
 ) -> Result<(StatusCode, NoStore<AuthTokens>), AppError> {
-    let tokens = service::signup::signup(&state, input).await?;
+    let tokens = service::signup::signup(&deps, &passwords, input).await?;
     Ok((StatusCode::CREATED, no_store(tokens)))
 }
 
@@ -52,11 +55,15 @@ pub async fn signup(
             body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))),
         BadJson, ServerErrors))]
 pub async fn signin(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
+    State(passwords): State<Passwords>,
+    State(throttle): State<Arc<SigninThrottle>>,
     _: IpLimited<limits::Signin>,
     JsonObject(input): JsonObject<SigninRequest>,
 ) -> Result<NoStore<AuthTokens>, AppError> {
-    Ok(no_store(service::auth::signin(&state, input).await?))
+    Ok(no_store(
+        service::auth::signin(&deps, &passwords, &throttle, input).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/refresh", tag = "auth", request_body = RefreshRequest,
@@ -66,11 +73,11 @@ pub async fn signin(
         (status = 401, description = "The refresh token is unknown, expired or already used (`refresh_token_reused` revokes its session), or its session has ended (`session_revoked`, `session_expired`: past `FECHATTER_SESSION_LIFETIME_DAYS`)", body = ErrorBody),
         BadJson, RateLimited, ServerErrors))]
 pub async fn refresh(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     _: IpLimited<limits::Refresh>,
     JsonObject(input): JsonObject<RefreshRequest>,
 ) -> Result<NoStore<AuthTokens>, AppError> {
-    Ok(no_store(service::auth::refresh(&state, input).await?))
+    Ok(no_store(service::auth::refresh(&deps, input).await?))
 }
 
 #[utoipa::path(post, path = "/api/signout", tag = "auth", security(("bearer" = [])),
@@ -78,10 +85,10 @@ pub async fn refresh(
         (status = 204, description = "The session and its tokens are revoked, on every service (`session.revoked`)"),
         Unauthenticated, ServerErrors))]
 pub async fn signout(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
 ) -> Result<StatusCode, AppError> {
-    service::auth::signout(&state, &caller).await?;
+    service::auth::signout(&deps, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -91,10 +98,10 @@ pub async fn signout(
         (status = 201, description = "An invite code, shown once", body = Invite),
         Forbidden, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn create_invite(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::Invite>,
     JsonObject(input): JsonObject<InviteRequest>,
 ) -> Result<(StatusCode, Json<Invite>), AppError> {
-    let invite = service::invites::create(&state, &caller, input).await?;
+    let invite = service::invites::create(&deps, &caller, input).await?;
     Ok((StatusCode::CREATED, Json(invite)))
 }

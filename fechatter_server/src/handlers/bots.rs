@@ -1,25 +1,29 @@
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRef, FromRequestParts, State};
 use fechatter_auth::{TokenError, bearer_token};
 use fechatter_http::Json;
 use http::request::Parts;
 
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::extract::JsonObject;
 use crate::handlers::auth::{NoStore, no_store};
 use crate::models::auth::{BotToken, BotTokenRequest, ProvisionedBot};
 use crate::openapi::responses::{BadJson, NotFound, ServerErrors, Unauthenticated};
 use crate::service;
-use crate::state::AppState;
 
 /// A request carrying the bot credential, checked before the body is read.
 pub struct BotCredential;
 
-impl FromRequestParts<AppState> for BotCredential {
+impl<S> FromRequestParts<S> for BotCredential
+where
+    S: Send + Sync,
+    Deps: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let presented = bearer_token(&parts.headers)?;
-        if !service::bots::is_bot_credential(state, &presented) {
+        if !service::bots::is_bot_credential(&Deps::from_ref(state), &presented) {
             return Err(AppError::Token(TokenError::Invalid));
         }
         Ok(BotCredential)
@@ -36,12 +40,12 @@ impl FromRequestParts<AppState> for BotCredential {
             headers(("Cache-Control" = String, description = "`no-store`"))),
         NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn token(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     _: BotCredential,
     JsonObject(input): JsonObject<BotTokenRequest>,
 ) -> Result<NoStore<BotToken>, AppError> {
     Ok(no_store(
-        service::bots::token(&state, input.workspace_id).await?,
+        service::bots::token(&deps, input.workspace_id).await?,
     ))
 }
 
@@ -53,11 +57,11 @@ pub async fn token(
         (status = 200, description = "The workspace's bot", body = ProvisionedBot),
         NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn provision(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     _: BotCredential,
     JsonObject(input): JsonObject<BotTokenRequest>,
 ) -> Result<Json<ProvisionedBot>, AppError> {
     Ok(Json(
-        service::bots::provision(&state, input.workspace_id).await?,
+        service::bots::provision(&deps, input.workspace_id).await?,
     ))
 }

@@ -1,9 +1,12 @@
+use std::sync::Arc;
+
 use axum::extract::State;
 use fechatter_events::{ChatId, UserId};
 use fechatter_http::{Json, Query};
 use http::StatusCode;
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::extract::JsonObject;
 use crate::extract::Path;
@@ -15,7 +18,7 @@ use crate::openapi::responses::{
 };
 use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
-use crate::state::AppState;
+use crate::service::typing::TypingThrottle;
 
 #[utoipa::path(get, path = "/api/chats", tag = "chats", security(("bearer" = [])),
     params(PageQuery),
@@ -23,12 +26,12 @@ use crate::state::AppState;
         (status = 200, description = "The caller's chats with unread and mention counts", body = Page<Chat>),
         BadParameters, Unauthenticated, ServerErrors))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<Chat>>, AppError> {
     let page = page.validate()?;
-    Ok(Json(service::chats::list(&state, &caller, page).await?))
+    Ok(Json(service::chats::list(&deps, &caller, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/chats/public", tag = "chats", security(("bearer" = [])),
@@ -37,13 +40,13 @@ pub async fn list(
         (status = 200, description = "The workspace's public channels, joined or not", body = Page<PublicChannel>),
         BadParameters, Unauthenticated, ServerErrors))]
 pub async fn public_channels(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<PublicChannel>>, AppError> {
     let page = page.validate()?;
     Ok(Json(
-        service::chats::public_channels(&state, &caller, page).await?,
+        service::chats::public_channels(&deps, &caller, page).await?,
     ))
 }
 
@@ -55,11 +58,11 @@ pub async fn public_channels(
         (status = 200, description = "The existing direct chat with that user", body = Chat),
         Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::CreateChat>,
     JsonObject(input): JsonObject<CreateChat>,
 ) -> Result<(StatusCode, Json<Chat>), AppError> {
-    let (chat, created) = service::chats::create(&state, &caller, input).await?;
+    let (chat, created) = service::chats::create(&deps, &caller, input).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -74,11 +77,11 @@ pub async fn create(
         (status = 200, description = "The chat as the caller sees it", body = Chat),
         NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
 ) -> Result<Json<Chat>, AppError> {
-    Ok(Json(service::chats::get(&state, &caller, chat_id).await?))
+    Ok(Json(service::chats::get(&deps, &caller, chat_id).await?))
 }
 
 #[utoipa::path(patch, path = "/api/chats/{id}", tag = "chats", security(("bearer" = [])),
@@ -88,13 +91,13 @@ pub async fn get(
         (status = 200, description = "The renamed or redescribed chat", body = Chat),
         Forbidden, NotFound, Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn update(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::EditChat>,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<UpdateChat>,
 ) -> Result<Json<Chat>, AppError> {
     Ok(Json(
-        service::chats::update(&state, &caller, chat_id, input).await?,
+        service::chats::update(&deps, &caller, chat_id, input).await?,
     ))
 }
 
@@ -104,11 +107,11 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         Forbidden, NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::DeleteChat>,
     Path(chat_id): Path<ChatId>,
 ) -> Result<StatusCode, AppError> {
-    service::chats::delete(&state, &caller, chat_id).await?;
+    service::chats::delete(&deps, &caller, chat_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -118,14 +121,14 @@ pub async fn delete(
         (status = 200, description = "The chat's members", body = Page<Member>),
         NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn members(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<Member>>, AppError> {
     let page = page.validate()?;
     Ok(Json(
-        service::members::list(&state, &caller, chat_id, page).await?,
+        service::members::list(&deps, &caller, chat_id, page).await?,
     ))
 }
 
@@ -136,12 +139,12 @@ pub async fn members(
         (status = 201, description = "The new member", body = Member),
         Forbidden, NotFound, Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn add_member(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::Members>,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<AddMember>,
 ) -> Result<(StatusCode, Json<Member>), AppError> {
-    let member = service::members::add(&state, &caller, chat_id, input).await?;
+    let member = service::members::add(&deps, &caller, chat_id, input).await?;
     Ok((StatusCode::CREATED, Json(member)))
 }
 
@@ -151,11 +154,11 @@ pub async fn add_member(
         (status = 204, description = "Removed (or left)"),
         Forbidden, NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn remove_member(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::RemoveMember>,
     Path((chat_id, user_id)): Path<(ChatId, UserId)>,
 ) -> Result<StatusCode, AppError> {
-    service::members::remove(&state, &caller, chat_id, user_id).await?;
+    service::members::remove(&deps, &caller, chat_id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -173,10 +176,12 @@ pub struct TypingSignal {
         (status = 200, description = "Passed on, or dropped by the throttle", body = TypingSignal),
         NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn typing(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
+    State(throttle): State<Arc<TypingThrottle>>,
+    State(nats): State<async_nats::Client>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
 ) -> Result<Json<TypingSignal>, AppError> {
-    let published = service::typing::signal(&state, &caller, chat_id).await?;
+    let published = service::typing::signal(&deps, &throttle, &nats, &caller, chat_id).await?;
     Ok(Json(TypingSignal { published }))
 }

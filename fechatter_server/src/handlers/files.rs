@@ -11,6 +11,7 @@ use http::{HeaderValue, StatusCode, header};
 use tokio_util::io::ReaderStream;
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::extract::Path;
 use crate::models::file::FileInfo;
@@ -20,7 +21,7 @@ use crate::openapi::responses::{
 };
 use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
-use crate::state::AppState;
+use crate::storage::FileStore;
 
 /// The multipart part that carries the file.
 pub const FILE_FIELD: &str = "file";
@@ -43,7 +44,8 @@ fn multipart_rejection(rejection: MultipartRejection) -> AppError {
 }
 
 async fn receive(
-    state: &AppState,
+    deps: &Deps,
+    store: &FileStore,
     caller: &CurrentUser,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<FileInfo, AppError> {
@@ -54,7 +56,7 @@ async fn receive(
         }
         let name = field.file_name().map(str::to_owned);
         let body = field.map_err(multipart_error);
-        return service::files::upload(state, caller, name.as_deref(), body).await;
+        return service::files::upload(deps, store, caller, name.as_deref(), body).await;
     }
     Err(AppError::bad_request(
         "missing_file",
@@ -72,12 +74,13 @@ async fn receive(
         (status = 422, description = "An empty file", body = ErrorBody),
         RateLimited, Unauthenticated, ServerErrors))]
 pub async fn upload(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
+    State(store): State<FileStore>,
     caller: LimitedUser<limits::Upload>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<FileInfo>), AppError> {
     let started = Instant::now();
-    let result = receive(&state, &caller, multipart).await;
+    let result = receive(&deps, &store, &caller, multipart).await;
     service::files::record(&result, started.elapsed());
     Ok((StatusCode::CREATED, Json(result?)))
 }
@@ -114,11 +117,12 @@ fn content_disposition(name: &str) -> HeaderValue {
         (status = 200, description = "The file's bytes, as an attachment"),
         NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn download(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
+    State(store): State<FileStore>,
     caller: CurrentUser,
     Path(id): Path<FileId>,
 ) -> Result<Response, AppError> {
-    let (file, content) = service::files::open(&state, &caller, id).await?;
+    let (file, content) = service::files::open(&deps, &store, &caller, id).await?;
     let content_type = if file.content_type.starts_with("text/") {
         format!("{}; charset=utf-8", file.content_type)
     } else {

@@ -6,6 +6,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::extract::JsonObject;
 use crate::extract::Path;
@@ -18,7 +19,6 @@ use crate::openapi::responses::{
 use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
 use crate::service::reactions::Reaction;
-use crate::state::AppState;
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set on the answer to a retried send that returned the original message.
@@ -37,13 +37,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
         (status = 200, description = "Live messages, newest first", body = Page<Message>),
         NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
     Query(page): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let page = page.validate()?;
-    let body = service::listing::page(&state, &caller, chat_id, page).await?;
+    let body = service::listing::page(&deps, &caller, chat_id, page).await?;
     Ok((
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
         body,
@@ -66,14 +66,14 @@ pub async fn list(
             headers(("Idempotent-Replayed" = String, description = "`true` when this is the original message of a retried key"))),
         NotFound, Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn send(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::Send>,
     Path(chat_id): Path<ChatId>,
     headers: HeaderMap,
     JsonObject(input): JsonObject<SendMessage>,
 ) -> Result<Response, AppError> {
     let key = idempotency_key(&headers)?;
-    let (message, created) = service::messages::send(&state, &caller, chat_id, input, key).await?;
+    let (message, created) = service::messages::send(&deps, &caller, chat_id, input, key).await?;
     let mut response = (StatusCode::CREATED, Json(message)).into_response();
     if !created {
         response
@@ -90,13 +90,13 @@ pub async fn send(
         (status = 200, description = "The edited message", body = Message),
         Forbidden, NotFound, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn edit(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::Edit>,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
     JsonObject(input): JsonObject<EditMessage>,
 ) -> Result<Json<Message>, AppError> {
     let message =
-        service::messages::edit(&state, &caller, chat_id, message_id, input.content).await?;
+        service::messages::edit(&deps, &caller, chat_id, message_id, input.content).await?;
     Ok(Json(message))
 }
 
@@ -110,14 +110,14 @@ pub async fn edit(
         (status = 200, description = "Earlier versions, the latest replaced first", body = Page<MessageVersion>),
         NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn history(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<MessageVersion>>, AppError> {
     let page = page.validate()?;
     Ok(Json(
-        service::history::of_message(&state, &caller, chat_id, message_id, page).await?,
+        service::history::of_message(&deps, &caller, chat_id, message_id, page).await?,
     ))
 }
 
@@ -127,11 +127,11 @@ pub async fn history(
         (status = 204, description = "Deleted"),
         Forbidden, NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::Delete>,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
 ) -> Result<StatusCode, AppError> {
-    service::messages::delete(&state, &caller, chat_id, message_id).await?;
+    service::messages::delete(&deps, &caller, chat_id, message_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -143,11 +143,11 @@ pub async fn delete(
         (status = 204, description = "The caller reacts with this emoji"),
         NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn add_reaction(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::React>,
     Path((chat_id, message_id, emoji)): Path<(ChatId, MessageId, String)>,
 ) -> Result<StatusCode, AppError> {
-    service::reactions::react(&state, &caller, chat_id, message_id, &emoji, Reaction::Add).await?;
+    service::reactions::react(&deps, &caller, chat_id, message_id, &emoji, Reaction::Add).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -159,12 +159,12 @@ pub async fn add_reaction(
         (status = 204, description = "The caller no longer reacts with this emoji"),
         NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn remove_reaction(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::React>,
     Path((chat_id, message_id, emoji)): Path<(ChatId, MessageId, String)>,
 ) -> Result<StatusCode, AppError> {
     service::reactions::react(
-        &state,
+        &deps,
         &caller,
         chat_id,
         message_id,
@@ -182,11 +182,11 @@ pub async fn remove_reaction(
         (status = 200, description = "The read marker (it only moves forward)", body = ReadState),
         NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn mark_read(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<MarkRead>,
 ) -> Result<Json<ReadState>, AppError> {
-    let read = service::reactions::mark_read(&state, &caller, chat_id, input.message_id).await?;
+    let read = service::reactions::mark_read(&deps, &caller, chat_id, input.message_id).await?;
     Ok(Json(read))
 }

@@ -4,6 +4,7 @@ use fechatter_http::Json;
 use http::StatusCode;
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::extract::Path;
 use crate::models::message::Pins;
@@ -13,7 +14,6 @@ use crate::openapi::responses::{
 use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
 use crate::service::pins::PinChange;
-use crate::state::AppState;
 
 #[utoipa::path(get, path = "/api/chats/{id}/pins", tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The chat")),
@@ -21,11 +21,11 @@ use crate::state::AppState;
         (status = 200, description = "The chat's pinned messages, the latest pinned first", body = Pins),
         NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
 ) -> Result<Json<Pins>, AppError> {
-    Ok(Json(service::pins::list(&state, &caller, chat_id).await?))
+    Ok(Json(service::pins::list(&deps, &caller, chat_id).await?))
 }
 
 /// Pins a message (idempotent; `message.pinned` goes to the chat's members). Any member pins in a
@@ -38,11 +38,11 @@ pub async fn list(
         (status = 204, description = "The message is pinned"),
         Forbidden, NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn pin(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::Pin>,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
 ) -> Result<StatusCode, AppError> {
-    service::pins::change(&state, &caller, chat_id, message_id, PinChange::Pin).await?;
+    service::pins::change(&deps, &caller, chat_id, message_id, PinChange::Pin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -55,10 +55,10 @@ pub async fn pin(
         (status = 204, description = "The message is not pinned"),
         Forbidden, NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn unpin(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::Pin>,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
 ) -> Result<StatusCode, AppError> {
-    service::pins::change(&state, &caller, chat_id, message_id, PinChange::Unpin).await?;
+    service::pins::change(&deps, &caller, chat_id, message_id, PinChange::Unpin).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 use axum::extract::State;
 use fechatter_http::{Json, Query};
 
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::search::{SearchPage, SearchParams};
 use crate::openapi::responses::{
@@ -8,7 +9,6 @@ use crate::openapi::responses::{
 };
 use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
-use crate::state::AppState;
 
 /// `GET /api/search?q=&chat_id=&limit=&before=`
 #[utoipa::path(get, path = "/api/search", tag = "search", security(("bearer" = [])),
@@ -17,11 +17,9 @@ use crate::state::AppState;
         (status = 200, description = "Matching messages of the caller's chats, best first", body = SearchPage),
         NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn search(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::Search>,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<SearchPage>, AppError> {
-    Ok(Json(
-        service::search::search(&state, &caller, params).await?,
-    ))
+    Ok(Json(service::search::search(&deps, &caller, params).await?))
 }

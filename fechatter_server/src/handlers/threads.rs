@@ -3,13 +3,13 @@ use fechatter_events::{ChatId, MessageId};
 use fechatter_http::{Json, Query};
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::extract::{JsonObject, Path};
 use crate::models::PageQuery;
 use crate::models::thread::{FollowedThreads, MarkThreadRead, Thread, ThreadReadState};
 use crate::openapi::responses::{BadJson, BadParameters, NotFound, ServerErrors, Unauthenticated};
 use crate::service;
-use crate::state::AppState;
 
 /// The thread a message belongs to (a reply's is its root's): the root, reply count, latest reply,
 /// whether the caller follows it with their unread count, and a page of its live replies, newest
@@ -23,14 +23,14 @@ use crate::state::AppState;
         (status = 200, description = "The thread and a page of its replies", body = Thread),
         NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn thread(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Thread>, AppError> {
     let page = page.validate()?;
     Ok(Json(
-        service::threads::page(&state, &caller, chat_id, message_id, page).await?,
+        service::threads::page(&deps, &caller, chat_id, message_id, page).await?,
     ))
 }
 
@@ -46,13 +46,13 @@ pub async fn thread(
         (status = 200, description = "The caller's read marker and unread count in the thread", body = ThreadReadState),
         NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn mark_read(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
     JsonObject(input): JsonObject<MarkThreadRead>,
 ) -> Result<Json<ThreadReadState>, AppError> {
     Ok(Json(
-        service::threads::mark_read(&state, &caller, chat_id, message_id, input.message_id).await?,
+        service::threads::mark_read(&deps, &caller, chat_id, message_id, input.message_id).await?,
     ))
 }
 
@@ -65,12 +65,12 @@ pub async fn mark_read(
         (status = 200, description = "Followed threads, the latest reply first", body = FollowedThreads),
         BadParameters, Unauthenticated, ServerErrors))]
 pub async fn followed(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<FollowedThreads>, AppError> {
     let page = page.validate()?;
     Ok(Json(
-        service::threads::followed(&state, &caller, page).await?,
+        service::threads::followed(&deps, &caller, page).await?,
     ))
 }

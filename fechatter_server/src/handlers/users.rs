@@ -3,6 +3,7 @@ use fechatter_http::{Json, Query};
 use http::StatusCode;
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::extract::JsonObject;
 use crate::models::user::{DirectoryUser, Me, SetStatus, UserStatus};
@@ -12,14 +13,13 @@ use crate::openapi::responses::{
 };
 use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
-use crate::state::AppState;
 
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = Me),
         Unauthenticated, ServerErrors))]
-pub async fn me(State(state): State<AppState>, caller: CurrentUser) -> Result<Json<Me>, AppError> {
-    Ok(Json(service::users::me(&state, &caller).await?))
+pub async fn me(State(deps): State<Deps>, caller: CurrentUser) -> Result<Json<Me>, AppError> {
+    Ok(Json(service::users::me(&deps, &caller).await?))
 }
 
 #[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])),
@@ -28,14 +28,12 @@ pub async fn me(State(state): State<AppState>, caller: CurrentUser) -> Result<Js
         (status = 200, description = "The workspace's users, newest first, with their statuses", body = Page<DirectoryUser>),
         BadParameters, Unauthenticated, ServerErrors))]
 pub async fn directory(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<DirectoryUser>>, AppError> {
     let page = page.validate()?;
-    Ok(Json(
-        service::users::directory(&state, &caller, page).await?,
-    ))
+    Ok(Json(service::users::directory(&deps, &caller, page).await?))
 }
 
 #[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("bearer" = [])),
@@ -44,10 +42,10 @@ pub async fn directory(
         (status = 409, description = "`workspace_owner`: a workspace's owner cannot remove their account", body = crate::openapi::responses::ErrorBody),
         Unauthenticated, ServerErrors))]
 pub async fn remove_me(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
 ) -> Result<StatusCode, AppError> {
-    service::accounts::remove(&state, &caller).await?;
+    service::accounts::remove(&deps, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -59,11 +57,11 @@ pub async fn remove_me(
         (status = 200, description = "The status in force", body = UserStatus),
         BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn set_status(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::Status>,
     JsonObject(input): JsonObject<SetStatus>,
 ) -> Result<Json<UserStatus>, AppError> {
-    Ok(Json(service::statuses::set(&state, &caller, input).await?))
+    Ok(Json(service::statuses::set(&deps, &caller, input).await?))
 }
 
 /// Clears the caller's status (idempotent).
@@ -72,9 +70,9 @@ pub async fn set_status(
         (status = 204, description = "No status"),
         RateLimited, Unauthenticated, ServerErrors))]
 pub async fn clear_status(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::Status>,
 ) -> Result<StatusCode, AppError> {
-    service::statuses::clear(&state, &caller).await?;
+    service::statuses::clear(&deps, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

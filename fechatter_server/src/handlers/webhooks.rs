@@ -1,9 +1,12 @@
+use std::sync::Arc;
+
 use axum::extract::State;
 use fechatter_events::ChatId;
 use fechatter_http::{Json, Query};
 use http::StatusCode;
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::extract::{JsonObject, Path};
 use crate::models::webhook::{
@@ -14,10 +17,9 @@ use crate::models::{Page, PageQuery};
 use crate::openapi::responses::{
     BadJson, BadParameters, Forbidden, NotFound, RateLimited, ServerErrors, Unauthenticated,
 };
-use crate::rate_limit::{LimitedUser, limits};
+use crate::rate_limit::{LimitedUser, RateLimiters, limits};
 use crate::repo::webhooks::Direction;
 use crate::service;
-use crate::state::AppState;
 
 /// Creates an incoming webhook (chat owner and admins): its token is in the answer only, and
 /// `POST /api/hooks/{token}` posts into the chat under the webhook's name. A chat has at most
@@ -30,12 +32,12 @@ use crate::state::AppState;
         (status = 201, description = "The webhook and its token, shown this once", body = CreatedIncomingWebhook),
         Forbidden, NotFound, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn create_incoming(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::IncomingWebhooks>,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<CreateIncomingWebhook>,
 ) -> Result<(StatusCode, Json<CreatedIncomingWebhook>), AppError> {
-    let created = service::webhooks::create_incoming(&state, &caller, chat_id, input).await?;
+    let created = service::webhooks::create_incoming(&deps, &caller, chat_id, input).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -47,12 +49,12 @@ pub async fn create_incoming(
         (status = 200, description = "Active incoming webhooks, oldest first", body = IncomingWebhooks),
         Forbidden, NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn list_incoming(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
 ) -> Result<Json<IncomingWebhooks>, AppError> {
     Ok(Json(
-        service::webhooks::list_incoming(&state, &caller, chat_id).await?,
+        service::webhooks::list_incoming(&deps, &caller, chat_id).await?,
     ))
 }
 
@@ -64,11 +66,11 @@ pub async fn list_incoming(
         (status = 204, description = "The webhook is revoked"),
         Forbidden, NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn revoke_incoming(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::IncomingWebhook>,
     Path((chat_id, webhook_id)): Path<(ChatId, i64)>,
 ) -> Result<StatusCode, AppError> {
-    service::webhooks::revoke(&state, &caller, chat_id, Direction::Incoming, webhook_id).await?;
+    service::webhooks::revoke(&deps, &caller, chat_id, Direction::Incoming, webhook_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -84,11 +86,12 @@ pub async fn revoke_incoming(
         (status = 201, description = "The message is stored", body = HookPosted),
         NotFound, BadJson, RateLimited, ServerErrors))]
 pub async fn post(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
+    State(limiters): State<Arc<RateLimiters>>,
     Path(token): Path<String>,
     JsonObject(input): JsonObject<HookMessage>,
 ) -> Result<(StatusCode, Json<HookPosted>), AppError> {
-    let posted = service::webhooks::post(&state, &token, input).await?;
+    let posted = service::webhooks::post(&deps, &limiters, &token, input).await?;
     Ok((StatusCode::CREATED, Json(posted)))
 }
 
@@ -108,12 +111,12 @@ pub async fn post(
         (status = 201, description = "The webhook and its signing secret, shown this once", body = CreatedOutgoingWebhook),
         Forbidden, NotFound, BadJson, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn create_outgoing(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::OutgoingWebhooks>,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<CreateOutgoingWebhook>,
 ) -> Result<(StatusCode, Json<CreatedOutgoingWebhook>), AppError> {
-    let created = service::webhooks::create_outgoing(&state, &caller, chat_id, input).await?;
+    let created = service::webhooks::create_outgoing(&deps, &caller, chat_id, input).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -125,12 +128,12 @@ pub async fn create_outgoing(
         (status = 200, description = "Active outgoing webhooks, oldest first", body = OutgoingWebhooks),
         Forbidden, NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn list_outgoing(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
 ) -> Result<Json<OutgoingWebhooks>, AppError> {
     Ok(Json(
-        service::webhooks::list_outgoing(&state, &caller, chat_id).await?,
+        service::webhooks::list_outgoing(&deps, &caller, chat_id).await?,
     ))
 }
 
@@ -143,11 +146,11 @@ pub async fn list_outgoing(
         (status = 204, description = "The webhook is revoked"),
         Forbidden, NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
 pub async fn revoke_outgoing(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: LimitedUser<limits::OutgoingWebhook>,
     Path((chat_id, webhook_id)): Path<(ChatId, i64)>,
 ) -> Result<StatusCode, AppError> {
-    service::webhooks::revoke(&state, &caller, chat_id, Direction::Outgoing, webhook_id).await?;
+    service::webhooks::revoke(&deps, &caller, chat_id, Direction::Outgoing, webhook_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -160,13 +163,13 @@ pub async fn revoke_outgoing(
         (status = 200, description = "Deliveries, newest first", body = Page<Delivery>),
         Forbidden, NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn deliveries(
-    State(state): State<AppState>,
+    State(deps): State<Deps>,
     caller: CurrentUser,
     Path((chat_id, webhook_id)): Path<(ChatId, i64)>,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<Delivery>>, AppError> {
     let page = page.validate()?;
     Ok(Json(
-        service::webhooks::deliveries(&state, &caller, chat_id, webhook_id, page).await?,
+        service::webhooks::deliveries(&deps, &caller, chat_id, webhook_id, page).await?,
     ))
 }

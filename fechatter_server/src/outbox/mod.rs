@@ -13,5 +13,5 @@ mod publish;
 mod relay;
 mod wakeups;
 
-pub use relay::run;
+pub use relay::{Relay, run};
 pub use wakeups::RelayWaker;

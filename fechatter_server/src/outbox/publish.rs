@@ -14,10 +14,9 @@ use async_nats::connection::State;
 use async_nats::jetstream::Context;
 use async_nats::jetstream::context::PublishAckFuture;
 
-use super::relay::RelayError;
+use super::relay::{Relay, RelayError};
 use crate::observability::metrics::EventMetrics;
 use crate::repo::outbox::PendingEvent;
-use crate::state::AppState;
 
 /// What came of publishing a batch.
 pub(super) struct Published {
@@ -30,14 +29,14 @@ pub(super) struct Published {
 /// Publishes `events` in order with at most `events.len()` acks outstanding, then awaits the acks
 /// in order up to the first failure.
 pub(super) async fn publish_batch(
-    state: &AppState,
+    relay: &Relay,
     jetstream: &Context,
     events: &[PendingEvent],
 ) -> Published {
     let mut in_flight = Vec::with_capacity(events.len());
     let mut failure = None;
     for event in events {
-        match send(state, jetstream, event).await {
+        match send(relay, jetstream, event).await {
             Ok(ack) => in_flight.push((event, ack)),
             Err(err) => {
                 failure = Some(err);
@@ -68,11 +67,11 @@ pub(super) async fn publish_batch(
 
 /// Hands one event to the client; the returned future resolves with JetStream's ack.
 async fn send(
-    state: &AppState,
+    relay: &Relay,
     jetstream: &Context,
     event: &PendingEvent,
 ) -> Result<PublishAckFuture, RelayError> {
-    if state.nats().connection_state() != State::Connected {
+    if relay.nats.connection_state() != State::Connected {
         // While disconnected the client would buffer the message and the ack would time out.
         return Err(RelayError::Disconnected);
     }
@@ -83,7 +82,7 @@ async fn send(
     );
     jetstream
         .publish_with_headers(
-            state.event_bus().subject(event.kind),
+            relay.bus.subject(event.kind),
             headers,
             event.body.clone().into_bytes().into(),
         )

@@ -3,15 +3,17 @@ use std::time::Duration;
 use async_nats::connection::State;
 use async_nats::jetstream::Context;
 use async_nats::jetstream::context::ContextBuilder;
+use fechatter_events::EventBus;
 use fechatter_events::nats::retry_forever;
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use super::publish::{Published, publish_batch};
-use super::wakeups::Wakeups;
+use super::wakeups::{RelayWaker, Wakeups};
+use crate::config::OutboxSettings;
 use crate::db;
 use crate::observability::metrics::EventMetrics;
 use crate::repo;
-use crate::state::AppState;
 
 /// How soon to try again while another instance's relay holds the lock: it may have read its batch
 /// before this instance's events committed, and nothing else would wake this relay before the poll.
@@ -32,6 +34,16 @@ pub(super) enum RelayError {
     Publish(String),
 }
 
+/// What the relay uses: the outbox's database, the bus it publishes to, and the waker the
+/// instance's writers ring.
+pub struct Relay {
+    pub pool: PgPool,
+    pub nats: async_nats::Client,
+    pub bus: EventBus,
+    pub settings: OutboxSettings,
+    pub waker: RelayWaker,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Batch {
     /// Nothing is waiting.
@@ -43,23 +55,20 @@ enum Batch {
 }
 
 /// Publishes outbox events until `shutdown`, surviving NATS and Postgres outages with backoff.
-pub async fn run(state: AppState, shutdown: CancellationToken) {
+pub async fn run(relay: Relay, shutdown: CancellationToken) {
     // A batch's publishes are all in flight before its first ack is awaited: the client must allow
     // that many, or the publish after its limit would wait for a permit no ack releases.
-    let in_flight = usize::try_from(state.config().outbox.batch_size).unwrap_or(1);
+    let in_flight = usize::try_from(relay.settings.batch_size).unwrap_or(1);
     let jetstream = ContextBuilder::new()
         .timeout(ACK_TIMEOUT)
         .ack_timeout(ACK_TIMEOUT)
         .max_ack_inflight(in_flight)
-        .build(state.nats().clone());
-    let wakeups = Wakeups::new(
-        state.relay_waker().clone(),
-        state.config().outbox.poll_interval,
-    );
+        .build(relay.nats.clone());
+    let wakeups = Wakeups::new(relay.waker.clone(), relay.settings.poll_interval);
     let mut stream_ready = false;
     let mut delays = retry_forever();
     while !shutdown.is_cancelled() {
-        match relay_batch(&state, &jetstream, &mut stream_ready).await {
+        match relay_batch(&relay, &jetstream, &mut stream_ready).await {
             Ok(Batch::Full) => continue,
             Ok(Batch::Busy) => {
                 // The other relay may have selected its batch before our events committed; look
@@ -90,12 +99,12 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 
 /// Publishes the oldest pending events in order and deletes those acked (the acked prefix).
 async fn relay_batch(
-    state: &AppState,
+    relay: &Relay,
     jetstream: &Context,
     stream_ready: &mut bool,
 ) -> Result<Batch, RelayError> {
-    let batch_size = state.config().outbox.batch_size;
-    let mut tx = db::begin_as(state.pool(), "outbox.relay_transaction.begin").await?;
+    let batch_size = relay.settings.batch_size;
+    let mut tx = db::begin_as(&relay.pool, "outbox.relay_transaction.begin").await?;
     if !repo::outbox::try_lock_relay(&mut *tx).await? {
         return Ok(Batch::Busy);
     }
@@ -103,21 +112,21 @@ async fn relay_batch(
     if events.is_empty() {
         return Ok(Batch::Empty);
     }
-    if state.nats().connection_state() != State::Connected {
+    if relay.nats.connection_state() != State::Connected {
         // While disconnected the client would buffer the message and the ack would time out;
         // failing fast keeps the backoff in charge.
         EventMetrics::publish_failed();
         return Err(RelayError::Disconnected);
     }
     if !*stream_ready {
-        state
-            .event_bus()
+        relay
+            .bus
             .ensure_stream(jetstream)
             .await
             .map_err(RelayError::Stream)?;
         *stream_ready = true;
     }
-    let Published { acked, failure } = publish_batch(state, jetstream, &events).await;
+    let Published { acked, failure } = publish_batch(relay, jetstream, &events).await;
     if failure.is_some() {
         // The stream may be what is missing: check it again before the next attempt.
         *stream_ready = false;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-/// Wakes this instance's relay; cloned into the state every writer has.
+/// Wakes this instance's relay; cloned into the `Deps` every writer has.
 #[derive(Clone, Default)]
 pub struct RelayWaker {
     notify: Arc<Notify>,

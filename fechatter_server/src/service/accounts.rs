@@ -6,17 +6,17 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::Role;
 use crate::repo;
 use crate::service::events;
 use crate::service::sessions::{self, Owner};
 use crate::service::users;
-use crate::state::AppState;
 
 #[instrument(skip_all, fields(user = %caller.id))]
-pub async fn remove(state: &AppState, caller: &CurrentUser) -> Result<(), AppError> {
-    let user = users::current(state, caller).await?;
+pub async fn remove(deps: &Deps, caller: &CurrentUser) -> Result<(), AppError> {
+    let user = users::current(deps, caller).await?;
     // A workspace must keep its owner: there is no transfer of ownership yet.
     if user.workspace_role == Role::Owner {
         return Err(AppError::conflict(
@@ -28,7 +28,7 @@ pub async fn remove(state: &AppState, caller: &CurrentUser) -> Result<(), AppErr
         user: caller.id,
         workspace: caller.workspace_id,
     };
-    let mut tx = db::begin(state.pool()).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     if !repo::users::remove(&mut *tx, caller.id).await? {
         return Err(AppError::SessionRevoked);
     }
@@ -36,10 +36,10 @@ pub async fn remove(state: &AppState, caller: &CurrentUser) -> Result<(), AppErr
     for session in &revoked {
         sessions::announce(&mut tx, *session, owner, RevocationReason::AccountRemoved).await?;
     }
-    events::commit(state, tx).await?;
+    events::commit(deps, tx).await?;
     for session in revoked {
-        sessions::forget(state, session, caller.id).await;
+        sessions::forget(deps, session, caller.id).await;
     }
-    state.caches().users.invalidate(&caller.id).await;
+    deps.caches().users.invalidate(&caller.id).await;
     Ok(())
 }

@@ -22,6 +22,7 @@ use fechatter_events::{ChatType, UserId};
 use sqlx::PgConnection;
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::{ChatAccess, Role};
 use crate::repo;
@@ -29,13 +30,12 @@ use crate::repo::invalidations::Stale;
 use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
 use crate::service::rules;
-use crate::state::AppState;
 
 /// Adds a mentioned bot that is not a member yet to `members` and to the chat, when the rule above
 /// allows it; whether it did (the caller must then drop the cached chat after commit).
 pub(crate) async fn join_if_mentioned(
     tx: &mut PgConnection,
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat: &ChatAccess,
     members: &mut Vec<(UserId, Role)>,
@@ -74,7 +74,7 @@ pub(crate) async fn join_if_mentioned(
         tracing::debug!(chat = %chat.id, "the bot was removed from this chat; a mention does not bring it back");
         return Ok(false);
     }
-    if members.len() + 1 > state.config().limits.max_chat_members {
+    if members.len() + 1 > deps.config().limits.max_chat_members {
         tracing::info!(chat = %chat.id, "the chat is full; the mentioned bot cannot join");
         return Ok(false);
     }

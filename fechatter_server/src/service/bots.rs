@@ -10,18 +10,18 @@ use sha2::{Digest, Sha256};
 use tracing::instrument;
 use uuid::Uuid;
 
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::auth::{BotToken, ProvisionedBot};
 use crate::repo;
-use crate::state::AppState;
 
 /// A bot session is reused until this close to its end, then a new one begins.
 const SESSION_RENEWAL_MARGIN: TimeDelta = TimeDelta::days(1);
 
 /// Whether `presented` is the configured bot credential; compared as digests so the time taken
 /// says nothing about how much of it matched.
-pub fn is_bot_credential(state: &AppState, presented: &str) -> bool {
-    state.config().auth.bot_api_key.as_ref().is_some_and(|key| {
+pub fn is_bot_credential(deps: &Deps, presented: &str) -> bool {
+    deps.config().auth.bot_api_key.as_ref().is_some_and(|key| {
         Sha256::digest(key.expose_secret().as_bytes()) == Sha256::digest(presented.as_bytes())
     })
 }
@@ -30,35 +30,32 @@ pub fn is_bot_credential(state: &AppState, presented: &str) -> bool {
 /// workspace's `user.signed_up`, and at its start for workspaces without one) rather than writing
 /// `users` itself: this service owns that table.
 #[instrument(skip_all, fields(workspace = %workspace))]
-pub async fn provision(
-    state: &AppState,
-    workspace: WorkspaceId,
-) -> Result<ProvisionedBot, AppError> {
-    repo::bots::create(state.pool(), workspace).await?;
-    let bot = repo::bots::of_workspace(state.pool(), workspace)
+pub async fn provision(deps: &Deps, workspace: WorkspaceId) -> Result<ProvisionedBot, AppError> {
+    repo::bots::create(deps.pool(), workspace).await?;
+    let bot = repo::bots::of_workspace(deps.pool(), workspace)
         .await?
         .ok_or(AppError::NotFound("workspace"))?;
     Ok(ProvisionedBot { user_id: bot.id })
 }
 
 #[instrument(skip_all, fields(workspace = %workspace))]
-pub async fn token(state: &AppState, workspace: WorkspaceId) -> Result<BotToken, AppError> {
-    let bot = repo::bots::of_workspace(state.pool(), workspace)
+pub async fn token(deps: &Deps, workspace: WorkspaceId) -> Result<BotToken, AppError> {
+    let bot = repo::bots::of_workspace(deps.pool(), workspace)
         .await?
         .ok_or(AppError::NotFound("bot"))?;
     let lifetime =
-        TimeDelta::from_std(state.config().auth.session_lifetime).map_err(AppError::internal)?;
+        TimeDelta::from_std(deps.config().auth.session_lifetime).map_err(AppError::internal)?;
     let renew_before = Utc::now() - lifetime + SESSION_RENEWAL_MARGIN.min(lifetime / 2);
     let (session, started) =
-        match repo::sessions::newest_open_id(state.pool(), bot.id, renew_before).await? {
+        match repo::sessions::newest_open_id(deps.pool(), bot.id, renew_before).await? {
             Some(open) => open,
             None => {
                 let session = Uuid::now_v7();
-                repo::sessions::insert(state.pool(), session, bot.id).await?;
+                repo::sessions::insert(deps.pool(), session, bot.id).await?;
                 (session, Utc::now())
             }
         };
-    let access_token = state.tokens().issue(
+    let access_token = deps.tokens().issue(
         bot.id,
         workspace,
         WorkspaceRole::Member,
@@ -68,7 +65,7 @@ pub async fn token(state: &AppState, workspace: WorkspaceId) -> Result<BotToken,
     Ok(BotToken {
         access_token,
         token_type: "Bearer",
-        expires_in: state.tokens().ttl().as_secs(),
+        expires_in: deps.tokens().ttl().as_secs(),
         user_id: bot.id,
     })
 }

@@ -8,6 +8,7 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::chat::{ChatRow, CreateChat, PublicChannel, UpdateChat};
 use crate::models::{Chat, Page, PageRequest, Role};
@@ -18,7 +19,6 @@ use crate::repo::invalidations::Stale;
 use crate::service::access::ids;
 use crate::service::events::{self, Event};
 use crate::service::{access, rules};
-use crate::state::AppState;
 
 const MAX_NAME_CHARS: usize = 80;
 const MAX_DESCRIPTION_CHARS: usize = 500;
@@ -75,13 +75,13 @@ fn payload(chat: &ChatRow, member_ids: Vec<UserId>) -> ChatPayload {
 /// is instead (`created` false).
 #[instrument(skip_all, fields(user = %caller.id, chat_type = %input.chat_type))]
 pub async fn create(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     input: CreateChat,
 ) -> Result<(Chat, bool), AppError> {
     // Checked before the list is even deduplicated: its length bounds all the work below.
-    if input.members.len() > state.config().limits.max_chat_members {
-        return Err(member_limit(state));
+    if input.members.len() > deps.config().limits.max_chat_members {
+        return Err(member_limit(deps));
     }
     let chat_type = input.chat_type;
     let mut others: Vec<UserId> = input
@@ -114,11 +114,11 @@ pub async fn create(
         (name(input.name.as_deref(), is_channel)?, None)
     };
     let description = description(input.description.as_deref())?;
-    if others.len() + 1 > state.config().limits.max_chat_members {
-        return Err(member_limit(state));
+    if others.len() + 1 > deps.config().limits.max_chat_members {
+        return Err(member_limit(deps));
     }
 
-    let mut tx = db::begin(state.pool()).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     let known = repo::users::in_workspace(&mut *tx, caller.workspace_id, &others).await?;
     if known.len() != others.len() {
         return Err(AppError::invalid(
@@ -142,7 +142,7 @@ pub async fn create(
     let (chat, created) = match (inserted, direct_pair) {
         (Some(chat), _) => {
             add_founders(&mut tx, caller, &chat, &others).await?;
-            events::commit(state, tx).await?;
+            events::commit(deps, tx).await?;
             BusinessMetrics::chat_created(chat_type);
             (chat, true)
         }
@@ -154,7 +154,7 @@ pub async fn create(
         }
         (None, None) => return Err(AppError::internal("chat insert returned nothing")),
     };
-    let view = repo::chats::find_for_member(state.pool(), caller.id, chat.id)
+    let view = repo::chats::find_for_member(deps.pool(), caller.id, chat.id)
         .await?
         .ok_or(AppError::NotFound("chat"))?;
     Ok((view, created))
@@ -186,52 +186,48 @@ async fn add_founders(
     Ok(())
 }
 
-pub fn member_limit(state: &AppState) -> AppError {
+pub fn member_limit(deps: &Deps) -> AppError {
     AppError::invalid(
         "member_limit_reached",
         format!(
             "a chat has at most {} members",
-            state.config().limits.max_chat_members
+            deps.config().limits.max_chat_members
         ),
     )
 }
 
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn list(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     page: PageRequest,
 ) -> Result<Page<Chat>, AppError> {
-    let rows = repo::chats::page_for_member(state.pool(), caller.id, page).await?;
+    let rows = repo::chats::page_for_member(deps.pool(), caller.id, page).await?;
     Ok(Page::from_rows(rows, page, |chat| chat.id.0))
 }
 
 /// The workspace's public channels, which any of its users may join.
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn public_channels(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     page: PageRequest,
 ) -> Result<Page<PublicChannel>, AppError> {
-    let rows = repo::chats::page_public(state.pool(), caller.workspace_id, caller.id, page).await?;
+    let rows = repo::chats::page_public(deps.pool(), caller.workspace_id, caller.id, page).await?;
     Ok(Page::from_rows(rows, page, |channel| channel.id.0))
 }
 
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
-pub async fn get(
-    state: &AppState,
-    caller: &CurrentUser,
-    chat_id: ChatId,
-) -> Result<Chat, AppError> {
-    access::membership(state, caller, chat_id).await?;
-    repo::chats::find_for_member(state.pool(), caller.id, chat_id)
+pub async fn get(deps: &Deps, caller: &CurrentUser, chat_id: ChatId) -> Result<Chat, AppError> {
+    access::membership(deps, caller, chat_id).await?;
+    repo::chats::find_for_member(deps.pool(), caller.id, chat_id)
         .await?
         .ok_or(AppError::NotFound("chat"))
 }
 
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn update(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     input: UpdateChat,
@@ -244,7 +240,7 @@ pub async fn update(
     }
     let new_name = name(input.name.as_deref(), false)?;
     let new_description = description(input.description.as_deref())?;
-    let mut tx = db::begin(state.pool()).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     let (chat, members, role) = access::lock_as_member(&mut tx, caller, chat_id).await?;
     rules::not_direct(chat.chat_type)?;
     rules::may_update(role)?;
@@ -268,17 +264,13 @@ pub async fn update(
         },
     )
     .await?;
-    events::commit(state, tx).await?;
-    get(state, caller, chat_id).await
+    events::commit(deps, tx).await?;
+    get(deps, caller, chat_id).await
 }
 
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
-pub async fn delete(
-    state: &AppState,
-    caller: &CurrentUser,
-    chat_id: ChatId,
-) -> Result<(), AppError> {
-    let mut tx = db::begin(state.pool()).await?;
+pub async fn delete(deps: &Deps, caller: &CurrentUser, chat_id: ChatId) -> Result<(), AppError> {
+    let mut tx = db::begin(deps.pool()).await?;
     let (chat, members, role) = access::lock_as_member(&mut tx, caller, chat_id).await?;
     rules::not_direct(chat.chat_type)?;
     rules::may_delete(role)?;
@@ -298,7 +290,7 @@ pub async fn delete(
     .await?;
     repo::chats::delete(&mut *tx, chat_id).await?;
     repo::invalidations::announce(&mut *tx, Stale::Chat(chat_id)).await?;
-    events::commit(state, tx).await?;
-    access::forget_chat(state, chat_id).await;
+    events::commit(deps, tx).await?;
+    access::forget_chat(deps, chat_id).await;
     Ok(())
 }

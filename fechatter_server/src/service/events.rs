@@ -4,9 +4,9 @@ use fechatter_events::{ChatId, Envelope, UserId, WorkspaceId};
 use sqlx::{PgExecutor, Postgres, Transaction};
 
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::repo;
-use crate::state::AppState;
 
 /// An event to record: the typed [`fechatter_events::Event`] (its kind and payload together) and
 /// where it goes.
@@ -33,9 +33,9 @@ pub async fn record(db: impl PgExecutor<'_>, event: Event) -> Result<Envelope, A
 }
 
 /// Commits a transaction that recorded events and wakes this instance's relay to publish them.
-pub async fn commit(state: &AppState, tx: Transaction<'static, Postgres>) -> Result<(), AppError> {
+pub async fn commit(deps: &Deps, tx: Transaction<'static, Postgres>) -> Result<(), AppError> {
     db::commit(tx).await?;
-    state.relay_waker().committed();
+    deps.relay_waker().committed();
     Ok(())
 }
 
@@ -43,11 +43,11 @@ pub async fn commit(state: &AppState, tx: Transaction<'static, Postgres>) -> Res
 /// reactions), and drops this instance's cached pages of it at once, so the writer's next read
 /// shows the change; other instances drop theirs when the event reaches them.
 pub async fn commit_page_change(
-    state: &AppState,
+    deps: &Deps,
     tx: Transaction<'static, Postgres>,
     chat: ChatId,
 ) -> Result<(), AppError> {
-    commit(state, tx).await?;
-    state.caches().pages.changed(chat);
+    commit(deps, tx).await?;
+    deps.caches().pages.changed(chat);
     Ok(())
 }

@@ -6,12 +6,17 @@
 
 use std::time::Duration;
 
+use axum::extract::FromRef;
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 
+use crate::config::FileSettings;
+use crate::db::Migrated;
+use crate::deps::Deps;
 use crate::observability::metrics::{FileMetrics, Swept};
 use crate::repo;
-use crate::state::AppState;
+use crate::storage::FileStore;
 use crate::storage::sweep::SetAside;
 
 /// Hashes checked against the database at once.
@@ -34,8 +39,16 @@ pub struct Removed {
 }
 
 /// Sweeps every interval until shutdown (the first run one interval after start-up).
-pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(state.config().files.sweep_interval);
+pub async fn run<S>(state: S, shutdown: CancellationToken)
+where
+    Deps: FromRef<S>,
+    FileStore: FromRef<S>,
+    Migrated: FromRef<S>,
+{
+    let deps = Deps::from_ref(&state);
+    let (store, migrated) = (FileStore::from_ref(&state), Migrated::from_ref(&state));
+    let settings = &deps.config().files;
+    let mut tick = tokio::time::interval(settings.sweep_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
@@ -43,10 +56,10 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if !state.is_migrated() {
+        if !migrated.is_set() {
             continue;
         }
-        match sweep(&state).await {
+        match sweep(deps.pool(), &store, settings).await {
             Ok(removed) => {
                 FileMetrics::sweep_run(true);
                 if removed != Removed::default() {
@@ -63,15 +76,15 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 
 /// One run: orphaned uploads, then unreferenced blobs, then leftover temporary files.
 #[instrument(skip_all)]
-pub async fn sweep(state: &AppState) -> Result<Removed, SweepError> {
-    let settings = &state.config().files;
-    let files = repo::files::forget_orphans(state.pool(), settings.orphan_grace).await?;
+pub async fn sweep(
+    pool: &PgPool,
+    store: &FileStore,
+    settings: &FileSettings,
+) -> Result<Removed, SweepError> {
+    let files = repo::files::forget_orphans(pool, settings.orphan_grace).await?;
     FileMetrics::swept(Swept::File, files);
-    let blobs = sweep_blobs(state, settings.orphan_grace).await?;
-    let temp_files = state
-        .files()
-        .remove_stale_temp_files(settings.temp_max_age)
-        .await? as u64;
+    let blobs = sweep_blobs(pool, store, settings.orphan_grace).await?;
+    let temp_files = store.remove_stale_temp_files(settings.temp_max_age).await? as u64;
     FileMetrics::swept(Swept::Temp, temp_files);
     Ok(Removed {
         files,
@@ -81,17 +94,17 @@ pub async fn sweep(state: &AppState) -> Result<Removed, SweepError> {
 }
 
 /// Deletes blobs older than `grace` that no upload has as its content; how many.
-async fn sweep_blobs(state: &AppState, grace: Duration) -> Result<u64, SweepError> {
+async fn sweep_blobs(pool: &PgPool, store: &FileStore, grace: Duration) -> Result<u64, SweepError> {
     let mut removed = 0;
-    for aside in state.files().left_aside().await? {
-        removed += settle(state, aside, grace).await?;
+    for aside in store.left_aside().await? {
+        removed += settle(pool, aside, grace).await?;
     }
-    let candidates = state.files().blobs_older_than(grace).await?;
+    let candidates = store.blobs_older_than(grace).await?;
     for batch in candidates.chunks(BATCH) {
-        let referenced = repo::files::referenced(state.pool(), batch).await?;
+        let referenced = repo::files::referenced(pool, batch).await?;
         for sha256 in batch.iter().filter(|sha| !referenced.contains(sha)) {
-            if let Some(aside) = state.files().set_aside(sha256).await? {
-                removed += settle(state, aside, grace).await?;
+            if let Some(aside) = store.set_aside(sha256).await? {
+                removed += settle(pool, aside, grace).await?;
             }
         }
     }
@@ -100,9 +113,9 @@ async fn sweep_blobs(state: &AppState, grace: Duration) -> Result<u64, SweepErro
 
 /// Deletes a blob set aside, unless an upload wrote it since or some upload has it as content
 /// now; 1 when it was deleted.
-async fn settle(state: &AppState, aside: SetAside, grace: Duration) -> Result<u64, SweepError> {
+async fn settle(pool: &PgPool, aside: SetAside, grace: Duration) -> Result<u64, SweepError> {
     let wanted = aside.is_recent(grace)
-        || !repo::files::referenced(state.pool(), std::slice::from_ref(&aside.sha256))
+        || !repo::files::referenced(pool, std::slice::from_ref(&aside.sha256))
             .await?
             .is_empty();
     if wanted {

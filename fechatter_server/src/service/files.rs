@@ -13,6 +13,7 @@ use tracing::instrument;
 use crate::auth::CurrentUser;
 use crate::config::Limits;
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::file::{FileInfo, FileRow};
 use crate::observability::metrics::{FileMetrics, UploadResult};
@@ -20,9 +21,8 @@ use crate::repo;
 use crate::repo::files::NewFile;
 use crate::service::events::{self, Event};
 use crate::service::quota;
-use crate::state::AppState;
 use crate::storage::sniff::{self, Detected};
-use crate::storage::{Upload, UploadError};
+use crate::storage::{FileStore, Upload, UploadError};
 
 const MAX_FILENAME_CHARS: usize = 255;
 const UNSUPPORTED_FILE_TYPE: &str = "unsupported_file_type";
@@ -111,7 +111,8 @@ where
 /// and their workspace's quotas (see [`quota`]).
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn upload<S>(
-    state: &AppState,
+    deps: &Deps,
+    store: &FileStore,
     caller: &CurrentUser,
     name: Option<&str>,
     body: S,
@@ -119,11 +120,10 @@ pub async fn upload<S>(
 where
     S: Stream<Item = Result<Bytes, AppError>> + Unpin,
 {
-    let settings = &state.config().files;
+    let settings = &deps.config().files;
     let max = settings.max_upload_bytes as u64;
-    let room = quota::room_for(state, caller).await?;
-    let mut upload = state
-        .files()
+    let room = quota::room_for(deps, caller).await?;
+    let mut upload = store
         .begin(max.min(room.bytes))
         .await
         .map_err(|err| AppError::internal(format!("starting an upload: {err}")))?;
@@ -137,8 +137,8 @@ where
         .map_err(|err| AppError::internal(format!("storing an upload: {err}")))?;
     let name = filename(name);
     let size_bytes = i64::try_from(blob.size).map_err(AppError::internal)?;
-    let mut tx = db::begin(state.pool()).await?;
-    quota::reserve(&mut tx, state, caller, blob.size).await?;
+    let mut tx = db::begin(deps.pool()).await?;
+    quota::reserve(&mut tx, deps, caller, blob.size).await?;
     let row = repo::files::insert(
         &mut *tx,
         NewFile {
@@ -167,7 +167,7 @@ where
         },
     )
     .await?;
-    events::commit(state, tx).await?;
+    events::commit(deps, tx).await?;
     FileMetrics::stored(blob.size);
     Ok(row.into())
 }
@@ -175,14 +175,15 @@ where
 /// The file and its open content, if the caller may see it (404 otherwise).
 #[instrument(skip_all, fields(user = %caller.id, file = %id))]
 pub async fn open(
-    state: &AppState,
+    deps: &Deps,
+    store: &FileStore,
     caller: &CurrentUser,
     id: FileId,
 ) -> Result<(FileRow, tokio::fs::File), AppError> {
-    let row = repo::files::find_visible(state.pool(), id, caller.id, caller.workspace_id)
+    let row = repo::files::find_visible(deps.pool(), id, caller.id, caller.workspace_id)
         .await?
         .ok_or(AppError::NotFound("file"))?;
-    let path = state.files().path_of(&row.sha256);
+    let path = store.path_of(&row.sha256);
     let content = tokio::fs::File::open(&path).await.map_err(|err| {
         AppError::internal(format!(
             "file {id} has no readable blob at {}: {err}",

@@ -4,20 +4,20 @@ use chrono::{Duration as TimeDelta, Utc};
 use tracing::instrument;
 
 use crate::auth::{CurrentUser, secrets};
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::Role;
 use crate::models::auth::{Invite, InviteRequest};
 use crate::repo;
 use crate::service::users;
-use crate::state::AppState;
 
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn create(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     input: InviteRequest,
 ) -> Result<Invite, AppError> {
-    let user = users::current(state, caller).await?;
+    let user = users::current(deps, caller).await?;
     if user.workspace_role < Role::Admin {
         return Err(AppError::Forbidden(
             "only the workspace owner or an admin may invite",
@@ -34,7 +34,7 @@ pub async fn create(
     let code = secrets::generate(16);
     let expires_at = Utc::now() + TimeDelta::hours(hours);
     repo::invites::insert(
-        state.pool(),
+        deps.pool(),
         user.workspace_id,
         &secrets::hash(&code),
         user.id,

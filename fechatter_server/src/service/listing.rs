@@ -11,6 +11,7 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::cache::pages::{PageBody, PageError, Unshareable, personal};
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::file::FileInfo;
 use crate::models::message::{MessageRow, ReactionCount};
@@ -19,27 +20,26 @@ use crate::models::{Message, Page, PageRequest};
 use crate::observability::metrics::MessageMetrics;
 use crate::repo;
 use crate::service::access;
-use crate::state::AppState;
 
 /// The page as JSON, as the caller sees it.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn page(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     request: PageRequest,
 ) -> Result<Bytes, AppError> {
-    access::membership(state, caller, chat_id).await?;
-    let cache = &state.caches().pages;
+    access::membership(deps, caller, chat_id).await?;
+    let cache = &deps.caches().pages;
     if let Some(body) = cache.get(chat_id, request) {
         MessageMetrics::fetched(body.items());
         return Ok(body.for_viewer(caller.id));
     }
     // Before the read: what changes from here on keeps this page out of the cache.
     let ticket = cache.ticket(chat_id);
-    let rows = repo::messages::page(state.pool(), chat_id, request).await?;
+    let rows = repo::messages::page(deps.pool(), chat_id, request).await?;
     let (page, reactors) =
-        shared_view(state, Page::from_rows(rows, request, |row| row.id.0)).await?;
+        shared_view(deps, Page::from_rows(rows, request, |row| row.id.0)).await?;
     MessageMetrics::fetched(page.items.len());
     match PageBody::new(page, reactors) {
         Ok(body) => {
@@ -62,15 +62,15 @@ pub async fn page(
 /// with each count (page order, then each message's reactions in order). The three reads run at
 /// once.
 async fn shared_view(
-    state: &AppState,
+    deps: &Deps,
     page: Page<MessageRow>,
 ) -> Result<(Page<Message>, Vec<Vec<UserId>>), AppError> {
     let ids: Vec<MessageId> = page.items.iter().map(|row| row.id).collect();
     let (mentioned, reacted, attached, threads) = tokio::try_join!(
-        repo::messages::mentions_of(state.pool(), &ids),
-        repo::reactions::reactors(state.pool(), &ids),
-        repo::files::of_messages(state.pool(), &ids),
-        repo::threads::summaries(state.pool(), &ids),
+        repo::messages::mentions_of(deps.pool(), &ids),
+        repo::reactions::reactors(deps.pool(), &ids),
+        repo::files::of_messages(deps.pool(), &ids),
+        repo::threads::summaries(deps.pool(), &ids),
     )?;
     let threads: HashMap<MessageId, ThreadSummary> = threads
         .into_iter()

@@ -7,6 +7,7 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::chat::AddMember;
 use crate::models::{Member, Page, PageRequest, Role};
@@ -16,31 +17,30 @@ use crate::service::access::{ids, lock_as_member, role_in};
 use crate::service::chats::member_limit;
 use crate::service::events::{self, Event};
 use crate::service::{access, rules};
-use crate::state::AppState;
 
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn list(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     page: PageRequest,
 ) -> Result<Page<Member>, AppError> {
-    access::membership(state, caller, chat_id).await?;
-    let rows = repo::members::page(state.pool(), chat_id, page).await?;
+    access::membership(deps, caller, chat_id).await?;
+    let rows = repo::members::page(deps.pool(), chat_id, page).await?;
     Ok(Page::from_rows(rows, page, |member| member.user_id.0))
 }
 
 /// Adds a member, or lets the caller join a public channel (see [`rules`]).
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, member = %input.user_id))]
 pub async fn add(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     input: AddMember,
 ) -> Result<Member, AppError> {
     let new_role = input.role.unwrap_or(Role::Member);
     let target = input.user_id;
-    let mut tx = db::begin(state.pool()).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     let chat = repo::chats::lock(&mut *tx, chat_id)
         .await?
         .filter(|chat| chat.workspace_id == caller.workspace_id)
@@ -67,8 +67,8 @@ pub async fn add(
             "the user is not a user of this workspace",
         ));
     }
-    if members.len() + 1 > state.config().limits.max_chat_members {
-        return Err(member_limit(state));
+    if members.len() + 1 > deps.config().limits.max_chat_members {
+        return Err(member_limit(deps));
     }
     repo::members::insert(&mut *tx, chat_id, target, new_role).await?;
     // A bot added deliberately may be brought in by mentions again.
@@ -96,8 +96,8 @@ pub async fn add(
     let member = repo::members::find(&mut *tx, chat_id, target)
         .await?
         .ok_or_else(|| AppError::internal("member vanished after insert"))?;
-    events::commit(state, tx).await?;
-    access::forget_chat(state, chat_id).await;
+    events::commit(deps, tx).await?;
+    access::forget_chat(deps, chat_id).await;
     Ok(member)
 }
 
@@ -105,12 +105,12 @@ pub async fn add(
 /// the event, so their clients drop the chat.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, member = %target))]
 pub async fn remove(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     target: UserId,
 ) -> Result<(), AppError> {
-    let mut tx = db::begin(state.pool()).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     let (chat, members, actor) = lock_as_member(&mut tx, caller, chat_id).await?;
     rules::not_direct(chat.chat_type)?;
     let target_role = role_in(&members, target).ok_or(AppError::NotFound("member"))?;
@@ -135,7 +135,7 @@ pub async fn remove(
     )
     .await?;
     repo::invalidations::announce(&mut *tx, Stale::Chat(chat_id)).await?;
-    events::commit(state, tx).await?;
-    access::forget_chat(state, chat_id).await;
+    events::commit(deps, tx).await?;
+    access::forget_chat(deps, chat_id).await;
     Ok(())
 }

@@ -11,6 +11,7 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::Message;
 use crate::models::file::FileInfo;
@@ -22,17 +23,16 @@ use crate::repo::messages::NewMessage;
 use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
 use crate::service::{access, assistant, files, handles, threads, users};
-use crate::state::AppState;
 
 /// Non-blank and within the configured length, counted in characters.
-fn content(state: &AppState, text: &str) -> Result<(), AppError> {
+fn content(deps: &Deps, text: &str) -> Result<(), AppError> {
     if text.trim().is_empty() {
         return Err(AppError::invalid(
             "empty_content",
             "a message cannot be empty",
         ));
     }
-    let max = state.config().limits.max_message_chars;
+    let max = deps.config().limits.max_message_chars;
     if text.chars().count() > max {
         return Err(AppError::invalid(
             "content_too_long",
@@ -81,20 +81,20 @@ fn payload(
 /// used in this chat, the original message is returned (`created` false) and nothing is written.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn send(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     input: SendMessage,
     idempotency_key: Option<&str>,
 ) -> Result<(Message, bool), AppError> {
-    store(state, caller, chat_id, input, idempotency_key, None).await
+    store(deps, caller, chat_id, input, idempotency_key, None).await
 }
 
 /// Stores a message an integration posted through an incoming webhook, in the name of the
 /// webhook's creator (`caller`), exactly as they would send it.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn send_as_integration(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     content: String,
@@ -105,12 +105,12 @@ pub async fn send_as_integration(
         reply_to: None,
         files: Vec::new(),
     };
-    let (message, _) = store(state, caller, chat_id, input, None, Some(integration)).await?;
+    let (message, _) = store(deps, caller, chat_id, input, None, Some(integration)).await?;
     Ok(message)
 }
 
 async fn store(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     input: SendMessage,
@@ -118,12 +118,12 @@ async fn store(
     integration: Option<&str>,
 ) -> Result<(Message, bool), AppError> {
     let started = Instant::now();
-    files::check_count(&state.config().limits, &input.files)?;
-    content(state, &input.content)?;
-    let (chat, _) = access::membership(state, caller, chat_id).await?;
-    let sender = users::current(state, caller).await?;
+    files::check_count(&deps.config().limits, &input.files)?;
+    content(deps, &input.content)?;
+    let (chat, _) = access::membership(deps, caller, chat_id).await?;
+    let sender = users::current(deps, caller).await?;
 
-    let mut tx = db::begin(state.pool()).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     let thread_root_id = match input.reply_to {
         Some(reply_to) => Some(
             repo::threads::root_for_reply(&mut *tx, chat_id, reply_to)
@@ -154,12 +154,12 @@ async fn store(
     role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
     let Some(row) = sent.row else {
         drop(tx);
-        return replay(state, caller, chat_id, idempotency_key).await;
+        return replay(deps, caller, chat_id, idempotency_key).await;
     };
     let mentioned = mentions(&mut *tx, caller, &row.content).await?;
     repo::messages::insert_mentions(&mut *tx, chat_id, row.id, &mentioned).await?;
     let bot_joined =
-        assistant::join_if_mentioned(&mut tx, state, caller, &chat, &mut members, &mentioned)
+        assistant::join_if_mentioned(&mut tx, deps, caller, &chat, &mut members, &mentioned)
             .await?;
     repo::files::attach(&mut *tx, chat_id, row.id, &file_ids).await?;
     let mut data = payload(&row, chat.chat_type, sender.is_bot, mentioned.clone());
@@ -181,9 +181,9 @@ async fn store(
         threads::record_reply(&mut tx, caller, &ids(&members), root, &row, &mentioned).await?;
     }
     let attached = attached_files(&mut *tx, &data.files, row.id).await?;
-    events::commit_page_change(state, tx, chat_id).await?;
+    events::commit_page_change(deps, tx, chat_id).await?;
     if bot_joined {
-        access::forget_chat(state, chat_id).await;
+        access::forget_chat(deps, chat_id).await;
     }
     MessageMetrics::sent(chat.chat_type, started.elapsed());
     Ok((
@@ -207,13 +207,13 @@ async fn attached_files(
 
 /// The message an idempotency key already produced.
 async fn replay(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     idempotency_key: Option<&str>,
 ) -> Result<(Message, bool), AppError> {
     let key = idempotency_key.ok_or_else(|| AppError::internal("insert skipped without a key"))?;
-    let original = repo::messages::find_by_idempotency_key(state.pool(), caller.id, key)
+    let original = repo::messages::find_by_idempotency_key(deps.pool(), caller.id, key)
         .await?
         .ok_or_else(|| AppError::internal("idempotent message vanished"))?;
     if original.chat_id != chat_id {
@@ -222,7 +222,7 @@ async fn replay(
             "this Idempotency-Key was already used for another chat",
         ));
     }
-    let mut views = with_details(state, caller, vec![original]).await?;
+    let mut views = with_details(deps, caller, vec![original]).await?;
     let message = views
         .pop()
         .ok_or_else(|| AppError::internal("no message view"))?;
@@ -231,26 +231,26 @@ async fn replay(
 
 /// Adds mentions and reaction counts (as `viewer` sees them) to message rows.
 pub(crate) async fn with_details(
-    state: &AppState,
+    deps: &Deps,
     viewer: &CurrentUser,
     rows: Vec<MessageRow>,
 ) -> Result<Vec<Message>, AppError> {
     let ids: Vec<MessageId> = rows.iter().map(|row| row.id).collect();
     let mut mentions: HashMap<MessageId, Vec<UserId>> = HashMap::new();
-    for (message, user) in repo::messages::mentions_of(state.pool(), &ids).await? {
+    for (message, user) in repo::messages::mentions_of(deps.pool(), &ids).await? {
         mentions.entry(message).or_default().push(user);
     }
     let mut reactions: HashMap<MessageId, Vec<ReactionCount>> = HashMap::new();
-    for count in repo::reactions::counts(state.pool(), &ids, viewer.id).await? {
+    for count in repo::reactions::counts(deps.pool(), &ids, viewer.id).await? {
         reactions.entry(count.message_id).or_default().push(count);
     }
-    let threads: HashMap<MessageId, ThreadSummary> = repo::threads::summaries(state.pool(), &ids)
+    let threads: HashMap<MessageId, ThreadSummary> = repo::threads::summaries(deps.pool(), &ids)
         .await?
         .into_iter()
         .map(|summary| (summary.root_id, summary))
         .collect();
     let mut attached: HashMap<MessageId, Vec<FileInfo>> = HashMap::new();
-    for row in repo::files::of_messages(state.pool(), &ids).await? {
+    for row in repo::files::of_messages(deps.pool(), &ids).await? {
         attached
             .entry(row.message_id)
             .or_default()
@@ -293,16 +293,16 @@ async fn lock_own(
 /// Replaces the message's text; the text it replaces joins the message's history.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn edit(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     message_id: MessageId,
     text: String,
 ) -> Result<Message, AppError> {
-    content(state, &text)?;
-    let (chat, _) = access::membership(state, caller, chat_id).await?;
-    let sender = users::current(state, caller).await?;
-    let mut tx = db::begin(state.pool()).await?;
+    content(deps, &text)?;
+    let (chat, _) = access::membership(deps, caller, chat_id).await?;
+    let sender = users::current(deps, caller).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     let (previous, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
     let written_at = previous.edited_at.unwrap_or(previous.created_at);
     repo::edits::insert(&mut *tx, message_id, &previous.content, written_at).await?;
@@ -330,8 +330,8 @@ pub async fn edit(
         },
     )
     .await?;
-    events::commit_page_change(state, tx, chat_id).await?;
-    let mut views = with_details(state, caller, vec![row]).await?;
+    events::commit_page_change(deps, tx, chat_id).await?;
+    let mut views = with_details(deps, caller, vec![row]).await?;
     views
         .pop()
         .ok_or_else(|| AppError::internal("no message view"))
@@ -340,13 +340,13 @@ pub async fn edit(
 /// Deletes the message: its text, earlier versions, mentions and pin go with it.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn delete(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     message_id: MessageId,
 ) -> Result<(), AppError> {
-    access::membership(state, caller, chat_id).await?;
-    let mut tx = db::begin(state.pool()).await?;
+    access::membership(deps, caller, chat_id).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     let (row, recipients) = lock_own(&mut tx, caller, chat_id, message_id).await?;
     repo::messages::soft_delete(&mut *tx, message_id).await?;
     threads::record_reply_deleted(&mut tx, caller, &recipients, &row).await?;
@@ -367,6 +367,6 @@ pub async fn delete(
         },
     )
     .await?;
-    events::commit_page_change(state, tx, chat_id).await?;
+    events::commit_page_change(deps, tx, chat_id).await?;
     Ok(())
 }

@@ -7,13 +7,13 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::message::{Pin, Pins};
 use crate::repo;
 use crate::service::access::{self, ids};
 use crate::service::events::{self, Event};
 use crate::service::{messages, rules};
-use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PinChange {
@@ -26,14 +26,14 @@ pub enum PinChange {
 /// together.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn change(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     message_id: MessageId,
     change: PinChange,
 ) -> Result<(), AppError> {
-    access::membership(state, caller, chat_id).await?;
-    let mut tx = db::begin(state.pool()).await?;
+    access::membership(deps, caller, chat_id).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     let (chat, members, role) = access::lock_as_member(&mut tx, caller, chat_id).await?;
     rules::may_pin(chat.chat_type, role)?;
     repo::messages::find_live(&mut *tx, chat_id, message_id)
@@ -43,7 +43,7 @@ pub async fn change(
     type Pinning = fn(PinChanged) -> DomainEvent;
     let changed: Option<(Pinning, _)> = match change {
         PinChange::Pin => {
-            let max = state.config().limits.max_pins_per_chat;
+            let max = deps.config().limits.max_pins_per_chat;
             let pinned_at = repo::pins::insert(&mut *tx, chat_id, message_id, caller.id).await?;
             if pinned_at.is_some() && repo::pins::count(&mut *tx, chat_id).await? > max {
                 return Err(AppError::invalid(
@@ -75,25 +75,21 @@ pub async fn change(
         )
         .await?;
     }
-    events::commit(state, tx).await?;
+    events::commit(deps, tx).await?;
     Ok(())
 }
 
 /// The chat's pinned messages, the latest pinned first, for a member.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
-pub async fn list(
-    state: &AppState,
-    caller: &CurrentUser,
-    chat_id: ChatId,
-) -> Result<Pins, AppError> {
-    access::membership(state, caller, chat_id).await?;
-    let rows = repo::pins::of_chat(state.pool(), chat_id).await?;
+pub async fn list(deps: &Deps, caller: &CurrentUser, chat_id: ChatId) -> Result<Pins, AppError> {
+    access::membership(deps, caller, chat_id).await?;
+    let rows = repo::pins::of_chat(deps.pool(), chat_id).await?;
     let pinned: Vec<_> = rows
         .iter()
         .map(|row| (row.pinned_by, row.pinned_at))
         .collect();
     let views = messages::with_details(
-        state,
+        deps,
         caller,
         rows.into_iter().map(|row| row.message).collect(),
     )

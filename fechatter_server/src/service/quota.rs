@@ -7,9 +7,9 @@ use sqlx::PgConnection;
 
 use crate::auth::CurrentUser;
 use crate::config::FileSettings;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::repo;
-use crate::state::AppState;
 
 /// Bytes an upload may still add, and which quota bounds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,10 +53,9 @@ pub fn exceeded(settings: &FileSettings, quota: Quota) -> AppError {
 }
 
 /// The room the caller has for one more upload; 413 when there is none.
-pub async fn room_for(state: &AppState, caller: &CurrentUser) -> Result<Room, AppError> {
-    let (user, workspace) =
-        repo::files::usage(state.pool(), caller.id, caller.workspace_id).await?;
-    let settings = &state.config().files;
+pub async fn room_for(deps: &Deps, caller: &CurrentUser) -> Result<Room, AppError> {
+    let (user, workspace) = repo::files::usage(deps.pool(), caller.id, caller.workspace_id).await?;
+    let settings = &deps.config().files;
     let room = room(settings, user, workspace);
     if room.bytes == 0 {
         return Err(exceeded(settings, room.bound_by));
@@ -67,13 +66,13 @@ pub async fn room_for(state: &AppState, caller: &CurrentUser) -> Result<Room, Ap
 /// Checks, under the workspace's quota lock held until `tx` ends, that `size` more bytes fit.
 pub async fn reserve(
     tx: &mut PgConnection,
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     size: u64,
 ) -> Result<(), AppError> {
     repo::files::lock_quota(&mut *tx, caller.workspace_id).await?;
     let (user, workspace) = repo::files::usage(&mut *tx, caller.id, caller.workspace_id).await?;
-    let settings = &state.config().files;
+    let settings = &deps.config().files;
     let room = room(settings, user, workspace);
     if size > room.bytes {
         return Err(exceeded(settings, room.bound_by));

@@ -7,13 +7,13 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::message::ReadState;
 use crate::repo;
 use crate::service::access;
 use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
-use crate::state::AppState;
 
 const MAX_EMOJI_CHARS: usize = 32;
 
@@ -42,11 +42,11 @@ pub enum Reaction {
 /// 422 `too_many_reactions` when `emoji` would be one distinct emoji more than a message may carry.
 async fn room_for(
     tx: &mut sqlx::PgConnection,
-    state: &AppState,
+    deps: &Deps,
     message_id: MessageId,
     emoji: &str,
 ) -> Result<(), AppError> {
-    let max = state.config().limits.max_reactions_per_message;
+    let max = deps.config().limits.max_reactions_per_message;
     let (distinct, present) = repo::reactions::distinct(&mut *tx, message_id, emoji).await?;
     if !present && distinct >= max {
         return Err(AppError::invalid(
@@ -61,7 +61,7 @@ async fn room_for(
 /// Adding locks the message, so concurrent reactions cannot pass the distinct-emoji limit together.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn react(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     message_id: MessageId,
@@ -69,8 +69,8 @@ pub async fn react(
     change: Reaction,
 ) -> Result<(), AppError> {
     emoji(text)?;
-    access::membership(state, caller, chat_id).await?;
-    let mut tx = db::begin(state.pool()).await?;
+    access::membership(deps, caller, chat_id).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     let members = repo::members::roles(&mut *tx, chat_id).await?;
     role_in(&members, caller.id).ok_or(AppError::NotFound("chat"))?;
     let message = match change {
@@ -80,7 +80,7 @@ pub async fn react(
     message.ok_or(AppError::NotFound("message"))?;
     let (changed, kind): (bool, fn(ReactionChanged) -> DomainEvent) = match change {
         Reaction::Add => {
-            room_for(&mut tx, state, message_id, text).await?;
+            room_for(&mut tx, deps, message_id, text).await?;
             (
                 repo::reactions::insert(&mut *tx, message_id, caller.id, text).await?,
                 DomainEvent::MessageReactionAdded,
@@ -109,7 +109,7 @@ pub async fn react(
         )
         .await?;
     }
-    events::commit_page_change(state, tx, chat_id).await?;
+    events::commit_page_change(deps, tx, chat_id).await?;
     Ok(())
 }
 
@@ -117,13 +117,13 @@ pub async fn react(
 /// the reader alone, and only when the marker moved.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn mark_read(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     message_id: MessageId,
 ) -> Result<ReadState, AppError> {
-    access::membership(state, caller, chat_id).await?;
-    let mut tx = db::begin(state.pool()).await?;
+    access::membership(deps, caller, chat_id).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     if !repo::messages::exists_in_chat(&mut *tx, chat_id, message_id).await? {
         return Err(AppError::invalid(
             "unknown_message",
@@ -152,7 +152,7 @@ pub async fn mark_read(
         }
         None => repo::members::last_read(&mut *tx, chat_id, caller.id).await?,
     };
-    events::commit(state, tx).await?;
+    events::commit(deps, tx).await?;
     Ok(ReadState {
         chat_id,
         last_read_message_id: current,

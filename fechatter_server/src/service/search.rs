@@ -14,6 +14,7 @@ use fechatter_search::{
 use tracing::instrument;
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::page::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::models::search::{SearchCursor, SearchHit, SearchPage, SearchParams, SearchRow};
@@ -21,7 +22,6 @@ use crate::observability::metrics::SearchMetrics;
 use crate::repo;
 use crate::repo::search::SearchSql;
 use crate::service::{access, search_filters};
-use crate::state::AppState;
 
 /// The share of the score that vector similarity gets when hybrid ranking is on.
 const HYBRID_WEIGHT: f32 = 0.5;
@@ -94,7 +94,7 @@ struct Pattern<'a> {
 /// Removes the rows the index found by a text their message no longer has (edited since it was
 /// indexed, and the current text does not match).
 async fn drop_outdated(
-    state: &AppState,
+    deps: &Deps,
     rows: &mut Vec<SearchRow>,
     pattern: Pattern<'_>,
 ) -> Result<(), AppError> {
@@ -107,7 +107,7 @@ async fn drop_outdated(
         return Ok(());
     }
     let matching: HashSet<MessageId> = repo::search::still_matching(
-        state.pool(),
+        deps.pool(),
         &ids,
         &folded,
         pattern.tsquery,
@@ -124,16 +124,16 @@ async fn drop_outdated(
 /// member) that pass the query's operators, keyset-paged by (score, message id).
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn search(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     params: SearchParams,
 ) -> Result<SearchPage, AppError> {
     let request = validate(params)?;
     if let Some(chat_id) = request.chat_id {
-        access::membership(state, caller, chat_id).await?;
+        access::membership(deps, caller, chat_id).await?;
     }
-    let filters = search_filters::resolve(state, caller, &request.filters).await?;
-    let settings = state.config().search;
+    let filters = search_filters::resolve(deps, caller, &request.filters).await?;
+    let settings = deps.config().search;
     let tsquery = request.query.tsquery(Combine::All);
     let like_patterns = request.query.like_patterns();
     let pattern = Pattern {
@@ -146,7 +146,7 @@ pub async fn search(
         (settings.hybrid && has_terms).then(|| settings.embedder.embed(&request.query.text()));
     let model = settings.embedder.model();
     let rows = repo::search::search(
-        state.pool(),
+        deps.pool(),
         SearchSql {
             caller: caller.id,
             workspace_id: caller.workspace_id,
@@ -176,7 +176,7 @@ pub async fn search(
         ),
         _ => None,
     };
-    drop_outdated(state, &mut rows, pattern).await?;
+    drop_outdated(deps, &mut rows, pattern).await?;
     let items: Vec<SearchHit> = rows
         .into_iter()
         .map(|row| hit(row, &request.query))

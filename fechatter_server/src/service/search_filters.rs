@@ -6,10 +6,10 @@ use fechatter_events::{ChatId, UserId};
 use fechatter_search::Filters;
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::repo;
 use crate::repo::search::SqlFilters;
-use crate::state::AppState;
 
 /// Filters with ids in place of handles and names.
 #[derive(Debug, Clone, Default)]
@@ -41,7 +41,7 @@ fn unknown(what: &str, missing: &[&String]) -> AppError {
 }
 
 pub async fn resolve(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     filters: &Filters,
 ) -> Result<Resolved, AppError> {
@@ -49,7 +49,7 @@ pub async fn resolve(
         None
     } else {
         let found =
-            repo::search::users_by_handle(state.pool(), caller.workspace_id, &filters.from).await?;
+            repo::search::users_by_handle(deps.pool(), caller.workspace_id, &filters.from).await?;
         let missing: Vec<&String> = filters
             .from
             .iter()
@@ -63,7 +63,7 @@ pub async fn resolve(
     let chats = if filters.chats.is_empty() {
         None
     } else {
-        let named = repo::search::named_chats(state.pool(), caller.id).await?;
+        let named = repo::search::named_chats(deps.pool(), caller.id).await?;
         let mut ids = Vec::new();
         let mut missing = Vec::new();
         for wanted in &filters.chats {

@@ -3,22 +3,27 @@
 //! invalidation announcement (so every fechatter instance drops its cached session), in the
 //! transaction of the change that ends the session.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::FromRef;
 use chrono::Utc;
 use fechatter_events::Event as DomainEvent;
 use fechatter_events::payload::{RevocationReason, SessionRevoked};
 use fechatter_events::{UserId, WorkspaceId};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::auth::SigninThrottle;
+use crate::config::AuthSettings;
+use crate::db::Migrated;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::repo;
 use crate::repo::invalidations::Stale;
 use crate::repo::sessions::SessionState;
 use crate::service::events::{self, Event};
-use crate::state::AppState;
 
 /// Whose session it is.
 #[derive(Debug, Clone, Copy)]
@@ -66,9 +71,8 @@ pub async fn announce(
 
 /// After the commit: this instance refuses the session's tokens at once; the others follow when
 /// the announcement reaches them.
-pub async fn forget(state: &AppState, session: Uuid, user: UserId) {
-    state
-        .caches()
+pub async fn forget(deps: &Deps, session: Uuid, user: UserId) {
+    deps.caches()
         .sessions
         .insert(
             session,
@@ -82,19 +86,28 @@ pub async fn forget(state: &AppState, session: Uuid, user: UserId) {
 }
 
 /// Deletes ended sessions and expired refresh tokens every `prune_interval` until shutdown.
-pub async fn prune_periodically(state: AppState, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(state.config().auth.prune_interval);
+pub async fn prune_periodically<S>(state: S, shutdown: CancellationToken)
+where
+    Deps: FromRef<S>,
+    Arc<SigninThrottle>: FromRef<S>,
+    Migrated: FromRef<S>,
+{
+    let deps = Deps::from_ref(&state);
+    let throttle = Arc::<SigninThrottle>::from_ref(&state);
+    let migrated = Migrated::from_ref(&state);
+    let settings = &deps.config().auth;
+    let mut tick = tokio::time::interval(settings.prune_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        state.signin_throttle().sweep();
-        if !state.is_migrated() {
+        throttle.sweep();
+        if !migrated.is_set() {
             continue;
         }
-        match prune(&state).await {
+        match prune(deps.pool(), settings).await {
             Ok((sessions, tokens)) if sessions + tokens > 0 => {
                 tracing::info!(sessions, refresh_tokens = tokens, "pruned ended sessions");
             }
@@ -109,14 +122,13 @@ const REVOKED_SESSIONS_KEPT: Duration = Duration::from_secs(24 * 3600);
 
 /// Deletes sessions past their lifetime or revoked a day ago, and expired refresh tokens; how many
 /// of each.
-pub async fn prune(state: &AppState) -> Result<(u64, u64), AppError> {
-    let settings = &state.config().auth;
+pub async fn prune(pool: &PgPool, settings: &AuthSettings) -> Result<(u64, u64), AppError> {
     let lifetime =
         chrono::Duration::from_std(settings.session_lifetime).map_err(AppError::internal)?;
     let kept = chrono::Duration::from_std(REVOKED_SESSIONS_KEPT.max(settings.tokens.ttl()))
         .map_err(AppError::internal)?;
     let now = Utc::now();
-    let sessions = repo::sessions::prune(state.pool(), now - lifetime, now - kept).await?;
-    let tokens = repo::sessions::prune_refresh_tokens(state.pool()).await?;
+    let sessions = repo::sessions::prune(pool, now - lifetime, now - kept).await?;
+    let tokens = repo::sessions::prune_refresh_tokens(pool).await?;
     Ok((sessions, tokens))
 }

@@ -5,8 +5,9 @@ use fechatter_events::WorkspaceId;
 use fechatter_events::payload::UserSignedUp;
 use tracing::instrument;
 
-use crate::auth::secrets;
+use crate::auth::{Passwords, secrets};
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::Role;
 use crate::models::auth::{AuthTokens, SignupRequest};
@@ -16,7 +17,6 @@ use crate::repo::users::NewUser;
 use crate::service::auth::{MAX_PASSWORD_CHARS, open_session};
 use crate::service::events::{self, Event};
 use crate::service::handles;
-use crate::state::AppState;
 
 const MIN_PASSWORD_CHARS: usize = 8;
 /// How often sign-up retries when a derived handle was taken by a concurrent sign-up.
@@ -67,7 +67,11 @@ enum Destination {
 }
 
 #[instrument(skip_all, fields(invite = input.invite_code.is_some()))]
-pub async fn signup(state: &AppState, input: SignupRequest) -> Result<AuthTokens, AppError> {
+pub async fn signup(
+    deps: &Deps,
+    passwords: &Passwords,
+    input: SignupRequest,
+) -> Result<AuthTokens, AppError> {
     let fullname = text_field(&input.fullname, "fullname", 64)?;
     let email = email(&input.email)?;
     password(&input.password)?;
@@ -96,7 +100,7 @@ pub async fn signup(state: &AppState, input: SignupRequest) -> Result<AuthTokens
             ));
         }
     };
-    let password_hash = state.passwords().hash(input.password).await?;
+    let password_hash = passwords.hash(input.password).await?;
     let new = Signup {
         fullname: &fullname,
         email: &email,
@@ -106,7 +110,7 @@ pub async fn signup(state: &AppState, input: SignupRequest) -> Result<AuthTokens
     };
     let mut attempt = 1;
     loop {
-        match signup_once(state, &new).await {
+        match signup_once(deps, &new).await {
             Err(AppError::Conflict {
                 code: "handle_taken",
                 ..
@@ -130,8 +134,8 @@ struct Signup<'a> {
     destination: &'a Destination,
 }
 
-async fn signup_once(state: &AppState, new: &Signup<'_>) -> Result<AuthTokens, AppError> {
-    let mut tx = db::begin(state.pool()).await?;
+async fn signup_once(deps: &Deps, new: &Signup<'_>) -> Result<AuthTokens, AppError> {
+    let mut tx = db::begin(deps.pool()).await?;
     let (workspace_id, role): (WorkspaceId, Role) = match new.destination {
         Destination::Invite(code) => {
             let workspace = repo::invites::redeem(&mut *tx, &secrets::hash(code))
@@ -178,7 +182,7 @@ async fn signup_once(state: &AppState, new: &Signup<'_>) -> Result<AuthTokens, A
         }
         _ => AppError::from(err),
     })?;
-    let tokens = open_session(state, &mut tx, user).await?;
+    let tokens = open_session(deps, &mut tx, user).await?;
     let user = &tokens.user;
     events::record(
         &mut *tx,
@@ -196,6 +200,6 @@ async fn signup_once(state: &AppState, new: &Signup<'_>) -> Result<AuthTokens, A
         },
     )
     .await?;
-    events::commit(state, tx).await?;
+    events::commit(deps, tx).await?;
     Ok(tokens)
 }

@@ -9,11 +9,11 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::user::{SetStatus, UserStatus};
 use crate::repo;
 use crate::service::events::{self, Event};
-use crate::state::AppState;
 
 pub const MAX_TEXT_CHARS: usize = 100;
 
@@ -77,22 +77,22 @@ async fn announce(
 /// Sets the caller's status and tells the workspace.
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn set(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     input: SetStatus,
 ) -> Result<UserStatus, AppError> {
     let status = validate(input)?;
-    let mut tx = db::begin(state.pool()).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     repo::statuses::upsert(&mut *tx, caller.id, &status).await?;
     announce(&mut tx, caller, &status).await?;
-    events::commit(state, tx).await?;
+    events::commit(deps, tx).await?;
     Ok(status)
 }
 
 /// Clears the caller's status; the workspace hears of it only if one was in force.
 #[instrument(skip_all, fields(user = %caller.id))]
-pub async fn clear(state: &AppState, caller: &CurrentUser) -> Result<(), AppError> {
-    let mut tx = db::begin(state.pool()).await?;
+pub async fn clear(deps: &Deps, caller: &CurrentUser) -> Result<(), AppError> {
+    let mut tx = db::begin(deps.pool()).await?;
     if repo::statuses::delete(&mut *tx, caller.id).await? {
         let cleared = UserStatus {
             availability: Availability::Active,
@@ -101,7 +101,7 @@ pub async fn clear(state: &AppState, caller: &CurrentUser) -> Result<(), AppErro
         };
         announce(&mut tx, caller, &cleared).await?;
     }
-    events::commit(state, tx).await?;
+    events::commit(deps, tx).await?;
     Ok(())
 }
 

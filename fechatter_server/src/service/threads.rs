@@ -11,6 +11,7 @@ use tracing::instrument;
 
 use crate::auth::CurrentUser;
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::message::MessageRow;
 use crate::models::thread::{
@@ -21,7 +22,6 @@ use crate::repo;
 use crate::service::access;
 use crate::service::events::{self, Event};
 use crate::service::messages;
-use crate::state::AppState;
 
 /// Those of `users` who are members of the chat: only they may follow or hear of a thread.
 fn members_among(members: &[UserId], users: impl IntoIterator<Item = UserId>) -> Vec<UserId> {
@@ -133,30 +133,28 @@ async fn record_updated(
 /// follow state and a page of replies, for a member.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn page(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     message_id: MessageId,
     page: PageRequest,
 ) -> Result<Thread, AppError> {
-    access::membership(state, caller, chat_id).await?;
-    let root_id = repo::threads::root_for_reply(state.pool(), chat_id, message_id)
+    access::membership(deps, caller, chat_id).await?;
+    let root_id = repo::threads::root_for_reply(deps.pool(), chat_id, message_id)
         .await?
         .ok_or(AppError::NotFound("message"))?;
-    let root = repo::messages::find_live(state.pool(), chat_id, root_id).await?;
-    let summary = repo::threads::summaries(state.pool(), &[root_id])
+    let root = repo::messages::find_live(deps.pool(), chat_id, root_id).await?;
+    let summary = repo::threads::summaries(deps.pool(), &[root_id])
         .await?
         .pop();
-    let read = repo::threads::read_state(state.pool(), root_id, caller.id).await?;
-    let rows = repo::threads::replies(state.pool(), root_id, page).await?;
+    let read = repo::threads::read_state(deps.pool(), root_id, caller.id).await?;
+    let rows = repo::threads::replies(deps.pool(), root_id, page).await?;
     let replies = Page::from_rows(rows, page, |row| row.id.0);
     let root = match root {
-        Some(row) => messages::with_details(state, caller, vec![row])
-            .await?
-            .pop(),
+        Some(row) => messages::with_details(deps, caller, vec![row]).await?.pop(),
         None => None,
     };
-    let items = messages::with_details(state, caller, replies.items).await?;
+    let items = messages::with_details(deps, caller, replies.items).await?;
     Ok(Thread {
         chat_id,
         root_id,
@@ -174,15 +172,15 @@ pub async fn page(
 /// The threads the caller follows in their chats, the latest reply first, with unread counts.
 #[instrument(skip_all, fields(user = %caller.id))]
 pub async fn followed(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     page: PageRequest,
 ) -> Result<FollowedThreads, AppError> {
-    let rows = repo::threads::followed(state.pool(), caller.id, page).await?;
+    let rows = repo::threads::followed(deps.pool(), caller.id, page).await?;
     let page = Page::from_rows(rows, page, |row| row.last_reply_id.0);
     let root_ids: Vec<MessageId> = page.items.iter().map(|row| row.root_id).collect();
-    let roots = repo::threads::live_roots(state.pool(), &root_ids).await?;
-    let mut roots: HashMap<MessageId, _> = messages::with_details(state, caller, roots)
+    let roots = repo::threads::live_roots(deps.pool(), &root_ids).await?;
+    let mut roots: HashMap<MessageId, _> = messages::with_details(deps, caller, roots)
         .await?
         .into_iter()
         .map(|message| (message.id, message))
@@ -211,24 +209,24 @@ pub async fn followed(
 /// the caller's own sessions when the marker moved.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, message = %message_id))]
 pub async fn mark_read(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     message_id: MessageId,
     reply_id: MessageId,
 ) -> Result<ThreadReadState, AppError> {
-    access::membership(state, caller, chat_id).await?;
-    let root_id = repo::threads::root_for_reply(state.pool(), chat_id, message_id)
+    access::membership(deps, caller, chat_id).await?;
+    let root_id = repo::threads::root_for_reply(deps.pool(), chat_id, message_id)
         .await?
         .ok_or(AppError::NotFound("message"))?;
-    let reply_root = repo::threads::root_for_reply(state.pool(), chat_id, reply_id).await?;
+    let reply_root = repo::threads::root_for_reply(deps.pool(), chat_id, reply_id).await?;
     if reply_id == root_id || reply_root != Some(root_id) {
         return Err(AppError::invalid(
             "not_in_thread",
             "message_id is not a reply of this thread",
         ));
     }
-    let mut tx = db::begin(state.pool()).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     if repo::threads::read_state(&mut *tx, root_id, caller.id)
         .await?
         .is_none()
@@ -262,7 +260,7 @@ pub async fn mark_read(
         repo::threads::read_state(&mut *tx, root_id, caller.id)
             .await?
             .unwrap_or((None, 0));
-    events::commit(state, tx).await?;
+    events::commit(deps, tx).await?;
     Ok(ThreadReadState {
         chat_id,
         root_id,

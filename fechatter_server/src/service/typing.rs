@@ -11,9 +11,9 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tracing::instrument;
 
 use crate::auth::CurrentUser;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::service::access;
-use crate::state::AppState;
 
 /// One signal per user and chat per interval; a zero interval turns the throttle off.
 pub struct TypingThrottle {
@@ -51,12 +51,14 @@ impl TypingThrottle {
 /// Publishes that `caller` is typing in `chat_id`; false when the throttle dropped it.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn signal(
-    state: &AppState,
+    deps: &Deps,
+    throttle: &TypingThrottle,
+    nats: &async_nats::Client,
     caller: &CurrentUser,
     chat_id: ChatId,
 ) -> Result<bool, AppError> {
-    let (chat, _) = access::membership(state, caller, chat_id).await?;
-    if !state.typing().allows(caller.id, chat_id) {
+    let (chat, _) = access::membership(deps, caller, chat_id).await?;
+    if !throttle.allows(caller.id, chat_id) {
         return Ok(false);
     }
     let signal = Typing {
@@ -72,10 +74,8 @@ pub async fn signal(
         occurred_at: chrono::Utc::now(),
     };
     let payload = serde_json::to_vec(&signal).map_err(AppError::internal)?;
-    let subject = state.event_bus().ephemeral_subject(EphemeralKind::Typing);
-    state
-        .nats()
-        .publish(subject, payload.into())
+    let subject = deps.event_bus().ephemeral_subject(EphemeralKind::Typing);
+    nats.publish(subject, payload.into())
         .await
         .map_err(|err| AppError::DependencyUnavailable(format!("NATS: {err}")))?;
     Ok(true)

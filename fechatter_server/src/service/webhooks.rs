@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::auth::{CurrentUser, secrets};
 use crate::db;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::webhook::{
     CreateIncomingWebhook, CreateOutgoingWebhook, CreatedIncomingWebhook, CreatedOutgoingWebhook,
@@ -14,10 +15,10 @@ use crate::models::webhook::{
 };
 use crate::models::{Page, PageRequest, Role};
 use crate::observability::metrics::WebhookMetrics;
+use crate::rate_limit::RateLimiters;
 use crate::repo;
 use crate::repo::webhooks::Direction;
 use crate::service::{access, messages};
-use crate::state::AppState;
 use crate::webhooks::url_policy::{self, UrlRefused};
 
 const MAX_NAME_CHARS: usize = 64;
@@ -35,25 +36,21 @@ fn may_manage(role: Role) -> Result<(), AppError> {
 }
 
 /// Checks the caller may manage the chat's webhooks (404 for non-members, 403 for members).
-async fn as_manager(
-    state: &AppState,
-    caller: &CurrentUser,
-    chat_id: ChatId,
-) -> Result<(), AppError> {
-    let (_, role) = access::membership(state, caller, chat_id).await?;
+async fn as_manager(deps: &Deps, caller: &CurrentUser, chat_id: ChatId) -> Result<(), AppError> {
+    let (_, role) = access::membership(deps, caller, chat_id).await?;
     may_manage(role)
 }
 
 /// In a transaction holding the chat's lock: the caller manages it and it has room for a webhook.
 async fn room_for_one(
     tx: &mut sqlx::PgConnection,
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
 ) -> Result<(), AppError> {
     let (_, _, role) = access::lock_as_member(tx, caller, chat_id).await?;
     may_manage(role)?;
-    let max = state.config().webhooks.max_per_chat;
+    let max = deps.config().webhooks.max_per_chat;
     if repo::webhooks::count_active(&mut *tx, chat_id).await? >= max {
         return Err(AppError::invalid(
             "too_many_webhooks",
@@ -65,7 +62,7 @@ async fn room_for_one(
 
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn create_incoming(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     input: CreateIncomingWebhook,
@@ -77,10 +74,10 @@ pub async fn create_incoming(
             format!("a webhook's name has 1 to {MAX_NAME_CHARS} characters"),
         ));
     }
-    as_manager(state, caller, chat_id).await?;
+    as_manager(deps, caller, chat_id).await?;
     let token = secrets::generate(32);
-    let mut tx = db::begin(state.pool()).await?;
-    room_for_one(&mut tx, state, caller, chat_id).await?;
+    let mut tx = db::begin(deps.pool()).await?;
+    room_for_one(&mut tx, deps, caller, chat_id).await?;
     let webhook =
         repo::webhooks::insert_incoming(&mut *tx, chat_id, name, &secrets::hash(&token), caller.id)
             .await?;
@@ -94,26 +91,26 @@ pub async fn create_incoming(
 
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn list_incoming(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
 ) -> Result<IncomingWebhooks, AppError> {
-    as_manager(state, caller, chat_id).await?;
+    as_manager(deps, caller, chat_id).await?;
     Ok(IncomingWebhooks {
-        items: repo::webhooks::incoming_of_chat(state.pool(), chat_id).await?,
+        items: repo::webhooks::incoming_of_chat(deps.pool(), chat_id).await?,
     })
 }
 
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, webhook = id))]
 pub async fn revoke(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     direction: Direction,
     id: i64,
 ) -> Result<(), AppError> {
-    as_manager(state, caller, chat_id).await?;
-    let mut tx = db::begin(state.pool()).await?;
+    as_manager(deps, caller, chat_id).await?;
+    let mut tx = db::begin(deps.pool()).await?;
     if !repo::webhooks::revoke(&mut *tx, direction, chat_id, id).await? {
         return Err(AppError::NotFound("webhook"));
     }
@@ -128,17 +125,18 @@ pub async fn revoke(
 /// name of the webhook's creator while they are a member of it, rate limited per webhook.
 #[instrument(skip_all)]
 pub async fn post(
-    state: &AppState,
+    deps: &Deps,
+    limiters: &RateLimiters,
     token: &str,
     input: HookMessage,
 ) -> Result<HookPosted, AppError> {
     if token.len() > MAX_TOKEN_CHARS {
         return Err(AppError::NotFound("webhook"));
     }
-    let hook = repo::webhooks::incoming_by_token(state.pool(), &secrets::hash(token))
+    let hook = repo::webhooks::incoming_by_token(deps.pool(), &secrets::hash(token))
         .await?
         .ok_or(AppError::NotFound("webhook"))?;
-    state.limiters().check_webhook(hook.id)?;
+    limiters.check_webhook(hook.id)?;
     let creator = CurrentUser {
         id: hook.created_by,
         workspace_id: hook.workspace_id,
@@ -146,7 +144,7 @@ pub async fn post(
         expires_at: i64::MAX,
     };
     let message =
-        messages::send_as_integration(state, &creator, hook.chat_id, input.content, &hook.name)
+        messages::send_as_integration(deps, &creator, hook.chat_id, input.content, &hook.name)
             .await
             .map_err(|err| match err {
                 // The creator left the chat or the workspace: the webhook posts nowhere.
@@ -170,19 +168,19 @@ fn refused(refused: UrlRefused) -> AppError {
 
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn create_outgoing(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     input: CreateOutgoingWebhook,
 ) -> Result<CreatedOutgoingWebhook, AppError> {
-    as_manager(state, caller, chat_id).await?;
+    as_manager(deps, caller, chat_id).await?;
     let url = url_policy::parse(input.url.trim()).map_err(refused)?;
-    url_policy::resolve(&url, state.config().webhooks.allow_private_addresses)
+    url_policy::resolve(&url, deps.config().webhooks.allow_private_addresses)
         .await
         .map_err(refused)?;
     let secret = secrets::generate(32);
-    let mut tx = db::begin(state.pool()).await?;
-    room_for_one(&mut tx, state, caller, chat_id).await?;
+    let mut tx = db::begin(deps.pool()).await?;
+    room_for_one(&mut tx, deps, caller, chat_id).await?;
     let webhook =
         repo::webhooks::insert_outgoing(&mut *tx, chat_id, url.as_str(), &secret, caller.id)
             .await?;
@@ -192,29 +190,29 @@ pub async fn create_outgoing(
 
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id))]
 pub async fn list_outgoing(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
 ) -> Result<OutgoingWebhooks, AppError> {
-    as_manager(state, caller, chat_id).await?;
+    as_manager(deps, caller, chat_id).await?;
     Ok(OutgoingWebhooks {
-        items: repo::webhooks::outgoing_of_chat(state.pool(), chat_id).await?,
+        items: repo::webhooks::outgoing_of_chat(deps.pool(), chat_id).await?,
     })
 }
 
 /// A page of an outgoing webhook's delivery log (revoked webhooks' too), newest first.
 #[instrument(skip_all, fields(user = %caller.id, chat = %chat_id, webhook = id))]
 pub async fn deliveries(
-    state: &AppState,
+    deps: &Deps,
     caller: &CurrentUser,
     chat_id: ChatId,
     id: i64,
     page: PageRequest,
 ) -> Result<Page<Delivery>, AppError> {
-    as_manager(state, caller, chat_id).await?;
-    if !repo::webhooks::outgoing_exists(state.pool(), chat_id, id).await? {
+    as_manager(deps, caller, chat_id).await?;
+    if !repo::webhooks::outgoing_exists(deps.pool(), chat_id, id).await? {
         return Err(AppError::NotFound("webhook"));
     }
-    let rows = repo::webhook_deliveries::page(state.pool(), id, page).await?;
+    let rows = repo::webhook_deliveries::page(deps.pool(), id, page).await?;
     Ok(Page::from_rows(rows, page, |row| row.id))
 }

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::observability::metrics::{Direction, WebSocketMetrics};
-use crate::state::AppState;
+use crate::ws::Context;
 use crate::ws::close::{self, Closer, NORMAL, SIGNED_OUT, SILENT, TOKEN_EXPIRED, TOO_SLOW};
 use crate::ws::{commands, protocol};
 
@@ -39,9 +39,9 @@ impl Drop for Open {
 
 /// Serves an upgraded socket until the client leaves, is cut off, its token expires or its
 /// session is revoked.
-pub async fn serve(state: AppState, socket: WebSocket, caller: CurrentUser, live: LiveConnection) {
+pub async fn serve(ctx: Context, socket: WebSocket, caller: CurrentUser, live: LiveConnection) {
     let _open = Open::new();
-    let settings = state.config().websocket;
+    let settings = ctx.deps.config().websocket;
     let (replies, queued) = mpsc::channel(settings.buffer);
     let closer = Closer::default();
     let (sink, stream) = socket.split();
@@ -55,7 +55,7 @@ pub async fn serve(state: AppState, socket: WebSocket, caller: CurrentUser, live
         settings.ping_interval,
         settings.write_timeout,
     ));
-    read(&state, stream, &caller, &replies, &closer).await;
+    read(&ctx, stream, &caller, &replies, &closer).await;
     closer.close(NORMAL);
     let _ = writer.await;
 }
@@ -141,13 +141,13 @@ fn expiry(caller: &CurrentUser) -> Instant {
 /// Reads frames and answers commands until the socket ends. Any frame (a pong included) proves the
 /// client alive; silence for two ping intervals ends the socket.
 async fn read(
-    state: &AppState,
+    ctx: &Context,
     mut stream: SplitStream<WebSocket>,
     caller: &CurrentUser,
     replies: &mpsc::Sender<Utf8Bytes>,
     closer: &Closer,
 ) {
-    let silence = state.config().websocket.ping_interval * 2;
+    let silence = ctx.deps.config().websocket.ping_interval * 2;
     let expires = expiry(caller);
     loop {
         let next = tokio::select! {
@@ -163,10 +163,10 @@ async fn read(
         let reply = match message {
             Message::Text(text) => {
                 WebSocketMetrics::frame(Direction::In);
-                if let Err(AppError::SessionRevoked) = caller.ensure_signed_in(state).await {
+                if let Err(AppError::SessionRevoked) = caller.ensure_signed_in(&ctx.deps).await {
                     return closer.close(SIGNED_OUT);
                 }
-                commands::run(state, caller, text.as_str()).await
+                commands::run(ctx, caller, text.as_str()).await
             }
             Message::Binary(_) => {
                 WebSocketMetrics::frame(Direction::In);

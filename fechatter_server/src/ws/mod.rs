@@ -6,7 +6,6 @@ mod commands;
 mod connection;
 pub mod protocol;
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,25 +13,36 @@ use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::response::Response;
-use fechatter_events::{ChatId, EventBus, UserId};
+use fechatter_events::EventBus;
 use fechatter_push::{HubLimits, Opening, PushCore, PushSettings, Refused, ReplayLimits, Resume};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
 pub use commands::ROUTE;
 
 use crate::auth::CurrentUser;
 use crate::config::WebSocketSettings;
+use crate::deps::Deps;
 use crate::error::AppError;
 use crate::observability::metrics::WebSocketPushRecorder;
-use crate::state::AppState;
+use crate::rate_limit::RateLimiters;
+use crate::service::typing::TypingThrottle;
+
+/// What a socket uses: the use cases' dependencies, this instance's sockets, the rate limits it
+/// shares with HTTP, and NATS for the typing signals.
+#[derive(Clone)]
+pub struct Context {
+    pub deps: Deps,
+    pub sockets: Arc<WebSockets>,
+    pub limiters: Arc<RateLimiters>,
+    pub nats: async_nats::Client,
+}
 
 /// The sockets of this instance (the push core, shared with notify_server's SSE) and the typing
 /// throttle.
 pub struct WebSockets {
     push: Arc<PushCore>,
-    /// One typing signal per user and chat per interval; `None` when the throttle is off.
-    typing: Option<DefaultKeyedRateLimiter<(UserId, ChatId)>>,
+    /// Typing signals sent over sockets, throttled apart from those sent over HTTP.
+    typing: TypingThrottle,
 }
 
 impl std::fmt::Debug for WebSockets {
@@ -48,8 +58,6 @@ impl WebSockets {
         settings: &WebSocketSettings,
         access_token_ttl: Duration,
     ) -> Self {
-        let typing = Quota::with_period(settings.typing_throttle)
-            .map(|quota| RateLimiter::keyed(quota.allow_burst(NonZeroU32::MIN)));
         let push = PushSettings {
             hub: HubLimits {
                 buffer: settings.buffer,
@@ -70,7 +78,7 @@ impl WebSockets {
         };
         Self {
             push: PushCore::new(nats, bus, push, Arc::new(WebSocketPushRecorder)),
-            typing,
+            typing: TypingThrottle::new(settings.typing_throttle),
         }
     }
 
@@ -79,18 +87,13 @@ impl WebSockets {
         &self.push
     }
 
-    fn typing_allowed(&self, user: UserId, chat: ChatId) -> bool {
-        self.typing
-            .as_ref()
-            .is_none_or(|limiter| limiter.check_key(&(user, chat)).is_ok())
+    fn typing(&self) -> &TypingThrottle {
+        &self.typing
     }
 
     /// Forgets throttle entries that have lapsed.
     pub fn sweep(&self) {
-        if let Some(limiter) = &self.typing {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
-        }
+        self.typing.sweep();
     }
 }
 
@@ -125,7 +128,7 @@ pub struct ResumeQuery {
         crate::openapi::responses::Unauthenticated,
         crate::openapi::responses::ServerErrors))]
 pub async fn connect(
-    State(state): State<AppState>,
+    State(ctx): State<Context>,
     caller: CurrentUser,
     fechatter_http::Query(resume): fechatter_http::Query<ResumeQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -134,8 +137,8 @@ pub async fn connect(
         AppError::bad_request("websocket_upgrade_required", rejection.body_text())
     })?;
     let left = u64::try_from(caller.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
-    let live = state
-        .sockets()
+    let live = ctx
+        .sockets
         .push()
         .open(Opening {
             user: caller.id,
@@ -151,10 +154,10 @@ pub async fn connect(
                 AppError::DependencyUnavailable(refused.to_string())
             }
         })?;
-    let settings = state.config().websocket;
+    let settings = ctx.deps.config().websocket;
     Ok(upgrade
         .max_message_size(settings.max_message_bytes)
         .max_frame_size(settings.max_message_bytes)
         .on_failed_upgrade(|err| tracing::debug!(error = %err, "websocket upgrade failed"))
-        .on_upgrade(move |socket| connection::serve(state, socket, caller, live)))
+        .on_upgrade(move |socket| connection::serve(ctx, socket, caller, live)))
 }

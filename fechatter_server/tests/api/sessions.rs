@@ -322,9 +322,10 @@ async fn a_session_past_its_lifetime_can_be_neither_refreshed_nor_used_and_is_pr
     .await
     .unwrap_or_else(|err| panic!("{err}"));
 
-    let (sessions, tokens) = fechatter_server::service::sessions::prune(&app.state)
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (sessions, tokens) =
+        fechatter_server::service::sessions::prune(app.state.pool(), &app.state.config().auth)
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
     assert_eq!((sessions, tokens), (2, 1));
     let left: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM sessions ORDER BY id")
         .fetch_all(&app.pool)
