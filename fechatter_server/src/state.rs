@@ -1,4 +1,6 @@
-//! The state shared by every handler and background task.
+//! The composition root: builds every component once and hands each handler, extractor and task
+//! the pieces it takes (axum substates, `FromRef`). Only this module, `routes`, `startup` and the
+//! crate root name `AppState`.
 
 use std::sync::Arc;
 use std::time::Duration;
