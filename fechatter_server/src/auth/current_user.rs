@@ -52,6 +52,10 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        // A rate-limited route authenticated the caller already (`crate::rate_limit::admit`).
+        if let Some(user) = parts.extensions.get::<Self>() {
+            return Ok(*user);
+        }
         // Browsers cannot set headers on a WebSocket: that route alone takes `?access_token=`.
         let token = if parts.uri.path() == crate::ws::ROUTE {
             bearer_token_or_query(&parts.headers, parts.uri.query())?

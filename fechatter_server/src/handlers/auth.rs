@@ -8,10 +8,7 @@ use crate::extract::JsonObject;
 use crate::models::auth::{
     AuthTokens, Invite, InviteRequest, RefreshRequest, SigninRequest, SignupRequest,
 };
-use crate::openapi::responses::{
-    BadJson, ErrorBody, Forbidden, RateLimited, ServerErrors, Unauthenticated,
-};
-use crate::rate_limit::{IpLimited, LimitedUser, limits};
+use crate::openapi::responses::{BadJson, ErrorBody, Forbidden, ServerErrors, Unauthenticated};
 use crate::service;
 use crate::state::AppState;
 
@@ -33,10 +30,9 @@ pub fn no_store<T>(body: T) -> NoStore<T> {
         (status = 201, description = "Signed up: the owner of a new workspace, or a member of the invite's", body = AuthTokens,
             headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 409, description = "The email is taken", body = ErrorBody),
-        BadJson, RateLimited, ServerErrors))]
+        BadJson, ServerErrors))]
 pub async fn signup(
     State(state): State<AppState>,
-    _: IpLimited<limits::Signup>,
     JsonObject(input): JsonObject<SignupRequest>,
 ) -> Result<(StatusCode, NoStore<AuthTokens>), AppError> {
     let tokens = service::signup::signup(&state, input).await?;
@@ -53,7 +49,6 @@ pub async fn signup(
         BadJson, ServerErrors))]
 pub async fn signin(
     State(state): State<AppState>,
-    _: IpLimited<limits::Signin>,
     JsonObject(input): JsonObject<SigninRequest>,
 ) -> Result<NoStore<AuthTokens>, AppError> {
     Ok(no_store(service::auth::signin(&state, input).await?))
@@ -64,10 +59,9 @@ pub async fn signin(
         (status = 200, description = "A new access token and the next refresh token (the given one is spent)", body = AuthTokens,
             headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 401, description = "The refresh token is unknown, expired or already used (`refresh_token_reused` revokes its session), or its session has ended (`session_revoked`, `session_expired`: past `FECHATTER_SESSION_LIFETIME_DAYS`)", body = ErrorBody),
-        BadJson, RateLimited, ServerErrors))]
+        BadJson, ServerErrors))]
 pub async fn refresh(
     State(state): State<AppState>,
-    _: IpLimited<limits::Refresh>,
     JsonObject(input): JsonObject<RefreshRequest>,
 ) -> Result<NoStore<AuthTokens>, AppError> {
     Ok(no_store(service::auth::refresh(&state, input).await?))
@@ -89,10 +83,10 @@ pub async fn signout(
     request_body = InviteRequest,
     responses(
         (status = 201, description = "An invite code, shown once", body = Invite),
-        Forbidden, BadJson, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, BadJson, Unauthenticated, ServerErrors))]
 pub async fn create_invite(
     State(state): State<AppState>,
-    caller: LimitedUser<limits::Invite>,
+    caller: CurrentUser,
     JsonObject(input): JsonObject<InviteRequest>,
 ) -> Result<(StatusCode, Json<Invite>), AppError> {
     let invite = service::invites::create(&state, &caller, input).await?;
