@@ -15,8 +15,6 @@ const KNOWN: &[(&str, &[&str])] = &[
         &[
             "auth",
             "cache",
-            "handlers",
-            "openapi",
             "outbox",
             "rate_limit",
             "service",
