@@ -43,7 +43,7 @@ pub enum Limit {
     /// Adding or removing a reaction.
     React,
     /// Editing a message, renaming or describing a chat, pinning or unpinning a message, setting
-    /// one's status.
+    /// one's status, creating or revoking a chat's webhooks.
     Edit,
     /// Deleting a message or a chat.
     Delete,
@@ -137,7 +137,7 @@ impl RateLimiters {
         Self {
             per_ip,
             per_user,
-            per_webhook: RateLimiter::keyed(quota(settings.webhook_per_minute)),
+            per_webhook: RateLimiter::keyed(quota(Limit::Webhook.per_minute(settings))),
             clock: DefaultClock::default(),
             trusted_proxy_hops: settings.trusted_proxy_hops,
         }
