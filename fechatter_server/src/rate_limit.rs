@@ -1,26 +1,26 @@
 //! Rate limits (`docs/design/api.md`): per client IP on the sign-in routes, per user on sending, uploading,
 //! searching and on every write that fans out to a chat's members (reactions, edits, deletes, chat
-//! creation, member changes) or mints access (invites). Each limit is a GCRA bucket per key
-//! (governor); a refused request gets 429 with `Retry-After` and is counted in
-//! `fechatter_rate_limited_total{route}`.
+//! creation, member changes) or mints access (invites), per incoming webhook on its posts. Each
+//! limit is a GCRA bucket per key (governor); a refused request gets 429 with `Retry-After` and is
+//! counted in `fechatter_rate_limited_total{route}`.
 //!
-//! Handlers opt in with an extractor, which runs before the body is read:
-//! `_: IpLimited<limits::Signin>` or `caller: LimitedUser<limits::Search>` in place of
-//! `caller: CurrentUser`. Some buckets guard several routes (an edit of a message or of a chat);
-//! each route is counted under its own template.
+//! Which route takes from which bucket is declared with the route itself (`crate::routes`), which
+//! runs [`admit`] before the handler; some buckets guard several routes (an edit of a message or of
+//! a chat), and each route is counted under its own template.
 
-use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
+use axum::response::{IntoResponse, Response};
 use fechatter_events::UserId;
 use fechatter_http::client_address::{address_group, client_ip};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::HeaderMap;
+use http::Request;
 use http::request::Parts;
 use tokio_util::sync::CancellationToken;
 
@@ -30,7 +30,7 @@ use crate::deps::Deps;
 use crate::error::AppError;
 use crate::observability::metrics::ProtectionMetrics;
 
-/// Everything that is rate limited, with the route template it is counted under.
+/// Everything that is rate limited: a bucket per key (client IP, user or webhook) for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Limit {
     Signup,
@@ -44,7 +44,7 @@ pub enum Limit {
     /// Adding or removing a reaction.
     React,
     /// Editing a message, renaming or describing a chat, pinning or unpinning a message, setting
-    /// one's status.
+    /// one's status, creating or revoking a chat's webhooks.
     Edit,
     /// Deleting a message or a chat.
     Delete,
@@ -52,6 +52,9 @@ pub enum Limit {
     /// Adding (or joining) and removing (or leaving) chat members.
     Members,
     Invite,
+    /// Posting through an incoming webhook: keyed by the webhook, which the service knows once it
+    /// has looked the token up ([`RateLimiters::check_webhook`]).
+    Webhook,
 }
 
 impl Limit {
@@ -69,23 +72,6 @@ impl Limit {
         Limit::Invite,
     ];
 
-    /// The HTTP route template the limit guards first (the `route` label).
-    pub const fn route(self) -> &'static str {
-        match self {
-            Limit::Signup => "/api/signup",
-            Limit::Signin => "/api/signin",
-            Limit::Refresh => "/api/refresh",
-            Limit::Send | Limit::BotSend => "/api/chats/{id}/messages",
-            Limit::Upload => "/api/files",
-            Limit::Search => "/api/search",
-            Limit::React => "/api/chats/{id}/messages/{message_id}/reactions/{emoji}",
-            Limit::Edit | Limit::Delete => "/api/chats/{id}/messages/{message_id}",
-            Limit::CreateChat => "/api/chats",
-            Limit::Members => "/api/chats/{id}/members",
-            Limit::Invite => "/api/workspace/invites",
-        }
-    }
-
     fn per_minute(self, limits: &RateLimits) -> u32 {
         match self {
             Limit::Signup | Limit::Signin | Limit::Refresh => limits.auth_per_minute,
@@ -99,61 +85,9 @@ impl Limit {
             Limit::CreateChat => limits.create_chat_per_minute,
             Limit::Members => limits.members_per_minute,
             Limit::Invite => limits.invite_per_minute,
+            Limit::Webhook => limits.webhook_per_minute,
         }
     }
-}
-
-/// The marker types naming a limit and the route it is counted under in an extractor's type.
-pub mod limits {
-    use super::Limit;
-
-    pub trait Kind: std::marker::Send + Sync + 'static {
-        const LIMIT: Limit;
-        /// The `route` label of a refusal.
-        const ROUTE: &'static str = Self::LIMIT.route();
-    }
-
-    macro_rules! kinds {
-        ($($name:ident),+) => {$(
-            #[derive(Debug, Clone, Copy)]
-            pub struct $name;
-            impl Kind for $name {
-                const LIMIT: Limit = Limit::$name;
-            }
-        )+};
-    }
-
-    kinds!(
-        Signup, Signin, Refresh, Send, Upload, Search, React, Edit, Delete, CreateChat, Members,
-        Invite
-    );
-
-    /// A limit guarding a second route, counted under that route's template.
-    macro_rules! also {
-        ($($name:ident: $limit:ident at $route:literal),+ $(,)?) => {$(
-            #[derive(Debug, Clone, Copy)]
-            pub struct $name;
-            impl Kind for $name {
-                const LIMIT: Limit = Limit::$limit;
-                const ROUTE: &'static str = $route;
-            }
-        )+
-            /// The routes counted apart from their limit's own.
-            pub(super) const OTHER_ROUTES: &[&str] = &[$($route),+];
-        };
-    }
-
-    also!(
-        EditChat: Edit at "/api/chats/{id}",
-        DeleteChat: Delete at "/api/chats/{id}",
-        RemoveMember: Members at "/api/chats/{id}/members/{user_id}",
-        Pin: Edit at "/api/chats/{id}/messages/{message_id}/pin",
-        Status: Edit at "/api/users/me/status",
-        IncomingWebhooks: Edit at "/api/chats/{id}/webhooks/incoming",
-        IncomingWebhook: Edit at "/api/chats/{id}/webhooks/incoming/{webhook_id}",
-        OutgoingWebhooks: Edit at "/api/chats/{id}/webhooks/outgoing",
-        OutgoingWebhook: Edit at "/api/chats/{id}/webhooks/outgoing/{webhook_id}",
-    );
 }
 
 type Keyed<K> = DefaultKeyedRateLimiter<K>;
@@ -201,17 +135,10 @@ impl RateLimiters {
                 )
             })
             .collect();
-        for limit in Limit::PER_IP.iter().chain(&Limit::PER_USER) {
-            ProtectionMetrics::prime(limit.route());
-        }
-        for route in limits::OTHER_ROUTES {
-            ProtectionMetrics::prime(route);
-        }
-        ProtectionMetrics::prime(HOOK_ROUTE);
         Self {
             per_ip,
             per_user,
-            per_webhook: RateLimiter::keyed(quota(settings.webhook_per_minute)),
+            per_webhook: RateLimiter::keyed(quota(Limit::Webhook.per_minute(settings))),
             clock: DefaultClock::default(),
             trusted_proxy_hops: settings.trusted_proxy_hops,
         }
@@ -222,14 +149,15 @@ impl RateLimiters {
         AppError::RateLimited(wait)
     }
 
-    /// Takes one request from `ip`'s bucket for `limit` (an IPv6 address shares its /64's).
-    pub fn check_ip(&self, limit: Limit, ip: IpAddr) -> Result<(), AppError> {
+    /// Takes one request from `ip`'s bucket for `limit` (an IPv6 address shares its /64's),
+    /// counted under `route`.
+    pub fn check_ip(&self, limit: Limit, ip: IpAddr, route: &'static str) -> Result<(), AppError> {
         let Some((_, limiter)) = self.per_ip.iter().find(|(l, _)| *l == limit) else {
             return Ok(());
         };
-        limiter.check_key(&address_group(ip)).map_err(|not_until| {
-            self.refused(not_until.wait_time_from(self.clock.now()), limit.route())
-        })
+        limiter
+            .check_key(&address_group(ip))
+            .map_err(|not_until| self.refused(not_until.wait_time_from(self.clock.now()), route))
     }
 
     /// Takes one request from `user`'s bucket for `limit`, counted under `route` (the WebSocket
@@ -296,75 +224,74 @@ pub async fn sweep<S: Sweep>(state: S, shutdown: CancellationToken) {
     }
 }
 
-/// Passes when the client IP has requests left for `L`, else 429.
-#[derive(Debug, Clone, Copy)]
-pub struct IpLimited<L>(PhantomData<L>);
+/// Whether `limit` is keyed by the client address (else by the caller or the webhook).
+fn per_ip(limit: Limit) -> bool {
+    Limit::PER_IP.contains(&limit)
+}
 
-impl<L, S> FromRequestParts<S> for IpLimited<L>
+/// Takes one request of `request` from its bucket for `limit`, counted under `route`: the client
+/// address's, or the authenticated caller's (401 before 429; the caller is left in the request's
+/// extensions for the handler). Incoming webhooks are checked by the service, which knows the
+/// webhook.
+async fn take<S>(
+    state: &S,
+    limit: Limit,
+    route: &'static str,
+    parts: &mut Parts,
+) -> Result<(), AppError>
 where
-    L: limits::Kind,
     S: Send + Sync,
+    Deps: FromRef<S>,
     Arc<RateLimiters>: FromRef<S>,
 {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let limiters = Arc::<RateLimiters>::from_ref(state);
+    if limit == Limit::Webhook {
+        return Ok(());
+    }
+    let limiters = Arc::<RateLimiters>::from_ref(state);
+    if per_ip(limit) {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
         let ip = limiters.client_ip(peer, &parts.headers);
-        limiters.check_ip(L::LIMIT, ip)?;
-        Ok(Self(PhantomData))
+        return limiters.check_ip(limit, ip, route);
     }
+    let user = CurrentUser::from_request_parts(parts, state).await?;
+    let deps = Deps::from_ref(state);
+    let limit = match limit {
+        // The bot's answers must not run into the limit meant for people (cached look-up).
+        Limit::Send
+            if deps
+                .caches()
+                .user(deps.pool(), user.id)
+                .await?
+                .is_some_and(|found| found.is_bot) =>
+        {
+            Limit::BotSend
+        }
+        limit => limit,
+    };
+    limiters.check_user(limit, user.id, route)?;
+    parts.extensions.insert(user);
+    Ok(())
 }
 
-/// The authenticated caller, when they have requests left for `L` (401 first, then 429).
-#[derive(Debug, Clone, Copy)]
-pub struct LimitedUser<L> {
-    pub user: CurrentUser,
-    limit: PhantomData<L>,
-}
-
-impl<L> std::ops::Deref for LimitedUser<L> {
-    type Target = CurrentUser;
-
-    fn deref(&self) -> &CurrentUser {
-        &self.user
-    }
-}
-
-impl<L, S> FromRequestParts<S> for LimitedUser<L>
+/// Runs `request` through `limit` before its handler: the refusal (401 or 429) answers instead.
+pub async fn admit<S, B>(
+    state: &S,
+    limit: Limit,
+    route: &'static str,
+    request: Request<B>,
+) -> Result<Request<B>, Response>
 where
-    L: limits::Kind,
     S: Send + Sync,
     Deps: FromRef<S>,
     Arc<RateLimiters>: FromRef<S>,
 {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        let deps = Deps::from_ref(state);
-        let limit = match L::LIMIT {
-            // The bot's answers must not run into the limit meant for people (cached look-up).
-            Limit::Send
-                if deps
-                    .caches()
-                    .user(deps.pool(), user.id)
-                    .await?
-                    .is_some_and(|found| found.is_bot) =>
-            {
-                Limit::BotSend
-            }
-            limit => limit,
-        };
-        Arc::<RateLimiters>::from_ref(state).check_user(limit, user.id, L::ROUTE)?;
-        Ok(Self {
-            user,
-            limit: PhantomData,
-        })
+    let (mut parts, body) = request.into_parts();
+    match take(state, limit, route, &mut parts).await {
+        Ok(()) => Ok(Request::from_parts(parts, body)),
+        Err(refused) => Err(refused.into_response()),
     }
 }
 
@@ -375,6 +302,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    const SIGNIN: &str = "/api/signin";
 
     #[test]
     fn addresses_of_one_ipv6_64_share_a_bucket_and_other_networks_do_not() {
@@ -396,23 +324,27 @@ mod tests {
         let ip = |text: &str| text.parse::<IpAddr>().unwrap_or(PEER);
         assert!(
             limiters
-                .check_ip(Limit::Signin, ip("2001:db8:1:2::1"))
+                .check_ip(Limit::Signin, ip("2001:db8:1:2::1"), SIGNIN)
                 .is_ok()
         );
         assert!(
             limiters
-                .check_ip(Limit::Signin, ip("2001:db8:1:2:ffff::7"))
+                .check_ip(Limit::Signin, ip("2001:db8:1:2:ffff::7"), SIGNIN)
                 .is_ok()
         );
         assert!(
             limiters
-                .check_ip(Limit::Signin, ip("2001:db8:1:2:abcd:1234:5678:9abc"))
+                .check_ip(
+                    Limit::Signin,
+                    ip("2001:db8:1:2:abcd:1234:5678:9abc"),
+                    SIGNIN
+                )
                 .is_err(),
             "a third address of the same /64"
         );
         assert!(
             limiters
-                .check_ip(Limit::Signin, ip("2001:db8:1:3::1"))
+                .check_ip(Limit::Signin, ip("2001:db8:1:3::1"), SIGNIN)
                 .is_ok()
         );
     }
@@ -434,24 +366,28 @@ mod tests {
             webhook_per_minute: 60,
             trusted_proxy_hops: 0,
         });
-        assert!(limiters.check_ip(Limit::Signin, PEER).is_ok());
-        assert!(limiters.check_ip(Limit::Signin, PEER).is_ok());
-        match limiters.check_ip(Limit::Signin, PEER) {
+        assert!(limiters.check_ip(Limit::Signin, PEER, SIGNIN).is_ok());
+        assert!(limiters.check_ip(Limit::Signin, PEER, SIGNIN).is_ok());
+        match limiters.check_ip(Limit::Signin, PEER, SIGNIN) {
             Err(AppError::RateLimited(wait)) => {
                 assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
         // Other IPs, other limits and other users have buckets of their own.
-        assert!(limiters.check_ip(Limit::Signup, PEER).is_ok());
         assert!(
             limiters
-                .check_ip(Limit::Signin, IpAddr::V4(Ipv4Addr::LOCALHOST))
+                .check_ip(Limit::Signup, PEER, "/api/signup")
                 .is_ok()
         );
         assert!(
             limiters
-                .check_user(Limit::Send, UserId(1), Limit::Send.route())
+                .check_ip(Limit::Signin, IpAddr::V4(Ipv4Addr::LOCALHOST), SIGNIN)
+                .is_ok()
+        );
+        assert!(
+            limiters
+                .check_user(Limit::Send, UserId(1), "/api/chats/{id}/messages")
                 .is_ok()
         );
     }

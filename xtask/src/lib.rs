@@ -69,7 +69,8 @@ pub const API_DOC: &str = "docs/api.md";
 
 /// The content of `docs/api.md`: fechatter_server's routes by example, from its OpenAPI document.
 pub fn render_api_doc() -> String {
-    use fechatter_server::openapi::{document_value, examples, markdown};
+    use fechatter_server::openapi::{examples, markdown};
+    use fechatter_server::routes::document_value;
     let order: Vec<(&str, &str)> = examples::all()
         .iter()
         .map(|exchange| (exchange.method, exchange.path))

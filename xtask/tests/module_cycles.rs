@@ -10,8 +10,6 @@ const KNOWN: &[(&str, &[&str])] = &[
         "fechatter_push",
         &["connection", "core", "log", "presence", "replay"],
     ),
-    // The spec module names every handler and the socket route, which name its response types.
-    ("fechatter_server", &["handlers", "openapi", "ws"]),
     (
         "analytics_server",
         &["auth", "error", "ingest", "limits", "state"],

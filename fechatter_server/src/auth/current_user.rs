@@ -61,7 +61,12 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        // A rate-limited route authenticated the caller already (`crate::rate_limit::admit`).
+        if let Some(user) = parts.extensions.get::<Self>() {
+            return Ok(*user);
+        }
         let deps = Deps::from_ref(state);
+        // Browsers cannot set headers on a WebSocket: that route alone takes `?access_token=`.
         let token = if parts.uri.path() == WEBSOCKET_ROUTE {
             bearer_token_or_query(&parts.headers, parts.uri.query())?
         } else {

@@ -11,10 +11,7 @@ use crate::extract::JsonObject;
 use crate::models::auth::{
     AuthTokens, Invite, InviteRequest, RefreshRequest, SigninRequest, SignupRequest,
 };
-use crate::openapi::responses::{
-    BadJson, ErrorBody, Forbidden, RateLimited, ServerErrors, Unauthenticated,
-};
-use crate::rate_limit::{IpLimited, LimitedUser, limits};
+use crate::openapi::responses::{BadJson, ErrorBody, Forbidden, ServerErrors, Unauthenticated};
 use crate::service;
 
 /// A response carrying credentials: never stored by a browser or a proxy (RFC 6749 §5.1).
@@ -35,11 +32,10 @@ pub fn no_store<T>(body: T) -> NoStore<T> {
         (status = 201, description = "Signed up: the owner of a new workspace, or a member of the invite's", body = AuthTokens,
             headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 409, description = "The email is taken", body = ErrorBody),
-        BadJson, RateLimited, ServerErrors))]
+        BadJson, ServerErrors))]
 pub async fn signup(
     State(deps): State<Deps>,
     State(passwords): State<Passwords>,
-    _: IpLimited<limits::Signup>,
     JsonObject(input): JsonObject<SignupRequest>,
 ) -> Result<(StatusCode, NoStore<AuthTokens>), AppError> {
     let tokens = service::signup::signup(&deps, &passwords, input).await?;
@@ -58,7 +54,6 @@ pub async fn signin(
     State(deps): State<Deps>,
     State(passwords): State<Passwords>,
     State(throttle): State<Arc<SigninThrottle>>,
-    _: IpLimited<limits::Signin>,
     JsonObject(input): JsonObject<SigninRequest>,
 ) -> Result<NoStore<AuthTokens>, AppError> {
     Ok(no_store(
@@ -71,10 +66,9 @@ pub async fn signin(
         (status = 200, description = "A new access token and the next refresh token (the given one is spent)", body = AuthTokens,
             headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 401, description = "The refresh token is unknown, expired or already used (`refresh_token_reused` revokes its session), or its session has ended (`session_revoked`, `session_expired`: past `FECHATTER_SESSION_LIFETIME_DAYS`)", body = ErrorBody),
-        BadJson, RateLimited, ServerErrors))]
+        BadJson, ServerErrors))]
 pub async fn refresh(
     State(deps): State<Deps>,
-    _: IpLimited<limits::Refresh>,
     JsonObject(input): JsonObject<RefreshRequest>,
 ) -> Result<NoStore<AuthTokens>, AppError> {
     Ok(no_store(service::auth::refresh(&deps, input).await?))
@@ -96,10 +90,10 @@ pub async fn signout(
     request_body = InviteRequest,
     responses(
         (status = 201, description = "An invite code, shown once", body = Invite),
-        Forbidden, BadJson, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, BadJson, Unauthenticated, ServerErrors))]
 pub async fn create_invite(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::Invite>,
+    caller: CurrentUser,
     JsonObject(input): JsonObject<InviteRequest>,
 ) -> Result<(StatusCode, Json<Invite>), AppError> {
     let invite = service::invites::create(&deps, &caller, input).await?;

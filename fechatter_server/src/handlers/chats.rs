@@ -13,10 +13,9 @@ use crate::extract::Path;
 use crate::models::chat::{AddMember, CreateChat, PublicChannel, UpdateChat};
 use crate::models::{Chat, Member, Page, PageQuery};
 use crate::openapi::responses::{
-    BadJson, BadParameters, Conflict, Forbidden, NotFound, RateLimited, ServerErrors,
-    Unauthenticated, Unprocessable,
+    BadJson, BadParameters, Conflict, Forbidden, NotFound, ServerErrors, Unauthenticated,
+    Unprocessable,
 };
-use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
 use crate::service::typing::TypingThrottle;
 
@@ -56,10 +55,10 @@ pub async fn public_channels(
     responses(
         (status = 201, description = "The new chat", body = Chat),
         (status = 200, description = "The existing direct chat with that user", body = Chat),
-        Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
+        Conflict, BadJson, Unauthenticated, ServerErrors))]
 pub async fn create(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::CreateChat>,
+    caller: CurrentUser,
     JsonObject(input): JsonObject<CreateChat>,
 ) -> Result<(StatusCode, Json<Chat>), AppError> {
     let (chat, created) = service::chats::create(&deps, &caller, input).await?;
@@ -89,10 +88,10 @@ pub async fn get(
     request_body = UpdateChat,
     responses(
         (status = 200, description = "The renamed or redescribed chat", body = Chat),
-        Forbidden, NotFound, Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, Conflict, BadJson, Unauthenticated, ServerErrors))]
 pub async fn update(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::EditChat>,
+    caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<UpdateChat>,
 ) -> Result<Json<Chat>, AppError> {
@@ -105,10 +104,10 @@ pub async fn update(
     params(("id" = i64, Path, description = "The chat")),
     responses(
         (status = 204, description = "Deleted"),
-        Forbidden, NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn delete(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::DeleteChat>,
+    caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
 ) -> Result<StatusCode, AppError> {
     service::chats::delete(&deps, &caller, chat_id).await?;
@@ -137,10 +136,10 @@ pub async fn members(
     request_body = AddMember,
     responses(
         (status = 201, description = "The new member", body = Member),
-        Forbidden, NotFound, Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, Conflict, BadJson, Unauthenticated, ServerErrors))]
 pub async fn add_member(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::Members>,
+    caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<AddMember>,
 ) -> Result<(StatusCode, Json<Member>), AppError> {
@@ -152,10 +151,10 @@ pub async fn add_member(
     params(("id" = i64, Path, description = "The chat"), ("user_id" = i64, Path, description = "The member")),
     responses(
         (status = 204, description = "Removed (or left)"),
-        Forbidden, NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn remove_member(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::RemoveMember>,
+    caller: CurrentUser,
     Path((chat_id, user_id)): Path<(ChatId, UserId)>,
 ) -> Result<StatusCode, AppError> {
     service::members::remove(&deps, &caller, chat_id, user_id).await?;

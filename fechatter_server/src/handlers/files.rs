@@ -17,14 +17,15 @@ use crate::extract::Path;
 use crate::models::file::FileInfo;
 use crate::openapi::UploadForm;
 use crate::openapi::responses::{
-    BadParameters, ErrorBody, NotFound, RateLimited, ServerErrors, Unauthenticated,
+    BadParameters, ErrorBody, NotFound, ServerErrors, Unauthenticated,
 };
-use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
 use crate::storage::FileStore;
 
 /// The multipart part that carries the file.
 pub const FILE_FIELD: &str = "file";
+/// Uploads have a request deadline of their own (`FECHATTER_UPLOAD_TIMEOUT_MS`).
+pub const UPLOAD_ROUTE: &str = "/api/files";
 
 fn multipart_error(err: MultipartError) -> AppError {
     if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -64,7 +65,7 @@ async fn receive(
     ))
 }
 
-#[utoipa::path(post, path = "/api/files", tag = "files", security(("bearer" = [])),
+#[utoipa::path(post, path = UPLOAD_ROUTE, tag = "files", security(("bearer" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored; the type is the one detected from the bytes", body = FileInfo),
@@ -72,11 +73,11 @@ async fn receive(
         (status = 413, description = "The file is larger than allowed (`payload_too_large`), or would exceed the uploader's or the workspace's storage quota (`quota_exceeded`)", body = ErrorBody),
         (status = 415, description = "Not multipart, or content of a type that is not accepted", body = ErrorBody),
         (status = 422, description = "An empty file", body = ErrorBody),
-        RateLimited, Unauthenticated, ServerErrors))]
+        Unauthenticated, ServerErrors))]
 pub async fn upload(
     State(deps): State<Deps>,
     State(store): State<FileStore>,
-    caller: LimitedUser<limits::Upload>,
+    caller: CurrentUser,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<FileInfo>), AppError> {
     let started = Instant::now();

@@ -13,10 +13,9 @@ use crate::extract::Path;
 use crate::models::message::{EditMessage, MarkRead, MessageVersion, ReadState, SendMessage};
 use crate::models::{Message, Page, PageQuery};
 use crate::openapi::responses::{
-    BadJson, BadParameters, Conflict, Forbidden, NotFound, RateLimited, ServerErrors,
-    Unauthenticated, Unprocessable,
+    BadJson, BadParameters, Conflict, Forbidden, NotFound, ServerErrors, Unauthenticated,
+    Unprocessable,
 };
-use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
 use crate::service::reactions::Reaction;
 
@@ -64,10 +63,10 @@ pub async fn list(
     responses(
         (status = 201, description = "The message (the original one on a retry)", body = Message,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is the original message of a retried key"))),
-        NotFound, Conflict, BadJson, RateLimited, Unauthenticated, ServerErrors))]
+        NotFound, Conflict, BadJson, Unauthenticated, ServerErrors))]
 pub async fn send(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::Send>,
+    caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
     headers: HeaderMap,
     JsonObject(input): JsonObject<SendMessage>,
@@ -88,10 +87,10 @@ pub async fn send(
     request_body = EditMessage,
     responses(
         (status = 200, description = "The edited message", body = Message),
-        Forbidden, NotFound, BadJson, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn edit(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::Edit>,
+    caller: CurrentUser,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
     JsonObject(input): JsonObject<EditMessage>,
 ) -> Result<Json<Message>, AppError> {
@@ -125,10 +124,10 @@ pub async fn history(
     params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message")),
     responses(
         (status = 204, description = "Deleted"),
-        Forbidden, NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn delete(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::Delete>,
+    caller: CurrentUser,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
 ) -> Result<StatusCode, AppError> {
     service::messages::delete(&deps, &caller, chat_id, message_id).await?;
@@ -141,10 +140,10 @@ pub async fn delete(
         ("emoji" = String, Path, description = "A Unicode emoji or a :shortcode:")),
     responses(
         (status = 204, description = "The caller reacts with this emoji"),
-        NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
+        NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn add_reaction(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::React>,
+    caller: CurrentUser,
     Path((chat_id, message_id, emoji)): Path<(ChatId, MessageId, String)>,
 ) -> Result<StatusCode, AppError> {
     service::reactions::react(&deps, &caller, chat_id, message_id, &emoji, Reaction::Add).await?;
@@ -157,10 +156,10 @@ pub async fn add_reaction(
         ("emoji" = String, Path, description = "A Unicode emoji or a :shortcode:")),
     responses(
         (status = 204, description = "The caller no longer reacts with this emoji"),
-        NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
+        NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn remove_reaction(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::React>,
+    caller: CurrentUser,
     Path((chat_id, message_id, emoji)): Path<(ChatId, MessageId, String)>,
 ) -> Result<StatusCode, AppError> {
     service::reactions::react(

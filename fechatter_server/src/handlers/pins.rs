@@ -9,9 +9,8 @@ use crate::error::AppError;
 use crate::extract::Path;
 use crate::models::message::Pins;
 use crate::openapi::responses::{
-    BadParameters, Forbidden, NotFound, RateLimited, ServerErrors, Unauthenticated, Unprocessable,
+    BadParameters, Forbidden, NotFound, ServerErrors, Unauthenticated, Unprocessable,
 };
-use crate::rate_limit::{LimitedUser, limits};
 use crate::service;
 use crate::service::pins::PinChange;
 
@@ -36,10 +35,10 @@ pub async fn list(
     params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message")),
     responses(
         (status = 204, description = "The message is pinned"),
-        Forbidden, NotFound, Unprocessable, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, Unprocessable, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn pin(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::Pin>,
+    caller: CurrentUser,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
 ) -> Result<StatusCode, AppError> {
     service::pins::change(&deps, &caller, chat_id, message_id, PinChange::Pin).await?;
@@ -53,10 +52,10 @@ pub async fn pin(
     params(("id" = i64, Path, description = "The chat"), ("message_id" = i64, Path, description = "The message")),
     responses(
         (status = 204, description = "The message is not pinned"),
-        Forbidden, NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn unpin(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::Pin>,
+    caller: CurrentUser,
     Path((chat_id, message_id)): Path<(ChatId, MessageId)>,
 ) -> Result<StatusCode, AppError> {
     service::pins::change(&deps, &caller, chat_id, message_id, PinChange::Unpin).await?;

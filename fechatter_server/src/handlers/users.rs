@@ -8,10 +8,7 @@ use crate::error::AppError;
 use crate::extract::JsonObject;
 use crate::models::user::{DirectoryUser, Me, SetStatus, UserStatus};
 use crate::models::{Page, PageQuery};
-use crate::openapi::responses::{
-    BadJson, BadParameters, RateLimited, ServerErrors, Unauthenticated,
-};
-use crate::rate_limit::{LimitedUser, limits};
+use crate::openapi::responses::{BadJson, BadParameters, ServerErrors, Unauthenticated};
 use crate::service;
 
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
@@ -55,10 +52,10 @@ pub async fn remove_me(
     request_body = SetStatus,
     responses(
         (status = 200, description = "The status in force", body = UserStatus),
-        BadJson, RateLimited, Unauthenticated, ServerErrors))]
+        BadJson, Unauthenticated, ServerErrors))]
 pub async fn set_status(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::Status>,
+    caller: CurrentUser,
     JsonObject(input): JsonObject<SetStatus>,
 ) -> Result<Json<UserStatus>, AppError> {
     Ok(Json(service::statuses::set(&deps, &caller, input).await?))
@@ -68,10 +65,10 @@ pub async fn set_status(
 #[utoipa::path(delete, path = "/api/users/me/status", tag = "users", security(("bearer" = [])),
     responses(
         (status = 204, description = "No status"),
-        RateLimited, Unauthenticated, ServerErrors))]
+        Unauthenticated, ServerErrors))]
 pub async fn clear_status(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::Status>,
+    caller: CurrentUser,
 ) -> Result<StatusCode, AppError> {
     service::statuses::clear(&deps, &caller).await?;
     Ok(StatusCode::NO_CONTENT)

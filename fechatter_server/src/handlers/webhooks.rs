@@ -15,9 +15,9 @@ use crate::models::webhook::{
 };
 use crate::models::{Page, PageQuery};
 use crate::openapi::responses::{
-    BadJson, BadParameters, Forbidden, NotFound, RateLimited, ServerErrors, Unauthenticated,
+    BadJson, BadParameters, Forbidden, NotFound, ServerErrors, Unauthenticated,
 };
-use crate::rate_limit::{LimitedUser, RateLimiters, limits};
+use crate::rate_limit::RateLimiters;
 use crate::repo::webhooks::Direction;
 use crate::service;
 
@@ -30,10 +30,10 @@ use crate::service;
     request_body = CreateIncomingWebhook,
     responses(
         (status = 201, description = "The webhook and its token, shown this once", body = CreatedIncomingWebhook),
-        Forbidden, NotFound, BadJson, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn create_incoming(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::IncomingWebhooks>,
+    caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<CreateIncomingWebhook>,
 ) -> Result<(StatusCode, Json<CreatedIncomingWebhook>), AppError> {
@@ -64,10 +64,10 @@ pub async fn list_incoming(
     params(("id" = i64, Path, description = "The chat"), ("webhook_id" = i64, Path, description = "The webhook")),
     responses(
         (status = 204, description = "The webhook is revoked"),
-        Forbidden, NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn revoke_incoming(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::IncomingWebhook>,
+    caller: CurrentUser,
     Path((chat_id, webhook_id)): Path<(ChatId, i64)>,
 ) -> Result<StatusCode, AppError> {
     service::webhooks::revoke(&deps, &caller, chat_id, Direction::Incoming, webhook_id).await?;
@@ -79,12 +79,12 @@ pub async fn revoke_incoming(
 /// to the webhook's name, exactly as they would send it (`message.created` to the chat's members).
 /// At most `FECHATTER_RATE_LIMIT_WEBHOOK_PER_MINUTE` (60) messages a minute per webhook. An unknown
 /// or revoked token, or a webhook whose creator left the chat, is a 404.
-#[utoipa::path(post, path = "/api/hooks/{token}", tag = "webhooks",
+#[utoipa::path(post, path = crate::rate_limit::HOOK_ROUTE, tag = "webhooks",
     params(("token" = String, Path, description = "The webhook's secret token")),
     request_body = HookMessage,
     responses(
         (status = 201, description = "The message is stored", body = HookPosted),
-        NotFound, BadJson, RateLimited, ServerErrors))]
+        NotFound, BadJson, ServerErrors))]
 pub async fn post(
     State(deps): State<Deps>,
     State(limiters): State<Arc<RateLimiters>>,
@@ -109,10 +109,10 @@ pub async fn post(
     request_body = CreateOutgoingWebhook,
     responses(
         (status = 201, description = "The webhook and its signing secret, shown this once", body = CreatedOutgoingWebhook),
-        Forbidden, NotFound, BadJson, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, BadJson, Unauthenticated, ServerErrors))]
 pub async fn create_outgoing(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::OutgoingWebhooks>,
+    caller: CurrentUser,
     Path(chat_id): Path<ChatId>,
     JsonObject(input): JsonObject<CreateOutgoingWebhook>,
 ) -> Result<(StatusCode, Json<CreatedOutgoingWebhook>), AppError> {
@@ -144,10 +144,10 @@ pub async fn list_outgoing(
     params(("id" = i64, Path, description = "The chat"), ("webhook_id" = i64, Path, description = "The webhook")),
     responses(
         (status = 204, description = "The webhook is revoked"),
-        Forbidden, NotFound, BadParameters, RateLimited, Unauthenticated, ServerErrors))]
+        Forbidden, NotFound, BadParameters, Unauthenticated, ServerErrors))]
 pub async fn revoke_outgoing(
     State(deps): State<Deps>,
-    caller: LimitedUser<limits::OutgoingWebhook>,
+    caller: CurrentUser,
     Path((chat_id, webhook_id)): Path<(ChatId, i64)>,
 ) -> Result<StatusCode, AppError> {
     service::webhooks::revoke(&deps, &caller, chat_id, Direction::Outgoing, webhook_id).await?;

@@ -742,7 +742,7 @@ mod tests {
 
     #[test]
     fn every_route_of_the_document_has_an_example_request_and_response() {
-        let spec = crate::openapi::document_value();
+        let spec = crate::routes::document_value();
         let exchanges = all();
         let mut missing = Vec::new();
         for (method, path, operation) in operations(&spec) {
@@ -804,7 +804,7 @@ mod tests {
 
     #[test]
     fn every_example_is_valid_against_its_schema_in_the_document() {
-        let spec = crate::openapi::document_value();
+        let spec = crate::routes::document_value();
         let mut invalid = Vec::new();
         let mut checked = 0;
         for (method, path, operation) in operations(&spec) {
@@ -845,7 +845,7 @@ mod tests {
     #[test]
     fn a_search_hit_shaped_as_a_nested_message_does_not_pass_as_the_api_s() {
         // The shape docs/search.md once described: the check must tell it from the real one.
-        let spec = crate::openapi::document_value();
+        let spec = crate::routes::document_value();
         let schema = json!({"$ref": "#/components/schemas/SearchHit"});
         let nested = json!({
             "message": {"id": 1, "chat_id": 1, "content": DEPLOY},
@@ -863,7 +863,7 @@ mod tests {
 
     #[test]
     fn the_example_response_of_docs_search_md_is_a_search_page_of_the_document() {
-        let spec = crate::openapi::document_value();
+        let spec = crate::routes::document_value();
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/search.md");
         let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{path}: {err}"));
         let blocks: Vec<Value> = text

@@ -92,7 +92,7 @@ async fn every_route_the_router_serves_is_in_the_spec_with_its_methods_and_the_r
     // The API and the health endpoints beside it, as the service serves them.
     let health = fechatter_server::startup::health(&state).router();
     let router = fechatter_server::routes::router(state).merge(health);
-    let spec: Value = serde_json::from_str(fechatter_server::openapi::document())
+    let spec: Value = serde_json::from_str(fechatter_server::routes::document())
         .unwrap_or_else(|err| panic!("the document is not JSON: {err}"));
     let documented: BTreeSet<(String, String)> = spec["paths"]
         .as_object()
