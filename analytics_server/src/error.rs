@@ -6,8 +6,8 @@ use fechatter_http::ApiError;
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
+use crate::client_stream;
 use crate::events::rejection::Rejection;
-use crate::ingest::stored;
 use crate::store::StoreError;
 
 /// One refused event of a batch, as the client sees it.
@@ -50,7 +50,7 @@ pub enum AppError {
     NoValidEvents(Vec<RejectedEvent>),
     /// JetStream did not store the accepted events (NATS is down): nothing was accepted.
     #[error(transparent)]
-    NotStored(#[from] stored::StoreError),
+    NotStored(#[from] client_stream::StoreError),
     #[error("{0}")]
     InvalidQuery(String),
     #[error(transparent)]

@@ -4,9 +4,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use fechatter_events::UserId;
 use fechatter_http::client_address::{address_group, client_ip};
 use governor::clock::{Clock, DefaultClock};
@@ -14,11 +15,10 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::request::Parts;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::Caller;
+use crate::auth::{Authenticator, Caller};
 use crate::config::RateLimits;
 use crate::error::AppError;
 use crate::observability::metrics::{LimitScope, ProtectionMetrics};
-use crate::state::AppState;
 
 pub struct IngestLimits {
     per_user: DefaultKeyedRateLimiter<UserId>,
@@ -78,13 +78,13 @@ impl IngestLimits {
 }
 
 /// Sweeps the limiters every minute until shutdown.
-pub async fn sweep(state: AppState, shutdown: CancellationToken) {
+pub async fn sweep(limits: Arc<IngestLimits>, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => state.limits().sweep(),
+            _ = tick.tick() => limits.sweep(),
         }
     }
 }
@@ -93,17 +93,23 @@ pub async fn sweep(state: AppState, shutdown: CancellationToken) {
 /// runs before the body is read.
 pub struct LimitedCaller(pub Caller);
 
-impl FromRequestParts<AppState> for LimitedCaller {
+impl<S> FromRequestParts<S> for LimitedCaller
+where
+    S: Send + Sync,
+    Authenticator: FromRef<S>,
+    Arc<IngestLimits>: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let caller = Caller::from_request_parts(parts, state).await?;
+        let limits = Arc::<IngestLimits>::from_ref(state);
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
-        let address = client_ip(peer, &parts.headers, state.limits().trusted_proxy_hops);
-        state.limits().check(caller.0.user_id(), address)?;
+        let address = client_ip(peer, &parts.headers, limits.trusted_proxy_hops);
+        limits.check(caller.0.user_id(), address)?;
         Ok(LimitedCaller(caller))
     }
 }

@@ -4,16 +4,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fechatter_auth::TokenVerifier;
+use axum::extract::FromRef;
 use fechatter_auth::revocation::RevokedSessions;
 use fechatter_events::EventBus;
 use fechatter_events::delivery::Gate;
 use secrecy::ExposeSecret;
 
+use crate::auth::Authenticator;
 use crate::buffer::Buffer;
+use crate::client_stream;
 use crate::config::Config;
 use crate::events::EventRow;
-use crate::ingest::stored;
 use crate::limits::IngestLimits;
 use crate::observability::metrics::{ClickHouseMetrics, NatsMetrics};
 use crate::sessions::Sessions;
@@ -38,9 +39,8 @@ struct Inner {
     jetstream: async_nats::jetstream::Context,
     /// Whether the client-event stream is known to exist (checked again after a failure).
     client_stream_ready: AtomicBool,
-    tokens: TokenVerifier,
-    revoked: RevokedSessions,
-    limits: IngestLimits,
+    authenticator: Authenticator,
+    limits: Arc<IngestLimits>,
     buffer: Buffer,
     sessions: Sessions,
     /// Open while ClickHouse takes writes; the consumers take events only then.
@@ -103,8 +103,11 @@ impl AppState {
             &config.nats_auth,
         )
         .await?;
-        let tokens = config.tokens.clone();
-        let limits = IngestLimits::new(&config.rate_limits);
+        let authenticator = Authenticator::new(
+            config.tokens.clone(),
+            RevokedSessions::new(fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL),
+        );
+        let limits = Arc::new(IngestLimits::new(&config.rate_limits));
         let store = Store::new(clickhouse.clone(), config.writer.clickhouse_timeout);
         let buffer = Buffer::new(
             config.writer.buffer_capacity,
@@ -127,8 +130,7 @@ impl AppState {
                 nats,
                 jetstream,
                 client_stream_ready: AtomicBool::new(false),
-                tokens,
-                revoked: RevokedSessions::new(fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL),
+                authenticator,
                 limits,
                 buffer,
                 sessions,
@@ -174,24 +176,28 @@ impl AppState {
         &self.inner.subscriptions
     }
 
-    /// Stores accepted client events in their stream (see [`stored`]); the stream is created the
+    /// Stores accepted client events in their stream (see [`client_stream`]); the stream is created the
     /// first time, and checked again after a failure.
-    pub async fn store_client_events(&self, rows: &[EventRow]) -> Result<(), stored::StoreError> {
+    pub async fn store_client_events(
+        &self,
+        rows: &[EventRow],
+    ) -> Result<(), client_stream::StoreError> {
         let inner = &self.inner;
         let bus = &inner.config.event_bus;
         if inner.nats.connection_state() != async_nats::connection::State::Connected {
             // Publishing now would wait for the ack timeout: refuse at once instead.
-            return Err(stored::StoreError::NotStored(
+            return Err(client_stream::StoreError::NotStored(
                 "NATS is not connected".to_owned(),
             ));
         }
         if !inner.client_stream_ready.load(Ordering::SeqCst) {
             bus.ensure_client_event_stream(&inner.jetstream)
                 .await
-                .map_err(|err| stored::StoreError::NotStored(err.to_string()))?;
+                .map_err(|err| client_stream::StoreError::NotStored(err.to_string()))?;
             inner.client_stream_ready.store(true, Ordering::SeqCst);
         }
-        let outcome = stored::store(&inner.jetstream, &bus.client_event_subject(), rows).await;
+        let outcome =
+            client_stream::store(&inner.jetstream, &bus.client_event_subject(), rows).await;
         if outcome.is_err() {
             inner.client_stream_ready.store(false, Ordering::SeqCst);
         }
@@ -202,16 +208,12 @@ impl AppState {
         &self.inner.config.event_bus
     }
 
-    pub fn tokens(&self) -> &TokenVerifier {
-        &self.inner.tokens
-    }
-
     /// The sessions revoked in the last token lifetime (`session.revoked`).
     pub fn revoked(&self) -> &RevokedSessions {
-        &self.inner.revoked
+        self.inner.authenticator.revoked()
     }
 
-    pub fn limits(&self) -> &IngestLimits {
+    pub fn limits(&self) -> &Arc<IngestLimits> {
         &self.inner.limits
     }
 
@@ -236,5 +238,17 @@ impl AppState {
         }
         created?;
         self.inner.store.ensure_schema().await
+    }
+}
+
+impl FromRef<AppState> for Authenticator {
+    fn from_ref(state: &AppState) -> Self {
+        state.inner.authenticator.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<IngestLimits> {
+    fn from_ref(state: &AppState) -> Self {
+        state.inner.limits.clone()
     }
 }

@@ -21,141 +21,87 @@ pub mod repo;
 pub mod startup;
 pub mod state;
 
-use std::net::SocketAddr;
-
-use ::service_kit::Restart;
-use ::service_kit::server::{Service, ServiceServer};
+use ::service_kit::{Drain, MetricDef, Restart, RuntimeConfig, ServiceInfo, ServiceParts, Tasks};
 use axum::Router;
-use tokio_util::sync::CancellationToken;
 
 pub use ::service_kit::StartupError;
 pub use config::Config;
 pub use state::AppState;
 
-/// A built, bound service that has not started serving yet.
-pub struct Application {
-    server: ServiceServer,
-    state: AppState,
-}
+/// A built, bound bot_server that has not started serving yet.
+pub type Application = ::service_kit::Application<BotService>;
 
-impl Application {
-    /// Binds the ports (0 picks a free one) and builds the state; never waits for a dependency.
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let handle = observability::install()?;
+/// bot_server's parts: no API but the health checks; its work is its consumers and upkeep tasks.
+pub struct BotService;
+
+impl ServiceParts for BotService {
+    type Config = Config;
+    type State = AppState;
+    const SERVICE: ServiceInfo = observability::SERVICE;
+
+    fn runtime(config: &Config) -> &RuntimeConfig {
+        &config.runtime
+    }
+
+    fn catalogue() -> Vec<MetricDef> {
+        observability::catalogue()
+    }
+
+    fn initialise_metrics(config: &Config) {
         observability::metrics::initialise(config.embeddings.dimensions);
-        let runtime = config.runtime.clone();
-        let state = AppState::try_new(config)
+    }
+
+    async fn build_state(config: Config) -> Result<AppState, StartupError> {
+        AppState::try_new(config)
             .await
-            .map_err(StartupError::dependency)?;
-        let api = Router::new().fallback(fechatter_http::route_not_found);
-        let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
-        Ok(Self { server, state })
+            .map_err(StartupError::dependency)
     }
 
-    pub fn api_addr(&self) -> SocketAddr {
-        self.server.api_addr()
+    fn api(_state: &AppState, _runtime: &RuntimeConfig) -> Router {
+        Router::new().fallback(fechatter_http::route_not_found)
     }
 
-    pub fn metrics_addr(&self) -> SocketAddr {
-        self.server.metrics_addr()
+    fn health(state: &AppState) -> ::service_kit::Health {
+        startup::health(state)
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// Where the background tasks run (in-process tests use it to make one panic).
-    pub fn supervisor(&self) -> ::service_kit::Supervisor {
-        self.server.supervisor().clone()
-    }
-
-    /// Serves until `shutdown` is cancelled; background tasks stop with it.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        let health = self.server.health().clone();
-        let state = self.state;
-        let tasks = self.server.supervisor();
+    fn start_tasks(state: &AppState, tasks: &Tasks) -> Drain {
         tasks.run(
             "event_stream",
             Restart::OnPanic,
-            (state.clone(), health),
-            &shutdown,
+            (state.clone(), tasks.health().clone()),
             |(state, health), shutdown| startup::ensure_stream_then_serve(state, health, shutdown),
         );
         let (once, always) = (Restart::OnPanic, Restart::Always);
-        tasks.run(
-            "pool_gauges",
-            always,
-            state.clone(),
-            &shutdown,
-            startup::sample_pool,
-        );
+        tasks.run("pool_gauges", always, state.clone(), startup::sample_pool);
         tasks.run(
             "bot_provisioning",
             once,
             state.clone(),
-            &shutdown,
             startup::provision_missing_bots,
         );
         tasks.run(
             "index_upkeep",
             always,
             state.clone(),
-            &shutdown,
             startup::maintain_index,
         );
         if let Some(settings) = state.config().probe.clone() {
             let (http, fechatter_url) =
                 (state.http().clone(), state.config().fechatter_url.clone());
-            let stop = shutdown.clone();
+            let stop = tasks.shutdown().clone();
             // A restart starts from fresh canaries: the probe keeps nothing worth carrying over.
-            tasks.spawn("probe", always, shutdown.clone(), move || {
+            tasks.spawn("probe", always, move || {
                 let probe = probe::Probe::new(http.clone(), &fechatter_url, &settings);
                 probe::run(probe, settings.interval, stop.clone())
             });
         }
-        tasks.run(
-            "consumer_lag",
-            always,
-            state.clone(),
-            &shutdown,
-            consumer::lag::sample,
-        );
-        let indexing = tasks.run(
-            "indexing",
-            always,
-            state.clone(),
-            &shutdown,
-            consumer::indexing::run,
-        );
-        let answering = tasks.run(
-            "answering",
-            always,
-            state.clone(),
-            &shutdown,
-            consumer::answering::run,
-        );
-        let served = self.server.run(shutdown.clone()).await;
+        tasks.run("consumer_lag", always, state.clone(), consumer::lag::sample);
+        let indexing = tasks.run("indexing", always, state.clone(), consumer::indexing::run);
+        let answering = tasks.run("answering", always, state.clone(), consumer::answering::run);
         // Events in hand finish (and are acked) before the process exits, whatever stopped it.
-        shutdown.cancel();
-        let _ = tokio::join!(indexing, answering);
-        served?;
-        Ok(())
-    }
-}
-
-impl Service for Application {
-    type Config = Config;
-    const NAME: &'static str = "bot_server";
-
-    fn runtime(config: &Config) -> &::service_kit::RuntimeConfig {
-        &config.runtime
-    }
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
-        Application::build(config).await
-    }
-
-    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        Application::run(self, shutdown).await
+        Drain::wait_for(async move {
+            let _ = tokio::join!(indexing, answering);
+        })
     }
 }

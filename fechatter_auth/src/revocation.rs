@@ -1,8 +1,8 @@
-//! The sessions revoked everywhere, for a service that accepts access tokens but has no live
-//! connections (analytics_server): it keeps this list and refuses a listed session's tokens.
-//! notify_server and fechatter_server's WebSocket learn of revocations from the event feed their
-//! push core reads anyway (`fechatter_push`), which both refuses the tokens and closes the
-//! session's open connections, so they need no second follower.
+//! The sessions revoked everywhere: the one list every service that accepts access tokens keeps,
+//! and refuses a listed session's tokens. A service without live connections (analytics_server)
+//! fills it with [`RevokedSessions::follow`]; the push core of notify_server and of
+//! fechatter_server's WebSocket (`fechatter_push`) fills it from the event feed it reads anyway,
+//! and also closes the session's open connections, so it needs no second follower.
 //!
 //! fechatter_server publishes `session.revoked` through its outbox on sign-out, refresh-token
 //! reuse and account removal. [`RevokedSessions::follow`] reads those events with an ordered
@@ -247,5 +247,10 @@ mod tests {
         assert!(!revoked.is_revoked(old), "its tokens have all expired");
         assert!(!revoked.is_revoked(other));
         assert_eq!(revoked.len(), 1);
+        assert_eq!(
+            revoked.entries().len(),
+            1,
+            "an expired revocation is not kept"
+        );
     }
 }

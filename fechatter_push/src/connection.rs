@@ -5,13 +5,58 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use fechatter_events::{UserId, WorkspaceId};
 use futures::future::BoxFuture;
+use uuid::Uuid;
 
-use crate::core::{Opening, PushCore};
-use crate::cursor::{Cursor, Epoch};
+use crate::core::{PushCore, Refused};
+use crate::cursor::{Cursor, Epoch, Resume};
 use crate::frame::{FrameKind, Outgoing};
-use crate::hub::{Closed, ConnectionId, Mailbox, Received, Registration};
+use crate::hub::{Closed, ConnectionId, Mailbox, Owner, Received, Registration};
+use crate::metrics::Refusal;
 use crate::replay::{CatchUp, catch_up};
+
+/// Who opens a connection, from their access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opening {
+    pub user: UserId,
+    pub workspace: WorkspaceId,
+    /// The token's `sid`.
+    pub session: Uuid,
+    /// When the token expires: the connection ends then.
+    pub token_expires: tokio::time::Instant,
+    pub resume: Resume,
+}
+
+impl PushCore {
+    /// Opens a live connection: registered with the hub at once, so nothing published from now on
+    /// is missed, and caught up from `opening.resume` when first polled.
+    ///
+    /// Refused until the log reader has found the stream: an event published between the
+    /// connection and that moment could not be placed before or after the connection's cursor.
+    pub fn open(self: &Arc<Self>, opening: Opening) -> Result<LiveConnection, Refused> {
+        self.refuse_if_revoked(opening.session)?;
+        if self.position().is_none() {
+            self.metrics.refused(Refusal::NotReady);
+            return Err(Refused::NotReady);
+        }
+        let owner = Owner {
+            user: opening.user,
+            workspace: opening.workspace,
+            session: opening.session,
+        };
+        let registration = self.hub.register(owner).map_err(|refusal| match refusal {
+            Refusal::OverCapacity => Refused::OverCapacity(self.settings.hub.max_connections),
+            Refusal::TooManyForUser => {
+                Refused::TooManyConnections(self.settings.hub.max_connections_per_user)
+            }
+            Refusal::SessionRevoked => Refused::SessionRevoked,
+            Refusal::ShuttingDown => Refused::ShuttingDown,
+            Refusal::NotReady => Refused::NotReady,
+        })?;
+        Ok(LiveConnection::new(self.clone(), registration, opening))
+    }
+}
 
 /// Why a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

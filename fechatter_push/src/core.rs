@@ -6,20 +6,18 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use fechatter_auth::revocation::RevokedSessions;
 use fechatter_events::{EventBus, EventKind, UserId, WorkspaceId};
 use tokio::sync::{Semaphore, mpsc};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::connection::LiveConnection;
-use crate::cursor::{Cursor, Epoch, Resume};
+use crate::cursor::{Cursor, Epoch};
 use crate::frame::Frame;
-use crate::hub::{Hub, HubLimits, Owner};
+use crate::hub::{Hub, HubLimits};
 use crate::metrics::{LogError, PushMetrics, Refusal, ReplayOutcome};
 use crate::observer::EventObserver;
 use crate::presence::{Presence, PresenceSettings};
-use crate::revocations::Revocations;
 use crate::ring::{Accepted, Ring};
 use crate::route::{Routed, route};
 
@@ -62,11 +60,13 @@ pub struct PushCore {
     pub(crate) metrics: Arc<dyn PushMetrics>,
     pub(crate) hub: Hub,
     ring: Mutex<Ring>,
-    revocations: Revocations,
+    /// The one list of revoked sessions every service keeps (`fechatter_auth`), fed here by the
+    /// log reader.
+    revoked: RevokedSessions,
     pub(crate) replays: Semaphore,
     subscribed: AtomicBool,
     pub(crate) presence: Option<Presence>,
-    local_presence: Mutex<Option<mpsc::UnboundedReceiver<crate::hub::LocalPresence>>>,
+    pub(crate) local_presence: Mutex<Option<mpsc::UnboundedReceiver<crate::hub::LocalPresence>>>,
     observer: OnceLock<Arc<dyn EventObserver>>,
 }
 
@@ -83,18 +83,6 @@ pub enum Refused {
     ShuttingDown,
     #[error("live events are not available yet; retry shortly")]
     NotReady,
-}
-
-/// Who opens a connection, from their access token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Opening {
-    pub user: UserId,
-    pub workspace: WorkspaceId,
-    /// The token's `sid`.
-    pub session: Uuid,
-    /// When the token expires: the connection ends then.
-    pub token_expires: tokio::time::Instant,
-    pub resume: Resume,
 }
 
 impl PushCore {
@@ -121,7 +109,7 @@ impl PushCore {
             nats,
             hub: Hub::new(settings.hub, metrics.clone(), local_tx),
             ring: Mutex::new(Ring::new(settings.ring_events, REMEMBERED_IDS)),
-            revocations: Revocations::default(),
+            revoked: RevokedSessions::new(settings.access_token_ttl),
             replays: Semaphore::new(settings.replay_concurrency.max(1)),
             subscribed: AtomicBool::new(false),
             presence,
@@ -131,21 +119,6 @@ impl PushCore {
             settings,
             metrics,
         })
-    }
-
-    /// Reads the log (and keeps presence) until `shutdown`, then closes every connection.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let presence = self
-            .local_presence
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .map(|local| tokio::spawn(crate::presence::run(self.clone(), local, shutdown.clone())));
-        crate::log::run(self.clone(), shutdown.clone()).await;
-        self.hub.close_all();
-        if let Some(presence) = presence {
-            let _ = presence.await;
-        }
     }
 
     /// Shows `observer` every event read from now on, and every change of the subscription.
@@ -194,50 +167,22 @@ impl PushCore {
         }
     }
 
-    /// Opens a live connection: registered with the hub at once, so nothing published from now on
-    /// is missed, and caught up from `opening.resume` when first polled.
-    ///
-    /// Refused until the log reader has found the stream: an event published between the
-    /// connection and that moment could not be placed before or after the connection's cursor.
-    pub fn open(self: &Arc<Self>, opening: Opening) -> Result<LiveConnection, Refused> {
-        self.refuse_if_revoked(opening.session)?;
-        if self.position().is_none() {
-            self.metrics.refused(Refusal::NotReady);
-            return Err(Refused::NotReady);
-        }
-        let owner = Owner {
-            user: opening.user,
-            workspace: opening.workspace,
-            session: opening.session,
-        };
-        let registration = self.hub.register(owner).map_err(|refusal| match refusal {
-            Refusal::OverCapacity => Refused::OverCapacity(self.settings.hub.max_connections),
-            Refusal::TooManyForUser => {
-                Refused::TooManyConnections(self.settings.hub.max_connections_per_user)
-            }
-            Refusal::SessionRevoked => Refused::SessionRevoked,
-            Refusal::ShuttingDown => Refused::ShuttingDown,
-            Refusal::NotReady => Refused::NotReady,
-        })?;
-        Ok(LiveConnection::new(self.clone(), registration, opening))
-    }
-
     /// Ends every live connection of `session` on this instance; returns how many there were.
     pub fn close_session(&self, session: Uuid) -> usize {
         self.hub.close_session(session)
     }
 
-    /// Ends `session`'s connections and refuses new ones until `until` (when its last access
-    /// token expires).
-    pub fn revoke(&self, session: Uuid, until: chrono::DateTime<Utc>) -> usize {
-        self.revocations.revoke(session, until, Utc::now());
+    /// Ends `session`'s connections and refuses new ones until every access token it could hold
+    /// when it was revoked (at `revoked_at`) has expired.
+    pub fn revoke(&self, session: Uuid, revoked_at: DateTime<Utc>) -> usize {
+        self.revoked.record(session, revoked_at);
         let closed = self.close_session(session);
         tracing::info!(%session, closed, "session revoked: its live connections end");
         closed
     }
 
     pub fn is_revoked(&self, session: Uuid) -> bool {
-        self.revocations.is_revoked(session, Utc::now())
+        self.revoked.is_revoked(session)
     }
 
     /// Refuses (and counts) a token of a revoked session.
@@ -279,10 +224,8 @@ impl PushCore {
                 if previous.is_some() {
                     tracing::warn!(%epoch, "the event stream was created anew; every client resyncs");
                     let position = Cursor { epoch, seq: last };
-                    self.hub.deliver_to_all(crate::replay::resync_frame(
-                        ReplayOutcome::ResyncEpoch,
-                        Some(position),
-                    ));
+                    self.hub
+                        .deliver_to_all(Frame::resync(ReplayOutcome::ResyncEpoch, Some(position)));
                 }
                 last + 1
             }
@@ -338,9 +281,7 @@ impl PushCore {
     pub(crate) fn on_session_revoked(&self, envelope: &fechatter_events::Envelope) {
         match envelope.event() {
             Ok(fechatter_events::Event::SessionRevoked(revoked)) => {
-                let ttl = chrono::Duration::from_std(self.settings.access_token_ttl)
-                    .unwrap_or(chrono::Duration::MAX);
-                self.revoke(revoked.session_id, envelope.occurred_at + ttl);
+                self.revoke(revoked.session_id, envelope.occurred_at);
             }
             // Only called for `session.revoked`: another kind here is as malformed as a bad payload.
             Ok(other) => {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use fechatter_events::EventKind;
 
 use crate::cursor::Cursor;
+use crate::metrics::ReplayOutcome;
 
 /// The names of pushed events. Domain events use their kind; the others are produced by the push
 /// core itself and are never stored in JetStream.
@@ -71,6 +72,24 @@ impl Frame {
             data: data.to_string().into(),
             occurred_at: None,
         }
+    }
+
+    /// One `resync`: refetch over REST. Its cursor moves the client past what cannot be replayed.
+    pub fn resync(outcome: ReplayOutcome, position: Option<Cursor>) -> Self {
+        let reason = match outcome {
+            ReplayOutcome::ResyncEpoch => "epoch",
+            ReplayOutcome::ResyncTooOld => "too_old",
+            ReplayOutcome::ResyncTooMany => "too_many",
+            ReplayOutcome::Recovered | ReplayOutcome::ResyncUnavailable => "unavailable",
+        };
+        Self::signal(
+            FrameKind::Resync,
+            position,
+            &serde_json::json!({
+                "reason": reason,
+                "cursor": position.map(|cursor| cursor.to_string()),
+            }),
+        )
     }
 
     /// The name of the event: the kind string (`message.created`, `typing`…).

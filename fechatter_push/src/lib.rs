@@ -18,16 +18,16 @@ pub mod metrics;
 pub mod observer;
 pub mod presence;
 pub mod replay;
-pub mod revocations;
 pub mod ring;
 pub mod route;
+mod run;
 pub mod startup;
 
 #[cfg(test)]
 mod testing;
 
-pub use connection::{EndReason, LiveConnection};
-pub use core::{Opening, PushCore, PushSettings, Refused, ReplayLimits};
+pub use connection::{EndReason, LiveConnection, Opening};
+pub use core::{PushCore, PushSettings, Refused, ReplayLimits};
 pub use cursor::{Cursor, Epoch, Resume};
 pub use frame::{Frame, FrameKind, Outgoing};
 pub use hub::HubLimits;

@@ -23,137 +23,97 @@ pub mod web;
 pub mod webhooks;
 pub mod ws;
 
-use std::net::SocketAddr;
-
-use ::service_kit::Restart;
 use ::service_kit::http::HttpMetricsLayer;
-use ::service_kit::server::{Service, ServiceServer};
+use ::service_kit::{Drain, MetricDef, Restart, RuntimeConfig, ServiceInfo, ServiceParts, Tasks};
+use axum::Router;
 use fechatter_http::RequestTimeoutLayer;
-use tokio_util::sync::CancellationToken;
 
 pub use ::service_kit::StartupError;
 pub use config::Config;
 pub use state::AppState;
 
-/// A built, bound service that has not started serving yet.
-pub struct Application {
-    server: ServiceServer,
-    state: AppState,
-}
+/// A built, bound fechatter_server that has not started serving yet.
+pub type Application = ::service_kit::Application<ChatService>;
 
-impl Application {
-    /// Binds the ports (0 picks a free one) and builds the state; never waits for a dependency.
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let handle = observability::install()?;
-        let runtime = config.runtime.clone();
-        let state = AppState::try_new(config)
+/// fechatter_server's parts: the chat API and web client, the outbox relay, the WebSocket push
+/// reader and the upkeep tasks.
+pub struct ChatService;
+
+impl ServiceParts for ChatService {
+    type Config = Config;
+    type State = AppState;
+    const SERVICE: ServiceInfo = observability::SERVICE;
+
+    fn runtime(config: &Config) -> &RuntimeConfig {
+        &config.runtime
+    }
+
+    fn catalogue() -> Vec<MetricDef> {
+        observability::catalogue()
+    }
+
+    fn initialise_metrics(_config: &Config) {
+        observability::metrics::initialise();
+    }
+
+    async fn build_state(config: Config) -> Result<AppState, StartupError> {
+        AppState::try_new(config)
             .await
-            .map_err(StartupError::dependency)?;
+            .map_err(StartupError::dependency)
+    }
+
+    fn api(state: &AppState, runtime: &RuntimeConfig) -> Router {
         let timeouts = RequestTimeoutLayer::new(runtime.request_timeout)
             .route(routes::UPLOAD_ROUTE, state.config().files.upload_timeout);
         let api = routes::router(state.clone())
             .layer(timeouts)
             .layer(HttpMetricsLayer::new(observability::shared()));
-        let api = web::with_client(api, &state.config().web);
-        let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle).await?;
-        Ok(Self { server, state })
+        web::with_client(api, &state.config().web)
     }
 
-    pub fn api_addr(&self) -> SocketAddr {
-        self.server.api_addr()
+    fn health(state: &AppState) -> ::service_kit::Health {
+        startup::health(state)
     }
 
-    pub fn metrics_addr(&self) -> SocketAddr {
-        self.server.metrics_addr()
-    }
-
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// Where the background tasks run (in-process tests use it to make one panic).
-    pub fn supervisor(&self) -> ::service_kit::Supervisor {
-        self.server.supervisor().clone()
-    }
-
-    /// Serves until `shutdown` is cancelled; background tasks stop with it.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        let health = self.server.health().clone();
-        let state = self.state;
-        let tasks = self.server.supervisor();
+    fn start_tasks(state: &AppState, tasks: &Tasks) -> Drain {
         tasks.run(
             "outbox_relay",
             Restart::Always,
-            (state.clone(), health),
-            &shutdown,
+            (state.clone(), tasks.health().clone()),
             |(state, health), shutdown| startup::migrate_then_relay(state, health, shutdown),
         );
         let always = Restart::Always;
-        tasks.run(
-            "gauges",
-            always,
-            state.clone(),
-            &shutdown,
-            startup::sample_gauges,
-        );
+        tasks.run("gauges", always, state.clone(), startup::sample_gauges);
         tasks.run(
             "cache_follower",
             always,
             state.clone(),
-            &shutdown,
             cache::invalidation::follow,
         );
-        tasks.run(
-            "rate_limit_sweep",
-            always,
-            state.clone(),
-            &shutdown,
-            rate_limit::sweep,
-        );
+        tasks.run("rate_limit_sweep", always, state.clone(), rate_limit::sweep);
         tasks.run(
             "file_sweep",
             always,
             state.clone(),
-            &shutdown,
             service::file_sweep::run,
         );
         tasks.run(
             "webhook_deliverer",
             always,
             state.clone(),
-            &shutdown,
             webhooks::deliverer::run,
         );
         tasks.run(
             "session_prune",
             always,
             state.clone(),
-            &shutdown,
             service::sessions::prune_periodically,
         );
         // Reads the event log for the sockets until shutdown, then closes them as going away.
-        let (push, stop) = (state.sockets().push().clone(), shutdown.clone());
-        tasks.spawn("push_reader", always, shutdown.clone(), move || {
+        let (push, stop) = (state.sockets().push().clone(), tasks.shutdown().clone());
+        tasks.spawn("push_reader", always, move || {
             push.clone().run(stop.clone())
         });
-        self.server.run(shutdown).await?;
-        Ok(())
-    }
-}
-
-impl Service for Application {
-    type Config = Config;
-    const NAME: &'static str = "fechatter_server";
-
-    fn runtime(config: &Config) -> &::service_kit::RuntimeConfig {
-        &config.runtime
-    }
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
-        Application::build(config).await
-    }
-
-    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        Application::run(self, shutdown).await
+        Drain::none()
     }
 }

@@ -11,106 +11,76 @@ pub mod startup;
 pub mod state;
 pub mod typing;
 
-use std::net::SocketAddr;
+use std::time::Duration;
 
-use ::service_kit::Restart;
 use ::service_kit::http::HttpMetricsLayer;
-use ::service_kit::server::{Service, ServiceServer};
+use ::service_kit::{Drain, MetricDef, Restart, RuntimeConfig, ServiceInfo, ServiceParts, Tasks};
+use axum::Router;
 use fechatter_http::RequestTimeoutLayer;
-use tokio_util::sync::CancellationToken;
 
 pub use ::service_kit::StartupError;
 pub use config::Config;
 pub use state::AppState;
 
-/// A built, bound service that has not started serving yet.
-pub struct Application {
-    server: ServiceServer,
-    state: AppState,
-}
+/// A built, bound notify_server that has not started serving yet.
+pub type Application = ::service_kit::Application<NotifyService>;
 
-impl Application {
-    /// Binds the ports (0 picks a free one) and builds the state; never waits for a dependency.
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let handle = observability::install()?;
-        let runtime = config.runtime.clone();
-        let state = AppState::try_new(config)
+/// notify_server's parts: its SSE API, the push reader and the typing fan-out.
+pub struct NotifyService;
+
+impl ServiceParts for NotifyService {
+    type Config = Config;
+    type State = AppState;
+    const SERVICE: ServiceInfo = observability::SERVICE;
+
+    fn runtime(config: &Config) -> &RuntimeConfig {
+        &config.runtime
+    }
+
+    fn catalogue() -> Vec<MetricDef> {
+        observability::catalogue()
+    }
+
+    fn initialise_metrics(_config: &Config) {
+        observability::metrics::initialise();
+    }
+
+    async fn build_state(config: Config) -> Result<AppState, StartupError> {
+        AppState::try_new(config)
             .await
-            .map_err(StartupError::dependency)?;
+            .map_err(StartupError::dependency)
+    }
+
+    fn api(state: &AppState, runtime: &RuntimeConfig) -> Router {
         // CORS outermost: preflights are answered before routing and not counted as requests.
-        let api = routes::router(state.clone())
+        routes::router(state.clone())
             .layer(RequestTimeoutLayer::new(runtime.request_timeout))
             .layer(HttpMetricsLayer::new(observability::shared()))
-            .layer(state.config().cors_origins.layer());
-        let server = ServiceServer::bind(&runtime, api, startup::health(&state), handle)
-            .await?
-            .with_write_stall_timeout(state.config().sse.write_timeout);
-        Ok(Self { server, state })
+            .layer(state.config().cors_origins.layer())
     }
 
-    pub fn api_addr(&self) -> SocketAddr {
-        self.server.api_addr()
+    fn health(state: &AppState) -> ::service_kit::Health {
+        startup::health(state)
     }
 
-    pub fn metrics_addr(&self) -> SocketAddr {
-        self.server.metrics_addr()
+    fn write_stall_timeout(state: &AppState) -> Option<Duration> {
+        Some(state.config().sse.write_timeout)
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// Where the background tasks run (in-process tests use it to make one panic).
-    pub fn supervisor(&self) -> ::service_kit::Supervisor {
-        self.server.supervisor().clone()
-    }
-
-    /// Serves until `shutdown` is cancelled; background tasks stop with it.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        let health = self.server.health().clone();
-        let state = self.state;
-        let tasks = self.server.supervisor();
+    fn start_tasks(state: &AppState, tasks: &Tasks) -> Drain {
         tasks.run(
             "prepare",
             Restart::OnPanic,
-            (state.clone(), health),
-            &shutdown,
+            (state.clone(), tasks.health().clone()),
             |(state, health), shutdown| startup::prepare_then_serve(state, health, shutdown),
         );
         // Reads the log until shutdown, then ends every SSE stream (they never end by themselves,
         // and must for the graceful shutdown to finish).
-        let (push, stop) = (state.push().clone(), shutdown.clone());
-        tasks.spawn(
-            "push_reader",
-            Restart::Always,
-            shutdown.clone(),
-            move || push.clone().run(stop.clone()),
-        );
-        tasks.run(
-            "typing",
-            Restart::Always,
-            state.clone(),
-            &shutdown,
-            typing::run,
-        );
-        self.server.run(shutdown).await?;
-        Ok(())
-    }
-}
-
-impl Service for Application {
-    type Config = Config;
-    const NAME: &'static str = "notify_server";
-
-    fn runtime(config: &Config) -> &::service_kit::RuntimeConfig {
-        &config.runtime
-    }
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
-        Application::build(config).await
-    }
-
-    async fn run(self, shutdown: CancellationToken) -> Result<(), StartupError> {
-        Application::run(self, shutdown).await
+        let (push, stop) = (state.push().clone(), tasks.shutdown().clone());
+        tasks.spawn("push_reader", Restart::Always, move || {
+            push.clone().run(stop.clone())
+        });
+        tasks.run("typing", Restart::Always, state.clone(), typing::run);
+        Drain::none()
     }
 }

@@ -8,10 +8,13 @@
 //! - [`http`]: the request metrics layer, request ids and request tracing;
 //! - [`health`]: `/health`, `/ready` and `/live`;
 //! - [`telemetry`]: `tracing` set-up;
+//! - [`app`]: a service's wiring, written once: each service supplies its parts ([`ServiceParts`])
+//!   and runs as an [`Application`];
 //! - [`server`]: serving a service with graceful, draining shutdown;
 //! - [`serve`]: the HTTP/1.1 connection loop under it, with a deadline on request headers;
 //! - [`supervise`]: the service's background tasks, restarted when they fail.
 
+pub mod app;
 pub mod buckets;
 pub mod catalogue;
 pub mod config;
@@ -25,6 +28,7 @@ pub mod stall;
 pub mod supervise;
 pub mod telemetry;
 
+pub use app::{Application, Drain, ServiceParts, Tasks};
 pub use catalogue::{MetricDef, MetricKind, Unit};
 pub use config::{Listen, RuntimeConfig};
 pub use health::{Health, HealthBuilder};

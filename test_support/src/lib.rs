@@ -22,6 +22,7 @@ pub mod wait;
 
 mod commands;
 mod http;
+mod lock_file;
 mod pg_template;
 mod process;
 mod scope;

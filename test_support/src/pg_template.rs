@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::commands::run_bounded;
+use crate::lock_file;
 use crate::scope;
 
 /// Bumped whenever the `initdb` flags change, so stale cached templates are not reused.
@@ -114,7 +115,7 @@ impl PgInstall {
                 .map_or_else(|| nix::unistd::getuid().as_raw(), |(uid, _)| uid);
             let name = format!("pg-{}-uid{uid}-{TEMPLATE_FORMAT}", self.version);
             let template = cache.join(&name);
-            let _lock = scope::lock_blocking(
+            let _lock = lock_file::lock_blocking(
                 &cache.join(format!("{name}.lock")),
                 Duration::from_secs(120),
             );

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use fs2::FileExt;
 
+use crate::lock_file::{self, lock_blocking};
 use crate::watchdog;
 
 pub(crate) struct Scope {
@@ -94,7 +95,7 @@ impl Scope {
         let dir = root().join(key);
         create_dir(&root());
         static SWEEP: std::sync::Once = std::sync::Once::new();
-        SWEEP.call_once(|| watchdog::sweep(&root()));
+        SWEEP.call_once(|| watchdog::sweep(&root(), keep()));
         for each in [dir.clone(), dir.join("pgids")] {
             create_dir(&each);
         }
@@ -103,7 +104,7 @@ impl Scope {
         if !marker.exists() {
             let start = start_time(owner)
                 .unwrap_or_else(|| panic!("owner process {owner} of {} is gone", dir.display()));
-            let watchdog = watchdog::spawn(owner, &start, &dir);
+            let watchdog = watchdog::spawn(owner, &start, &dir, keep());
             fs::write(&marker, watchdog.to_string())
                 .unwrap_or_else(|e| panic!("cannot write {}: {e}", marker.display()));
             if keep() {
@@ -133,7 +134,7 @@ impl Scope {
     /// Serialises the start of a shared server across the test processes of a run.
     pub(crate) async fn lock(&self, name: &str) -> File {
         let path = self.dir.join(format!("{name}.lock"));
-        let file = open_lock_file(&path);
+        let file = lock_file::open(&path);
         let deadline = Instant::now() + Duration::from_secs(120);
         while file.try_lock_exclusive().is_err() {
             if Instant::now() >= deadline {
@@ -146,26 +147,4 @@ impl Scope {
         }
         file
     }
-}
-
-pub(crate) fn open_lock_file(path: &Path) -> File {
-    fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .unwrap_or_else(|e| panic!("cannot open lock file {}: {e}", path.display()))
-}
-
-/// For short critical sections outside async code; bounded like every wait here.
-pub(crate) fn lock_blocking(path: &Path, timeout: Duration) -> File {
-    let file = open_lock_file(path);
-    let deadline = Instant::now() + timeout;
-    while file.try_lock_exclusive().is_err() {
-        if Instant::now() >= deadline {
-            panic!("waited {timeout:?} for lock {}", path.display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    file
 }

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use fs2::FileExt;
 
-use crate::scope;
+use crate::lock_file;
 
 /// Waits for the owner to go (same pid and start time, not a zombie), then: SIGINT to every
 /// registered group, which every server takes as a clean shutdown (Postgres frees its SysV segment);
@@ -61,8 +61,8 @@ if [ "$keep" = 1 ]; then : > "$dir/done"; else rm -rf "$dir"; fi
 const NAME: &str = "fechatter-test-watchdog";
 
 /// Starts a watchdog for `dir` that waits for process `owner` started at `start` (clock ticks since
-/// boot); returns the watchdog's pid.
-pub(crate) fn spawn(owner: i32, start: &str, dir: &Path) -> u32 {
+/// boot); returns the watchdog's pid. With `keep` it leaves the directory for a post-mortem.
+pub(crate) fn spawn(owner: i32, start: &str, dir: &Path, keep: bool) -> u32 {
     #[allow(
         clippy::zombie_processes,
         reason = "the watchdog outlives its owner, which outlives this process: never ours to reap"
@@ -72,7 +72,7 @@ pub(crate) fn spawn(owner: i32, start: &str, dir: &Path) -> u32 {
         .arg(owner.to_string())
         .arg(start)
         .arg(dir)
-        .arg(if scope::keep() { "1" } else { "0" })
+        .arg(if keep { "1" } else { "0" })
         .current_dir("/")
         // Its own group, and no handle on the test's stdout or stderr (nextest would call that a
         // leak and wait for it).
@@ -88,13 +88,13 @@ pub(crate) fn spawn(owner: i32, start: &str, dir: &Path) -> u32 {
 /// A directory whose watchdog is gone (OOM killer, a stray `kill`) would keep its servers forever.
 /// Each such directory under `root` gets a new watchdog whose owner (pid 0) never exists, so it
 /// cleans up at once. Directories being set up hold their `scope.lock` and are skipped.
-pub(crate) fn sweep(root: &Path) {
+pub(crate) fn sweep(root: &Path, keep: bool) {
     for entry in fs::read_dir(root).into_iter().flatten().flatten() {
         let dir = entry.path();
         if !dir.join("pgids").is_dir() || dir.join("done").exists() {
             continue;
         }
-        let lock = scope::open_lock_file(&dir.join("scope.lock"));
+        let lock = lock_file::open(&dir.join("scope.lock"));
         if lock.try_lock_exclusive().is_err() {
             continue;
         }
@@ -108,7 +108,7 @@ pub(crate) fn sweep(root: &Path) {
         if watches(pid, &dir) {
             continue;
         }
-        let replacement = spawn(0, "0", &dir);
+        let replacement = spawn(0, "0", &dir, keep);
         let _ = fs::write(&marker, replacement.to_string());
     }
 }

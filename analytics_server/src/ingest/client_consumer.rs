@@ -1,5 +1,5 @@
 //! The durable JetStream pull consumer `analytics_client_events`: the client events stored by
-//! `POST /api/event(s)` (see [`super::stored`]) into ClickHouse, under the same policy as domain
+//! `POST /api/event(s)` (see [`crate::client_stream`]) into ClickHouse, under the same policy as domain
 //! events (see [`super::consumer`]).
 
 use async_nats::jetstream::Message;
@@ -9,8 +9,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use super::consumer::{policy, subscribe, write};
-use super::stored;
 use crate::buffer::Pending;
+use crate::client_stream;
 use crate::events::{ClientEventType, EventRow, EventType, Source};
 use crate::state::AppState;
 
@@ -70,7 +70,7 @@ async fn handle(
     message: Message,
     _permit: OwnedSemaphorePermit,
 ) {
-    let rows = stored::rows(&message.payload);
+    let rows = client_stream::rows(&message.payload);
     let repeated = delivery::may_be_repeated(&message);
     policy
         .deliver(&message, &shutdown, || async {

@@ -5,4 +5,3 @@ pub mod client;
 pub mod client_consumer;
 pub mod consumer;
 pub mod http;
-pub mod stored;

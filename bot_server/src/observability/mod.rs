@@ -2,7 +2,6 @@
 
 pub mod metrics;
 
-use service_kit::exporter::{ExporterError, PrometheusHandle};
 use service_kit::{MetricDef, ServiceInfo, SharedMetrics};
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
@@ -20,9 +19,4 @@ pub fn catalogue() -> Vec<MetricDef> {
     let mut defs = shared().without_http();
     defs.extend_from_slice(metrics::DECLARED);
     defs
-}
-
-/// Installs the exporter for this service's catalogue.
-pub fn install() -> Result<PrometheusHandle, ExporterError> {
-    service_kit::exporter::install(SERVICE, &catalogue())
 }

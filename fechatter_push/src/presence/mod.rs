@@ -10,10 +10,10 @@
 
 mod mirror;
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use async_nats::jetstream::{kv, stream};
+use async_nats::jetstream::{self, kv, stream};
 use chrono::Utc;
 use fechatter_events::nats::until_ok;
 use fechatter_events::{EventBus, UserId, WorkspaceId};
@@ -23,10 +23,9 @@ use tokio_util::sync::CancellationToken;
 
 use mirror::{Key, Mirror, Transition};
 
-use crate::core::PushCore;
 use crate::frame::{Frame, FrameKind};
-use crate::hub::LocalPresence;
-use crate::metrics::LogError;
+use crate::hub::{Hub, LocalPresence};
+use crate::metrics::{LogError, PushMetrics};
 
 /// How often the mirror drops keys the bucket's max age has removed.
 const SWEEP: Duration = Duration::from_secs(1);
@@ -40,6 +39,15 @@ pub struct PresenceSettings {
     pub ttl: Duration,
     /// How often this instance refreshes the keys of its connected users (well under `ttl`).
     pub heartbeat: Duration,
+}
+
+/// What keeping presence uses of the push core: the bucket's JetStream, the local connections and
+/// the error counter.
+#[derive(Clone, Copy)]
+pub(crate) struct CoreParts<'a> {
+    pub jetstream: &'a jetstream::Context,
+    pub hub: &'a Hub,
+    pub metrics: &'a dyn PushMetrics,
 }
 
 pub struct Presence {
@@ -83,7 +91,7 @@ impl Presence {
 
     /// Opens the bucket, creating it when missing. The bucket's stream is created directly, as
     /// async-nats' `create_key_value` first reads account info in a shape NATS 2.9 does not send.
-    async fn open(&self, core: &PushCore) -> Result<kv::Store, async_nats::Error> {
+    async fn open(&self, core: CoreParts<'_>) -> Result<kv::Store, async_nats::Error> {
         if let Ok(store) = core.jetstream.get_key_value(&self.bucket).await {
             return Ok(store);
         }
@@ -113,38 +121,33 @@ impl Presence {
 }
 
 /// Keeps this instance's keys and the mirror until `shutdown`.
-pub async fn run(
-    core: Arc<PushCore>,
+pub(crate) async fn run(
+    presence: &Presence,
+    core: CoreParts<'_>,
     local: mpsc::UnboundedReceiver<LocalPresence>,
     shutdown: CancellationToken,
 ) {
-    let Some(presence) = core.presence.as_ref() else {
-        return;
-    };
-    let opened = until_ok("opening the presence bucket", &shutdown, || {
-        let core = core.clone();
-        async move {
-            let opened = presence.open(&core).await;
-            if opened.is_err() {
-                core.metrics.log_error(LogError::Presence);
-            }
-            opened
+    let opened = until_ok("opening the presence bucket", &shutdown, || async move {
+        let opened = presence.open(core).await;
+        if opened.is_err() {
+            core.metrics.log_error(LogError::Presence);
         }
+        opened
     })
     .await;
     let Some(store) = opened else {
         return;
     };
     tokio::join!(
-        keep(&core, presence, &store, local, &shutdown),
-        watch(&core, presence, &store, &shutdown),
+        keep(core, presence, &store, local, &shutdown),
+        watch(core, presence, &store, &shutdown),
     );
 }
 
 /// Writes this instance's keys: at once on a user's first and last local connection, and for
 /// every connected user on each heartbeat.
 async fn keep(
-    core: &PushCore,
+    core: CoreParts<'_>,
     presence: &Presence,
     store: &kv::Store,
     mut local: mpsc::UnboundedReceiver<LocalPresence>,
@@ -185,7 +188,7 @@ async fn keep(
     let _ = tokio::time::timeout(Duration::from_secs(2), leave).await;
 }
 
-async fn refresh(core: &PushCore, presence: &Presence, store: &kv::Store) {
+async fn refresh(core: CoreParts<'_>, presence: &Presence, store: &kv::Store) {
     let failures = std::sync::atomic::AtomicUsize::new(0);
     futures::stream::iter(core.hub.local_users())
         .for_each_concurrent(CONCURRENT_WRITES, |(workspace, user)| {
@@ -210,7 +213,7 @@ async fn refresh(core: &PushCore, presence: &Presence, store: &kv::Store) {
 /// Follows the bucket into the mirror and announces each transition to this instance's own
 /// connections of the workspace.
 async fn watch(
-    core: &PushCore,
+    core: CoreParts<'_>,
     presence: &Presence,
     store: &kv::Store,
     shutdown: &CancellationToken,
@@ -269,7 +272,7 @@ async fn watch(
     }
 }
 
-fn announce(core: &PushCore, transition: Option<Transition>) {
+fn announce(core: CoreParts<'_>, transition: Option<Transition>) {
     let Some(transition) = transition else {
         return;
     };

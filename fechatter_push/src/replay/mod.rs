@@ -134,7 +134,7 @@ fn finish(
     core.metrics.replay(outcome, replayed);
     CatchUp {
         frames: vec![Outgoing {
-            frame: Arc::new(resync_frame(outcome, position)),
+            frame: Arc::new(Frame::resync(outcome, position)),
             replayed: false,
         }],
         position,
@@ -153,22 +153,4 @@ fn connected(position: Option<Cursor>, mut frames: Vec<Outgoing>) -> CatchUp {
         replayed: false,
     });
     CatchUp { frames, position }
-}
-
-/// One `resync`: refetch over REST. Its cursor moves the client past what cannot be replayed.
-pub(crate) fn resync_frame(outcome: ReplayOutcome, position: Option<Cursor>) -> Frame {
-    let reason = match outcome {
-        ReplayOutcome::ResyncEpoch => "epoch",
-        ReplayOutcome::ResyncTooOld => "too_old",
-        ReplayOutcome::ResyncTooMany => "too_many",
-        ReplayOutcome::Recovered | ReplayOutcome::ResyncUnavailable => "unavailable",
-    };
-    Frame::signal(
-        FrameKind::Resync,
-        position,
-        &serde_json::json!({
-            "reason": reason,
-            "cursor": position.map(|cursor| cursor.to_string()),
-        }),
-    )
 }
