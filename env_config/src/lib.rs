@@ -204,6 +204,32 @@ impl Env {
         Ok(value)
     }
 
+    /// A duration given in milliseconds that must lie in `min..=max` milliseconds (the variable
+    /// is named `…_MS`).
+    pub fn bounded_millis(
+        &self,
+        name: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        self.bounded(name, default, min, max)
+            .map(Duration::from_millis)
+    }
+
+    /// A duration given in seconds that must lie in `min..=max` seconds (the variable is named
+    /// `…_SECONDS`).
+    pub fn bounded_seconds(
+        &self,
+        name: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        self.bounded(name, default, min, max)
+            .map(Duration::from_secs)
+    }
+
     /// A duration given in milliseconds.
     pub fn millis(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
         let millis: u64 = self.parse(name, default.as_millis() as u64)?;
