@@ -1,7 +1,6 @@
 //! `BENCH_*` settings of `bench run`, as `./scripts/bench` passes them.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use env_config::{ConfigError, Env};
 

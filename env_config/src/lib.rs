@@ -429,6 +429,35 @@ mod tests {
     }
 
     #[test]
+    fn durations_are_read_in_their_unit_and_bounded_like_numbers() {
+        let env = env(&[("APP_WAIT_MS", "250"), ("APP_TTL_SECONDS", "0")]);
+        assert_eq!(
+            env.bounded_millis("WAIT_MS", 1_000, 100, 60_000),
+            Ok(Duration::from_millis(250))
+        );
+        assert_eq!(
+            env.bounded_seconds("AGE_SECONDS", 30, 1, 3_600),
+            Ok(Duration::from_secs(30))
+        );
+        let err = env
+            .bounded_seconds("TTL_SECONDS", 30, 1, 3_600)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "APP_TTL_SECONDS: invalid value \"0\": must be between 1 and 3600"
+        );
+        let ranges: Vec<_> = env
+            .settings_read()
+            .into_iter()
+            .map(|setting| (setting.name, setting.range))
+            .collect();
+        assert_eq!(
+            ranges[0],
+            ("WAIT_MS".to_owned(), Some("100–60000".to_owned()))
+        );
+    }
+
+    #[test]
     fn every_setting_read_is_listed_once_with_its_fallback() {
         let env = env(&[("APP_PORT", "1")]);
         let clone = env.clone();
