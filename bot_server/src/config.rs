@@ -77,9 +77,11 @@ impl Config {
     }
 
     pub fn from(env: &Env) -> Result<Self, ConfigError> {
+        // Read first, so the generated environment table lists the database first.
+        let database = PostgresSettings::from_env(env, 10)?;
         Ok(Self {
             runtime: RuntimeConfig::from_env(env, 6686, 9092)?,
-            database: PostgresSettings::from_env(env, 10)?,
+            database,
             nats: NatsSettings::from_env(env, "bot")?,
             event_bus: EventBus::from_env_with_dead_letters(env)?,
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,

@@ -109,9 +109,11 @@ impl Config {
     }
 
     pub fn from(env: &Env) -> Result<Self, ConfigError> {
+        // Read first, so the generated environment table lists the database first.
+        let database = PostgresSettings::from_env(env, 20)?;
         Ok(Self {
             runtime: RuntimeConfig::from_env(env, 6688, 9090)?,
-            database: PostgresSettings::from_env(env, 20)?,
+            database,
             nats: NatsSettings::from_env(env, "fechatter")?,
             event_bus: EventBus::from_env(env)?,
             auth: AuthSettings::from(env)?,
