@@ -83,17 +83,6 @@ pub struct ConsumerConfig {
 const SECOND: u64 = 1_000;
 const DAY: u64 = 86_400 * SECOND;
 
-fn millis(
-    env: &Env,
-    name: &str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<Duration, ConfigError> {
-    env.bounded(name, default, min, max)
-        .map(Duration::from_millis)
-}
-
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from(&Env::from_process("ANALYTICS"))
@@ -123,12 +112,7 @@ impl Config {
             clickhouse_password: env.secret("CLICKHOUSE_PASSWORD", Some(""), 0)?,
             nats_url: fechatter_events::nats::url_from_env(env)?,
             nats_auth: fechatter_events::nats::auth_from_env(env, "analytics")?,
-            event_bus: EventBus {
-                dead_letter_max_age: Duration::from_secs(
-                    env.bounded("DEAD_LETTER_RETENTION_DAYS", 30, 1, 3650)? * 86_400,
-                ),
-                ..EventBus::from_env(env)?
-            },
+            event_bus: EventBus::from_env_with_dead_letters(env)?,
             tokens: fechatter_auth::verifier_from_env(env)?,
             ingest: IngestConfig::from(env)?,
             rate_limits: RateLimits {
@@ -148,12 +132,17 @@ impl Config {
             },
             writer: WriterConfig::from(env)?,
             consumer: ConsumerConfig {
-                ack_wait: millis(env, "NATS_ACK_WAIT_MS", 30 * SECOND, SECOND, 3_600 * SECOND)?,
+                ack_wait: env.bounded_millis(
+                    "NATS_ACK_WAIT_MS",
+                    30 * SECOND,
+                    SECOND,
+                    3_600 * SECOND,
+                )?,
                 max_deliver: env.bounded("NATS_MAX_DELIVER", 5, 1, 1_000)?,
                 max_ack_pending: env.bounded("NATS_MAX_ACK_PENDING", 1_000, 1, 100_000)?,
             },
-            session_timeout: millis(env, "SESSION_TIMEOUT_MS", 1_800 * SECOND, 100, DAY)?,
-            gauges_interval: millis(env, "GAUGES_INTERVAL_MS", 60 * SECOND, 100, DAY)?,
+            session_timeout: env.bounded_millis("SESSION_TIMEOUT_MS", 1_800 * SECOND, 100, DAY)?,
+            gauges_interval: env.bounded_millis("GAUGES_INTERVAL_MS", 60 * SECOND, 100, DAY)?,
             cors_origins: fechatter_http::AllowedOrigins::from_env(env)?,
         })
     }
@@ -164,8 +153,8 @@ impl IngestConfig {
         Ok(Self {
             batch_max_events: env.bounded("BATCH_MAX_EVENTS", 1_000, 1, 100_000)?,
             batch_max_bytes: env.bounded("BATCH_MAX_BYTES", 1 << 20, 1 << 10, 64 << 20)?,
-            max_future: millis(env, "EVENT_MAX_FUTURE_MS", 300 * SECOND, 0, DAY)?,
-            max_age: millis(env, "EVENT_MAX_AGE_MS", 30 * DAY, SECOND, 3_650 * DAY)?,
+            max_future: env.bounded_millis("EVENT_MAX_FUTURE_MS", 300 * SECOND, 0, DAY)?,
+            max_age: env.bounded_millis("EVENT_MAX_AGE_MS", 30 * DAY, SECOND, 3_650 * DAY)?,
             max_properties_bytes: env.bounded("EVENT_MAX_PROPERTIES_BYTES", 8 << 10, 2, 1 << 20)?,
         })
     }
@@ -189,10 +178,9 @@ impl WriterConfig {
         Ok(Self {
             buffer_capacity,
             flush_max_rows,
-            flush_interval: millis(env, "FLUSH_INTERVAL_MS", SECOND, 10, 600 * SECOND)?,
+            flush_interval: env.bounded_millis("FLUSH_INTERVAL_MS", SECOND, 10, 600 * SECOND)?,
             dedup_window: env.bounded("DEDUP_WINDOW", 200_000, 0, 10_000_000)?,
-            clickhouse_timeout: millis(
-                env,
+            clickhouse_timeout: env.bounded_millis(
                 "CLICKHOUSE_TIMEOUT_MS",
                 10 * SECOND,
                 100,

@@ -1,7 +1,6 @@
 //! `BENCH_*` settings of `bench run`, as `./scripts/bench` passes them.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use env_config::{ConfigError, Env};
 
@@ -63,12 +62,12 @@ impl RunConfig {
             )?,
             fanout_rate: env.bounded("FANOUT_RATE", full.fanout_rate, 1, 100_000)?,
             storm_clients: env.bounded("STORM_CLIENTS", full.storm_clients, 2, 1_000_000)?,
-            storm_behind: Duration::from_secs(env.bounded(
+            storm_behind: env.bounded_seconds(
                 "STORM_BEHIND_SECS",
                 full.storm_behind.as_secs(),
                 1,
                 3_600,
-            )?),
+            )?,
             ingest_connections: env.bounded(
                 "INGEST_CONNECTIONS",
                 full.ingest_connections,
@@ -102,8 +101,8 @@ impl RunConfig {
                 cpus: client_cpus.clone(),
             },
             client_cpus,
-            warmup: Duration::from_secs(env.bounded("WARMUP_SECS", 3, 0, 600)?),
-            duration: Duration::from_secs(env.bounded("DURATION_SECS", 20, 1, 3600)?),
+            warmup: env.bounded_seconds("WARMUP_SECS", 3, 0, 600)?,
+            duration: env.bounded_seconds("DURATION_SECS", 20, 1, 3600)?,
             scale,
             keys: crate::BenchKeys::generate().map_err(|err| ConfigError::Invalid {
                 variable: "(generated key pair)".to_owned(),

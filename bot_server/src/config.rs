@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use env_config::{ConfigError, Env};
 use fechatter_events::EventBus;
+use fechatter_events::nats::NatsSettings;
+use postgres_kit::PostgresSettings;
 use secrecy::SecretString;
 use service_kit::RuntimeConfig;
 use url::Url;
@@ -18,12 +20,11 @@ pub use probe::ProbeSettings;
 pub struct Config {
     /// The health endpoints' port (bot_server has no public API) and the metrics port.
     pub runtime: RuntimeConfig,
-    /// Holds credentials: never log it.
-    pub database_url: SecretString,
-    pub database_max_connections: u32,
-    pub nats_url: Url,
-    /// This service's NATS user (`BOT_NATS_USER`, `BOT_NATS_PASSWORD(_FILE)`).
-    pub nats_auth: fechatter_events::nats::NatsAuth,
+    /// `{PREFIX}_DATABASE_URL` (holds credentials: never log it) and the pool's size.
+    pub database: PostgresSettings,
+    /// `BOT_NATS_URL` and this service's NATS user (`BOT_NATS_USER`,
+    /// `BOT_NATS_PASSWORD(_FILE)`).
+    pub nats: NatsSettings,
     pub event_bus: EventBus,
     /// Where the bot posts its replies, so they are ordinary messages with events and SSE.
     pub fechatter_url: Url,
@@ -76,46 +77,26 @@ impl Config {
     }
 
     pub fn from(env: &Env) -> Result<Self, ConfigError> {
-        let database_url = env.url(
-            "DATABASE_URL",
-            "postgres://postgres:postgres@localhost:5432/fechatter",
-            &["postgres", "postgresql"],
-        )?;
+        // Read first, so the generated environment table lists the database first.
+        let database = PostgresSettings::from_env(env, 10)?;
         Ok(Self {
             runtime: RuntimeConfig::from_env(env, 6686, 9092)?,
-            database_url: SecretString::from(database_url.to_string()),
-            database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)?,
-            nats_url: fechatter_events::nats::url_from_env(env)?,
-            nats_auth: fechatter_events::nats::auth_from_env(env, "bot")?,
-            event_bus: EventBus {
-                dead_letter_max_age: Duration::from_secs(
-                    env.bounded("DEAD_LETTER_RETENTION_DAYS", 30, 1, 3650)? * 24 * 3600,
-                ),
-                ..EventBus::from_env(env)?
-            },
+            database,
+            nats: NatsSettings::from_env(env, "bot")?,
+            event_bus: EventBus::from_env_with_dead_letters(env)?,
             fechatter_url: env.url("FECHATTER_URL", "http://localhost:6688", &["http", "https"])?,
             fechatter_api_key: env.required_secret_or_file("FECHATTER_API_KEY", 32)?,
             consumer: ConsumerSettings {
                 concurrency: env.bounded("CONSUMER_CONCURRENCY", 4, 1, 256)?,
                 max_deliver: env.bounded("CONSUMER_MAX_DELIVER", 5, 1, 1000)?,
-                ack_wait: Duration::from_millis(env.bounded(
-                    "CONSUMER_ACK_WAIT_MS",
-                    60_000,
-                    1_000,
-                    3_600_000,
-                )?),
+                ack_wait: env.bounded_millis("CONSUMER_ACK_WAIT_MS", 60_000, 1_000, 3_600_000)?,
             },
             embeddings: ai::embeddings(env)?,
             llm: ai::llm(env)?,
             assistant: AssistantSettings {
                 summary_messages: env.bounded("ASSISTANT_SUMMARY_MESSAGES", 50, 2, 500)?,
                 matches: env.bounded("ASSISTANT_MATCHES", 5, 1, 20)?,
-                max_age: Duration::from_secs(env.bounded(
-                    "ASSISTANT_MAX_AGE_SECONDS",
-                    900,
-                    1,
-                    7 * 24 * 3600,
-                )?),
+                max_age: env.bounded_seconds("ASSISTANT_MAX_AGE_SECONDS", 900, 1, 7 * 24 * 3600)?,
                 hybrid: env.bool("SEARCH_HYBRID", true)?,
                 concurrency: env.bounded("ASSISTANT_CONCURRENCY", 4, 1, 256)?,
                 workspace_concurrency: env.bounded("ASSISTANT_WORKSPACE_CONCURRENCY", 1, 1, 256)?,

@@ -2,9 +2,10 @@
 //! `bot_db_query_duration_seconds{operation}` and counts failures in `bot_db_errors_total`.
 
 use std::future::Future;
-use std::time::Instant;
 
-use crate::observability::metrics::DbMetrics;
+pub use postgres_kit::ping;
+
+use crate::observability::metrics::POSTGRES;
 
 /// Runs one database operation, recording its duration under `operation` (a fixed name such as
 /// `documents.upsert`).
@@ -12,43 +13,17 @@ pub async fn timed<T, F>(operation: &'static str, query: F) -> Result<T, sqlx::E
 where
     F: Future<Output = Result<T, sqlx::Error>>,
 {
-    let started = Instant::now();
-    let result = query.await;
     // A foreign-key violation is how the index learns a message is gone: an outcome, not a fault.
-    let failed = matches!(&result, Err(err) if !is_foreign_key_violation(err));
-    DbMetrics::query(operation, started.elapsed(), failed);
-    result
+    POSTGRES
+        .timed(operation, query, |err| !is_foreign_key_violation(err))
+        .await
 }
 
 /// Whether `err` means Postgres cannot be reached or is refusing work right now, so retrying later
 /// may succeed. A table that does not exist yet counts too: fechatter_server's migrations (which
 /// create the bot's tables) have not run yet, and events must wait for them, not be dead-lettered.
 pub fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08")
-                || matches!(
-                    code.as_ref(),
-                    "57P01" | "57P02" | "57P03" | "53300" | "42P01"
-                )
-        }),
-        _ => false,
-    }
-}
-
-/// Whether Postgres answers a trivial query: the health check's and the consumers' gates' probe.
-/// Not timed: a probe is not an operation of the index.
-pub async fn ping(pool: &sqlx::PgPool) -> Result<(), String> {
-    sqlx::query("SELECT 1")
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .map_err(|err| err.to_string())
+    postgres_kit::is_unavailable(err) || postgres_kit::is_undefined_table(err)
 }
 
 /// Whether `err` is a foreign-key violation: the row it points at (a message, a chat) is gone.

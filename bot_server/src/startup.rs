@@ -6,7 +6,7 @@ use fechatter_events::nats::{retry_forever, until_ok};
 use service_kit::Health;
 use tokio_util::sync::CancellationToken;
 
-use crate::observability::metrics::{IndexMetrics, PoolMetrics};
+use crate::observability::metrics::{IndexMetrics, POSTGRES};
 use crate::repo;
 use crate::state::AppState;
 
@@ -116,11 +116,10 @@ pub async fn wait_for_schema(state: &AppState, shutdown: &CancellationToken) -> 
 /// Samples pool occupancy into `bot_db_connections_active` and `bot_db_connections_max`.
 pub async fn sample_pool(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let max = state.config().database_max_connections;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => PoolMetrics::sample(state.pool().size(), state.pool().num_idle(), max),
+            _ = tick.tick() => POSTGRES.sample_pool(state.pool()),
         }
     }
 }

@@ -5,9 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fechatter_events::EventBus;
-use secrecy::ExposeSecret;
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::answer_slots::AnswerSlots;
 use crate::config::Config;
@@ -15,7 +13,7 @@ use crate::embeddings::Embeddings;
 use crate::fechatter::FechatterClient;
 use crate::identity::Bots;
 use crate::llm::LlmClient;
-use crate::observability::metrics::ConsumerMetrics;
+use crate::observability::metrics::NATS;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -47,7 +45,7 @@ impl ConsumerState {
 
     pub fn set_subscribed(&self, subscribed: bool) {
         self.0.store(subscribed, Ordering::SeqCst);
-        ConsumerMetrics::subscription_active(subscribed);
+        NATS.active(subscribed);
     }
 }
 
@@ -66,21 +64,11 @@ pub enum StateError {
 impl AppState {
     /// Builds the state without waiting for any dependency.
     pub async fn try_new(config: Config) -> Result<Self, StateError> {
-        let options: PgConnectOptions = config
-            .database_url
-            .expose_secret()
-            .parse()
+        let pool = config
+            .database
+            .connect_lazy("bot_server")
             .map_err(StateError::DatabaseUrl)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(config.database_max_connections)
-            .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with(options.application_name("bot_server"));
-        let nats = fechatter_events::nats::connect_as(
-            config.nats_url.as_str(),
-            "bot_server",
-            &config.nats_auth,
-        )
-        .await?;
+        let nats = config.nats.connect("bot_server").await?;
         let jetstream = async_nats::jetstream::new(nats.clone());
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))

@@ -204,6 +204,32 @@ impl Env {
         Ok(value)
     }
 
+    /// A duration given in milliseconds that must lie in `min..=max` milliseconds (the variable
+    /// is named `…_MS`).
+    pub fn bounded_millis(
+        &self,
+        name: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        self.bounded(name, default, min, max)
+            .map(Duration::from_millis)
+    }
+
+    /// A duration given in seconds that must lie in `min..=max` seconds (the variable is named
+    /// `…_SECONDS`).
+    pub fn bounded_seconds(
+        &self,
+        name: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        self.bounded(name, default, min, max)
+            .map(Duration::from_secs)
+    }
+
     /// A duration given in milliseconds.
     pub fn millis(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
         let millis: u64 = self.parse(name, default.as_millis() as u64)?;
@@ -399,6 +425,35 @@ mod tests {
             ok.map(|s| s.expose_secret().len()),
             Ok(32),
             "the default applies when unset"
+        );
+    }
+
+    #[test]
+    fn durations_are_read_in_their_unit_and_bounded_like_numbers() {
+        let env = env(&[("APP_WAIT_MS", "250"), ("APP_TTL_SECONDS", "0")]);
+        assert_eq!(
+            env.bounded_millis("WAIT_MS", 1_000, 100, 60_000),
+            Ok(Duration::from_millis(250))
+        );
+        assert_eq!(
+            env.bounded_seconds("AGE_SECONDS", 30, 1, 3_600),
+            Ok(Duration::from_secs(30))
+        );
+        let err = env
+            .bounded_seconds("TTL_SECONDS", 30, 1, 3_600)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "APP_TTL_SECONDS: invalid value \"0\": must be between 1 and 3600"
+        );
+        let ranges: Vec<_> = env
+            .settings_read()
+            .into_iter()
+            .map(|setting| (setting.name, setting.range))
+            .collect();
+        assert_eq!(
+            ranges[0],
+            ("WAIT_MS".to_owned(), Some("100–60000".to_owned()))
         );
     }
 

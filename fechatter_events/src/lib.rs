@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod event;
 pub mod ids;
 pub mod kind;
+pub mod metrics;
 pub mod nats;
 pub mod payload;
 pub mod stream;

@@ -67,6 +67,28 @@ pub fn auth_from_env(env: &Env, default_user: &str) -> Result<NatsAuth, ConfigEr
     Ok(NatsAuth { user, password })
 }
 
+/// Where a service's NATS is and who it signs in as.
+#[derive(Debug, Clone)]
+pub struct NatsSettings {
+    pub url: Url,
+    pub auth: NatsAuth,
+}
+
+impl NatsSettings {
+    /// `{PREFIX}_NATS_URL` (see [`url_from_env`]) and the user of [`auth_from_env`].
+    pub fn from_env(env: &Env, default_user: &str) -> Result<Self, ConfigError> {
+        Ok(Self {
+            url: url_from_env(env)?,
+            auth: auth_from_env(env, default_user)?,
+        })
+    }
+
+    /// [`connect_as`] this service's user, named `client_name` in the server's connection list.
+    pub async fn connect(&self, client_name: &str) -> Result<Client, async_nats::ConnectError> {
+        connect_as(self.url.as_str(), client_name, &self.auth).await
+    }
+}
+
 /// Connects in the background: returns at once even when NATS is down, then keeps retrying.
 pub async fn connect(url: &str, client_name: &str) -> Result<Client, async_nats::ConnectError> {
     connect_as(url, client_name, &NatsAuth::default()).await

@@ -63,6 +63,22 @@ impl EventBus {
         })
     }
 
+    /// The bus as a service with durable consumers reads it: [`EventBus::from_env`] and the
+    /// dead-letter stream's retention, `{PREFIX}_DEAD_LETTER_RETENTION_DAYS` (30; 1–3650).
+    pub fn from_env_with_dead_letters(env: &Env) -> Result<Self, ConfigError> {
+        const DAY: u64 = 24 * 3600;
+        let days = env.bounded(
+            "DEAD_LETTER_RETENTION_DAYS",
+            DEFAULT_DEAD_LETTER_MAX_AGE.as_secs() / DAY,
+            1,
+            3650,
+        )?;
+        Ok(Self {
+            dead_letter_max_age: Duration::from_secs(days * DAY),
+            ..Self::from_env(env)?
+        })
+    }
+
     /// The same bus with its stream (and presence bucket) kept on `replicas` cluster nodes.
     pub fn with_replicas(mut self, replicas: usize) -> Self {
         self.replicas = replicas;

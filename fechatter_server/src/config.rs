@@ -14,9 +14,9 @@ use std::time::Duration;
 use env_config::{ConfigError, Env};
 pub use env_notes::ENV_NOTES;
 use fechatter_events::EventBus;
-use secrecy::SecretString;
+use fechatter_events::nats::NatsSettings;
+use postgres_kit::PostgresSettings;
 use service_kit::RuntimeConfig;
-use url::Url;
 
 pub use auth::AuthSettings;
 pub use files::FileSettings;
@@ -29,12 +29,11 @@ pub use websocket::WebSocketSettings;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub runtime: RuntimeConfig,
-    /// Holds credentials: never log it.
-    pub database_url: SecretString,
-    pub database_max_connections: u32,
-    pub nats_url: Url,
-    /// This service's NATS user (`FECHATTER_NATS_USER`, `FECHATTER_NATS_PASSWORD(_FILE)`).
-    pub nats_auth: fechatter_events::nats::NatsAuth,
+    /// `{PREFIX}_DATABASE_URL` (holds credentials: never log it) and the pool's size.
+    pub database: PostgresSettings,
+    /// `FECHATTER_NATS_URL` and this service's NATS user (`FECHATTER_NATS_USER`,
+    /// `FECHATTER_NATS_PASSWORD(_FILE)`).
+    pub nats: NatsSettings,
     pub event_bus: EventBus,
     pub auth: AuthSettings,
     pub password_hashing: PasswordHashing,
@@ -110,17 +109,12 @@ impl Config {
     }
 
     pub fn from(env: &Env) -> Result<Self, ConfigError> {
-        let database_url = env.url(
-            "DATABASE_URL",
-            "postgres://postgres:postgres@localhost:5432/fechatter",
-            &["postgres", "postgresql"],
-        )?;
+        // Read first, so the generated environment table lists the database first.
+        let database = PostgresSettings::from_env(env, 20)?;
         Ok(Self {
             runtime: RuntimeConfig::from_env(env, 6688, 9090)?,
-            database_url: SecretString::from(database_url.to_string()),
-            database_max_connections: env.bounded("DATABASE_MAX_CONNECTIONS", 20, 1, 1000)?,
-            nats_url: fechatter_events::nats::url_from_env(env)?,
-            nats_auth: fechatter_events::nats::auth_from_env(env, "fechatter")?,
+            database,
+            nats: NatsSettings::from_env(env, "fechatter")?,
             event_bus: EventBus::from_env(env)?,
             auth: AuthSettings::from(env)?,
             password_hashing: PasswordHashing {
@@ -143,17 +137,12 @@ impl Config {
                 max_pins_per_chat: env.bounded("MAX_PINS_PER_CHAT", 50, 1, 1000)?,
             },
             cache: CacheSettings {
-                ttl: Duration::from_secs(env.bounded("CACHE_TTL_SECONDS", 30, 1, 3600)?),
+                ttl: env.bounded_seconds("CACHE_TTL_SECONDS", 30, 1, 3600)?,
                 max_entries: env.bounded("CACHE_MAX_ENTRIES", 100_000, 100, 100_000_000)?,
             },
             page_cache: PageCacheSettings::from(env)?,
             outbox: OutboxSettings {
-                poll_interval: Duration::from_millis(env.bounded(
-                    "OUTBOX_POLL_INTERVAL_MS",
-                    1000,
-                    10,
-                    60_000,
-                )?),
+                poll_interval: env.bounded_millis("OUTBOX_POLL_INTERVAL_MS", 1000, 10, 60_000)?,
                 batch_size: env.bounded("OUTBOX_BATCH_SIZE", 100, 1, 10_000)?,
             },
             files: FileSettings::from(env)?,

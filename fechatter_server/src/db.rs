@@ -4,11 +4,11 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
+pub use postgres_kit::is_unavailable;
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::observability::metrics::DbMetrics;
+use crate::observability::metrics::POSTGRES;
 
 /// Whether the schema migrations have been applied since start-up: background work that reads
 /// tables waits for it.
@@ -31,10 +31,7 @@ pub async fn timed<T, F>(operation: &'static str, query: F) -> Result<T, sqlx::E
 where
     F: Future<Output = Result<T, sqlx::Error>>,
 {
-    let started = Instant::now();
-    let result = query.await;
-    DbMetrics::query(operation, started.elapsed(), result.is_ok());
-    result
+    POSTGRES.timed(operation, query, |_| true).await
 }
 
 /// Begins a transaction of a request (`operation="transaction.begin"`).
@@ -62,23 +59,5 @@ pub fn unique_violation(err: &sqlx::Error) -> Option<&str> {
             Some(db.constraint().unwrap_or(""))
         }
         _ => None,
-    }
-}
-
-/// Whether `err` means Postgres cannot be reached or is refusing work right now (as opposed to a bad
-/// query), so the client gets a 503 and may retry.
-pub fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
-        // 08: connection exception; 57P01-03: shutting down / cannot connect now; 53300: too many
-        // connections.
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
-        }),
-        _ => false,
     }
 }

@@ -7,7 +7,7 @@ use service_kit::Health;
 use service_kit::health::CheckFailure;
 use tokio_util::sync::CancellationToken;
 
-use crate::observability::metrics::{EventMetrics, PoolMetrics};
+use crate::observability::metrics::{EventMetrics, POSTGRES};
 use crate::repo;
 use crate::state::AppState;
 
@@ -51,7 +51,6 @@ pub async fn migrate_then_relay(state: AppState, health: Health, shutdown: Cance
 /// Samples the gauges every second: pool occupancy (`fechatter_db_connections_*`), cache sizes
 /// and active users, and the outbox backlog.
 pub async fn sample_gauges(state: AppState, shutdown: CancellationToken) {
-    let max = state.config().database_max_connections;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -59,7 +58,7 @@ pub async fn sample_gauges(state: AppState, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        PoolMetrics::sample(state.pool().size(), state.pool().num_idle(), max);
+        POSTGRES.sample_pool(state.pool());
         state.caches().sample().await;
         if state.is_migrated() {
             // While Postgres is away the last known backlog stays; the health check reports the outage.

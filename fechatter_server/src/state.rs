@@ -3,14 +3,11 @@
 //! crate root name `AppState`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::FromRef;
 use fechatter_auth::TokenSigner;
 use fechatter_events::EventBus;
-use secrecy::ExposeSecret;
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::auth::{Passwords, SigninThrottle};
 use crate::cache::Caches;
@@ -58,21 +55,11 @@ impl AppState {
     /// Builds the state without waiting for any dependency: the pool connects lazily and NATS
     /// connects in the background, so the service starts even when both are down.
     pub async fn try_new(config: Config) -> Result<Self, StateError> {
-        let options: PgConnectOptions = config
-            .database_url
-            .expose_secret()
-            .parse()
+        let pool = config
+            .database
+            .connect_lazy("fechatter_server")
             .map_err(StateError::DatabaseUrl)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(config.database_max_connections)
-            .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with(options.application_name("fechatter_server"));
-        let nats = fechatter_events::nats::connect_as(
-            config.nats_url.as_str(),
-            "fechatter_server",
-            &config.nats_auth,
-        )
-        .await?;
+        let nats = config.nats.connect("fechatter_server").await?;
         let tokens = config.auth.tokens.clone();
         let passwords =
             Passwords::new(config.password_hashing).map_err(StateError::PasswordHashing)?;

@@ -5,16 +5,16 @@ use std::time::Duration;
 use env_config::{ConfigError, Env};
 use fechatter_auth::TokenVerifier;
 use fechatter_events::EventBus;
+use fechatter_events::nats::NatsSettings;
 use fechatter_push::{HubLimits, PresenceSettings, PushSettings, ReplayLimits};
 use service_kit::RuntimeConfig;
-use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub runtime: RuntimeConfig,
-    pub nats_url: Url,
-    /// This service's NATS user (`NOTIFY_NATS_USER`, `NOTIFY_NATS_PASSWORD(_FILE)`).
-    pub nats_auth: fechatter_events::nats::NatsAuth,
+    /// `NOTIFY_NATS_URL` and this service's NATS user (`NOTIFY_NATS_USER`,
+    /// `NOTIFY_NATS_PASSWORD(_FILE)`).
+    pub nats: NatsSettings,
     pub event_bus: EventBus,
     /// Verifies access tokens with fechatter_server's public key (`NOTIFY_JWT_PUBLIC_KEY_FILE`).
     pub tokens: TokenVerifier,
@@ -41,9 +41,9 @@ impl Config {
     }
 
     pub fn from(env: &Env) -> Result<Self, ConfigError> {
-        let presence_ttl = millis_between(env, "PRESENCE_TTL_MS", 30_000, 1_000, 3_600_000)?;
+        let presence_ttl = env.bounded_millis("PRESENCE_TTL_MS", 30_000, 1_000, 3_600_000)?;
         let presence_heartbeat =
-            millis_between(env, "PRESENCE_HEARTBEAT_MS", 10_000, 100, 600_000)?;
+            env.bounded_millis("PRESENCE_HEARTBEAT_MS", 10_000, 100, 600_000)?;
         if presence_heartbeat >= presence_ttl {
             return Err(ConfigError::Invalid {
                 variable: env.variable("PRESENCE_HEARTBEAT_MS"),
@@ -54,13 +54,12 @@ impl Config {
         }
         Ok(Self {
             runtime: RuntimeConfig::from_env(env, 6689, 9091)?,
-            nats_url: fechatter_events::nats::url_from_env(env)?,
-            nats_auth: fechatter_events::nats::auth_from_env(env, "notify")?,
+            nats: NatsSettings::from_env(env, "notify")?,
             event_bus: EventBus::from_env(env)?,
             tokens: fechatter_auth::verifier_from_env(env)?,
             sse: SseConfig {
-                keep_alive: millis_between(env, "SSE_KEEP_ALIVE_MS", 15_000, 100, 300_000)?,
-                write_timeout: millis_between(env, "SSE_WRITE_TIMEOUT_MS", 30_000, 100, 600_000)?,
+                keep_alive: env.bounded_millis("SSE_KEEP_ALIVE_MS", 15_000, 100, 300_000)?,
+                write_timeout: env.bounded_millis("SSE_WRITE_TIMEOUT_MS", 30_000, 100, 600_000)?,
             },
             push: PushSettings {
                 hub: HubLimits {
@@ -77,40 +76,29 @@ impl Config {
                 replay: ReplayLimits {
                     max_events: env.bounded("REPLAY_MAX_EVENTS", 1_000, 1, 100_000)?,
                     max_scan: env.bounded("REPLAY_MAX_SCAN", 100_000, 1, 10_000_000)?,
-                    max_age: Duration::from_secs(env.bounded(
+                    max_age: env.bounded_seconds(
                         "REPLAY_MAX_AGE_SECONDS",
                         3_600,
                         1,
                         30 * 24 * 3_600,
-                    )?),
+                    )?,
                 },
                 replay_concurrency: env.bounded("REPLAY_CONCURRENCY", 8, 1, 1_000)?,
-                access_token_ttl: Duration::from_secs(env.bounded(
+                access_token_ttl: env.bounded_seconds(
                     "ACCESS_TOKEN_TTL_SECONDS",
                     900,
                     1,
                     86_400,
-                )?),
+                )?,
                 presence: Some(PresenceSettings {
                     ttl: presence_ttl,
                     heartbeat: presence_heartbeat,
                 }),
             },
-            typing_ttl: millis_between(env, "TYPING_TTL_MS", 5_000, 100, 60_000)?,
+            typing_ttl: env.bounded_millis("TYPING_TTL_MS", 5_000, 100, 60_000)?,
             cors_origins: fechatter_http::AllowedOrigins::from_env(env)?,
         })
     }
-}
-
-fn millis_between(
-    env: &Env,
-    name: &str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<Duration, ConfigError> {
-    env.bounded(name, default, min, max)
-        .map(Duration::from_millis)
 }
 
 /// What each variable read here means, for the generated environment table of

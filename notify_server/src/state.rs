@@ -31,12 +31,7 @@ pub enum StateError {
 impl AppState {
     /// Builds the state without waiting for NATS, which connects in the background.
     pub async fn try_new(config: Config) -> Result<Self, StateError> {
-        let nats = fechatter_events::nats::connect_as(
-            config.nats_url.as_str(),
-            "notify_server",
-            &config.nats_auth,
-        )
-        .await?;
+        let nats = config.nats.connect("notify_server").await?;
         let jetstream = async_nats::jetstream::new(nats.clone());
         let tokens = config.tokens.clone();
         let push = PushCore::new(

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use fechatter_push::{Frame, FrameKind, LogError};
 
-use crate::observability::metrics::NatsMetrics;
+use crate::observability::metrics::{NATS, NatsMetrics};
 use crate::state::AppState;
 
 const EVENT: &str = "typing";
@@ -42,7 +42,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 
 fn handle(state: &AppState, payload: &[u8]) {
     let started = Instant::now();
-    NatsMetrics::received(EVENT);
+    NATS.received(EVENT);
     match serde_json::from_slice::<Typing>(payload) {
         Ok(typing) => {
             if let Some((recipients, frame)) =
@@ -56,7 +56,7 @@ fn handle(state: &AppState, payload: &[u8]) {
             NatsMetrics::error(LogError::Malformed);
         }
     }
-    NatsMetrics::processed(EVENT, started.elapsed());
+    NATS.processed(EVENT, started.elapsed());
 }
 
 /// The frame for the chat's other members, or `None` when the signal has already lapsed.

@@ -52,18 +52,13 @@ impl RuntimeConfig {
             log_filter: env.string("LOG", "info"),
             health_interval: env.millis("HEALTH_INTERVAL_MS", Duration::from_secs(5))?,
             drain_delay: env.millis("DRAIN_DELAY_MS", Duration::ZERO)?,
-            header_read_timeout: Duration::from_millis(env.bounded(
+            header_read_timeout: env.bounded_millis(
                 "HEADER_READ_TIMEOUT_MS",
                 10_000,
                 100,
                 600_000,
-            )?),
-            request_timeout: Duration::from_millis(env.bounded(
-                "REQUEST_TIMEOUT_MS",
-                30_000,
-                100,
-                3_600_000,
-            )?),
+            )?,
+            request_timeout: env.bounded_millis("REQUEST_TIMEOUT_MS", 30_000, 100, 3_600_000)?,
         })
     }
 }

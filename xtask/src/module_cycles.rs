@@ -19,6 +19,7 @@ static USE_GROUP: LazyLock<Regex> = LazyLock::new(|| {
 pub const CRATES: &[&str] = &[
     "service_kit",
     "env_config",
+    "postgres_kit",
     "fechatter_events",
     "fechatter_auth",
     "fechatter_http",

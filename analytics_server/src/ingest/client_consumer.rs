@@ -2,13 +2,12 @@
 //! `POST /api/event(s)` (see [`crate::client_stream`]) into ClickHouse, under the same policy as domain
 //! events (see [`super::consumer`]).
 
-use async_nats::jetstream::Message;
-use fechatter_events::consume::pull_until;
-use fechatter_events::delivery::{self, DeliveryPolicy, Failure};
-use tokio::sync::OwnedSemaphorePermit;
+use fechatter_events::delivery::{
+    Delivery, EventStream, Failure, Subscription, may_be_repeated, run_durable,
+};
 use tokio_util::sync::CancellationToken;
 
-use super::consumer::{policy, subscribe, write};
+use super::consumer::{policy, write};
 use crate::buffer::Pending;
 use crate::client_stream;
 use crate::events::{ClientEventType, EventRow, EventType, Source};
@@ -25,27 +24,19 @@ fn in_hand(state: &AppState) -> usize {
 
 /// Pulls until `shutdown`, then waits for the messages in hand to be acked or handed back.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let policy = policy(&state, CONSUMER);
-    let in_hand = in_hand(&state);
-    pull_until(
-        "subscribing to client events",
+    let subscription = Subscription {
+        stream: EventStream::Client,
+        filter_subject: state.event_bus().all_client_events(),
+        description: None,
+        max_ack_pending: in_hand(&state),
+    };
+    run_durable(
+        state.event_bus(),
+        &subscription,
+        &policy(&state, CONSUMER),
         &shutdown,
-        in_hand,
-        || async {
-            let bus = state.event_bus();
-            let stream = bus.ensure_client_event_stream(state.jetstream()).await?;
-            subscribe(&state, &stream, CONSUMER, bus.all_client_events(), in_hand).await
-        },
         |active| state.subscriptions().client(active),
-        |message, permit| {
-            handle(
-                state.clone(),
-                policy.clone(),
-                shutdown.clone(),
-                message,
-                permit,
-            )
-        },
+        |delivery| handle(state.clone(), delivery),
     )
     .await;
 }
@@ -62,18 +53,12 @@ fn pending(row: &EventRow) -> Result<Pending, Failure> {
     ))
 }
 
-#[tracing::instrument(skip_all, fields(subject = %message.subject))]
-async fn handle(
-    state: AppState,
-    policy: DeliveryPolicy,
-    shutdown: CancellationToken,
-    message: Message,
-    _permit: OwnedSemaphorePermit,
-) {
-    let rows = client_stream::rows(&message.payload);
-    let repeated = delivery::may_be_repeated(&message);
-    policy
-        .deliver(&message, &shutdown, || async {
+#[tracing::instrument(skip_all, fields(subject = %delivery.message().subject))]
+async fn handle(state: AppState, delivery: Delivery) {
+    let rows = client_stream::rows(&delivery.message().payload);
+    let repeated = may_be_repeated(delivery.message());
+    delivery
+        .deliver(|| async {
             let rows = rows
                 .as_ref()
                 .map_err(|err| Failure::Malformed(format!("stored client events: {err}")))?;

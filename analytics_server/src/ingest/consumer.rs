@@ -8,20 +8,17 @@
 //! (stored on `<prefix>.dlq.analytics`). A message that may have been handled before (a
 //! redelivery after a crash, a re-drive) first asks ClickHouse which of its rows it already has.
 
-use async_nats::jetstream::Message;
-use async_nats::jetstream::consumer::pull::{Config as PullConfig, Stream as Messages};
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
-use async_nats::jetstream::stream::Stream;
 use chrono::Utc;
-use fechatter_events::consume::pull_until;
-use fechatter_events::delivery::{self, DeliveryPolicy, Failure, PolicySettings};
+use fechatter_events::delivery::{
+    Delivery, DeliveryPolicy, EventStream, Failure, PolicySettings, Subscription, may_be_repeated,
+    run_durable,
+};
 use fechatter_events::{Decoded, Envelope, EventKind};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use crate::buffer::Pending;
 use crate::events::{EventRow, EventType, Source, domain};
-use crate::observability::metrics::{DeadLetterMetrics, IngestMetrics, NatsMetrics};
+use crate::observability::metrics::{DEAD_LETTERED, IngestMetrics, NATS};
 use crate::state::AppState;
 
 /// The durable consumer's name.
@@ -31,27 +28,19 @@ pub const DEAD_LETTERS: &str = "analytics";
 
 /// Pulls until `shutdown`, then waits for the messages in hand to be acked or handed back.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let policy = policy(&state, CONSUMER);
-    let in_hand = usize::try_from(state.config().consumer.max_ack_pending).unwrap_or(1);
-    pull_until(
-        "subscribing to domain events",
+    let subscription = Subscription {
+        stream: EventStream::Domain,
+        filter_subject: state.event_bus().all_events(),
+        description: None,
+        max_ack_pending: usize::try_from(state.config().consumer.max_ack_pending).unwrap_or(1),
+    };
+    run_durable(
+        state.event_bus(),
+        &subscription,
+        &policy(&state, CONSUMER),
         &shutdown,
-        in_hand,
-        || async {
-            let bus = state.event_bus();
-            let stream = bus.ensure_stream(state.jetstream()).await?;
-            subscribe(&state, &stream, CONSUMER, bus.all_events(), in_hand).await
-        },
         |active| state.subscriptions().domain(active),
-        |message, permit| {
-            handle(
-                state.clone(),
-                policy.clone(),
-                shutdown.clone(),
-                message,
-                permit,
-            )
-        },
+        |delivery| handle(state.clone(), delivery),
     )
     .await;
 }
@@ -68,54 +57,19 @@ pub(super) fn policy(state: &AppState, name: &str) -> DeliveryPolicy {
         },
         state.jetstream().clone(),
         state.clickhouse_gate().clone(),
-        DeadLetterMetrics,
+        DEAD_LETTERED,
     )
 }
 
-/// Creates (or updates) the durable consumer `name` on `stream` and subscribes; the dead-letter
-/// stream is made sure of first.
-pub(super) async fn subscribe(
-    state: &AppState,
-    stream: &Stream,
-    name: &str,
-    filter_subject: String,
-    in_hand: usize,
-) -> Result<Messages, async_nats::Error> {
-    state
-        .event_bus()
-        .ensure_dead_letter_stream(state.jetstream())
-        .await?;
-    let consumer = fechatter_events::consume::durable(
-        stream,
-        PullConfig {
-            durable_name: Some(name.to_owned()),
-            filter_subject,
-            ack_policy: AckPolicy::Explicit,
-            deliver_policy: DeliverPolicy::All,
-            ack_wait: state.config().consumer.ack_wait,
-            max_deliver: delivery::consumer_max_deliver(),
-            max_ack_pending: i64::try_from(in_hand).unwrap_or(1),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(consumer.messages().await?)
-}
-
-#[tracing::instrument(skip_all, fields(subject = %message.subject))]
-async fn handle(
-    state: AppState,
-    policy: DeliveryPolicy,
-    shutdown: CancellationToken,
-    message: Message,
-    _permit: OwnedSemaphorePermit,
-) {
+#[tracing::instrument(skip_all, fields(subject = %delivery.message().subject))]
+async fn handle(state: AppState, delivery: Delivery) {
+    let message = delivery.message();
     let kind = state.event_bus().kind_of_subject(&message.subject);
-    NatsMetrics::received(kind.map_or("unknown", EventKind::as_str));
+    NATS.received(kind.map_or("unknown", EventKind::as_str));
     let decoded = Envelope::decode(&message.payload);
-    let repeated = delivery::may_be_repeated(&message);
-    policy
-        .deliver(&message, &shutdown, || async {
+    let repeated = may_be_repeated(message);
+    delivery
+        .deliver(|| async {
             let envelope = match decoded
                 .as_ref()
                 .map_err(|err| Failure::Malformed(err.to_string()))?

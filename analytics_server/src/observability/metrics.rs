@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fechatter_events::delivery::{DeadLetterReason, DeadLetterRecorder};
+use fechatter_events::metrics::{DeadLetterCounter, SubscriptionMetrics};
 use service_kit::buckets::{COUNT, END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
 use service_kit::{MetricDef, Unit};
 
@@ -186,12 +186,7 @@ pub fn init(buffer_capacity: usize) {
     ] {
         gauge.as_gauge().increment(0.0);
     }
-    // The dead-letter alerts compare with zero: the series exist before the first one.
-    for reason in DeadLetterReason::ALL {
-        EVENTS_DEAD_LETTERED
-            .counter_with([("reason", reason.as_str())])
-            .increment(0);
-    }
+    DEAD_LETTERED.prime();
 }
 
 pub struct IngestMetrics;
@@ -270,33 +265,24 @@ impl BufferMetrics {
     }
 }
 
+/// Domain events delivered to the consumer `analytics` (by event kind) and whether both of
+/// analytics' consumers are subscribed, recorded by `fechatter_events`.
+pub const NATS: SubscriptionMetrics = SubscriptionMetrics {
+    received: NATS_MESSAGES_RECEIVED,
+    processing: None,
+    active: Some(NATS_SUBSCRIPTION_ACTIVE),
+};
+
 pub struct NatsMetrics;
 
 impl NatsMetrics {
-    /// `event` is an `EventKind` name or `unknown`.
-    pub fn received(event: &'static str) {
-        NATS_MESSAGES_RECEIVED
-            .counter_with([("event", event)])
-            .increment(1);
-    }
-
     pub fn subscription_active(active: bool) {
-        NATS_SUBSCRIPTION_ACTIVE
-            .as_gauge()
-            .set(if active { 1.0 } else { 0.0 });
+        NATS.active(active);
     }
 }
 
 /// `analytics_events_dead_lettered_total`, moved by the shared delivery policy.
-pub struct DeadLetterMetrics;
-
-impl DeadLetterRecorder for DeadLetterMetrics {
-    fn dead_lettered(&self, reason: DeadLetterReason) {
-        EVENTS_DEAD_LETTERED
-            .counter_with([("reason", reason.as_str())])
-            .increment(1);
-    }
-}
+pub const DEAD_LETTERED: DeadLetterCounter = DeadLetterCounter(EVENTS_DEAD_LETTERED);
 
 pub struct SessionMetrics;
 

@@ -63,12 +63,7 @@ pub(super) fn embeddings(env: &Env) -> Result<EmbeddingSettings, ConfigError> {
                 .optional_string("EMBEDDING_API_KEY")
                 .map(SecretString::from),
             model: env.string("EMBEDDING_MODEL", "text-embedding-3-small"),
-            timeout: Duration::from_millis(env.bounded(
-                "EMBEDDING_TIMEOUT_MS",
-                10_000,
-                100,
-                120_000,
-            )?),
+            timeout: env.bounded_millis("EMBEDDING_TIMEOUT_MS", 10_000, 100, 120_000)?,
         },
     };
     Ok(EmbeddingSettings {
@@ -89,7 +84,7 @@ pub(super) fn llm(env: &Env) -> Result<Option<LlmSettings>, ConfigError> {
         url,
         api_key: env.optional_string("LLM_API_KEY").map(SecretString::from),
         model: env.string("LLM_MODEL", "gpt-4o-mini"),
-        timeout: Duration::from_millis(env.bounded("LLM_TIMEOUT_MS", 30_000, 100, 300_000)?),
+        timeout: env.bounded_millis("LLM_TIMEOUT_MS", 30_000, 100, 300_000)?,
         max_tokens: env.bounded("LLM_MAX_TOKENS", 512, 16, 8192)?,
     }))
 }

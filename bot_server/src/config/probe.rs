@@ -27,9 +27,8 @@ pub(super) fn probe(env: &Env) -> Result<Option<ProbeSettings>, ConfigError> {
     let Some(password) = env.secret_or_file("PROBE_PASSWORD", MIN_PASSWORD_LEN)? else {
         return Ok(None);
     };
-    let interval =
-        Duration::from_millis(env.bounded("PROBE_INTERVAL_MS", 30_000, 1_000, 3_600_000)?);
-    let timeout = Duration::from_millis(env.bounded("PROBE_TIMEOUT_MS", 10_000, 100, 300_000)?);
+    let interval = env.bounded_millis("PROBE_INTERVAL_MS", 30_000, 1_000, 3_600_000)?;
+    let timeout = env.bounded_millis("PROBE_TIMEOUT_MS", 10_000, 100, 300_000)?;
     Ok(Some(ProbeSettings {
         password,
         notify_url: env.url(

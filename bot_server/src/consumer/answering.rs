@@ -7,14 +7,10 @@
 //! alive) for its workspace's turn (`BOT_ASSISTANT_WORKSPACE_CONCURRENCY`) and then for a free
 //! answer slot (`BOT_ASSISTANT_CONCURRENCY`), so one chatty workspace cannot take every slot.
 
-use async_nats::jetstream::Message;
-use fechatter_events::consume::pull_until;
-use fechatter_events::delivery::{DeliveryPolicy, Failure, Gate};
+use fechatter_events::delivery::{Delivery, EventStream, Failure, Gate, Subscription, run_durable};
 use fechatter_events::{Envelope, EventKind};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
-use super::Spec;
 use crate::state::AppState;
 
 /// The durable consumer's name.
@@ -22,28 +18,19 @@ pub const CONSUMER: &str = "bot_assistant";
 
 /// Pulls until `shutdown`, then lets the questions in hand finish.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let policy = super::policy(&state, CONSUMER, gate(&state));
-    let spec = Spec {
-        name: CONSUMER,
-        description: "bot_server: the assistant's answers",
+    let subscription = Subscription {
+        stream: EventStream::Domain,
         filter_subject: state.event_bus().subject(EventKind::MessageCreated),
+        description: Some("bot_server: the assistant's answers"),
         max_ack_pending: state.config().assistant.max_pending,
     };
-    pull_until(
-        "subscribing the assistant consumer",
+    run_durable(
+        state.event_bus(),
+        &subscription,
+        &super::policy(&state, CONSUMER, gate(&state)),
         &shutdown,
-        spec.max_ack_pending,
-        || super::subscribe(&state, &spec),
         |_| {},
-        |message, permit| {
-            handle(
-                state.clone(),
-                policy.clone(),
-                shutdown.clone(),
-                message,
-                permit,
-            )
-        },
+        |delivery| handle(state.clone(), delivery),
     )
     .await;
 }
@@ -66,19 +53,13 @@ fn gate(state: &AppState) -> Gate {
     })
 }
 
-#[tracing::instrument(skip_all, fields(subject = %message.subject))]
-async fn handle(
-    state: AppState,
-    policy: DeliveryPolicy,
-    shutdown: CancellationToken,
-    message: Message,
-    _permit: OwnedSemaphorePermit,
-) {
+#[tracing::instrument(skip_all, fields(subject = %delivery.message().subject))]
+async fn handle(state: AppState, delivery: Delivery) {
     // What cannot be read asks nothing; the consumer `bot`, which reads every event, parks it.
-    let envelope = Envelope::from_json(&message.payload).ok();
+    let envelope = Envelope::from_json(&delivery.message().payload).ok();
     let composed = crate::assistant::Composed::default();
-    policy
-        .deliver(&message, &shutdown, || async {
+    delivery
+        .deliver(|| async {
             match &envelope {
                 Some(envelope) => crate::assistant::answer_once(&state, envelope, &composed)
                     .await

@@ -2,15 +2,11 @@
 
 use std::time::Instant;
 
-use async_nats::jetstream::Message;
-use fechatter_events::consume::pull_until;
-use fechatter_events::delivery::{DeliveryPolicy, Failure};
+use fechatter_events::delivery::{Delivery, EventStream, Failure, Subscription, run_durable};
 use fechatter_events::{Decoded, Envelope, EventKind};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
-use super::Spec;
-use crate::observability::metrics::ConsumerMetrics;
+use crate::observability::metrics::NATS;
 use crate::state::AppState;
 
 /// The durable consumer's name.
@@ -18,54 +14,39 @@ pub const CONSUMER: &str = "bot";
 
 /// Pulls until `shutdown`, then lets the events in hand finish.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let policy = super::policy(&state, CONSUMER, super::postgres_gate(&state));
-    let spec = Spec {
-        name: CONSUMER,
-        description: "bot_server: search index and workspace bots",
+    let subscription = Subscription {
+        stream: EventStream::Domain,
         filter_subject: state.event_bus().all_events(),
+        description: Some("bot_server: search index and workspace bots"),
         max_ack_pending: state.config().consumer.concurrency,
     };
-    pull_until(
-        "subscribing the bot consumer",
+    run_durable(
+        state.event_bus(),
+        &subscription,
+        &super::policy(&state, CONSUMER, super::postgres_gate(&state)),
         &shutdown,
-        spec.max_ack_pending,
-        || super::subscribe(&state, &spec),
         |subscribed| {
             if subscribed {
                 tracing::info!("bot consumer subscribed");
             }
             state.consumer().set_subscribed(subscribed);
         },
-        |message, permit| {
-            handle(
-                state.clone(),
-                policy.clone(),
-                shutdown.clone(),
-                message,
-                permit,
-            )
-        },
+        |delivery| handle(state.clone(), delivery),
     )
     .await;
 }
 
-#[tracing::instrument(skip_all, fields(subject = %message.subject))]
-async fn handle(
-    state: AppState,
-    policy: DeliveryPolicy,
-    shutdown: CancellationToken,
-    message: Message,
-    _permit: OwnedSemaphorePermit,
-) {
+#[tracing::instrument(skip_all, fields(subject = %delivery.message().subject))]
+async fn handle(state: AppState, delivery: Delivery) {
     let started = Instant::now();
     let event = state
         .event_bus()
-        .kind_of_subject(&message.subject)
+        .kind_of_subject(&delivery.message().subject)
         .map_or("unknown", EventKind::as_str);
-    ConsumerMetrics::received(event);
-    let decoded = Envelope::decode(&message.payload);
-    policy
-        .deliver(&message, &shutdown, || async {
+    NATS.received(event);
+    let decoded = Envelope::decode(&delivery.message().payload);
+    delivery
+        .deliver(|| async {
             match decoded
                 .as_ref()
                 .map_err(|err| Failure::Malformed(err.to_string()))?
@@ -81,5 +62,5 @@ async fn handle(
             }
         })
         .await;
-    ConsumerMetrics::processed(event, started.elapsed());
+    NATS.processed(event, started.elapsed());
 }

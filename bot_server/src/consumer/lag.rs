@@ -8,7 +8,7 @@ use async_nats::jetstream::consumer::PullConsumer;
 use tokio_util::sync::CancellationToken;
 
 use super::indexing::CONSUMER;
-use crate::observability::metrics::ConsumerMetrics;
+use crate::observability::metrics::{ConsumerMetrics, NATS};
 use crate::state::AppState;
 
 const EVERY: Duration = Duration::from_secs(1);
@@ -32,7 +32,7 @@ pub async fn sample(state: AppState, shutdown: CancellationToken) {
             _ = tick.tick() => {}
         }
         let connected = state.nats().connection_state() == State::Connected;
-        ConsumerMetrics::subscription_active(connected && state.consumer().is_subscribed());
+        NATS.active(connected && state.consumer().is_subscribed());
         if !connected {
             continue;
         }

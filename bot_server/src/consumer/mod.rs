@@ -15,24 +15,14 @@ pub mod answering;
 pub mod indexing;
 pub mod lag;
 
-use async_nats::jetstream::consumer::pull::{Config as PullConfig, Stream as Messages};
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
-use fechatter_events::delivery::{self, DeliveryPolicy, Gate, PolicySettings};
+use fechatter_events::delivery::{DeliveryPolicy, Gate, PolicySettings};
 
-use crate::observability::metrics::DeadLetterMetrics;
+use crate::observability::metrics::DEAD_LETTERED;
 use crate::state::AppState;
 
 /// The last token of the bot's dead-letter subject, shared by both consumers (each names itself
 /// in the `Fechatter-Consumer` header).
 pub const DEAD_LETTERS: &str = "bot";
-
-/// A consumer's name, what it reads and how much it holds.
-pub struct Spec {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub filter_subject: String,
-    pub max_ack_pending: usize,
-}
 
 /// The delivery policy of the consumer `name`, behind `gate`.
 pub fn policy(state: &AppState, name: &str, gate: Gate) -> DeliveryPolicy {
@@ -46,7 +36,7 @@ pub fn policy(state: &AppState, name: &str, gate: Gate) -> DeliveryPolicy {
         },
         state.jetstream().clone(),
         gate,
-        DeadLetterMetrics,
+        DEAD_LETTERED,
     )
 }
 
@@ -57,30 +47,4 @@ pub fn postgres_gate(state: &AppState) -> Gate {
         let pool = pool.clone();
         async move { crate::db::ping(&pool).await }
     })
-}
-
-/// Creates (or updates) the durable consumer and subscribes; the dead-letter stream is made sure
-/// of first, so a dead letter always has somewhere to go.
-pub async fn subscribe(state: &AppState, spec: &Spec) -> Result<Messages, async_nats::Error> {
-    let bus = state.event_bus();
-    bus.ensure_dead_letter_stream(state.jetstream()).await?;
-    let stream = bus.ensure_stream(state.jetstream()).await?;
-    let consumer = fechatter_events::consume::durable(
-        &stream,
-        PullConfig {
-            durable_name: Some(spec.name.to_owned()),
-            description: Some(spec.description.to_owned()),
-            // NATS 2.9 filters on one subject only.
-            filter_subject: spec.filter_subject.clone(),
-            // A new consumer handles what the stream still holds.
-            deliver_policy: DeliverPolicy::All,
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: state.config().consumer.ack_wait,
-            max_deliver: delivery::consumer_max_deliver(),
-            max_ack_pending: i64::try_from(spec.max_ack_pending).unwrap_or(1),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(consumer.messages().await?)
 }

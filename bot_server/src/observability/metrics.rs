@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use fechatter_events::delivery::{DeadLetterReason, DeadLetterRecorder};
+use fechatter_events::metrics::{DeadLetterCounter, SubscriptionMetrics};
+use postgres_kit::PostgresMetrics;
 use service_kit::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, SLOW_SECONDS};
 use service_kit::{MetricDef, Unit};
 
@@ -167,79 +168,36 @@ pub fn initialise(embedding_dimensions: usize) {
     for kind in ["prompt", "completion"] {
         AGENT_TOKENS.counter_with([("kind", kind)]).increment(0);
     }
-    // The dead-letter alerts compare with zero: the series exist before the first one.
-    for reason in DeadLetterReason::ALL {
-        EVENTS_DEAD_LETTERED
-            .counter_with([("reason", reason.as_str())])
-            .increment(0);
-    }
+    DEAD_LETTERED.prime();
 }
 
-/// The connection pool's occupancy and each database operation.
-pub struct PoolMetrics;
+/// The connection pool's occupancy and each database operation, recorded by `postgres_kit`.
+pub const POSTGRES: PostgresMetrics = PostgresMetrics {
+    query_duration: DB_QUERY_DURATION,
+    errors: DB_ERRORS,
+    connections_active: DB_CONNECTIONS_ACTIVE,
+    connections_idle: None,
+    connections_max: DB_CONNECTIONS_MAX,
+};
 
-impl PoolMetrics {
-    pub fn sample(size: u32, idle: usize, max: u32) {
-        DB_CONNECTIONS_ACTIVE
-            .as_gauge()
-            .set((f64::from(size) - idle as f64).max(0.0));
-        DB_CONNECTIONS_MAX.as_gauge().set(f64::from(max));
-    }
-}
-
-pub struct DbMetrics;
-
-impl DbMetrics {
-    /// `operation` is a fixed name such as `documents.upsert`, never built from input.
-    pub fn query(operation: &'static str, elapsed: Duration, failed: bool) {
-        DB_QUERY_DURATION
-            .histogram_with([("operation", operation)])
-            .record(elapsed.as_secs_f64());
-        if failed {
-            DB_ERRORS
-                .counter_with([("operation", operation)])
-                .increment(1);
-        }
-    }
-}
+/// The consumer `bot`'s deliveries (by event kind) and subscription, recorded by
+/// `fechatter_events`.
+pub const NATS: SubscriptionMetrics = SubscriptionMetrics {
+    received: NATS_EVENTS_RECEIVED,
+    processing: Some(NATS_EVENT_PROCESSING_DURATION),
+    active: Some(NATS_SUBSCRIPTION_ACTIVE),
+};
 
 pub struct ConsumerMetrics;
 
 impl ConsumerMetrics {
-    /// `event` is an `EventKind::as_str()` or `unknown`.
-    pub fn received(event: &'static str) {
-        NATS_EVENTS_RECEIVED
-            .counter_with([("event", event)])
-            .increment(1);
-    }
-
-    pub fn processed(event: &'static str, elapsed: Duration) {
-        NATS_EVENT_PROCESSING_DURATION
-            .histogram_with([("event", event)])
-            .record(elapsed.as_secs_f64());
-    }
-
-    pub fn subscription_active(active: bool) {
-        NATS_SUBSCRIPTION_ACTIVE
-            .as_gauge()
-            .set(if active { 1.0 } else { 0.0 });
-    }
-
     pub fn pending(events: u64) {
         CONSUMER_PENDING.as_gauge().set(events as f64);
     }
 }
 
 /// `bot_events_dead_lettered_total`, moved by the shared delivery policy.
-pub struct DeadLetterMetrics;
-
-impl DeadLetterRecorder for DeadLetterMetrics {
-    fn dead_lettered(&self, reason: DeadLetterReason) {
-        EVENTS_DEAD_LETTERED
-            .counter_with([("reason", reason.as_str())])
-            .increment(1);
-    }
-}
+pub const DEAD_LETTERED: DeadLetterCounter = DeadLetterCounter(EVENTS_DEAD_LETTERED);
 
 /// What applying a message event did to the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,6 +16,7 @@
 //! instead of silently never being delivered again.
 
 pub mod dead_letter;
+pub mod durable;
 pub mod gate;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use async_nats::jetstream::{self, AckKind, Message};
 use tokio_util::sync::CancellationToken;
 
 pub use dead_letter::{DeadLetterReason, DeadLetterRecorder, headers};
+pub use durable::{Delivery, EventStream, Subscription, run_durable};
 pub use gate::Gate;
 
 use crate::nats::retry_forever;
@@ -129,6 +131,19 @@ impl DeliveryPolicy {
 
     pub fn gate(&self) -> &Gate {
         &self.inner.gate
+    }
+
+    /// The durable consumer's name.
+    pub fn consumer(&self) -> &str {
+        &self.inner.parking.consumer
+    }
+
+    pub fn ack_wait(&self) -> Duration {
+        self.inner.ack_wait
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.inner.jetstream
     }
 
     /// Delivers `message` to `handle` under the policy and answers JetStream. `handle` may be

@@ -29,29 +29,29 @@ pub struct AuthSettings {
 
 impl AuthSettings {
     pub fn from(env: &Env) -> Result<Self, ConfigError> {
-        let access_token_ttl = Duration::from_secs(env.bounded(
+        let access_token_ttl = env.bounded_seconds(
             "ACCESS_TOKEN_TTL_SECONDS",
             fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL.as_secs(),
             1,
             24 * 3600,
-        )?);
+        )?;
         Ok(Self {
             tokens: fechatter_auth::signer_from_env(env, access_token_ttl)?,
-            refresh_token_ttl: Duration::from_secs(env.bounded(
+            refresh_token_ttl: env.bounded_seconds(
                 "REFRESH_TOKEN_TTL_SECONDS",
                 30 * 24 * 3600,
                 60,
                 365 * 24 * 3600,
-            )?),
+            )?,
             session_lifetime: Duration::from_secs(
                 env.bounded("SESSION_LIFETIME_DAYS", 90u64, 1, 3650)? * 24 * 3600,
             ),
-            prune_interval: Duration::from_secs(env.bounded(
+            prune_interval: env.bounded_seconds(
                 "SESSION_PRUNE_INTERVAL_SECONDS",
                 3600,
                 1,
                 7 * 24 * 3600,
-            )?),
+            )?,
             signin_attempts_per_account_per_hour: env.bounded(
                 "SIGNIN_ATTEMPTS_PER_ACCOUNT_PER_HOUR",
                 30,

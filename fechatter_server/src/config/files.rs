@@ -41,12 +41,7 @@ impl FileSettings {
                 1024,
                 1024 * 1024 * 1024,
             )?,
-            upload_timeout: Duration::from_millis(env.bounded(
-                "UPLOAD_TIMEOUT_MS",
-                300_000,
-                100,
-                3_600_000,
-            )?),
+            upload_timeout: env.bounded_millis("UPLOAD_TIMEOUT_MS", 300_000, 100, 3_600_000)?,
             user_quota_bytes: env.bounded("UPLOAD_QUOTA_PER_USER_BYTES", 1 << 30, 1024, 1 << 50)?,
             workspace_quota_bytes: env.bounded(
                 "UPLOAD_QUOTA_PER_WORKSPACE_BYTES",
@@ -54,24 +49,24 @@ impl FileSettings {
                 1024,
                 1 << 50,
             )?,
-            sweep_interval: Duration::from_secs(env.bounded(
+            sweep_interval: env.bounded_seconds(
                 "FILES_SWEEP_INTERVAL_SECONDS",
                 3600,
                 1,
                 7 * 24 * 3600,
-            )?),
-            orphan_grace: Duration::from_secs(env.bounded(
+            )?,
+            orphan_grace: env.bounded_seconds(
                 "FILES_ORPHAN_GRACE_SECONDS",
                 24 * 3600,
                 1,
                 365 * 24 * 3600,
-            )?),
-            temp_max_age: Duration::from_secs(env.bounded(
+            )?,
+            temp_max_age: env.bounded_seconds(
                 "FILES_TEMP_MAX_AGE_SECONDS",
                 3600,
                 1,
                 7 * 24 * 3600,
-            )?),
+            )?,
         };
         if settings.temp_max_age <= settings.upload_timeout {
             return Err(ConfigError::Invalid {

@@ -25,7 +25,7 @@ impl PageCacheSettings {
                 0,
                 64 * 1024 * 1024 * 1024,
             )?,
-            ttl: Duration::from_secs(env.bounded("PAGE_CACHE_TTL_SECONDS", 30, 1, 3600)?),
+            ttl: env.bounded_seconds("PAGE_CACHE_TTL_SECONDS", 30, 1, 3600)?,
             pages_per_chat: env.bounded("PAGE_CACHE_PAGES_PER_CHAT", 4, 1, 64)?,
         })
     }

@@ -32,26 +32,11 @@ impl WebhookSettings {
         let settings = Self {
             max_per_chat: env.bounded("MAX_WEBHOOKS_PER_CHAT", 10, 1, 1000)?,
             allow_private_addresses: env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", false)?,
-            timeout: Duration::from_millis(env.bounded("WEBHOOK_TIMEOUT_MS", 5000, 100, 60_000)?),
+            timeout: env.bounded_millis("WEBHOOK_TIMEOUT_MS", 5000, 100, 60_000)?,
             max_attempts: env.bounded("WEBHOOK_MAX_ATTEMPTS", 8, 1, 100)?,
-            retry_base: Duration::from_millis(env.bounded(
-                "WEBHOOK_RETRY_BASE_MS",
-                1000,
-                10,
-                3_600_000,
-            )?),
-            retry_max: Duration::from_millis(env.bounded(
-                "WEBHOOK_RETRY_MAX_MS",
-                3_600_000,
-                10,
-                86_400_000,
-            )?),
-            poll_interval: Duration::from_millis(env.bounded(
-                "WEBHOOK_POLL_INTERVAL_MS",
-                1000,
-                10,
-                60_000,
-            )?),
+            retry_base: env.bounded_millis("WEBHOOK_RETRY_BASE_MS", 1000, 10, 3_600_000)?,
+            retry_max: env.bounded_millis("WEBHOOK_RETRY_MAX_MS", 3_600_000, 10, 86_400_000)?,
+            poll_interval: env.bounded_millis("WEBHOOK_POLL_INTERVAL_MS", 1000, 10, 60_000)?,
             concurrency: env.bounded("WEBHOOK_CONCURRENCY", 8, 1, 256)?,
         };
         if settings.retry_max < settings.retry_base {

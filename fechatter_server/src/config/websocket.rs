@@ -38,33 +38,18 @@ impl WebSocketSettings {
             ring_events: env.bounded("WS_RING_EVENTS", 10_000, 1, 10_000_000)?,
             replay_max_events: env.bounded("WS_REPLAY_MAX_EVENTS", 1_000, 1, 100_000)?,
             replay_max_scan: env.bounded("WS_REPLAY_MAX_SCAN", 100_000, 1, 10_000_000)?,
-            replay_max_age: Duration::from_secs(env.bounded(
+            replay_max_age: env.bounded_seconds(
                 "WS_REPLAY_MAX_AGE_SECONDS",
                 3_600,
                 1,
                 30 * 24 * 3_600,
-            )?),
+            )?,
             replay_concurrency: env.bounded("WS_REPLAY_CONCURRENCY", 8, 1, 1_000)?,
             buffer: env.bounded("WS_BUFFER", 256, 1, 100_000)?,
-            ping_interval: Duration::from_millis(env.bounded(
-                "WS_PING_INTERVAL_MS",
-                15_000,
-                100,
-                600_000,
-            )?),
-            write_timeout: Duration::from_millis(env.bounded(
-                "WS_WRITE_TIMEOUT_MS",
-                10_000,
-                100,
-                600_000,
-            )?),
+            ping_interval: env.bounded_millis("WS_PING_INTERVAL_MS", 15_000, 100, 600_000)?,
+            write_timeout: env.bounded_millis("WS_WRITE_TIMEOUT_MS", 10_000, 100, 600_000)?,
             max_message_bytes: env.bounded("WS_MAX_MESSAGE_BYTES", 64 * 1024, 1024, 16 << 20)?,
-            typing_throttle: Duration::from_millis(env.bounded(
-                "TYPING_THROTTLE_MS",
-                2_000,
-                0,
-                60_000,
-            )?),
+            typing_throttle: env.bounded_millis("TYPING_THROTTLE_MS", 2_000, 0, 60_000)?,
         })
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use fechatter_events::{ChatType, EventKind};
 use fechatter_push::{LogError, PushMetrics, Refusal, ReplayOutcome};
+use postgres_kit::PostgresMetrics;
 use service_kit::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, SIZE_BYTES, SLOW_SECONDS};
 use service_kit::{MetricDef, Unit};
 
@@ -296,35 +297,14 @@ pub fn initialise() {
     SEARCH_REQUESTS.as_counter().increment(0);
 }
 
-/// The connection pool's occupancy and each database operation.
-pub struct PoolMetrics;
-
-impl PoolMetrics {
-    pub fn sample(size: u32, idle: usize, max: u32) {
-        let idle = idle as f64;
-        DB_CONNECTIONS_ACTIVE
-            .as_gauge()
-            .set((f64::from(size) - idle).max(0.0));
-        DB_CONNECTIONS_IDLE.as_gauge().set(idle);
-        DB_CONNECTIONS_MAX.as_gauge().set(f64::from(max));
-    }
-}
-
-pub struct DbMetrics;
-
-impl DbMetrics {
-    /// `operation` is a fixed name such as `messages.insert`, never built from input.
-    pub fn query(operation: &'static str, elapsed: Duration, ok: bool) {
-        DB_QUERY_DURATION
-            .histogram_with([("operation", operation)])
-            .record(elapsed.as_secs_f64());
-        if !ok {
-            DB_ERRORS
-                .counter_with([("operation", operation)])
-                .increment(1);
-        }
-    }
-}
+/// The connection pool's occupancy and each database operation, recorded by `postgres_kit`.
+pub const POSTGRES: PostgresMetrics = PostgresMetrics {
+    query_duration: DB_QUERY_DURATION,
+    errors: DB_ERRORS,
+    connections_active: DB_CONNECTIONS_ACTIVE,
+    connections_idle: Some(DB_CONNECTIONS_IDLE),
+    connections_max: DB_CONNECTIONS_MAX,
+};
 
 /// The in-process caches, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

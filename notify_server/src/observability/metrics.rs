@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use fechatter_events::metrics::SubscriptionMetrics;
 use fechatter_push::{LogError, PushMetrics, Refusal, ReplayOutcome};
 use service_kit::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
 use service_kit::{MetricDef, Unit};
@@ -160,23 +161,17 @@ impl SseMetrics {
     }
 }
 
-/// Typing signals from core NATS (the log reader reports through [`PushRecorder`]).
+/// Typing signals from core NATS, recorded by `fechatter_events` (the log reader reports through
+/// [`PushRecorder`], which also keeps the subscription gauge).
+pub const NATS: SubscriptionMetrics = SubscriptionMetrics {
+    received: NATS_MESSAGES_RECEIVED,
+    processing: Some(NATS_MESSAGE_PROCESSING_DURATION),
+    active: None,
+};
+
 pub struct NatsMetrics;
 
 impl NatsMetrics {
-    /// `event` is an `EventKind::as_str`, `typing`, or `unknown` for a subject of no known kind.
-    pub fn received(event: &'static str) {
-        NATS_MESSAGES_RECEIVED
-            .counter_with([("event", event)])
-            .increment(1);
-    }
-
-    pub fn processed(event: &'static str, took: Duration) {
-        NATS_MESSAGE_PROCESSING_DURATION
-            .histogram_with([("event", event)])
-            .record(took.as_secs_f64());
-    }
-
     pub fn error(error: LogError) {
         NATS_ERRORS
             .counter_with([("reason", error.as_str())])
@@ -200,11 +195,11 @@ pub struct PushRecorder;
 
 impl PushMetrics for PushRecorder {
     fn event_received(&self, event: &'static str) {
-        NatsMetrics::received(event);
+        NATS.received(event);
     }
 
     fn event_processed(&self, event: &'static str, took: Duration) {
-        NatsMetrics::processed(event, took);
+        NATS.processed(event, took);
     }
 
     fn log_error(&self, error: LogError) {

@@ -1,7 +1,8 @@
 //! The environment variables a service really reads, found in its configuration sources
 //! (`src/config.rs` and `src/config/**.rs`, plus the shared readers those call:
 //! `service_kit::RuntimeConfig::from_env`, `fechatter_events::EventBus::from_env` and
-//! `fechatter_events::nats::url_from_env`, `fechatter_http::AllowedOrigins::from_env` and the
+//! `fechatter_events::nats::url_from_env` (or `NatsSettings::from_env`),
+//! `postgres_kit::PostgresSettings::from_env`, `fechatter_http::AllowedOrigins::from_env` and the
 //! token keys of `fechatter_auth`), where every setting is read as `env.<kind>("NAME", …)` from an
 //! `env_config::Env` with the service's prefix. A secret read with
 //! `env.secret_or_file("NAME", …)` is also read as `NAME_FILE`.
@@ -39,6 +40,8 @@ const SHARED_READERS: &[(&str, &str)] = &[
     ("RuntimeConfig::from_env", "service_kit/src/config.rs"),
     ("EventBus::from_env", "fechatter_events/src/stream.rs"),
     ("nats::url_from_env", "fechatter_events/src/nats.rs"),
+    ("NatsSettings::from_env", "fechatter_events/src/nats.rs"),
+    ("PostgresSettings::from_env", "postgres_kit/src/lib.rs"),
     ("AllowedOrigins::from_env", "fechatter_http/src/cors.rs"),
     (
         "fechatter_auth::signer_from_env",
