@@ -368,11 +368,20 @@ async fn a_session_load_that_raced_a_sign_out_cannot_reopen_the_session() {
     app.post(Some(&ann), "/api/signout", json!({}))
         .await
         .expect(204);
-    // The sign-out's own announcement came back over NOTIFY and emptied the entry.
+    // The sign-out's own announcement came back over NOTIFY and emptied the entry, or arrived
+    // before the handler's own after-commit step marked it revoked (either bumps the generation
+    // the stalled load began under). Waiting for an empty entry alone hung when the NOTIFY won.
     test_support::wait_until(
         "the invalidation to arrive",
         crate::common::WAIT,
-        || async { app.state.caches().sessions.peek(&session).await.is_none() },
+        || async {
+            app.state
+                .caches()
+                .sessions
+                .peek(&session)
+                .await
+                .is_none_or(|cached| cached.revoked)
+        },
     )
     .await;
     let _ = release_tx.send(());

@@ -65,12 +65,13 @@ export function Composer({ chatId, replyTo, onCancelReply }: Props) {
     if (!el || !at) return;
     const caret = el.selectionStart ?? el.value.length;
     const next = completeMention(el.value, at.start, caret, candidate.handle);
+    // The textarea takes the completion now, not at the next render: keys typed right after Enter
+    // must land after the inserted handle (they were spliced into the old text before).
+    el.value = next.text;
+    el.focus();
+    el.setSelectionRange(next.caret, next.caret);
     setText(next.text);
     setMention(null);
-    requestAnimationFrame(() => {
-      el.focus();
-      el.setSelectionRange(next.caret, next.caret);
-    });
   }
 
   function submit() {

@@ -267,7 +267,8 @@ try {
   await alice.page.getByRole('option', { name: /@bot/ }).waitFor();
   await composer(alice).press('Enter');
   await composer(alice).pressSequentially('summary');
-  assert((await composer(alice).inputValue()) === '@bot summary', 'the mention was completed');
+  const completed = await composer(alice).inputValue();
+  assert(completed === '@bot summary', `the mention was completed: ${JSON.stringify(completed)}`);
   await composer(alice).press('Enter');
   for (const p of [alice, bob]) {
     const answer = p.page.locator('li.message', { has: p.page.locator('.tag', { hasText: 'bot' }) });
