@@ -1,8 +1,10 @@
 //! What the hub carries to a connection, whatever its transport: one pushed event, shared by
 //! every recipient. The services turn it into an SSE event or a WebSocket text frame.
 
-use std::sync::Arc;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use fechatter_events::EventKind;
 
@@ -46,6 +48,30 @@ pub struct Frame {
     pub data: Arc<str>,
     /// A stored event's `occurred_at`, where delivery lag is measured from.
     pub occurred_at: Option<DateTime<Utc>>,
+    wire: Wire,
+}
+
+/// The frame as written to a connection, encoded by the first connection that sends it and shared
+/// by the others. It takes no part in comparing frames.
+#[derive(Clone, Default)]
+struct Wire(OnceLock<Bytes>);
+
+impl PartialEq for Wire {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Wire {}
+
+impl fmt::Debug for Wire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "encoded"
+        } else {
+            "not encoded"
+        })
+    }
 }
 
 impl Frame {
@@ -61,6 +87,7 @@ impl Frame {
             cursor: Some(cursor),
             data: envelope_json.into(),
             occurred_at: Some(occurred_at),
+            wire: Wire::default(),
         }
     }
 
@@ -71,6 +98,7 @@ impl Frame {
             cursor,
             data: data.to_string().into(),
             occurred_at: None,
+            wire: Wire::default(),
         }
     }
 
@@ -95,6 +123,14 @@ impl Frame {
     /// The name of the event: the kind string (`message.created`, `typing`…).
     pub fn name(&self) -> &'static str {
         self.kind.as_str()
+    }
+
+    /// The frame as the process's push transport writes it: encoded by `encode` for the first
+    /// connection that sends it, the same bytes for every other (a message to a chat of 10 000
+    /// members is encoded once, not 10 000 times). A process has one push transport (SSE in
+    /// notify_server, WebSocket in fechatter_server), hence one `encode` for all its frames.
+    pub fn encoded(&self, encode: impl FnOnce(&Frame) -> Bytes) -> Bytes {
+        self.wire.0.get_or_init(|| encode(self)).clone()
     }
 
     /// The sequence of a stored event in its stream.
@@ -144,6 +180,30 @@ mod tests {
         assert_eq!(frame.seq(), Some(42));
         let connected = Frame::signal(FrameKind::Connected, Some(cursor), &serde_json::json!({}));
         assert_eq!(connected.seq(), None, "a signal is not a stored event");
+    }
+
+    #[test]
+    fn a_frame_is_encoded_once_however_many_connections_send_it() {
+        let cursor = Cursor {
+            epoch: Epoch(1),
+            seq: 7,
+        };
+        let at = Utc::now();
+        let frame = Frame::event(EventKind::MessageCreated, cursor, at, "{}");
+        let mut encodings = 0;
+        for _ in 0..3 {
+            let bytes = frame.encoded(|frame| {
+                encodings += 1;
+                Bytes::copy_from_slice(frame.data.as_bytes())
+            });
+            assert_eq!(bytes, "{}");
+        }
+        assert_eq!(encodings, 1);
+        assert_eq!(
+            frame,
+            Frame::event(EventKind::MessageCreated, cursor, at, "{}"),
+            "the encoding takes no part in equality"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! - [`catalogue`]: how a service declares its metrics, the naming rules they must pass, and the
 //!   renderer behind `docs/metrics.md`;
+//! - [`handles`]: handles of a one-label metric kept by label value, for the hottest series;
 //! - [`exporter`]: the Prometheus exporter on the service's own metrics port, with process metrics
 //!   and `{service}_build_info`;
 //! - [`http`]: the request metrics layer, request ids and request tracing;
@@ -19,6 +20,7 @@ pub mod buckets;
 pub mod catalogue;
 pub mod config;
 pub mod exporter;
+pub mod handles;
 pub mod health;
 pub mod http;
 pub mod serve;

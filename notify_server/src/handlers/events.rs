@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
-use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use fechatter_push::{Opening, Resume};
@@ -33,15 +33,19 @@ pub async fn events(
         token_expires: tokio::time::Instant::now() + Duration::from_secs(lifetime),
         resume: Resume::parse(last_event_id),
     })?;
-    let keep_alive = KeepAlive::new()
-        .interval(state.config().sse.keep_alive)
-        .text("keep-alive");
+    let connection = SseConnection::new(live, state.config().sse.keep_alive);
     Ok((
         [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            ),
             (X_ACCEL_BUFFERING, HeaderValue::from_static("no")),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        Sse::new(SseConnection::new(live).into_stream()).keep_alive(keep_alive),
+        // The events are encoded once per frame for every connection (`SseConnection`), where
+        // axum's `Sse` would encode each event again for each stream.
+        Body::from_stream(connection.into_stream()),
     )
         .into_response())
 }

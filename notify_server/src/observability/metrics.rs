@@ -5,6 +5,7 @@ use std::time::Duration;
 use fechatter_events::metrics::SubscriptionMetrics;
 use fechatter_push::{LogError, PushMetrics, Refusal, ReplayOutcome};
 use service_kit::buckets::{END_TO_END_SECONDS, LATENCY_SECONDS, LIFETIME_SECONDS};
+use service_kit::handles::{CountersByLabel, HistogramsByLabel};
 use service_kit::{MetricDef, Unit};
 
 pub const SSE_CONNECTIONS_ACTIVE: MetricDef = MetricDef::gauge(
@@ -126,6 +127,11 @@ pub const DECLARED: &[MetricDef] = &[
     ONLINE_USERS_QUERY_DURATION,
 ];
 
+/// Recorded for every event written to every connection: their handles are kept, not looked up
+/// each time.
+static DELIVERED: CountersByLabel = CountersByLabel::counter(EVENTS_DELIVERED);
+static DELIVERY_LAG: HistogramsByLabel = HistogramsByLabel::histogram(EVENT_DELIVERY_LAG);
+
 /// SSE connections.
 pub struct SseMetrics;
 
@@ -148,16 +154,12 @@ impl SseMetrics {
 
     /// An event written to one client stream; `event` is a `FrameKind::as_str`.
     pub fn delivered(event: &'static str) {
-        EVENTS_DELIVERED
-            .counter_with([("event", event)])
-            .increment(1);
+        DELIVERED.increment(event, 1);
     }
 
     /// How long after its commit a live event reached one connection.
     pub fn delivery_lag(event: &'static str, lag: Duration) {
-        EVENT_DELIVERY_LAG
-            .histogram_with([("event", event)])
-            .record(lag.as_secs_f64());
+        DELIVERY_LAG.record(event, lag.as_secs_f64());
     }
 }
 
