@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 pub const PASSWORD: &str = "correct horse battery staple";
 /// No request of these tests may take longer; a hang is a failure, not a wait.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an idle pooled connection is reused: well under the services' idle close (10 s).
+const IDLE_CONNECTION_KEPT: Duration = Duration::from_secs(4);
 
 /// A signed-up user and the tokens fechatter_server gave them.
 #[derive(Debug, Clone)]
@@ -94,6 +96,10 @@ impl Api {
             base,
             http: builder
                 .timeout(REQUEST_TIMEOUT)
+                // The services close a connection idle for HEADER_READ_TIMEOUT_MS (10 s): a pooled
+                // connection reused just as the server closes it fails the request unsent. Drop
+                // idle ones well before (a POST is not retried, so the race lost a send under load).
+                .pool_idle_timeout(IDLE_CONNECTION_KEPT)
                 .build()
                 .unwrap_or_else(|err| panic!("HTTP client: {err}")),
         }
