@@ -19,9 +19,9 @@ pub struct Config {
     pub clickhouse_database: String,
     pub clickhouse_user: String,
     pub clickhouse_password: SecretString,
-    pub nats_url: Url,
-    /// This service's NATS user (`ANALYTICS_NATS_USER`, `ANALYTICS_NATS_PASSWORD(_FILE)`).
-    pub nats_auth: fechatter_events::nats::NatsAuth,
+    /// `ANALYTICS_NATS_URL` and this service's NATS user (`ANALYTICS_NATS_USER`,
+    /// `ANALYTICS_NATS_PASSWORD(_FILE)`).
+    pub nats: fechatter_events::nats::NatsSettings,
     pub event_bus: EventBus,
     /// Verifies access tokens with fechatter_server's public key (`ANALYTICS_JWT_PUBLIC_KEY_FILE`).
     pub tokens: TokenVerifier,
@@ -110,8 +110,7 @@ impl Config {
             clickhouse_database,
             clickhouse_user: env.string("CLICKHOUSE_USER", "default"),
             clickhouse_password: env.secret("CLICKHOUSE_PASSWORD", Some(""), 0)?,
-            nats_url: fechatter_events::nats::url_from_env(env)?,
-            nats_auth: fechatter_events::nats::auth_from_env(env, "analytics")?,
+            nats: fechatter_events::nats::NatsSettings::from_env(env, "analytics")?,
             event_bus: EventBus::from_env_with_dead_letters(env)?,
             tokens: fechatter_auth::verifier_from_env(env)?,
             ingest: IngestConfig::from(env)?,

@@ -134,9 +134,9 @@ impl ServiceParts for AnalyticsService {
                     .revoked()
                     .clone()
                     .follow_on_own_connection(
-                        config.nats_url.as_str(),
+                        config.nats.url.as_str(),
                         "analytics_server_revocations",
-                        &config.nats_auth,
+                        &config.nats.auth,
                         config.event_bus.clone(),
                         shutdown,
                     )

@@ -97,12 +97,7 @@ impl AppState {
         let clickhouse = clickhouse_server
             .clone()
             .with_database(config.clickhouse_database.clone());
-        let nats = fechatter_events::nats::connect_as(
-            config.nats_url.as_str(),
-            "analytics_server",
-            &config.nats_auth,
-        )
-        .await?;
+        let nats = config.nats.connect("analytics_server").await?;
         let authenticator = Authenticator::new(
             config.tokens.clone(),
             RevokedSessions::new(fechatter_auth::DEFAULT_ACCESS_TOKEN_TTL),
