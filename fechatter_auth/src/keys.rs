@@ -15,6 +15,7 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::verified::{Expired, VERIFIED_TOKENS_CAPACITY, VerifiedTokens};
 use crate::{Claims, TokenError, WorkspaceRole};
 
 /// Access tokens live this long unless configured otherwise (`docs/design/api.md`: 15 minutes).
@@ -81,12 +82,14 @@ fn validation() -> Validation {
     validation
 }
 
-/// Checks access tokens; holds the public key only.
+/// Checks access tokens; holds the public key only. Clones share the tokens already verified
+/// (`crate::verified`).
 #[derive(Clone)]
 pub struct TokenVerifier {
     decoding: DecodingKey,
     validation: Validation,
     fingerprint: String,
+    verified: VerifiedTokens,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -113,6 +116,7 @@ impl TokenVerifier {
             fingerprint: refuse_example(public_key)?,
             decoding: DecodingKey::from_ed_der(public_key),
             validation: validation(),
+            verified: VerifiedTokens::new(VERIFIED_TOKENS_CAPACITY, LEEWAY_SECONDS),
         })
     }
 
@@ -121,9 +125,20 @@ impl TokenVerifier {
         &self.fingerprint
     }
 
+    /// The token's claims if this key signed it and it has not expired. Whether its session is
+    /// still open is the caller's check.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        self.verify_at(token, jsonwebtoken::get_current_timestamp())
+    }
+
+    /// [`Self::verify`] at `now` (Unix seconds) for a token verified before; a token not seen
+    /// before is checked in full against the clock.
+    fn verify_at(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
         use jsonwebtoken::errors::ErrorKind;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        if let Some(known) = self.verified.get(token, now) {
+            return known.map_err(|Expired| TokenError::Expired);
+        }
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|err| match err.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -132,7 +147,9 @@ impl TokenVerifier {
                 | ErrorKind::Json(_)
                 | ErrorKind::Utf8(_) => TokenError::Malformed,
                 _ => TokenError::Invalid,
-            })
+            })?;
+        self.verified.insert(token, &claims);
+        Ok(claims)
     }
 }
 
@@ -335,6 +352,64 @@ mod tests {
     fn garbage_is_malformed() {
         let (_, verifier) = pair();
         assert_eq!(verifier.verify("not-a-jwt"), Err(TokenError::Malformed));
+        assert!(!verifier.verified.contains("not-a-jwt"));
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_as_expired_once_past_its_expiry_and_leeway() {
+        let (signer, verifier) = pair();
+        let end = Utc::now().timestamp() + 60;
+        let token = signer.issue(
+            UserId(1),
+            WorkspaceId(1),
+            WorkspaceRole::Member,
+            Uuid::nil(),
+            Some(end),
+        );
+        assert_eq!(verifier.verify(&token).map(|c| c.exp), Ok(end));
+        assert!(verifier.verified.contains(&token));
+        let last_second = end as u64 + LEEWAY_SECONDS;
+        assert_eq!(
+            verifier.verify_at(&token, last_second).map(|c| c.exp),
+            Ok(end)
+        );
+        assert_eq!(
+            verifier.verify_at(&token, last_second + 1),
+            Err(TokenError::Expired)
+        );
+        assert!(!verifier.verified.contains(&token));
+        // A clone shares what its original verified.
+        let clone = verifier.clone();
+        assert_eq!(clone.verify(&token).map(|c| c.exp), Ok(end));
+        assert!(verifier.verified.contains(&token));
+    }
+
+    #[test]
+    fn a_remembered_token_never_lets_another_key_or_an_altered_token_through() {
+        let (signer, verifier) = pair();
+        let (_, stranger) = pair();
+        let token = signer.issue(
+            UserId(1),
+            WorkspaceId(1),
+            WorkspaceRole::Member,
+            Uuid::nil(),
+            None,
+        );
+        assert!(verifier.verify(&token).is_ok());
+        assert!(verifier.verify(&token).is_ok());
+        assert_eq!(stranger.verify(&token), Err(TokenError::Invalid));
+        // The same signature over other claims (another user) is checked in full, and fails.
+        let forged = signer.sign(&Claims {
+            sub: UserId(2),
+            ..verifier
+                .verify(&token)
+                .unwrap_or_else(|err| panic!("{err}"))
+        });
+        let signature = token.rsplit('.').next().unwrap_or_default();
+        let (head_and_claims, _) = forged.rsplit_once('.').unwrap_or_default();
+        let forged = format!("{head_and_claims}.{signature}");
+        assert_eq!(verifier.verify(&forged), Err(TokenError::Invalid));
+        assert!(!verifier.verified.contains(&forged));
     }
 
     #[test]

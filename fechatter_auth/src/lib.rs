@@ -10,6 +10,7 @@ mod claims;
 mod env;
 mod keys;
 pub mod revocation;
+mod verified;
 
 pub use bearer::{bearer_token, bearer_token_or_query};
 pub use claims::{Claims, WorkspaceRole};
@@ -18,6 +19,7 @@ pub use keys::{
     DEFAULT_ACCESS_TOKEN_TTL, EXAMPLE_KEY_FINGERPRINT, KeyError, TokenSigner, TokenVerifier,
     fingerprint, generate_key_pair,
 };
+pub use verified::VERIFIED_TOKENS_CAPACITY;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {

@@ -106,9 +106,12 @@ impl Config {
 pub const ENV_NOTES: &[(&str, &str)] = &[
     (
         "PRESENCE_TTL_MS",
-        "the presence bucket's max age: a dead instance's users go offline after it",
+        "an instance whose liveness key is not refreshed for this long is dead: its users go offline",
     ),
-    ("PRESENCE_HEARTBEAT_MS", "must be shorter than the TTL"),
+    (
+        "PRESENCE_HEARTBEAT_MS",
+        "the liveness key's refresh, shorter than the TTL; the bucket keeps keys 360 heartbeats",
+    ),
     ("SSE_KEEP_ALIVE_MS", "a `:keep-alive` comment this often"),
     (
         "SSE_WRITE_TIMEOUT_MS",

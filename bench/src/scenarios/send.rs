@@ -183,10 +183,11 @@ pub async fn run(
              published every event to JetStream {:.1} s after the run",
             drained.as_secs_f64()
         ),
-        "the two rows after the peer replay fechatter's transaction (member roles, insert, \
-         outbox insert, commit) with pgbench: the database's share of a send, without the \
-         relay's publishing and deleting; then the same with a pg_notify per transaction, the \
-         relay's former wake-up, which serialises commits on a database-wide lock"
+        "the two rows after the peer replay with pgbench fechatter's one statement for a plain \
+         message (members, order lock, insert and outbox row, committed on its own), the \
+         database's share of a send without the relay's publishing and deleting; then the \
+         transaction of four round trips it replaced (BEGIN, the insert, the outbox insert, \
+         COMMIT), which a message with a reply, files or mentions still runs"
             .to_owned(),
     ];
     Ok(ScenarioResult {

@@ -17,8 +17,9 @@ use crate::sse::ramp::{self, Ramp};
 use crate::sse::tally::Tally;
 
 const KIB: f64 = 1024.0;
-/// How long the connections sit idle before memory is read (and idle CPU measured), at most.
-const MAX_HOLD: Duration = Duration::from_secs(5);
+/// How long the connections sit idle before memory is read (and idle CPU measured), at most:
+/// longer than notify's default presence heartbeat (10 s), so the idle CPU includes one.
+const MAX_HOLD: Duration = Duration::from_secs(11);
 /// Descriptors this process (and the server) may need besides the connections.
 const SPARE_FILES: u64 = 300;
 

@@ -45,7 +45,7 @@ pub async fn catch_up(core: Arc<PushCore>, user: UserId, resume: Resume) -> Catc
         Resume::Unplaceable => return finish(&core, ReplayOutcome::ResyncEpoch, 0, Some(position)),
         Resume::At(cursor) => cursor,
     };
-    let Some(snapshot) = core.ring().snapshot(cursor.seq) else {
+    let Some(snapshot) = core.ring().snapshot(cursor.seq, user) else {
         return finish(&core, ReplayOutcome::ResyncUnavailable, 0, None);
     };
     let position = snapshot.position;
@@ -65,8 +65,10 @@ pub async fn catch_up(core: Arc<PushCore>, user: UserId, resume: Resume) -> Catc
     };
     let mut frames = match from_stream {
         None => {
-            let first_missed = snapshot.entries.first().and_then(|e| e.frame.occurred_at);
-            if first_missed.is_some_and(|at| too_old(at, Utc::now(), limits.max_age)) {
+            if snapshot
+                .first_missed_at
+                .is_some_and(|at| too_old(at, Utc::now(), limits.max_age))
+            {
                 return finish(&core, ReplayOutcome::ResyncTooOld, 0, Some(position));
             }
             Vec::new()
@@ -81,16 +83,10 @@ pub async fn catch_up(core: Arc<PushCore>, user: UserId, resume: Resume) -> Catc
             }
         }
     };
-    frames.extend(
-        snapshot
-            .entries
-            .iter()
-            .filter(|entry| entry.is_for(user))
-            .map(|entry| Outgoing {
-                frame: entry.frame.clone(),
-                replayed: true,
-            }),
-    );
+    frames.extend(snapshot.entries.iter().map(|entry| Outgoing {
+        frame: entry.frame.clone(),
+        replayed: true,
+    }));
     if frames.len() > limits.max_events {
         return finish(&core, ReplayOutcome::ResyncTooMany, 0, Some(position));
     }

@@ -14,6 +14,7 @@ use crate::config::OutboxSettings;
 use crate::db;
 use crate::observability::metrics::EventMetrics;
 use crate::repo;
+use crate::repo::outbox::NextBatch;
 
 /// How soon to try again while another instance's relay holds the lock: it may have read its batch
 /// before this instance's events committed, and nothing else would wake this relay before the poll.
@@ -105,10 +106,10 @@ async fn relay_batch(
 ) -> Result<Batch, RelayError> {
     let batch_size = relay.settings.batch_size;
     let mut tx = db::begin_as(&relay.pool, "outbox.relay_transaction.begin").await?;
-    if !repo::outbox::try_lock_relay(&mut *tx).await? {
-        return Ok(Batch::Busy);
-    }
-    let events = repo::outbox::next_batch(&mut *tx, batch_size).await?;
+    let events = match repo::outbox::lock_next_batch(&mut *tx, batch_size).await? {
+        NextBatch::Busy => return Ok(Batch::Busy),
+        NextBatch::Locked(events) => events,
+    };
     if events.is_empty() {
         return Ok(Batch::Empty);
     }
@@ -132,10 +133,9 @@ async fn relay_batch(
         *stream_ready = false;
     }
     if !acked.is_empty() {
-        // In the transaction that deletes them: each published event is queued for the chat's
+        // In the statement that deletes them: each published event is queued for the chat's
         // outgoing webhooks exactly once.
-        repo::webhook_deliveries::enqueue_published(&mut *tx, &acked).await?;
-        repo::outbox::delete(&mut *tx, &acked).await?;
+        repo::outbox::delete_published(&mut *tx, &acked).await?;
         db::commit(tx).await?;
     }
     match failure {

@@ -3,6 +3,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor};
 
 use crate::db::timed;
+use crate::repo::webhook_deliveries::enqueue_deleted;
 
 /// The advisory-lock key held by the one relay that publishes at a time, across instances.
 pub const RELAY_LOCK: i64 = 0x6665_6368_6174_7472; // "fechattr" in ASCII
@@ -51,39 +52,79 @@ pub async fn insert(db: impl PgExecutor<'_>, envelope: &Envelope) -> Result<(), 
     .map(|_| ())
 }
 
-/// Takes the relay lock for the rest of the transaction; false when another relay holds it.
-pub async fn try_lock_relay(db: impl PgExecutor<'_>) -> Result<bool, sqlx::Error> {
-    timed(
-        "outbox.lock",
-        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(RELAY_LOCK)
-            .fetch_one(db),
-    )
-    .await
+/// What the relay found: the oldest pending events, or another relay holding the lock.
+#[derive(Debug)]
+pub enum NextBatch {
+    /// This transaction holds the relay lock; the oldest pending events, in commit-sequence order
+    /// (empty when nothing waits).
+    Locked(Vec<PendingEvent>),
+    /// Another relay holds the lock.
+    Busy,
 }
 
-/// The oldest pending events, in commit-sequence order.
-pub async fn next_batch(
+#[derive(FromRow)]
+struct BatchRow {
+    held: bool,
+    seq: Option<i64>,
+    event_id: Option<EventId>,
+    kind: Option<EventKind>,
+    body: Option<String>,
+}
+
+/// Takes the relay lock for the rest of the transaction and, if it got it, reads the oldest
+/// pending events, in one round trip.
+pub async fn lock_next_batch(
     db: impl PgExecutor<'_>,
     limit: i64,
-) -> Result<Vec<PendingEvent>, sqlx::Error> {
-    timed(
+) -> Result<NextBatch, sqlx::Error> {
+    let rows = timed(
         "outbox.next_batch",
-        sqlx::query_as::<_, PendingEvent>(
-            "SELECT seq, event_id, kind, envelope::text AS body FROM outbox ORDER BY seq LIMIT $1",
+        sqlx::query_as::<_, BatchRow>(
+            "WITH relay AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($1) AS held)
+             SELECT relay.held, pending.seq, pending.event_id, pending.kind, pending.body
+             FROM relay LEFT JOIN LATERAL (
+                 SELECT seq, event_id, kind, envelope::text AS body FROM outbox
+                 WHERE relay.held ORDER BY seq LIMIT $2
+             ) AS pending ON true
+             ORDER BY pending.seq",
         )
+        .bind(RELAY_LOCK)
         .bind(limit)
         .fetch_all(db),
     )
-    .await
+    .await?;
+    if !rows.first().is_some_and(|row| row.held) {
+        return Ok(NextBatch::Busy);
+    }
+    let events = rows
+        .into_iter()
+        .filter_map(|row| match (row.seq, row.event_id, row.kind, row.body) {
+            (Some(seq), Some(event_id), Some(kind), Some(body)) => Some(PendingEvent {
+                seq,
+                event_id,
+                kind,
+                body,
+            }),
+            _ => None,
+        })
+        .collect();
+    Ok(NextBatch::Locked(events))
 }
 
-pub async fn delete(db: impl PgExecutor<'_>, seqs: &[i64]) -> Result<(), sqlx::Error> {
+/// Deletes published events and, in the same statement, queues each for the outgoing webhooks of
+/// its chat exactly once (`repo::webhook_deliveries::enqueue_deleted`).
+pub async fn delete_published(db: impl PgExecutor<'_>, seqs: &[i64]) -> Result<(), sqlx::Error> {
     timed(
         "outbox.delete",
-        sqlx::query("DELETE FROM outbox WHERE seq = ANY($1)")
-            .bind(seqs)
-            .execute(db),
+        sqlx::query(concat!(
+            "WITH deleted AS (
+                 DELETE FROM outbox WHERE seq = ANY($1)
+                 RETURNING event_id, kind, envelope, created_at
+             ) ",
+            enqueue_deleted!()
+        ))
+        .bind(seqs)
+        .execute(db),
     )
     .await
     .map(|_| ())

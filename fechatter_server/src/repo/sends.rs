@@ -1,7 +1,9 @@
 //! A send's one statement: the chat's members, its order lock and the insert, in a single round
-//! trip (it used to take three: member roles, the lock, the insert).
+//! trip (it used to take three: member roles, the lock, the insert); for a plain message the
+//! outbox row too, so that the statement is the whole transaction.
 
-use fechatter_events::{ChatId, UserId};
+use fechatter_events::{ChatId, Envelope, UserId};
+use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor};
 
 use crate::db::timed;
@@ -36,6 +38,58 @@ struct SendRow {
     deleted_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// The statement's common part: the chat's order lock, its members, and the insert if the sender
+/// is one of them and has not used the idempotency key. Parameters: $1 chat, $2 sender, $3 content,
+/// $4 reply_to, $5 idempotency key, $6 the order lock's first key, $7 thread root, $8 integration.
+macro_rules! send_ctes {
+    () => {
+        "WITH ordered AS MATERIALIZED (
+             SELECT pg_advisory_xact_lock($6, ($1 % 2147483647)::int)
+         ),
+         members AS MATERIALIZED (
+             SELECT user_id, role FROM chat_members WHERE chat_id = $1
+         ),
+         inserted AS (
+             INSERT INTO messages
+                 (chat_id, sender_id, content, reply_to, thread_root_id, integration,
+                  idempotency_key)
+             SELECT $1, $2, $3, $4, $7, $8, $5 FROM ordered
+             WHERE EXISTS (SELECT 1 FROM members WHERE user_id = $2)
+             ON CONFLICT (sender_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+             DO NOTHING
+             RETURNING id, chat_id, sender_id, content, reply_to, thread_root_id,
+                       integration, created_at, edited_at, deleted_at
+         )"
+    };
+}
+
+/// The statement's one result row: the members, and the new message if there is one.
+macro_rules! send_result {
+    () => {
+        "
+         SELECT (SELECT array_agg(user_id ORDER BY user_id) FROM members) AS member_ids,
+                (SELECT array_agg(role::text ORDER BY user_id) FROM members) AS member_roles,
+                inserted.*
+         FROM (SELECT 1) AS one LEFT JOIN inserted ON true"
+    };
+}
+
+/// `inserted.created_at` as chrono serialises a `DateTime<Utc>` (RFC 3339 in UTC with `Z`, and
+/// 0, 3 or 6 fraction digits: as many as it takes), so an event says what the API returns.
+macro_rules! created_at_text {
+    () => {
+        "to_char(inserted.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')
+         || CASE WHEN extract(microseconds FROM inserted.created_at)::bigint % 1000000 = 0 THEN ''
+                 WHEN extract(microseconds FROM inserted.created_at)::bigint % 1000 = 0
+                     THEN to_char(inserted.created_at AT TIME ZONE 'UTC', '.MS')
+                 ELSE to_char(inserted.created_at AT TIME ZONE 'UTC', '.US') END
+         || 'Z'"
+    };
+}
+
+/// The expression of `created_at_text!`, for a test to hold it to chrono.
+pub const CREATED_AT_TEXT: &str = created_at_text!();
+
 /// Takes the chat's order lock (see `repo::outbox::CHAT_ORDER_LOCK`) and, if the sender is a
 /// member, inserts the message: its id is drawn under the lock, so a chat's sends commit in id
 /// order. The lock is held until the transaction ends.
@@ -45,29 +99,55 @@ pub async fn insert_as_member(
 ) -> Result<Sent, sqlx::Error> {
     let row = timed(
         "messages.insert",
-        sqlx::query_as::<_, SendRow>(
-            "WITH ordered AS MATERIALIZED (
-                 SELECT pg_advisory_xact_lock($6, ($1 % 2147483647)::int)
-             ),
-             members AS MATERIALIZED (
-                 SELECT user_id, role FROM chat_members WHERE chat_id = $1
-             ),
-             inserted AS (
-                 INSERT INTO messages
-                     (chat_id, sender_id, content, reply_to, thread_root_id, integration,
-                      idempotency_key)
-                 SELECT $1, $2, $3, $4, $7, $8, $5 FROM ordered
-                 WHERE EXISTS (SELECT 1 FROM members WHERE user_id = $2)
-                 ON CONFLICT (sender_id, idempotency_key) WHERE idempotency_key IS NOT NULL
-                 DO NOTHING
-                 RETURNING id, chat_id, sender_id, content, reply_to, thread_root_id,
-                           integration, created_at, edited_at, deleted_at
-             )
-             SELECT (SELECT array_agg(user_id ORDER BY user_id) FROM members) AS member_ids,
-                    (SELECT array_agg(role::text ORDER BY user_id) FROM members) AS member_roles,
-                    inserted.*
-             FROM (SELECT 1) AS one LEFT JOIN inserted ON true",
-        )
+        sqlx::query_as::<_, SendRow>(concat!(send_ctes!(), send_result!()))
+            .bind(message.chat_id)
+            .bind(message.sender_id)
+            .bind(message.content)
+            .bind(message.reply_to)
+            .bind(message.idempotency_key)
+            .bind(CHAT_ORDER_LOCK)
+            .bind(message.thread_root_id)
+            .bind(message.integration)
+            .fetch_one(db),
+    )
+    .await?;
+    sent(row)
+}
+
+/// [`insert_as_member`] and the message's `message.created` outbox row in the same statement,
+/// for a message that needs nothing else written (no reply, files or mentions): run on its own
+/// (autocommit), the message and its event commit together, in one round trip instead of four
+/// (BEGIN, the insert, the outbox row, COMMIT).
+///
+/// `envelope` is the event as `service::events` builds it, but for what only the statement knows:
+/// its `recipients` (the members it read) and the message's `data.id` and `data.created_at`
+/// (written as [`CREATED_AT_TEXT`]), which the statement writes in. The order lock taken first
+/// covers the outbox row's sequence too (see `repo::outbox::insert`).
+pub async fn insert_as_member_with_event(
+    db: impl PgExecutor<'_>,
+    message: NewMessage<'_>,
+    envelope: &Envelope,
+) -> Result<Sent, sqlx::Error> {
+    let row = timed(
+        "messages.insert",
+        sqlx::query_as::<_, SendRow>(concat!(
+            send_ctes!(),
+            ",
+             recorded AS (
+                 INSERT INTO outbox (event_id, kind, envelope)
+                 SELECT $9, $10,
+                        jsonb_set(jsonb_set(jsonb_set($11::jsonb,
+                            '{recipients}',
+                            (SELECT COALESCE(jsonb_agg(user_id ORDER BY user_id), '[]'::jsonb)
+                             FROM members)),
+                            '{data,id}', to_jsonb(inserted.id)),
+                            '{data,created_at}', to_jsonb(",
+            created_at_text!(),
+            "))
+                 FROM inserted
+             )",
+            send_result!()
+        ))
         .bind(message.chat_id)
         .bind(message.sender_id)
         .bind(message.content)
@@ -76,9 +156,16 @@ pub async fn insert_as_member(
         .bind(CHAT_ORDER_LOCK)
         .bind(message.thread_root_id)
         .bind(message.integration)
+        .bind(envelope.id)
+        .bind(envelope.kind)
+        .bind(Json(envelope))
         .fetch_one(db),
     )
     .await?;
+    sent(row)
+}
+
+fn sent(row: SendRow) -> Result<Sent, sqlx::Error> {
     let ids = row.member_ids.unwrap_or_default();
     let roles = row.member_roles.unwrap_or_default();
     let members = ids

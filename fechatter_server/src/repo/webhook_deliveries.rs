@@ -8,31 +8,22 @@ use crate::db::timed;
 use crate::models::PageRequest;
 use crate::models::webhook::{Delivery, DueDelivery};
 
-/// Queues a delivery of each of these just-published outbox events to every active outgoing
-/// webhook of the event's chat. A user's own read markers are theirs alone and are not delivered.
-/// Runs in the relay's transaction, before it deletes the events.
-pub async fn enqueue_published(
-    db: impl PgExecutor<'_>,
-    outbox_seqs: &[i64],
-) -> Result<u64, sqlx::Error> {
-    timed(
-        "webhook_deliveries.enqueue",
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (webhook_id, event_id, event_kind, body)
-             SELECT w.id, o.event_id, o.kind, (o.envelope - 'recipients')::text
-             FROM outbox o
-             JOIN outgoing_webhooks w
-               ON w.chat_id = (o.envelope ->> 'chat_id')::bigint AND w.revoked_at IS NULL
-             WHERE o.seq = ANY($1) AND o.kind NOT IN ('chat.read', 'thread.read')
-               AND o.created_at >= w.created_at
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(outbox_seqs)
-        .execute(db),
-    )
-    .await
-    .map(|done| done.rows_affected())
+/// Queues a delivery of each outbox event of the CTE `deleted` (the relay's statement that deletes
+/// the events it published, `repo::outbox::delete_published`) to every active outgoing webhook of
+/// the event's chat, so each published event is queued exactly once. A user's own read markers are
+/// theirs alone and are not delivered.
+macro_rules! enqueue_deleted {
+    () => {
+        "INSERT INTO webhook_deliveries (webhook_id, event_id, event_kind, body)
+         SELECT w.id, d.event_id, d.kind, (d.envelope - 'recipients')::text
+         FROM deleted d
+         JOIN outgoing_webhooks w
+           ON w.chat_id = (d.envelope ->> 'chat_id')::bigint AND w.revoked_at IS NULL
+         WHERE d.kind NOT IN ('chat.read', 'thread.read') AND d.created_at >= w.created_at
+         ON CONFLICT DO NOTHING"
+    };
 }
+pub(crate) use enqueue_deleted;
 
 /// Claims up to `limit` due deliveries of active webhooks for one attempt each: their next
 /// attempt moves to `lease` from now, so that another instance takes one over only if this one

@@ -20,16 +20,21 @@ pub struct Event {
 }
 
 pub async fn record(db: impl PgExecutor<'_>, event: Event) -> Result<Envelope, AppError> {
-    let envelope = Envelope::new(
+    let envelope = envelope(event)?;
+    repo::outbox::insert(db, &envelope).await?;
+    Ok(envelope)
+}
+
+/// The envelope [`record`] writes, for a statement that writes it itself (`repo::sends`).
+pub fn envelope(event: Event) -> Result<Envelope, AppError> {
+    Envelope::new(
         event.workspace_id,
         event.chat_id,
         event.actor_id,
         event.recipients,
         &event.event,
     )
-    .map_err(AppError::internal)?;
-    repo::outbox::insert(db, &envelope).await?;
-    Ok(envelope)
+    .map_err(AppError::internal)
 }
 
 /// Commits a transaction that recorded events and wakes this instance's relay to publish them.
@@ -47,7 +52,14 @@ pub async fn commit_page_change(
     tx: Transaction<'static, Postgres>,
     chat: ChatId,
 ) -> Result<(), AppError> {
-    commit(deps, tx).await?;
-    deps.caches().pages.changed(chat);
+    db::commit(tx).await?;
+    page_change_committed(deps, chat);
     Ok(())
+}
+
+/// What [`commit_page_change`] does after its commit, for a single statement that recorded its
+/// event and committed on its own (autocommit).
+pub fn page_change_committed(deps: &Deps, chat: ChatId) {
+    deps.relay_waker().committed();
+    deps.caches().pages.changed(chat);
 }

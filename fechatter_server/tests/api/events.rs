@@ -243,3 +243,100 @@ async fn a_send_retried_with_the_same_idempotency_key_returns_the_original_and_w
     assert_eq!(app.count("SELECT count(*) FROM messages").await, 1);
     assert!(app.new_events(&mut seen).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_plain_message_and_its_event_are_written_in_one_statement_and_the_event_says_what_the_reply_says()
+ {
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let bob = app.member(&ann, "bob").await;
+    let eve = app.member(&ann, "eve").await;
+    let chat = app.chat(&ann, "group", None, &[&bob]).await;
+    let mut seen = app.published_events().await.len();
+
+    // No reply, files or mentions: the one-statement send (`repo::sends`).
+    let reply = app
+        .post(
+            Some(&bob),
+            &format!("/api/chats/{chat}/messages"),
+            json!({"content": "plain words, no handle"}),
+        )
+        .await;
+    reply.expect(201);
+    let event = only(
+        &app.new_events(&mut seen).await,
+        EventKind::MessageCreated,
+        &ids(&[&ann, &bob]),
+    );
+    assert!(!event.is_for(fechatter_events::UserId(eve.id)));
+    assert_eq!(
+        (
+            event.workspace_id.0,
+            event.chat_id.map(|c| c.0),
+            event.actor_id.map(|a| a.0)
+        ),
+        (ann.workspace_id, Some(chat), Some(bob.id))
+    );
+    for field in [
+        "id",
+        "chat_id",
+        "sender_id",
+        "content",
+        "reply_to",
+        "created_at",
+    ] {
+        assert_eq!(event.data[field], reply.body[field], "{field}");
+    }
+    let data: MessagePayload = event.payload().unwrap_or_else(|err| panic!("{err}"));
+    assert!(data.mentions.is_empty() && data.files.is_empty() && data.edited_at.is_none());
+    assert!(!data.sender_is_bot);
+
+    // An outsider writes nothing; the same key again returns the message and writes no event.
+    let send = |user: &TestUser| {
+        app.client
+            .post(app.url(&format!("/api/chats/{chat}/messages")))
+            .bearer_auth(&user.token)
+            .header("Idempotency-Key", "plain-1")
+            .json(&json!({"content": "once"}))
+    };
+    app.send_request(send(&eve)).await.expect(404);
+    let first = app.send_request(send(&bob)).await;
+    first.expect(201);
+    assert_eq!(app.send_request(send(&bob)).await.id(), first.id());
+    only(
+        &app.new_events(&mut seen).await,
+        EventKind::MessageCreated,
+        &ids(&[&ann, &bob]),
+    );
+
+    // The statement writes `created_at` as chrono does, whatever the fraction.
+    let times = [
+        "2026-01-02T03:04:05Z",
+        "2026-01-02T03:04:05.120Z",
+        "2026-01-02T03:04:05.000001Z",
+        "2026-12-31T23:59:59.999990Z",
+    ]
+    .map(|text| {
+        text.parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap_or_else(|err| panic!("{text}: {err}"))
+    });
+    let written: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT {} FROM unnest($1::timestamptz[]) WITH ORDINALITY AS inserted (created_at, n)
+         ORDER BY n",
+        fechatter_server::repo::sends::CREATED_AT_TEXT
+    ))
+    .bind(&times[..])
+    .fetch_all(&app.pool)
+    .await
+    .unwrap_or_else(|err| panic!("{err}"));
+    let chrono_writes: Vec<String> = times
+        .iter()
+        .map(|time| {
+            serde_json::to_value(time)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(written, chrono_writes);
+}

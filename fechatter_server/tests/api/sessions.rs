@@ -399,3 +399,30 @@ async fn a_session_load_that_raced_a_sign_out_cannot_reopen_the_session() {
         .await
         .expect_error(401, "session_revoked");
 }
+
+#[tokio::test]
+async fn a_signed_out_token_is_refused_though_its_signature_check_is_remembered() {
+    // Every request of a token after its first is answered from the verifier's memory of checked
+    // signatures (`fechatter_auth`'s verified tokens): the session is still checked each time.
+    let app = TestApp::spawn().await;
+    let ann = app.owner("ann", "Acme").await;
+    let bob = app.member(&ann, "bob").await;
+    let chat = app
+        .chat(&ann, "private_channel", Some("lunch"), &[&bob])
+        .await;
+    app.send(&ann, chat, "first").await;
+    let page = format!("/api/chats/{chat}/messages?limit=50");
+    for user in [&ann, &bob, &ann, &bob] {
+        app.get(Some(user), &page).await.expect(200);
+    }
+    app.post(Some(&ann), "/api/signout", json!({}))
+        .await
+        .expect(204);
+    app.get(Some(&ann), &page)
+        .await
+        .expect_error(401, "session_revoked");
+    app.get(Some(&ann), "/api/users/me")
+        .await
+        .expect_error(401, "session_revoked");
+    app.get(Some(&bob), &page).await.expect(200);
+}

@@ -25,7 +25,7 @@ const PEOPLE: usize = 100;
 const DEVICES: usize = 3;
 /// Each of the three senders sends this often.
 const EVERY: Duration = Duration::from_millis(150);
-/// A killed notify's users go offline within its presence keys' max age (`FAST_SETTINGS`) and the
+/// A killed notify's users go offline within its presence TTL (`FAST_SETTINGS`) and the
 /// sweep of the mirror; a loaded machine gets a margin on top.
 const OFFLINE_WITHIN: Duration = Duration::from_secs(15);
 
@@ -302,9 +302,10 @@ async fn three_notify_instances_on_a_nats_cluster_lose_a_node_and_an_instance_an
     .await;
     while_sending(&senders, "messages after the instance died", 15).await;
 
-    // The users whose only stream was on the killed instance go offline by the keys' max age.
+    // The users whose only stream was on the killed instance go offline once its liveness key is
+    // older than the TTL.
     wait_until(
-        "lone and pat offline once instance 2's keys expire",
+        "lone and pat offline once instance 2 is not heard of for the TTL",
         OFFLINE_WITHIN,
         || async {
             let online = online(&notify(0), owner).await;

@@ -1,7 +1,8 @@
 //! pgbench on the send scenario's database: the peer (one `INSERT … RETURNING` per transaction)
-//! and, to tell the database's share of a send from the service's, fechatter's own transaction
-//! replayed by pgbench, and the same with a `pg_notify` per transaction (how the relay used to be
-//! woken: what that costs).
+//! and, to tell the database's share of a send from the service's, fechatter's own statement for a
+//! plain message replayed by pgbench, and the transaction of four round trips it replaced (BEGIN,
+//! the insert, the outbox insert, COMMIT: what a message with a reply, files or mentions still
+//! runs, with their statements besides).
 
 use std::time::Duration;
 
@@ -30,35 +31,65 @@ RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at, dele
 /// fechatter_server's `repo::outbox::CHAT_ORDER_LOCK` ("chat" in ASCII).
 const CHAT_ORDER_LOCK: i32 = 0x6368_6174;
 
-/// What `service::messages::send` runs, statement for statement (the relay's work excluded): the
-/// members, the chat's order lock and the insert in one statement (`repo::sends`), the outbox
-/// insert (which takes the order lock again), with `notify` the outbox insert's former
-/// `pg_notify`.
-fn transaction(notify: bool) -> String {
-    let lock = format!("pg_advisory_xact_lock({CHAT_ORDER_LOCK}, (:chat % 2147483647)::int)");
-    let outbox = if notify {
-        "WITH inserted AS (INSERT INTO outbox (event_id, kind, envelope)
-VALUES (gen_random_uuid(), 'message.created', :envelope::jsonb) RETURNING seq)
-SELECT pg_notify('fechatter_outbox', '') FROM inserted;"
-            .to_owned()
-    } else {
-        format!(
-            "INSERT INTO outbox (event_id, kind, envelope)
-SELECT gen_random_uuid(), 'message.created', :envelope::jsonb FROM (SELECT {lock}) AS ordered;"
-        )
-    };
+/// fechatter_server's `repo::sends::CREATED_AT_TEXT`: the message's time as chrono writes it.
+const CREATED_AT_TEXT: &str =
+    "to_char(inserted.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')
+ || CASE WHEN extract(microseconds FROM inserted.created_at)::bigint % 1000000 = 0 THEN ''
+ WHEN extract(microseconds FROM inserted.created_at)::bigint % 1000 = 0
+ THEN to_char(inserted.created_at AT TIME ZONE 'UTC', '.MS')
+ ELSE to_char(inserted.created_at AT TIME ZONE 'UTC', '.US') END || 'Z'";
+
+fn order_lock() -> String {
+    format!("pg_advisory_xact_lock({CHAT_ORDER_LOCK}, (:chat % 2147483647)::int)")
+}
+
+/// The members, the chat's order lock and the insert (`repo::sends`), without a statement end.
+fn insert_as_member() -> String {
+    let lock = order_lock();
     format!(
-        "{PICK}BEGIN;
-WITH ordered AS MATERIALIZED (SELECT {lock}),
+        "WITH ordered AS MATERIALIZED (SELECT {lock}),
 members AS MATERIALIZED (SELECT user_id, role FROM chat_members WHERE chat_id = :chat),
 inserted AS (INSERT INTO messages (chat_id, sender_id, content, idempotency_key)
 SELECT :chat, :sender, :content, gen_random_uuid()::text FROM ordered
 WHERE EXISTS (SELECT 1 FROM members WHERE user_id = :sender)
-RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at)
+RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at)"
+    )
+}
+
+const SEND_RESULT: &str = "
 SELECT (SELECT array_agg(user_id ORDER BY user_id) FROM members) AS member_ids,
 (SELECT array_agg(role::text ORDER BY user_id) FROM members) AS member_roles, inserted.*
 FROM (SELECT 1) AS one LEFT JOIN inserted ON true;
-{outbox}
+";
+
+/// What `service::messages::send` runs for a plain message (no reply, files or mentions): one
+/// statement, committed on its own, that also writes the outbox row with the recipients, id and
+/// time filled in (`repo::sends::insert_as_member_with_event`).
+fn one_statement() -> String {
+    let insert = insert_as_member();
+    format!(
+        "{PICK}{insert},
+recorded AS (INSERT INTO outbox (event_id, kind, envelope)
+SELECT gen_random_uuid(), 'message.created',
+jsonb_set(jsonb_set(jsonb_set(:envelope::jsonb, '{{recipients}}',
+(SELECT COALESCE(jsonb_agg(user_id ORDER BY user_id), '[]'::jsonb) FROM members)),
+'{{data,id}}', to_jsonb(inserted.id)),
+'{{data,created_at}}', to_jsonb({created_at}))
+FROM inserted){SEND_RESULT}",
+        // pgbench would take `:MI` for a variable: the same format with its colons as chr(58).
+        created_at = CREATED_AT_TEXT.replace(":MI:SS", "' || chr(58) || 'MI' || chr(58) || 'SS")
+    )
+}
+
+/// The transaction a send was before the one statement, and what a message with a reply, files or
+/// mentions still runs around their own statements: BEGIN, the insert, the outbox insert (which
+/// takes the order lock again), COMMIT.
+fn transaction() -> String {
+    let (insert, lock) = (insert_as_member(), order_lock());
+    format!(
+        "{PICK}BEGIN;
+{insert}{SEND_RESULT}INSERT INTO outbox (event_id, kind, envelope)
+SELECT gen_random_uuid(), 'message.created', :envelope::jsonb FROM (SELECT {lock}) AS ordered;
 COMMIT;
 "
     )
@@ -127,7 +158,7 @@ async fn one(
     ))
 }
 
-/// The peer row first, then the two replays of fechatter's transaction.
+/// The peer row first, then the replays of fechatter's statement and of its former transaction.
 pub async fn rows(
     setup: &Setup,
     database_url: &str,
@@ -148,7 +179,7 @@ pub async fn rows(
         ("envelope", envelope(scale.chat_size)?),
     ];
     let insert = format!("{PICK}{INSERT}");
-    let (with_notify, without_notify) = (transaction(true), transaction(false));
+    let (statement, transaction) = (one_statement(), transaction());
     let diagnostic = (setup.duration / 2).max(Duration::from_secs(1));
     let mut rows = vec![
         one(
@@ -163,10 +194,13 @@ pub async fn rows(
     ];
     for (system, script) in [
         (
-            "pgbench, fechatter's send transaction (5 statements)",
-            &without_notify,
+            "pgbench, fechatter's send statement (plain message)",
+            &statement,
         ),
-        ("pgbench, the same with pg_notify", &with_notify),
+        (
+            "pgbench, the former send transaction (4 round trips)",
+            &transaction,
+        ),
     ] {
         let mut row = one(
             setup,
