@@ -58,8 +58,14 @@ ensure_infrastructure() {
     python3:python3
 }
 
+# The services' allocator (tikv-jemalloc-sys) is built from C with configure and make.
+ensure_c_toolchain() {
+  ensure_packages cc:gcc make:make
+}
+
 ensure_rust_tools() {
   command -v cargo >/dev/null || die "cargo is required (install Rust with rustup)"
+  ensure_c_toolchain
   if ! cargo nextest --version >/dev/null 2>&1; then
     say "installing cargo-nextest"
     cargo install --locked cargo-nextest
@@ -89,6 +95,7 @@ ensure_python_tools() {
 # total) instead of one line per crate; warnings, errors and the summary pass through. On a terminal
 # the bar updates in place; otherwise (a log, a test) it is printed every 30 s.
 cargo_build() {
+  ensure_c_toolchain
   local width=100 color=never
   if [ -t 2 ]; then
     width=$(tput cols 2>/dev/null || echo 100)
