@@ -258,6 +258,16 @@ mod tests {
     const EXAMPLE_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIErvSI7hlkxx8S4bU4C2b0DRIm0NkNcHo+v0DCFTjnIW\n-----END PRIVATE KEY-----\n";
     const EXAMPLE_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAUSS5+Ixczp5qZ8GMYLKUDgc6+Av+Ifsm9PGJ8ZXxSDU=\n-----END PUBLIC KEY-----\n";
 
+    fn token_ending_at(signer: &TokenSigner, end: i64) -> String {
+        signer.issue(
+            UserId(1),
+            WorkspaceId(1),
+            WorkspaceRole::Member,
+            Uuid::nil(),
+            Some(end),
+        )
+    }
+
     fn pair() -> (TokenSigner, TokenVerifier) {
         let (private, public) = generate_key_pair().unwrap_or_else(|err| panic!("{err}"));
         (
@@ -338,13 +348,7 @@ mod tests {
     fn a_token_never_outlives_the_end_it_is_given() {
         let (signer, verifier) = pair();
         let end = Utc::now().timestamp() + 60;
-        let token = signer.issue(
-            UserId(1),
-            WorkspaceId(1),
-            WorkspaceRole::Member,
-            Uuid::nil(),
-            Some(end),
-        );
+        let token = token_ending_at(&signer, end);
         assert_eq!(verifier.verify(&token).map(|c| c.exp), Ok(end));
     }
 
@@ -359,13 +363,7 @@ mod tests {
     fn a_remembered_token_is_refused_as_expired_once_past_its_expiry_and_leeway() {
         let (signer, verifier) = pair();
         let end = Utc::now().timestamp() + 60;
-        let token = signer.issue(
-            UserId(1),
-            WorkspaceId(1),
-            WorkspaceRole::Member,
-            Uuid::nil(),
-            Some(end),
-        );
+        let token = token_ending_at(&signer, end);
         assert_eq!(verifier.verify(&token).map(|c| c.exp), Ok(end));
         assert!(verifier.verified.contains(&token));
         let last_second = end as u64 + LEEWAY_SECONDS;

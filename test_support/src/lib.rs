@@ -40,7 +40,7 @@ pub use ports::free_port;
 pub use postgres::{Postgres, TestDatabase};
 pub use postgres_exporter::{PostgresExporter, PostgresExporterConfig};
 pub use prometheus::{Prometheus, PrometheusConfig};
-pub use wait::{eventually, wait_until};
+pub use wait::{eventually, try_eventually, wait_until};
 
 /// A fresh name such as `orders_3f9c…` for a database, stream or subject prefix: lowercase
 /// `[a-z0-9_]`, at most 57 characters, so it is a valid identifier for Postgres, ClickHouse and NATS.

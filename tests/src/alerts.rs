@@ -77,6 +77,21 @@ pub async fn wait_for_alert(
     .await
 }
 
+/// Waits until no alert is firing; when `timeout` passes first, panics naming those still firing
+/// (`what` says which ones the test expected to resolve).
+pub async fn wait_until_none_firing(prometheus: &Prometheus, what: &str, timeout: Duration) {
+    let resolved = test_support::try_eventually(timeout, || async {
+        firing(prometheus).await.is_empty().then_some(())
+    })
+    .await;
+    if resolved.is_none() {
+        panic!(
+            "timed out after {timeout:?} waiting for {what} to resolve; still firing: {:?}",
+            firing(prometheus).await
+        );
+    }
+}
+
 /// The alerts that are firing right now, as `name{labels}` strings.
 pub async fn firing(prometheus: &Prometheus) -> Vec<String> {
     prometheus

@@ -3,8 +3,10 @@
 //! outbox row too, so that the statement is the whole transaction.
 
 use fechatter_events::{ChatId, Envelope, UserId};
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
 use sqlx::types::Json;
-use sqlx::{FromRow, PgExecutor};
+use sqlx::{FromRow, PgExecutor, Postgres};
 
 use crate::db::timed;
 use crate::models::Role;
@@ -99,16 +101,11 @@ pub async fn insert_as_member(
 ) -> Result<Sent, sqlx::Error> {
     let row = timed(
         "messages.insert",
-        sqlx::query_as::<_, SendRow>(concat!(send_ctes!(), send_result!()))
-            .bind(message.chat_id)
-            .bind(message.sender_id)
-            .bind(message.content)
-            .bind(message.reply_to)
-            .bind(message.idempotency_key)
-            .bind(CHAT_ORDER_LOCK)
-            .bind(message.thread_root_id)
-            .bind(message.integration)
-            .fetch_one(db),
+        bind_message(
+            sqlx::query_as(concat!(send_ctes!(), send_result!())),
+            message,
+        )
+        .fetch_one(db),
     )
     .await?;
     sent(row)
@@ -130,9 +127,10 @@ pub async fn insert_as_member_with_event(
 ) -> Result<Sent, sqlx::Error> {
     let row = timed(
         "messages.insert",
-        sqlx::query_as::<_, SendRow>(concat!(
-            send_ctes!(),
-            ",
+        bind_message(
+            sqlx::query_as(concat!(
+                send_ctes!(),
+                ",
              recorded AS (
                  INSERT INTO outbox (event_id, kind, envelope)
                  SELECT $9, $10,
@@ -142,12 +140,28 @@ pub async fn insert_as_member_with_event(
                              FROM members)),
                             '{data,id}', to_jsonb(inserted.id)),
                             '{data,created_at}', to_jsonb(",
-            created_at_text!(),
-            "))
+                created_at_text!(),
+                "))
                  FROM inserted
              )",
-            send_result!()
-        ))
+                send_result!()
+            )),
+            message,
+        )
+        .bind(envelope.id)
+        .bind(envelope.kind)
+        .bind(Json(envelope))
+        .fetch_one(db),
+    )
+    .await?;
+    sent(row)
+}
+
+type SendQuery<'q> = QueryAs<'q, Postgres, SendRow, PgArguments>;
+
+/// The message's parameters, `$1` to `$8` of `send_ctes!`.
+fn bind_message<'q>(query: SendQuery<'q>, message: NewMessage<'q>) -> SendQuery<'q> {
+    query
         .bind(message.chat_id)
         .bind(message.sender_id)
         .bind(message.content)
@@ -156,13 +170,6 @@ pub async fn insert_as_member_with_event(
         .bind(CHAT_ORDER_LOCK)
         .bind(message.thread_root_id)
         .bind(message.integration)
-        .bind(envelope.id)
-        .bind(envelope.kind)
-        .bind(Json(envelope))
-        .fetch_one(db),
-    )
-    .await?;
-    sent(row)
 }
 
 fn sent(row: SendRow) -> Result<Sent, sqlx::Error> {

@@ -117,8 +117,5 @@ async fn with_clickhouse_down_a_minute_events_wait_in_jetstream_and_all_arrive_o
         value(&dead, "analytics_events_dead_lettered_total", &[]),
         Some(0.0)
     );
-    wait_until("ClickHouseDown to resolve", WAIT, || async {
-        e2e::alerts::firing(&prometheus).await.is_empty()
-    })
-    .await;
+    e2e::alerts::wait_until_none_firing(&prometheus, "ClickHouseDown", WAIT).await;
 }

@@ -108,8 +108,6 @@ async fn with_nats_down_for_twenty_seconds_sends_succeed_and_every_message_arriv
     );
     // The reconnections counted as subscription errors, and the alerts resolved.
     prometheus_value(&prometheus, "sum(notify_nats_errors_total) > 0").await;
-    wait_until("NATSSubscriptionDown to resolve", WAIT, || async {
-        e2e::alerts::firing(&prometheus).await.is_empty()
-    })
-    .await;
+    e2e::alerts::wait_until_none_firing(&prometheus, "NATSSubscriptionDown and NATSDown", WAIT)
+        .await;
 }
