@@ -258,13 +258,14 @@ mod tests {
     const EXAMPLE_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIErvSI7hlkxx8S4bU4C2b0DRIm0NkNcHo+v0DCFTjnIW\n-----END PRIVATE KEY-----\n";
     const EXAMPLE_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAUSS5+Ixczp5qZ8GMYLKUDgc6+Av+Ifsm9PGJ8ZXxSDU=\n-----END PUBLIC KEY-----\n";
 
-    fn token_ending_at(signer: &TokenSigner, end: i64) -> String {
+    /// A member's token of user 1 in workspace 1, ending at `not_after` if given.
+    fn member_token(signer: &TokenSigner, not_after: Option<i64>) -> String {
         signer.issue(
             UserId(1),
             WorkspaceId(1),
             WorkspaceRole::Member,
             Uuid::nil(),
-            Some(end),
+            not_after,
         )
     }
 
@@ -296,13 +297,7 @@ mod tests {
     fn a_token_signed_with_another_key_is_invalid() {
         let (signer, _) = pair();
         let (_, verifier) = pair();
-        let token = signer.issue(
-            UserId(1),
-            WorkspaceId(1),
-            WorkspaceRole::Member,
-            Uuid::nil(),
-            None,
-        );
+        let token = member_token(&signer, None);
         assert_eq!(verifier.verify(&token), Err(TokenError::Invalid));
     }
 
@@ -348,7 +343,7 @@ mod tests {
     fn a_token_never_outlives_the_end_it_is_given() {
         let (signer, verifier) = pair();
         let end = Utc::now().timestamp() + 60;
-        let token = token_ending_at(&signer, end);
+        let token = member_token(&signer, Some(end));
         assert_eq!(verifier.verify(&token).map(|c| c.exp), Ok(end));
     }
 
@@ -363,7 +358,7 @@ mod tests {
     fn a_remembered_token_is_refused_as_expired_once_past_its_expiry_and_leeway() {
         let (signer, verifier) = pair();
         let end = Utc::now().timestamp() + 60;
-        let token = token_ending_at(&signer, end);
+        let token = member_token(&signer, Some(end));
         assert_eq!(verifier.verify(&token).map(|c| c.exp), Ok(end));
         assert!(verifier.verified.contains(&token));
         let last_second = end as u64 + LEEWAY_SECONDS;
@@ -386,13 +381,7 @@ mod tests {
     fn a_remembered_token_never_lets_another_key_or_an_altered_token_through() {
         let (signer, verifier) = pair();
         let (_, stranger) = pair();
-        let token = signer.issue(
-            UserId(1),
-            WorkspaceId(1),
-            WorkspaceRole::Member,
-            Uuid::nil(),
-            None,
-        );
+        let token = member_token(&signer, None);
         assert!(verifier.verify(&token).is_ok());
         assert!(verifier.verify(&token).is_ok());
         assert_eq!(stranger.verify(&token), Err(TokenError::Invalid));
