@@ -19,7 +19,6 @@ pub use keys::{
     DEFAULT_ACCESS_TOKEN_TTL, EXAMPLE_KEY_FINGERPRINT, KeyError, TokenSigner, TokenVerifier,
     fingerprint, generate_key_pair,
 };
-pub use verified::VERIFIED_TOKENS_CAPACITY;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {

@@ -20,7 +20,7 @@ use crate::Claims;
 
 /// Tokens remembered at most (a few hundred bytes each): past it, the least used are forgotten
 /// and checked again on their next use.
-pub const VERIFIED_TOKENS_CAPACITY: u64 = 10_000;
+pub(crate) const VERIFIED_TOKENS_CAPACITY: u64 = 10_000;
 
 #[derive(Clone)]
 pub(crate) struct VerifiedTokens {
@@ -52,7 +52,7 @@ impl Expiry<String, Arc<Claims>> for UntilTokenExpiry {
 
 /// Whether a token expiring at `exp` is expired at `now`, as `jsonwebtoken`'s validation decides
 /// it (`exp < now - leeway`).
-pub(crate) fn is_expired(exp: i64, now: u64, leeway: u64) -> bool {
+fn is_expired(exp: i64, now: u64, leeway: u64) -> bool {
     u64::try_from(exp).map_or(true, |exp| exp < now.saturating_sub(leeway))
 }
 

@@ -16,7 +16,6 @@
 mod mirror;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -96,7 +95,12 @@ impl Presence {
 
     /// Instances heard of since then are alive.
     fn live_since(&self) -> chrono::DateTime<Utc> {
-        Utc::now() - chrono::Duration::from_std(self.settings.ttl).unwrap_or(chrono::Duration::MAX)
+        ago(self.settings.ttl)
+    }
+
+    /// Keys written before then are gone from the bucket (its max age).
+    fn kept_since(&self) -> chrono::DateTime<Utc> {
+        ago(self.settings.key_max_age())
     }
 
     /// The workspace's users connected anywhere, as the bucket says.
@@ -284,14 +288,10 @@ async fn refresh(
     slice: u32,
     unsettled: Vec<(WorkspaceId, UserId)>,
 ) -> Vec<(WorkspaceId, UserId)> {
-    let failures = AtomicUsize::new(0);
-    if store
+    let liveness_failed = store
         .put(presence.instance_key(), bytes::Bytes::new())
         .await
-        .is_err()
-    {
-        failures.fetch_add(1, Ordering::Relaxed);
-    }
+        .is_err();
     let local = core.hub.local_users();
     let mut changes: HashMap<(WorkspaceId, UserId), bool> =
         unsettled.into_iter().map(|user| (user, false)).collect();
@@ -303,7 +303,7 @@ async fn refresh(
         }
     }
     let failed = write(presence, store, changes).await;
-    if failures.into_inner() > 0 || !failed.is_empty() {
+    if liveness_failed || !failed.is_empty() {
         tracing::warn!("refreshing presence failed");
         core.metrics.log_error(LogError::Presence);
     }
@@ -366,15 +366,19 @@ async fn watch(
                     None => continue 'watch,
                 },
                 _ = sweep.tick() => {
-                    let kept_since = Utc::now()
-                        - chrono::Duration::from_std(presence.settings.key_max_age())
-                            .unwrap_or(chrono::Duration::MAX);
-                    let expired = presence.mirror().expire(presence.live_since(), kept_since);
+                    let expired = presence
+                        .mirror()
+                        .expire(presence.live_since(), presence.kept_since());
                     announce(core, expired);
                 }
             }
         }
     }
+}
+
+/// `duration` before now.
+fn ago(duration: Duration) -> chrono::DateTime<Utc> {
+    Utc::now() - chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
 
 fn announce(core: CoreParts<'_>, transitions: Vec<Transition>) {

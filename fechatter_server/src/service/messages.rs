@@ -24,6 +24,10 @@ use crate::service::access::{ids, role_in};
 use crate::service::events::{self, Event};
 use crate::service::{access, assistant, files, handles, threads, users};
 
+mod plain;
+
+use plain::{Plain, store_plain};
+
 /// Non-blank and within the configured length, counted in characters.
 fn content(deps: &Deps, text: &str) -> Result<(), AppError> {
     if text.trim().is_empty() {
@@ -202,71 +206,6 @@ async fn store(
         Message::from_row(row, mentioned, Vec::new()).with_files(attached),
         true,
     ))
-}
-
-/// What a plain message's send knows besides its text.
-struct Plain<'a> {
-    chat_type: ChatType,
-    sender_is_bot: bool,
-    integration: Option<&'a str>,
-    idempotency_key: Option<&'a str>,
-}
-
-/// A message that is no reply and has no files or mentions: nothing is written but the message
-/// and its event, so both go in one statement that commits on its own (`repo::sends`). Same
-/// checks and outcome as [`store`]'s transaction: the membership read with the insert, the
-/// idempotency key's original returned, the chat's order lock before the id and the event's
-/// sequence are drawn.
-async fn store_plain(
-    deps: &Deps,
-    caller: &CurrentUser,
-    chat_id: ChatId,
-    content: String,
-    plain: Plain<'_>,
-    started: Instant,
-) -> Result<(Message, bool), AppError> {
-    // `id`, `created_at` and the recipients are the statement's to fill in.
-    let envelope = events::envelope(Event {
-        workspace_id: caller.workspace_id,
-        chat_id: Some(chat_id),
-        actor_id: Some(caller.id),
-        recipients: Vec::new(),
-        event: DomainEvent::MessageCreated(MessagePayload {
-            id: MessageId(0),
-            chat_id,
-            chat_type: plain.chat_type,
-            sender_id: caller.id,
-            sender_is_bot: plain.sender_is_bot,
-            content: content.clone(),
-            reply_to: None,
-            mentions: Vec::new(),
-            silenced_mentions: Vec::new(),
-            files: Vec::new(),
-            created_at: chrono::DateTime::UNIX_EPOCH,
-            edited_at: None,
-        }),
-    })?;
-    let sent = repo::sends::insert_as_member_with_event(
-        deps.pool(),
-        NewMessage {
-            chat_id,
-            sender_id: caller.id,
-            content: &content,
-            reply_to: None,
-            thread_root_id: None,
-            integration: plain.integration,
-            idempotency_key: plain.idempotency_key,
-        },
-        &envelope,
-    )
-    .await?;
-    role_in(&sent.members, caller.id).ok_or(AppError::NotFound("chat"))?;
-    let Some(row) = sent.row else {
-        return replay(deps, caller, chat_id, plain.idempotency_key).await;
-    };
-    events::page_change_committed(deps, chat_id);
-    MessageMetrics::sent(plain.chat_type, started.elapsed());
-    Ok((Message::from_row(row, Vec::new(), Vec::new()), true))
 }
 
 /// The files just attached to a new message (no query when there are none).

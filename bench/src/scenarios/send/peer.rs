@@ -10,6 +10,8 @@ use anyhow::bail;
 use chrono::Utc;
 use fechatter_events::payload::MessagePayload;
 use fechatter_events::{ChatId, ChatType, Envelope, MessageId, UserId, WorkspaceId};
+use fechatter_server::repo::outbox::CHAT_ORDER_LOCK;
+use fechatter_server::repo::sends::CREATED_AT_TEXT;
 
 use super::super::{pgbench_row, with_cpu};
 use crate::Setup;
@@ -27,17 +29,6 @@ const INSERT: &str = "INSERT INTO messages (chat_id, sender_id, content, idempot
 VALUES (:chat, :sender, :content, gen_random_uuid()::text)
 RETURNING id, chat_id, sender_id, content, reply_to, created_at, edited_at, deleted_at;
 ";
-
-/// fechatter_server's `repo::outbox::CHAT_ORDER_LOCK` ("chat" in ASCII).
-const CHAT_ORDER_LOCK: i32 = 0x6368_6174;
-
-/// fechatter_server's `repo::sends::CREATED_AT_TEXT`: the message's time as chrono writes it.
-const CREATED_AT_TEXT: &str =
-    "to_char(inserted.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')
- || CASE WHEN extract(microseconds FROM inserted.created_at)::bigint % 1000000 = 0 THEN ''
- WHEN extract(microseconds FROM inserted.created_at)::bigint % 1000 = 0
- THEN to_char(inserted.created_at AT TIME ZONE 'UTC', '.MS')
- ELSE to_char(inserted.created_at AT TIME ZONE 'UTC', '.US') END || 'Z'";
 
 fn order_lock() -> String {
     format!("pg_advisory_xact_lock({CHAT_ORDER_LOCK}, (:chat % 2147483647)::int)")
