@@ -1,5 +1,5 @@
 //! What the use cases, the request extractors and the WebSocket commands share: the settings, the
-//! database, the token signer, the caches in front of the database and the outbox relay's wake-up.
+//! database, the token signer, the caches in front of the database, the queue of plain sends and the outbox relay's wake-up.
 //! Built once by the composition root (`state.rs`); handlers take it as an axum substate
 //! (`State<Deps>`). Pieces only a few use cases need (passwords, the file store, the limiters,
 //! NATS) are not here: those use cases take them as arguments of their own.
@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use crate::cache::Caches;
 use crate::config::Config;
 use crate::outbox::RelayWaker;
+use crate::send_queue::SendQueue;
 
 #[derive(Clone)]
 pub struct Deps {
@@ -25,6 +26,7 @@ struct Inner {
     tokens: TokenSigner,
     caches: Caches,
     relay_waker: RelayWaker,
+    sends: SendQueue,
 }
 
 impl Deps {
@@ -34,6 +36,7 @@ impl Deps {
         tokens: TokenSigner,
         caches: Caches,
         relay_waker: RelayWaker,
+        sends: SendQueue,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -42,6 +45,7 @@ impl Deps {
                 tokens,
                 caches,
                 relay_waker,
+                sends,
             }),
         }
     }
@@ -64,6 +68,11 @@ impl Deps {
 
     pub fn caches(&self) -> &Caches {
         &self.inner.caches
+    }
+
+    /// Where plain messages wait to be written together.
+    pub fn sends(&self) -> &SendQueue {
+        &self.inner.sends
     }
 
     /// Wakes this instance's outbox relay after a commit that wrote events.

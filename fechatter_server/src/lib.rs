@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod rate_limit;
 pub mod repo;
 pub mod routes;
+pub mod send_queue;
 pub mod service;
 pub mod startup;
 pub mod state;

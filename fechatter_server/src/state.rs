@@ -16,6 +16,7 @@ use crate::db::Migrated;
 use crate::deps::Deps;
 use crate::outbox::RelayWaker;
 use crate::rate_limit::RateLimiters;
+use crate::send_queue::SendQueue;
 use crate::service::typing::TypingThrottle;
 use crate::storage::FileStore;
 use crate::ws::WebSockets;
@@ -78,7 +79,14 @@ impl AppState {
         let typing = TypingThrottle::new(config.websocket.typing_throttle);
         Ok(Self {
             inner: Arc::new(Inner {
-                deps: Deps::new(config, pool, tokens, caches, RelayWaker::default()),
+                deps: Deps::new(
+                    config,
+                    pool.clone(),
+                    tokens,
+                    caches,
+                    RelayWaker::default(),
+                    SendQueue::start(pool),
+                ),
                 nats,
                 passwords,
                 signin_throttle: Arc::new(signin_throttle),

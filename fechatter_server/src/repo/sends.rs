@@ -1,11 +1,10 @@
 //! A send's one statement: the chat's members, its order lock and the insert, in a single round
-//! trip (it used to take three: member roles, the lock, the insert); for a plain message the
-//! outbox row too, so that the statement is the whole transaction.
+//! trip (it used to take three: member roles, the lock, the insert). Plain messages are written
+//! with their outbox rows, many at a time, by [`batch`].
 
-use fechatter_events::{ChatId, Envelope, UserId};
+use fechatter_events::{ChatId, UserId};
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
-use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor, Postgres};
 
 use crate::db::timed;
@@ -92,6 +91,8 @@ macro_rules! created_at_text {
 /// The expression of `created_at_text!`, for a test to hold it to chrono.
 pub const CREATED_AT_TEXT: &str = created_at_text!();
 
+pub mod batch;
+
 /// Takes the chat's order lock (see `repo::outbox::CHAT_ORDER_LOCK`) and, if the sender is a
 /// member, inserts the message: its id is drawn under the lock, so a chat's sends commit in id
 /// order. The lock is held until the transaction ends.
@@ -105,52 +106,6 @@ pub async fn insert_as_member(
             sqlx::query_as(concat!(send_ctes!(), send_result!())),
             message,
         )
-        .fetch_one(db),
-    )
-    .await?;
-    sent(row)
-}
-
-/// [`insert_as_member`] and the message's `message.created` outbox row in the same statement,
-/// for a message that needs nothing else written (no reply, files or mentions): run on its own
-/// (autocommit), the message and its event commit together, in one round trip instead of four
-/// (BEGIN, the insert, the outbox row, COMMIT).
-///
-/// `envelope` is the event as `service::events` builds it, but for what only the statement knows:
-/// its `recipients` (the members it read) and the message's `data.id` and `data.created_at`
-/// (written as [`CREATED_AT_TEXT`]), which the statement writes in. The order lock taken first
-/// covers the outbox row's sequence too (see `repo::outbox::insert`).
-pub async fn insert_as_member_with_event(
-    db: impl PgExecutor<'_>,
-    message: NewMessage<'_>,
-    envelope: &Envelope,
-) -> Result<Sent, sqlx::Error> {
-    let row = timed(
-        "messages.insert",
-        bind_message(
-            sqlx::query_as(concat!(
-                send_ctes!(),
-                ",
-             recorded AS (
-                 INSERT INTO outbox (event_id, kind, envelope)
-                 SELECT $9, $10,
-                        jsonb_set(jsonb_set(jsonb_set($11::jsonb,
-                            '{recipients}',
-                            (SELECT COALESCE(jsonb_agg(user_id ORDER BY user_id), '[]'::jsonb)
-                             FROM members)),
-                            '{data,id}', to_jsonb(inserted.id)),
-                            '{data,created_at}', to_jsonb(",
-                created_at_text!(),
-                "))
-                 FROM inserted
-             )",
-                send_result!()
-            )),
-            message,
-        )
-        .bind(envelope.id)
-        .bind(envelope.kind)
-        .bind(Json(envelope))
         .fetch_one(db),
     )
     .await?;

@@ -13,8 +13,7 @@ use crate::deps::Deps;
 use crate::error::AppError;
 use crate::models::Message;
 use crate::observability::metrics::MessageMetrics;
-use crate::repo;
-use crate::repo::messages::NewMessage;
+use crate::repo::sends::batch::PlainSend;
 use crate::service::access::role_in;
 use crate::service::events::{self, Event};
 
@@ -27,8 +26,8 @@ pub(super) struct Plain<'a> {
 }
 
 /// A message that is no reply and has no files or mentions: nothing is written but the message
-/// and its event, so both go in one statement that commits on its own (`repo::sends`). Same
-/// checks and outcome as the transaction of `store`: the membership read with the insert, the
+/// and its event, so both go in one statement that commits on its own, beside the other plain
+/// sends waiting then (`send_queue`). Same checks and outcome as the transaction of `store`: the membership read with the insert, the
 /// idempotency key's original returned, the chat's order lock before the id and the event's
 /// sequence are drawn.
 pub(super) async fn store_plain(
@@ -60,20 +59,18 @@ pub(super) async fn store_plain(
             edited_at: None,
         }),
     })?;
-    let sent = repo::sends::insert_as_member_with_event(
-        deps.pool(),
-        NewMessage {
+    let sent = deps
+        .sends()
+        .write(PlainSend {
             chat_id,
             sender_id: caller.id,
-            content: &content,
-            reply_to: None,
-            thread_root_id: None,
-            integration: plain.integration,
-            idempotency_key: plain.idempotency_key,
-        },
-        &envelope,
-    )
-    .await?;
+            content,
+            integration: plain.integration.map(str::to_owned),
+            idempotency_key: plain.idempotency_key.map(str::to_owned),
+            event_id: envelope.id,
+            envelope: serde_json::to_string(&envelope).map_err(AppError::internal)?,
+        })
+        .await?;
     role_in(&sent.members, caller.id).ok_or(AppError::NotFound("chat"))?;
     let Some(row) = sent.row else {
         return replay(deps, caller, chat_id, plain.idempotency_key).await;

@@ -1,0 +1,95 @@
+//! Plain sends wait here to be written together (`repo::sends::batch`): a few statements run at
+//! once, and each takes every send that queued while the others ran. Under light load a send is
+//! written alone as soon as it arrives (nothing waits for a batch to fill); under load the commit
+//! and the statement's set-up are shared by the sends of a batch.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::repo::sends::Sent;
+use crate::repo::sends::batch::{PlainSend, insert_plain};
+
+/// Batch statements running at once: each holds a pool connection, and the rest of the pool is
+/// left to reads and other writes.
+const CONCURRENT_BATCHES: usize = 4;
+/// Sends in one statement at most; bounds a statement's locks and size.
+const MAX_BATCH: usize = 64;
+/// Sends waiting at most before a sender waits for room.
+const QUEUE_CAPACITY: usize = 4096;
+
+type Reply = oneshot::Sender<Result<Sent, sqlx::Error>>;
+
+/// The sending side, shared by every request of this instance.
+#[derive(Clone)]
+pub struct SendQueue {
+    queued: mpsc::Sender<(PlainSend, Reply)>,
+}
+
+impl SendQueue {
+    /// Starts the writer on the current runtime; it stops once every `SendQueue` is dropped.
+    pub fn start(pool: PgPool) -> Self {
+        let (queued, waiting) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(write_batches(pool, waiting));
+        Self { queued }
+    }
+
+    /// Writes `send` and its event, with whatever sends are waiting beside it.
+    pub async fn write(&self, send: PlainSend) -> Result<Sent, sqlx::Error> {
+        let (reply, written) = oneshot::channel();
+        self.queued
+            .send((send, reply))
+            .await
+            .map_err(|_| sqlx::Error::WorkerCrashed)?;
+        written.await.map_err(|_| sqlx::Error::WorkerCrashed)?
+    }
+}
+
+async fn write_batches(pool: PgPool, mut waiting: mpsc::Receiver<(PlainSend, Reply)>) {
+    let running = Arc::new(Semaphore::new(CONCURRENT_BATCHES));
+    loop {
+        // A free slot first, then everything that queued meanwhile: the busier the database,
+        // the larger the next batch.
+        let Ok(slot) = running.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        if waiting.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            write_batch(&pool, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn write_batch(pool: &PgPool, batch: Vec<(PlainSend, Reply)>) {
+    let (sends, replies): (Vec<PlainSend>, Vec<Reply>) = batch.into_iter().unzip();
+    match insert_plain(pool, &sends).await {
+        Ok(written) => {
+            for (reply, sent) in replies.into_iter().zip(written) {
+                // The request may have gone; its message is written all the same.
+                let _ = reply.send(Ok(sent));
+            }
+        }
+        Err(err) if sends.len() == 1 => {
+            if let Some(reply) = replies.into_iter().next() {
+                let _ = reply.send(Err(err));
+            }
+        }
+        // One send's error (a value Postgres refuses) must not fail the others: each alone, so
+        // each gets its own outcome.
+        Err(err) => {
+            tracing::warn!(error = %err, sends = sends.len(), "a batch of sends failed; writing them one by one");
+            for (send, reply) in sends.into_iter().zip(replies) {
+                let outcome = insert_plain(pool, std::slice::from_ref(&send))
+                    .await
+                    .and_then(|mut sent| sent.pop().ok_or(sqlx::Error::RowNotFound));
+                let _ = reply.send(outcome);
+            }
+        }
+    }
+}
