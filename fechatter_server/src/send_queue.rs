@@ -68,28 +68,32 @@ async fn write_batches(pool: PgPool, mut waiting: mpsc::Receiver<(PlainSend, Rep
 
 async fn write_batch(pool: &PgPool, batch: Vec<(PlainSend, Reply)>) {
     let (sends, replies): (Vec<PlainSend>, Vec<Reply>) = batch.into_iter().unzip();
+    for (reply, outcome) in replies.into_iter().zip(write_together(pool, sends).await) {
+        // The request may have gone; its message is written all the same.
+        let _ = reply.send(outcome);
+    }
+}
+
+/// Writes `sends` in one statement; should Postgres refuse it, each alone, so that one send's
+/// error (a value Postgres refuses) fails that send only. The outcomes in the order of `sends`.
+pub async fn write_together(
+    pool: &PgPool,
+    sends: Vec<PlainSend>,
+) -> Vec<Result<Sent, sqlx::Error>> {
     match insert_plain(pool, &sends).await {
-        Ok(written) => {
-            for (reply, sent) in replies.into_iter().zip(written) {
-                // The request may have gone; its message is written all the same.
-                let _ = reply.send(Ok(sent));
-            }
-        }
-        Err(err) if sends.len() == 1 => {
-            if let Some(reply) = replies.into_iter().next() {
-                let _ = reply.send(Err(err));
-            }
-        }
-        // One send's error (a value Postgres refuses) must not fail the others: each alone, so
-        // each gets its own outcome.
+        Ok(written) => written.into_iter().map(Ok).collect(),
+        Err(err) if sends.len() == 1 => vec![Err(err)],
         Err(err) => {
             tracing::warn!(error = %err, sends = sends.len(), "a batch of sends failed; writing them one by one");
-            for (send, reply) in sends.into_iter().zip(replies) {
-                let outcome = insert_plain(pool, std::slice::from_ref(&send))
-                    .await
-                    .and_then(|mut sent| sent.pop().ok_or(sqlx::Error::RowNotFound));
-                let _ = reply.send(outcome);
+            let mut outcomes = Vec::with_capacity(sends.len());
+            for send in sends {
+                outcomes.push(
+                    insert_plain(pool, std::slice::from_ref(&send))
+                        .await
+                        .and_then(|mut sent| sent.pop().ok_or(sqlx::Error::RowNotFound)),
+                );
             }
+            outcomes
         }
     }
 }

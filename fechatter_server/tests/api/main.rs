@@ -21,6 +21,7 @@ mod pins;
 mod rate_limits;
 mod relay;
 mod search;
+mod send_batches;
 mod sessions;
 mod statuses;
 mod storage;
