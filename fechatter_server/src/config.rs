@@ -41,6 +41,7 @@ pub struct Config {
     pub cache: CacheSettings,
     pub page_cache: PageCacheSettings,
     pub outbox: OutboxSettings,
+    pub send_batches: SendBatchSettings,
     pub files: FileSettings,
     pub rate_limits: RateLimits,
     pub websocket: WebSocketSettings,
@@ -91,6 +92,18 @@ pub struct OutboxSettings {
     /// fallback for events nothing woke it for.
     pub poll_interval: Duration,
     pub batch_size: i64,
+}
+
+/// Plain messages are written in batches (`send_queue`): each statement takes the sends that
+/// queued while the others ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendBatchSettings {
+    /// Batch statements running at once, each on a pool connection. More lets one chat's slow
+    /// batch (waiting for its order lock) hold up fewer others; fewer makes larger batches, and
+    /// a send's Postgres CPU falls with the batch's size.
+    pub at_once: usize,
+    /// Sends in one statement at most.
+    pub max_sends: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +157,10 @@ impl Config {
             outbox: OutboxSettings {
                 poll_interval: env.bounded_millis("OUTBOX_POLL_INTERVAL_MS", 1000, 10, 60_000)?,
                 batch_size: env.bounded("OUTBOX_BATCH_SIZE", 100, 1, 10_000)?,
+            },
+            send_batches: SendBatchSettings {
+                at_once: env.bounded("SEND_BATCHES_AT_ONCE", 2, 1, 64)?,
+                max_sends: env.bounded("SEND_BATCH_MAX_SENDS", 64, 1, 1000)?,
             },
             files: FileSettings::from(env)?,
             rate_limits: RateLimits::from(env)?,

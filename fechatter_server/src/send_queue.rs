@@ -8,14 +8,10 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use crate::config::SendBatchSettings;
 use crate::repo::sends::Sent;
 use crate::repo::sends::batch::{PlainSend, insert_plain};
 
-/// Batch statements running at once: each holds a pool connection, and the rest of the pool is
-/// left to reads and other writes.
-const CONCURRENT_BATCHES: usize = 4;
-/// Sends in one statement at most; bounds a statement's locks and size.
-const MAX_BATCH: usize = 64;
 /// Sends waiting at most before a sender waits for room.
 const QUEUE_CAPACITY: usize = 4096;
 
@@ -29,9 +25,9 @@ pub struct SendQueue {
 
 impl SendQueue {
     /// Starts the writer on the current runtime; it stops once every `SendQueue` is dropped.
-    pub fn start(pool: PgPool) -> Self {
+    pub fn start(pool: PgPool, settings: SendBatchSettings) -> Self {
         let (queued, waiting) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(write_batches(pool, waiting));
+        tokio::spawn(write_batches(pool, settings, waiting));
         Self { queued }
     }
 
@@ -46,16 +42,20 @@ impl SendQueue {
     }
 }
 
-async fn write_batches(pool: PgPool, mut waiting: mpsc::Receiver<(PlainSend, Reply)>) {
-    let running = Arc::new(Semaphore::new(CONCURRENT_BATCHES));
+async fn write_batches(
+    pool: PgPool,
+    settings: SendBatchSettings,
+    mut waiting: mpsc::Receiver<(PlainSend, Reply)>,
+) {
+    let running = Arc::new(Semaphore::new(settings.at_once));
     loop {
         // A free slot first, then everything that queued meanwhile: the busier the database,
         // the larger the next batch.
         let Ok(slot) = running.clone().acquire_owned().await else {
             return;
         };
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        if waiting.recv_many(&mut batch, MAX_BATCH).await == 0 {
+        let mut batch = Vec::with_capacity(settings.max_sends);
+        if waiting.recv_many(&mut batch, settings.max_sends).await == 0 {
             return;
         }
         let pool = pool.clone();

@@ -77,16 +77,10 @@ impl AppState {
         // The page cache follows the sockets' log reader: every event it reads, every gap.
         sockets.push().observe(Arc::new(caches.pages.clone()));
         let typing = TypingThrottle::new(config.websocket.typing_throttle);
+        let sends = SendQueue::start(pool.clone(), config.send_batches);
         Ok(Self {
             inner: Arc::new(Inner {
-                deps: Deps::new(
-                    config,
-                    pool.clone(),
-                    tokens,
-                    caches,
-                    RelayWaker::default(),
-                    SendQueue::start(pool),
-                ),
+                deps: Deps::new(config, pool, tokens, caches, RelayWaker::default(), sends),
                 nats,
                 passwords,
                 signin_throttle: Arc::new(signin_throttle),

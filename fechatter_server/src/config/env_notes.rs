@@ -111,6 +111,14 @@ pub const ENV_NOTES: &[(&str, &str)] = &[
     ),
     ("OUTBOX_BATCH_SIZE", "events the relay publishes per round"),
     (
+        "SEND_BATCHES_AT_ONCE",
+        "statements writing plain messages at once, each taking every send queued meanwhile",
+    ),
+    (
+        "SEND_BATCH_MAX_SENDS",
+        "plain messages one such statement writes at most",
+    ),
+    (
         "FILES_DIR",
         "relative to the working directory; compose: a named volume at /var/lib/fechatter/files",
     ),

@@ -11,7 +11,7 @@ use chrono::Utc;
 use fechatter_events::payload::MessagePayload;
 use fechatter_events::{ChatId, ChatType, Envelope, MessageId, UserId, WorkspaceId};
 use fechatter_server::repo::outbox::CHAT_ORDER_LOCK;
-use fechatter_server::repo::sends::CREATED_AT_TEXT;
+use fechatter_server::repo::sends::batch::STATEMENT as BATCH_STATEMENT;
 
 use super::super::{pgbench_row, with_cpu};
 use crate::Setup;
@@ -53,23 +53,22 @@ SELECT (SELECT array_agg(user_id ORDER BY user_id) FROM members) AS member_ids,
 FROM (SELECT 1) AS one LEFT JOIN inserted ON true;
 ";
 
-/// What `service::messages::send` runs for a plain message (no reply, files or mentions): one
-/// statement, committed on its own, that also writes the outbox row with the recipients, id and
-/// time filled in (`repo::sends::insert_as_member_with_event`).
+/// What `service::messages::send` runs for a plain message (no reply, files or mentions) when it
+/// is the only one waiting: the batch statement of `repo::sends::batch` with one send, committed
+/// on its own, that also writes the outbox row with the recipients, id and time filled in.
 fn one_statement() -> String {
-    let insert = insert_as_member();
-    format!(
-        "{PICK}{insert},
-recorded AS (INSERT INTO outbox (event_id, kind, envelope)
-SELECT gen_random_uuid(), 'message.created',
-jsonb_set(jsonb_set(jsonb_set(:envelope::jsonb, '{{recipients}}',
-(SELECT COALESCE(jsonb_agg(user_id ORDER BY user_id), '[]'::jsonb) FROM members)),
-'{{data,id}}', to_jsonb(inserted.id)),
-'{{data,created_at}}', to_jsonb({created_at}))
-FROM inserted){SEND_RESULT}",
+    let statement = BATCH_STATEMENT
+        .replace("$1::", "ARRAY[:chat]::")
+        .replace("$2::", "ARRAY[:sender]::")
+        .replace("$3::", "ARRAY[:content]::")
+        .replace("$4::", "ARRAY[NULL]::")
+        .replace("$5::", "ARRAY[gen_random_uuid()::text]::")
+        .replace("$6::", "ARRAY[gen_random_uuid()]::")
+        .replace("$7::", "ARRAY[:envelope]::")
+        .replace("$8", &CHAT_ORDER_LOCK.to_string())
         // pgbench would take `:MI` for a variable: the same format with its colons as chr(58).
-        created_at = CREATED_AT_TEXT.replace(":MI:SS", "' || chr(58) || 'MI' || chr(58) || 'SS")
-    )
+        .replace(":MI:SS", "' || chr(58) || 'MI' || chr(58) || 'SS");
+    format!("{PICK}{statement};\n")
 }
 
 /// The transaction a send was before the one statement, and what a message with a reply, files or

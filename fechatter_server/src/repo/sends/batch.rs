@@ -26,10 +26,11 @@ pub struct PlainSend {
     pub envelope: String,
 }
 
-/// The chats' order locks are taken in chat order, so two batches never wait for each other in a
+/// The statement (public for the benchmark's pgbench replay). The chats' order locks are taken
+/// in chat order, so two batches never wait for each other in a
 /// cycle; the ids are drawn after every lock is held (the lock subquery is an init plan, run before
 /// the first row), in the order the sends were queued, and the outbox rows follow the same order.
-const STATEMENT: &str = concat!(
+pub const STATEMENT: &str = concat!(
     "WITH input AS MATERIALIZED (
          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
                               $6::uuid[], $7::text[])
