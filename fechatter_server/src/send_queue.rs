@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use postgres_kit::is_unavailable;
 use sqlx::PgPool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -74,8 +75,10 @@ async fn write_batch(pool: &PgPool, batch: Vec<(PlainSend, Reply)>) {
     }
 }
 
-/// Writes `sends` in one statement; should Postgres refuse it, each alone, so that one send's
-/// error (a value Postgres refuses) fails that send only. The outcomes in the order of `sends`.
+/// Writes `sends` in one statement. Should Postgres refuse the statement, each send alone, so
+/// that one send's error (a value Postgres refuses) fails that send only; should Postgres be out
+/// of reach, every send fails at once (one at a time, each would wait for a connection in turn).
+/// The outcomes in the order of `sends`.
 pub async fn write_together(
     pool: &PgPool,
     sends: Vec<PlainSend>,
@@ -83,6 +86,15 @@ pub async fn write_together(
     match insert_plain(pool, &sends).await {
         Ok(written) => written.into_iter().map(Ok).collect(),
         Err(err) if sends.len() == 1 => vec![Err(err)],
+        Err(err) if is_unavailable(&err) => {
+            let reason = err.to_string();
+            let mut outcomes = vec![Err(err)];
+            outcomes.extend((1..sends.len()).map(|_| {
+                // Each request needs an error of its own; all say why the batch could not run.
+                Err(sqlx::Error::Io(std::io::Error::other(reason.clone())))
+            }));
+            outcomes
+        }
         Err(err) => {
             tracing::warn!(error = %err, sends = sends.len(), "a batch of sends failed; writing them one by one");
             let mut outcomes = Vec::with_capacity(sends.len());

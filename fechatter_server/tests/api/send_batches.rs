@@ -245,3 +245,44 @@ async fn fifty_members_sending_at_once_each_get_their_own_message_and_events_go_
     replied.sort_unstable();
     assert_eq!(published, replied, "each message's event once, in id order");
 }
+
+#[tokio::test]
+async fn with_postgres_out_of_reach_every_send_of_a_batch_fails_at_once_as_unavailable() {
+    let acquire = std::time::Duration::from_millis(500);
+    // Nothing listens on port 1: every connection attempt fails until the pool gives up.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(acquire)
+        .connect_lazy("postgres://fechatter@127.0.0.1:1/fechatter")
+        .unwrap_or_else(|err| panic!("{err}"));
+    let someone = TestUser {
+        id: 1,
+        workspace_id: 1,
+        handle: "ann".to_owned(),
+        email: "ann@example.com".to_owned(),
+        token: String::new(),
+        refresh_token: String::new(),
+    };
+    let sends = (0..4)
+        .map(|n| plain(&someone, 1, &format!("message {n}"), None))
+        .collect();
+
+    let started = std::time::Instant::now();
+    let outcomes = tokio::time::timeout(crate::common::WAIT, write_together(&pool, sends))
+        .await
+        .unwrap_or_else(|_| panic!("the batch did not give up"));
+
+    assert_eq!(outcomes.len(), 4);
+    for outcome in &outcomes {
+        let err = outcome
+            .as_ref()
+            .err()
+            .unwrap_or_else(|| panic!("a send succeeded"));
+        assert!(postgres_kit::is_unavailable(err), "{err}");
+    }
+    // One wait for a connection for the batch, not one per send.
+    assert!(
+        started.elapsed() < acquire * 2,
+        "took {:?}",
+        started.elapsed()
+    );
+}
