@@ -1,5 +1,5 @@
 //! Request instrumentation: the metrics layer (`{service}_http_*`, labelled by method, route template
-//! and status), request ids (`x-request-id` on every response) and one tracing span per request.
+//! and status), request ids (`x-request-id` on every response); the request span is in `request_span`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,8 +15,6 @@ use metrics::{Counter, Gauge, Histogram};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::shared::SharedMetrics;
 
@@ -334,28 +332,6 @@ where
         this.route.record(*this.method, status, elapsed);
         Poll::Ready(result)
     }
-}
-
-/// One tracing span per API request, carrying the method, the path without its query string (which
-/// may hold an access token) and the request id; a line per response at debug, failures at warn.
-pub fn with_request_tracing(router: Router) -> Router {
-    let trace = TraceLayer::new_for_http()
-        .on_response(DefaultOnResponse::new().level(Level::DEBUG))
-        .on_failure(DefaultOnFailure::new().level(Level::WARN))
-        .make_span_with(|request: &Request<_>| {
-            let request_id = request
-                .headers()
-                .get("x-request-id")
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!(
-                "http_request",
-                method = %request.method(),
-                path = %request.uri().path(),
-                request_id = %request_id,
-            )
-        });
-    router.layer(trace)
 }
 
 /// Gives every request an `x-request-id` (kept when the client sent one) and echoes it on the response.

@@ -23,6 +23,7 @@ pub mod exporter;
 pub mod handles;
 pub mod health;
 pub mod http;
+pub mod request_span;
 pub mod serve;
 pub mod server;
 pub mod shared;

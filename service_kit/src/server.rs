@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::health::Health;
+use crate::request_span::with_request_tracing;
 use crate::serve::serve;
 use crate::stall::WriteStallGuard;
 use crate::{exporter, http};
@@ -95,7 +96,7 @@ impl ServiceServer {
         let (metrics, metrics_addr) = bind("metrics", &listen.host, listen.metrics_port).await?;
         // Health probes are neither traced nor counted as API requests; all responses carry ids.
         let router =
-            http::with_request_ids(http::with_request_tracing(api_router).merge(health.router()));
+            http::with_request_ids(with_request_tracing(api_router).merge(health.router()));
         Ok(Self {
             api,
             metrics,
