@@ -2,7 +2,11 @@
 //! and the locally connected users of each workspace. Pure bookkeeping, no locking and no I/O, so
 //! the rules are easy to test.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// Keys here are ids this service or Postgres assigned, not chosen by clients, and every event is
+// looked up once per recipient: Fx's hash instead of SipHash's (docs/benchmarks.md, SSE fan-out).
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use fechatter_events::{UserId, WorkspaceId};

@@ -3,7 +3,11 @@
 //! sequence per (event, recipient) of the ring, no more: a user's list shrinks as the ring evicts
 //! their events, and a user with none held has no list.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+// User ids are assigned by Postgres, not chosen by clients, and an event is indexed once per
+// recipient: Fx's hash instead of SipHash's (docs/benchmarks.md, SSE fan-out).
+use rustc_hash::FxHashMap as HashMap;
 
 use fechatter_events::UserId;
 
@@ -53,7 +57,7 @@ impl ByRecipient {
 
     /// Forgets everything, memory included.
     pub(super) fn clear(&mut self) {
-        self.seqs = HashMap::new();
+        self.seqs = HashMap::default();
     }
 
     /// The sequences of `user`'s held events after `after`, ascending.
