@@ -183,11 +183,13 @@ pub async fn run(
              published every event to JetStream {:.1} s after the run",
             drained.as_secs_f64()
         ),
-        "the two rows after the peer replay with pgbench fechatter's one statement for a plain \
-         message (members, order lock, insert and outbox row, committed on its own), the \
-         database's share of a send without the relay's publishing and deleting; then the \
-         transaction of four round trips it replaced (BEGIN, the insert, the outbox insert, \
-         COMMIT), which a message with a reply, files or mentions still runs"
+        "the two rows after the peer replay with pgbench fechatter's statement for plain \
+         messages with one send in it, as when no other send waits (members, order lock, insert \
+         and outbox row, committed on its own; under load a statement writes every send queued \
+         meanwhile), the database's share of a lone send without the relay's publishing and \
+         deleting; then the transaction of four round trips the one-message statement replaced \
+         (BEGIN, the insert, the outbox insert, COMMIT), which a message with a reply, files or \
+         mentions still runs"
             .to_owned(),
     ];
     Ok(ScenarioResult {
