@@ -26,7 +26,8 @@ use crate::service::{access, assistant, files, handles, threads, users};
 
 mod plain;
 
-use plain::{Plain, store_plain};
+use plain::store_plain;
+pub use plain::{Plain, plain_send};
 
 /// Non-blank and within the configured length, counted in characters.
 fn content(deps: &Deps, text: &str) -> Result<(), AppError> {

@@ -1,11 +1,11 @@
 //! Plain sends written together (`send_queue`, `repo::sends::batch`): each send of a batch gets
 //! the outcome it would have had alone, and the batch's events go out in the order of its ids.
 
-use fechatter_events::payload::MessagePayload;
-use fechatter_events::{ChatId, ChatType, Envelope, EventKind, MessageId, UserId, WorkspaceId};
+use fechatter_events::{ChatId, ChatType, EventKind, UserId, WorkspaceId};
 use fechatter_server::repo::sends::Sent;
 use fechatter_server::repo::sends::batch::PlainSend;
 use fechatter_server::send_queue::write_together;
+use fechatter_server::service::messages::{Plain, plain_send};
 use futures::future::join_all;
 use serde_json::json;
 
@@ -13,37 +13,19 @@ use crate::common::{TestApp, TestUser};
 
 /// A plain send of `user` to `chat` with its event, as `service::messages` queues it.
 fn plain(user: &TestUser, chat: i64, content: &str, key: Option<&str>) -> PlainSend {
-    let payload = MessagePayload {
-        id: MessageId(0),
-        chat_id: ChatId(chat),
-        chat_type: ChatType::Group,
-        sender_id: UserId(user.id),
-        sender_is_bot: false,
-        content: content.to_owned(),
-        reply_to: None,
-        mentions: Vec::new(),
-        silenced_mentions: Vec::new(),
-        files: Vec::new(),
-        created_at: chrono::DateTime::UNIX_EPOCH,
-        edited_at: None,
-    };
-    let envelope = Envelope::new(
+    plain_send(
         WorkspaceId(user.workspace_id),
-        Some(ChatId(chat)),
-        Some(UserId(user.id)),
-        Vec::new(),
-        &fechatter_events::Event::MessageCreated(payload),
+        UserId(user.id),
+        ChatId(chat),
+        content.to_owned(),
+        &Plain {
+            chat_type: ChatType::Group,
+            sender_is_bot: false,
+            integration: None,
+            idempotency_key: key,
+        },
     )
-    .unwrap_or_else(|err| panic!("{err}"));
-    PlainSend {
-        chat_id: ChatId(chat),
-        sender_id: UserId(user.id),
-        content: content.to_owned(),
-        integration: None,
-        idempotency_key: key.map(str::to_owned),
-        event_id: envelope.id,
-        envelope: serde_json::to_string(&envelope).unwrap_or_else(|err| panic!("{err}")),
-    }
+    .unwrap_or_else(|err| panic!("{err}"))
 }
 
 fn member_ids(sent: &Sent) -> Vec<i64> {
