@@ -27,9 +27,9 @@ pub struct PlainSend {
 }
 
 /// The statement (public for the benchmark's pgbench replay). The chats' order locks are taken
-/// in chat order, so two batches never wait for each other in a
-/// cycle; the ids are drawn after every lock is held (the lock subquery is an init plan, run before
-/// the first row), in the order the sends were queued, and the outbox rows follow the same order.
+/// in chat order, so two batches never wait for each other in a cycle; the ids are drawn after
+/// every lock is held (the lock subquery is an init plan, run before the first row), in the order
+/// the sends were queued, and the outbox rows follow the same order.
 pub const STATEMENT: &str = concat!(
     "WITH input AS MATERIALIZED (
          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
