@@ -1,5 +1,6 @@
 //! What the use cases, the request extractors and the WebSocket commands share: the settings, the
-//! database, the token signer, the caches in front of the database, the queue of plain sends and the outbox relay's wake-up.
+//! database, the token signer, the caches in front of the database, the queue of plain sends and
+//! the outbox relay's wake-up.
 //! Built once by the composition root (`state.rs`); handlers take it as an axum substate
 //! (`State<Deps>`). Pieces only a few use cases need (passwords, the file store, the limiters,
 //! NATS) are not here: those use cases take them as arguments of their own.

@@ -1,5 +1,6 @@
 //! Request instrumentation: the metrics layer (`{service}_http_*`, labelled by method, route template
-//! and status), request ids (`x-request-id` on every response); the request span is in `request_span`.
+//! and status) and request ids (`x-request-id` on every response); the request span is in
+//! `request_span`.
 
 use std::collections::HashMap;
 use std::future::Future;

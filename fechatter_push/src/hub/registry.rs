@@ -3,13 +3,10 @@
 //! the rules are easy to test.
 
 use std::collections::BTreeMap;
-
-// Keys here are ids this service or Postgres assigned, not chosen by clients, and every event is
-// looked up once per recipient: Fx's hash instead of SipHash's (docs/benchmarks.md, SSE fan-out).
-use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use fechatter_events::{UserId, WorkspaceId};
+use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use super::mailbox::{Closed, Mailbox, Offered};
@@ -49,20 +46,23 @@ pub struct Offer {
     pub overflowed: Vec<ConnectionId>,
 }
 
+/// Keys are ids this service, Postgres or the token signer assigned, never chosen by a client, and
+/// every event is looked up once per recipient: Fx's hash, not SipHash's (docs/benchmarks.md, SSE
+/// fan-out).
 #[derive(Default)]
 pub struct Registry {
     next_id: u64,
-    connections: HashMap<ConnectionId, Connection>,
-    by_user: HashMap<UserId, Vec<ConnectionId>>,
-    by_session: HashMap<Uuid, Vec<ConnectionId>>,
+    connections: FxHashMap<ConnectionId, Connection>,
+    by_user: FxHashMap<UserId, Vec<ConnectionId>>,
+    by_session: FxHashMap<Uuid, Vec<ConnectionId>>,
     /// Open connections per locally connected user, per workspace.
-    local: HashMap<WorkspaceId, BTreeMap<UserId, usize>>,
+    local: FxHashMap<WorkspaceId, BTreeMap<UserId, usize>>,
     local_users: usize,
 }
 
 /// Takes `id` out of `index[key]`, dropping the entry once empty.
 fn forget<K: std::hash::Hash + Eq>(
-    index: &mut HashMap<K, Vec<ConnectionId>>,
+    index: &mut FxHashMap<K, Vec<ConnectionId>>,
     key: K,
     id: ConnectionId,
 ) {

@@ -5,11 +5,8 @@
 
 use std::collections::VecDeque;
 
-// User ids are assigned by Postgres, not chosen by clients, and an event is indexed once per
-// recipient: Fx's hash instead of SipHash's (docs/benchmarks.md, SSE fan-out).
-use rustc_hash::FxHashMap as HashMap;
-
 use fechatter_events::UserId;
+use rustc_hash::FxHashMap;
 
 /// Lists and maps keep at most about four times the capacity they use, so an index that held a
 /// burst gives its memory back as the ring moves on.
@@ -19,8 +16,10 @@ const MIN_CAPACITY: usize = 64;
 
 #[derive(Default)]
 pub(super) struct ByRecipient {
-    /// The sequences of the held events addressed to each user, ascending.
-    seqs: HashMap<UserId, VecDeque<u64>>,
+    /// The sequences of the held events addressed to each user, ascending. User ids are assigned
+    /// by Postgres, not chosen by clients, and an event is indexed once per recipient: Fx's hash,
+    /// not SipHash's (docs/benchmarks.md, SSE fan-out).
+    seqs: FxHashMap<UserId, VecDeque<u64>>,
 }
 
 impl ByRecipient {
@@ -57,7 +56,7 @@ impl ByRecipient {
 
     /// Forgets everything, memory included.
     pub(super) fn clear(&mut self) {
-        self.seqs = HashMap::default();
+        self.seqs = FxHashMap::default();
     }
 
     /// The sequences of `user`'s held events after `after`, ascending.

@@ -3,9 +3,7 @@
 //! with their outbox rows, many at a time, by [`batch`].
 
 use fechatter_events::{ChatId, UserId};
-use sqlx::postgres::PgArguments;
-use sqlx::query::QueryAs;
-use sqlx::{FromRow, PgExecutor, Postgres};
+use sqlx::{FromRow, PgExecutor};
 
 use crate::db::timed;
 use crate::models::Role;
@@ -102,29 +100,19 @@ pub async fn insert_as_member(
 ) -> Result<Sent, sqlx::Error> {
     let row = timed(
         "messages.insert",
-        bind_message(
-            sqlx::query_as(concat!(send_ctes!(), send_result!())),
-            message,
-        )
-        .fetch_one(db),
+        sqlx::query_as::<_, SendRow>(concat!(send_ctes!(), send_result!()))
+            .bind(message.chat_id)
+            .bind(message.sender_id)
+            .bind(message.content)
+            .bind(message.reply_to)
+            .bind(message.idempotency_key)
+            .bind(CHAT_ORDER_LOCK)
+            .bind(message.thread_root_id)
+            .bind(message.integration)
+            .fetch_one(db),
     )
     .await?;
     sent(row)
-}
-
-type SendQuery<'q> = QueryAs<'q, Postgres, SendRow, PgArguments>;
-
-/// The message's parameters, `$1` to `$8` of `send_ctes!`.
-fn bind_message<'q>(query: SendQuery<'q>, message: NewMessage<'q>) -> SendQuery<'q> {
-    query
-        .bind(message.chat_id)
-        .bind(message.sender_id)
-        .bind(message.content)
-        .bind(message.reply_to)
-        .bind(message.idempotency_key)
-        .bind(CHAT_ORDER_LOCK)
-        .bind(message.thread_root_id)
-        .bind(message.integration)
 }
 
 fn sent(row: SendRow) -> Result<Sent, sqlx::Error> {

@@ -236,16 +236,22 @@ async fn with_postgres_out_of_reach_every_send_of_a_batch_fails_at_once_as_unava
         .acquire_timeout(acquire)
         .connect_lazy("postgres://fechatter@127.0.0.1:1/fechatter")
         .unwrap_or_else(|err| panic!("{err}"));
-    let someone = TestUser {
-        id: 1,
-        workspace_id: 1,
-        handle: "ann".to_owned(),
-        email: "ann@example.com".to_owned(),
-        token: String::new(),
-        refresh_token: String::new(),
-    };
     let sends = (0..4)
-        .map(|n| plain(&someone, 1, &format!("message {n}"), None))
+        .map(|n| {
+            plain_send(
+                WorkspaceId(1),
+                UserId(1),
+                ChatId(1),
+                format!("message {n}"),
+                &Plain {
+                    chat_type: ChatType::Group,
+                    sender_is_bot: false,
+                    integration: None,
+                    idempotency_key: None,
+                },
+            )
+            .unwrap_or_else(|err| panic!("{err}"))
+        })
         .collect();
 
     let started = std::time::Instant::now();

@@ -56,7 +56,7 @@ FROM (SELECT 1) AS one LEFT JOIN inserted ON true;
 /// What `service::messages::send` runs for a plain message (no reply, files or mentions) when it
 /// is the only one waiting: the batch statement of `repo::sends::batch` with one send, committed
 /// on its own, that also writes the outbox row with the recipients, id and time filled in.
-fn one_statement() -> String {
+fn one_statement() -> anyhow::Result<String> {
     let statement = BATCH_STATEMENT
         .replace("$1::", "ARRAY[:chat]::")
         .replace("$2::", "ARRAY[:sender]::")
@@ -68,7 +68,11 @@ fn one_statement() -> String {
         .replace("$8", &CHAT_ORDER_LOCK.to_string())
         // pgbench would take `:MI` for a variable: the same format with its colons as chr(58).
         .replace(":MI:SS", "' || chr(58) || 'MI' || chr(58) || 'SS");
-    format!("{PICK}{statement};\n")
+    // A parameter the statement gained since would reach pgbench unbound.
+    if statement.contains('$') {
+        bail!("repo::sends::batch::STATEMENT has a parameter the replay does not fill in");
+    }
+    Ok(format!("{PICK}{statement};\n"))
 }
 
 /// The transaction a send was before the one statement, and what a message with a reply, files or
@@ -169,7 +173,7 @@ pub async fn rows(
         ("envelope", envelope(scale.chat_size)?),
     ];
     let insert = format!("{PICK}{INSERT}");
-    let (statement, transaction) = (one_statement(), transaction());
+    let (statement, transaction) = (one_statement()?, transaction());
     let diagnostic = (setup.duration / 2).max(Duration::from_secs(1));
     let mut rows = vec![
         one(
@@ -206,4 +210,17 @@ pub async fn rows(
         rows.push(row);
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replay_fills_every_parameter_of_the_batch_statement_and_keeps_no_pgbench_colon_clash() {
+        let script = one_statement().unwrap_or_else(|err| panic!("{err}"));
+        assert!(script.contains("ARRAY[:chat]::bigint[]"), "{script}");
+        assert!(!script.contains(":MI"), "{script}");
+        assert!(!script.contains('$'), "{script}");
+    }
 }
