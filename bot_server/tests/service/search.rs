@@ -1,7 +1,8 @@
 //! Messages sent over the API become searchable through `GET /api/search`, for their members only.
 
-use crate::support::Stack;
 use crate::support::api::search_query;
+use crate::support::{Stack, WAIT};
+use test_support::eventually;
 
 #[tokio::test]
 async fn a_sent_message_becomes_searchable_by_prefix_phrase_url_dashed_term_and_non_english_words()
@@ -70,17 +71,23 @@ async fn an_edit_replaces_the_old_text_within_seconds_and_a_delete_removes_the_m
     );
 
     stack.delete(&ann, chat, message).await;
-    stack.wait_for_search(&ann, "q=migration", &[]).await;
-    let (content, deleted): (String, bool) = sqlx::query_as(
-        "SELECT content, deleted_at IS NOT NULL FROM search_documents WHERE message_id = $1",
-    )
-    .bind(message)
-    .fetch_one(&stack.pool)
-    .await
-    .unwrap_or_else(|err| panic!("{err}"));
+    // Search leaves a deleted message out at once, whatever the index lags; the tombstone is the
+    // indexer's own work, so it is waited for on its own.
     assert_eq!(
-        (content.as_str(), deleted),
-        ("", true),
-        "a tombstone keeps no text"
+        stack.search_ids(&ann, "q=migration").await,
+        Vec::<i64>::new()
     );
+    let pool = &stack.pool;
+    let content = eventually("the index to keep a tombstone", WAIT, || async move {
+        let (content, deleted): (String, bool) = sqlx::query_as(
+            "SELECT content, deleted_at IS NOT NULL FROM search_documents WHERE message_id = $1",
+        )
+        .bind(message)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+        deleted.then_some(content)
+    })
+    .await;
+    assert_eq!(content, "", "a tombstone keeps no text");
 }

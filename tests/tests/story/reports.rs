@@ -87,7 +87,9 @@ pub async fn check(topology: &Topology, told: &Told) {
                 row["event_type"] == event_type && row["source"] == source
             })
         };
-        count("app_start", "http") == 1 && count("app_exit", "http") == 1
+        ["app_start", "chat_opened", "search_performed", "app_exit"]
+            .into_iter()
+            .all(|event_type| count(event_type, "http") == 1)
     })
     .await;
 
