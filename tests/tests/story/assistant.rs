@@ -5,6 +5,7 @@ use e2e::api::Api;
 use e2e::llm::{ANSWER, LlmMock};
 use e2e::sse::message_ids;
 use e2e::{Service, Topology};
+use test_support::wait_until;
 
 use crate::WAIT;
 use crate::chat::{Told, assert_only_for};
@@ -17,6 +18,23 @@ pub async fn ask(topology: &Topology, told: &mut Told, model: &LlmMock) {
         &told.cast.cat,
         &told.cast.zed,
     );
+    // The bot answers from what it has indexed, and a mention brings in only a bot that exists:
+    // bot_server creates Acme's bot on ann's `user.signed_up` and indexes on its consumer `bot`,
+    // while its consumer `bot_assistant` answers on its own, in no order with either.
+    wait_until(
+        "Acme's bot to exist and cat's message to be indexed",
+        WAIT,
+        || async {
+            let directory = api.get(Some(&ann.access_token), "/api/users").await;
+            directory.expect(200);
+            directory
+                .items()
+                .iter()
+                .any(|user| user["is_bot"] == true && user["handle"] == "bot")
+                && api.search(ann, "hello from cat").await == [told.said.hello]
+        },
+    )
+    .await;
     let question = api
         .send(ann, told.chats.general, "@bot what did cat say?")
         .await;

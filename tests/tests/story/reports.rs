@@ -37,7 +37,21 @@ pub async fn check(topology: &Topology, told: &Told) {
         "{}",
         posted.body
     );
-    // A retry after a lost answer is taken again but stored once.
+    // A retry after a lost answer is taken again but stored once. analytics_server knows an event
+    // once its consumer has buffered it from the client-event stream, after the `202`
+    // (`ingest::client`, `buffer`): the retry comes once the events are stored.
+    let stored_once = || async {
+        let by_type = report(&analytics, ann, "events-by-type").await;
+        let count = |event_type: &'static str, source: &'static str| {
+            total(&by_type, "events", |row| {
+                row["event_type"] == event_type && row["source"] == source
+            })
+        };
+        ["app_start", "chat_opened", "search_performed", "app_exit"]
+            .into_iter()
+            .all(|event_type| count(event_type, "http") == 1)
+    };
+    wait_until("the client events to be stored", WAIT, stored_once).await;
     let retried = post_events(&analytics, Some(ann), &[start]).await;
     retried.expect(202);
     assert_eq!(retried.body["duplicates"], 1, "{}", retried.body);
@@ -80,18 +94,7 @@ pub async fn check(topology: &Topology, told: &Told) {
         },
     )
     .await;
-    wait_until("the client events to be stored", WAIT, || async {
-        let by_type = report(&analytics, ann, "events-by-type").await;
-        let count = |event_type: &'static str, source: &'static str| {
-            total(&by_type, "events", |row| {
-                row["event_type"] == event_type && row["source"] == source
-            })
-        };
-        ["app_start", "chat_opened", "search_performed", "app_exit"]
-            .into_iter()
-            .all(|event_type| count(event_type, "http") == 1)
-    })
-    .await;
+    assert!(stored_once().await, "each client event is stored once");
 
     let top = report(&analytics, ann, "top-chats").await;
     top.expect(200);
