@@ -10,6 +10,7 @@
 //! message, it starts over from the beginning of the stream.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::connection::State;
@@ -35,6 +36,15 @@ const INACTIVE_THRESHOLD: Duration = Duration::from_secs(30);
 /// How often the stream's info is read: a purge or retention moves its first sequence, which the
 /// consumer does not report, and a stream created anew must be noticed even while idle.
 const STREAM_POLL: Duration = Duration::from_secs(1);
+/// A JetStream API request unanswered by then is given up and tried again. After a cluster node
+/// dies, requests sent while its streams elect new leaders go unanswered, and NATS 2.9 may place a
+/// one-replica consumer on the dead node, which alone would answer its creation: with async-nats'
+/// own 10 s timeout a reader waited 9–10 s per such request, and a few in a row kept it without a
+/// consumer for a minute.
+const API_TIMEOUT: Duration = Duration::from_secs(2);
+/// The stream holds events past the last one delivered, yet nothing was delivered for this long:
+/// the consumer is stuck even if its heartbeats still come.
+const STUCK: Duration = Duration::from_secs(5);
 
 struct Reading {
     stream: jetstream::stream::Stream,
@@ -42,6 +52,9 @@ struct Reading {
     messages: Subscriber,
     /// The last consumer sequence received: the next must follow it.
     delivered: u64,
+    /// The client's connection count when the consumer was created: any later connect is a
+    /// reconnect, however quickly it happened.
+    connects: u64,
 }
 
 enum Outcome {
@@ -51,17 +64,26 @@ enum Outcome {
 
 /// Reads until `shutdown`, restarting the consumer (with backoff) whenever it is lost.
 pub async fn run(core: Arc<PushCore>, shutdown: CancellationToken) {
-    let recreated = Arc::new(Notify::new());
+    let stream = Arc::new(StreamSeen::default());
     let follower = tokio::spawn(follow_stream(
         core.clone(),
-        recreated.clone(),
+        stream.clone(),
         shutdown.clone(),
     ));
-    read_until(&core, &recreated, &shutdown).await;
+    read_until(&core, &stream, &shutdown).await;
     let _ = follower.await;
 }
 
-async fn read_until(core: &Arc<PushCore>, recreated: &Notify, shutdown: &CancellationToken) {
+/// What the stream follower tells the reader.
+#[derive(Default)]
+struct StreamSeen {
+    /// The stream was created anew.
+    recreated: Notify,
+    /// The stream's last sequence when its info was last read.
+    last_sequence: AtomicU64,
+}
+
+async fn read_until(core: &Arc<PushCore>, stream: &StreamSeen, shutdown: &CancellationToken) {
     loop {
         let started = until_ok("starting the event log reader", shutdown, || {
             let core = core.clone();
@@ -79,7 +101,7 @@ async fn read_until(core: &Arc<PushCore>, recreated: &Notify, shutdown: &Cancell
         };
         tracing::info!(consumer = %reading.consumer, "event log reader subscribed");
         core.set_subscribed(true);
-        let outcome = read(core, &mut reading, recreated, shutdown).await;
+        let outcome = read(core, &mut reading, stream, shutdown).await;
         core.set_subscribed(false);
         forget(reading);
         match outcome {
@@ -98,36 +120,50 @@ async fn read_until(core: &Arc<PushCore>, recreated: &Notify, shutdown: &Cancell
 /// Finds the stream (creating it if this service starts first, as any service may) and creates a
 /// consumer starting after the last sequence seen.
 async fn start(core: &PushCore) -> Result<Reading, async_nats::Error> {
-    let stream = core.bus.ensure_stream(&core.jetstream).await?;
+    // Finding the stream may take two requests (it is created or updated).
+    let stream = within(API_TIMEOUT * 2, core.bus.ensure_stream(&core.jetstream)).await?;
+    let connects = core.nats.statistics().connects.load(Ordering::Relaxed);
     let info = stream.cached_info();
     let start = core.locate(Epoch::of_stream(info), info.state.last_sequence);
     let inbox = core.nats.new_inbox();
     // Subscribed before the consumer exists, so its first deliveries are not missed.
     let messages = core.nats.subscribe(inbox.clone()).await?;
-    let consumer = stream
-        .create_consumer(consumer::push::Config {
-            deliver_subject: inbox,
-            description: Some("live push: every event, in order, to this process".to_owned()),
-            filter_subject: core.bus.all_events(),
-            deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                start_sequence: start,
-            },
-            ack_policy: consumer::AckPolicy::None,
-            flow_control: true,
-            idle_heartbeat: HEARTBEAT,
-            // Rebuilt from the stream whenever lost, so it needs neither disk nor copies.
-            memory_storage: true,
-            num_replicas: 1,
-            inactive_threshold: INACTIVE_THRESHOLD,
-            ..Default::default()
-        })
-        .await?;
+    let created = stream.create_consumer(consumer::push::Config {
+        deliver_subject: inbox,
+        description: Some("live push: every event, in order, to this process".to_owned()),
+        filter_subject: core.bus.all_events(),
+        deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: start,
+        },
+        ack_policy: consumer::AckPolicy::None,
+        flow_control: true,
+        idle_heartbeat: HEARTBEAT,
+        // Rebuilt from the stream whenever lost, so it needs neither disk nor copies.
+        memory_storage: true,
+        num_replicas: 1,
+        inactive_threshold: INACTIVE_THRESHOLD,
+        ..Default::default()
+    });
+    // A consumer created after all, unanswered, loses its interest with `messages` and goes after
+    // its inactive threshold.
+    let consumer = within(API_TIMEOUT, created).await?;
     Ok(Reading {
         consumer: consumer.cached_info().name.clone(),
         stream,
         messages,
         delivered: 0,
+        connects,
     })
+}
+
+async fn within<T>(
+    limit: Duration,
+    request: impl Future<Output = Result<T, impl Into<async_nats::Error>>>,
+) -> Result<T, async_nats::Error> {
+    match tokio::time::timeout(limit, request).await {
+        Ok(answered) => answered.map_err(Into::into),
+        Err(_) => Err(format!("no answer from JetStream within {limit:?}").into()),
+    }
 }
 
 /// Deletes a lost consumer in the background (the server would after its inactive threshold).
@@ -147,7 +183,7 @@ fn forget(reading: Reading) {
 
 /// Reads the stream's info now and then: trims what the ring may replay to what the stream still
 /// holds, and notices a stream created anew.
-async fn follow_stream(core: Arc<PushCore>, recreated: Arc<Notify>, shutdown: CancellationToken) {
+async fn follow_stream(core: Arc<PushCore>, seen: Arc<StreamSeen>, shutdown: CancellationToken) {
     let mut poll = tokio::time::interval(STREAM_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -160,10 +196,12 @@ async fn follow_stream(core: Arc<PushCore>, recreated: Arc<Notify>, shutdown: Ca
             continue;
         };
         let info = stream.cached_info();
+        seen.last_sequence
+            .store(info.state.last_sequence, Ordering::Relaxed);
         let epoch = Epoch::of_stream(info);
         let mut ring = core.ring();
         match ring.epoch() {
-            Some(current) if current != epoch => recreated.notify_one(),
+            Some(current) if current != epoch => seen.recreated.notify_one(),
             Some(_) => ring.trim(info.state.first_sequence),
             None => {}
         }
@@ -173,19 +211,20 @@ async fn follow_stream(core: Arc<PushCore>, recreated: Arc<Notify>, shutdown: Ca
 async fn read(
     core: &PushCore,
     reading: &mut Reading,
-    recreated: &Notify,
+    stream: &StreamSeen,
     shutdown: &CancellationToken,
 ) -> Outcome {
     let mut watchdog = tokio::time::interval(WATCHDOG);
     watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut disconnected = false;
+    let statistics = core.nats.statistics();
+    let mut delivered_at = tokio::time::Instant::now();
     // A deadline rather than a timeout around each read: the watchdog ends a round of the loop
     // every tick, which would start a timeout over and over, so it would never run out.
     let mut silent_until = tokio::time::Instant::now() + SILENCE;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Outcome::Stopped,
-            _ = recreated.notified() => return Outcome::Restart("the stream was created anew"),
+            _ = stream.recreated.notified() => return Outcome::Restart("the stream was created anew"),
             _ = tokio::time::sleep_until(silent_until) => {
                 return Outcome::Restart("no heartbeat from the consumer");
             }
@@ -193,20 +232,29 @@ async fn read(
                 None => return Outcome::Restart("the subscription ended"),
                 Some(message) => {
                     silent_until = tokio::time::Instant::now() + SILENCE;
+                    if message.status.is_none() {
+                        delivered_at = tokio::time::Instant::now();
+                    }
                     if let Err(why) = handle(core, reading, message).await {
                         return Outcome::Restart(why);
                     }
                 }
             },
             _ = watchdog.tick() => {
-                let connected = core.nats.connection_state() == State::Connected;
-                if !connected && !disconnected {
-                    disconnected = true;
-                    core.set_subscribed(false);
-                } else if connected && disconnected {
+                // A count, not the state seen on each tick: a failover to another node can be
+                // over between two ticks.
+                if statistics.connects.load(Ordering::Relaxed) != reading.connects {
                     // Deliveries made while disconnected are lost, and the consumer may have
                     // lived on a server that is gone.
                     return Outcome::Restart("NATS reconnected");
+                }
+                if core.nats.connection_state() != State::Connected {
+                    core.set_subscribed(false);
+                }
+                let head = core.position().map_or(0, |position| position.seq);
+                let behind = stream.last_sequence.load(Ordering::Relaxed) > head;
+                if behind && delivered_at.elapsed() > STUCK {
+                    return Outcome::Restart("the consumer stopped delivering");
                 }
             }
         }
