@@ -83,10 +83,18 @@ pub fn router(handle: PrometheusHandle) -> Router {
     )
 }
 
-/// Periodic upkeep keeps histogram memory bounded when nobody scrapes for a while.
+/// How often recorded histogram samples are folded into their buckets. Each sample is kept until
+/// then, and folding them holds the thread that does it: notify records one per delivery, 100 000
+/// a second in the fan-out benchmark, and folding five seconds' worth at once held its one core for
+/// 7 ms. Folding often keeps each fold well under a millisecond.
+const UPKEEP: Duration = Duration::from_millis(200);
+
+/// Periodic upkeep keeps histogram memory bounded when nobody scrapes for a while, and each fold
+/// of the samples short.
 pub fn spawn_upkeep(handle: PrometheusHandle, shutdown: CancellationToken) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut tick = tokio::time::interval(UPKEEP);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
