@@ -12,6 +12,7 @@ pub mod load;
 pub mod markdown;
 pub mod peers;
 pub mod pgbench;
+pub mod pin;
 pub mod procfs;
 pub mod report;
 pub mod runner;

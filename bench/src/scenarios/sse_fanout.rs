@@ -19,6 +19,7 @@ use super::{per_op, server_pid, unique};
 use crate::Setup;
 use crate::latency::Latency;
 use crate::launch::Spawned;
+use crate::pin::Pinned;
 use crate::procfs::{self, CpuMark};
 use crate::report::{Check, Row, ScenarioResult};
 use crate::sse::client::Subscriber;
@@ -253,6 +254,14 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
         bus: bus.clone(),
     };
     let nats = server_pid(nats_url).map(|pid| ("NATS", pid));
+    // NATS is on the publishing side of notify's path as the bench itself is of the hub's: while
+    // notify is measured it shares the load generator's CPUs, so that only the measured process
+    // runs on the service CPUs, as only the hub does in its rows. Unpinned, it delayed the same
+    // events on notify's core run after run (docs/benchmarks.md, Profiles: SSE fan-out).
+    let _nats_beside_the_publisher = match (nats, &setup.client_cpus) {
+        (Some((_, pid)), Some(cpus)) => Some(Pinned::threads_of(pid, cpus)?),
+        _ => None,
+    };
     let one = notify(setup, nats_url, &bus).await?;
     let service = measure(
         setup,
@@ -362,6 +371,9 @@ pub async fn run(setup: &Setup, nats_url: &str) -> anyhow::Result<ScenarioResult
              writing a 10 000-member list to every subscriber costs",
             peer.lost, peer.p99_ms
         ),
+        "NATS runs on the load generator's CPUs during this scenario (elsewhere it is unpinned): \
+         the hub's rows have nothing but the hub on the service CPUs, and neither do notify's"
+            .to_owned(),
         "the two-instance row runs both notify processes pinned to the same service CPUs as the \
          one-instance row (CPU and RSS are their sums): it shows what a second reader of the stream \
          costs, not what a second machine gains"
