@@ -120,6 +120,11 @@ async fn read_until(core: &Arc<PushCore>, stream: &StreamSeen, shutdown: &Cancel
 /// Finds the stream (creating it if this service starts first, as any service may) and creates a
 /// consumer starting after the last sequence seen.
 async fn start(core: &PushCore) -> Result<Reading, async_nats::Error> {
+    // Disconnected, a request can only time out and be retried after a backoff: waiting for the
+    // connection instead resubscribes as soon as NATS is back.
+    while core.nats.connection_state() != State::Connected {
+        tokio::time::sleep(WATCHDOG).await;
+    }
     // Finding the stream may take two requests (it is created or updated).
     let stream = within(API_TIMEOUT * 2, core.bus.ensure_stream(&core.jetstream)).await?;
     let connects = core.nats.statistics().connects.load(Ordering::Relaxed);
