@@ -31,6 +31,8 @@ const HEARTBEAT: Duration = Duration::from_secs(2);
 const SILENCE: Duration = Duration::from_secs(5);
 /// How often the connection state is looked at, so an outage is noticed fast.
 const WATCHDOG: Duration = Duration::from_millis(250);
+/// How often a reader waiting for the connection looks at it (at start-up too, so briefly).
+const CONNECTION_POLL: Duration = Duration::from_millis(20);
 /// Server-side clean-up of a consumer whose reader went away without deleting it.
 const INACTIVE_THRESHOLD: Duration = Duration::from_secs(30);
 /// How often the stream's info is read: a purge or retention moves its first sequence, which the
@@ -123,7 +125,7 @@ async fn start(core: &PushCore) -> Result<Reading, async_nats::Error> {
     // Disconnected, a request can only time out and be retried after a backoff: waiting for the
     // connection instead resubscribes as soon as NATS is back.
     while core.nats.connection_state() != State::Connected {
-        tokio::time::sleep(WATCHDOG).await;
+        tokio::time::sleep(CONNECTION_POLL).await;
     }
     // Finding the stream may take two requests (it is created or updated).
     let stream = within(API_TIMEOUT * 2, core.bus.ensure_stream(&core.jetstream)).await?;
