@@ -4,7 +4,7 @@ use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, event};
+use crate::support::{TestApp, WAIT, event};
 
 const BATCHES: usize = 10;
 const PER_BATCH: usize = 1_000;
@@ -56,6 +56,16 @@ async fn ten_thousand_events_in_batches_are_stored_exactly_once_in_few_inserts()
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body["duplicates"], PER_BATCH);
 
+    // Rows are counted once their insert returned, after ClickHouse already shows them.
+    test_support::wait_until("every stored event to be counted", WAIT, || async {
+        app.metric(
+            "analytics_events_ingested_total",
+            &[("source", "http"), ("event_type", "navigation")],
+        )
+        .await
+            >= total as f64
+    })
+    .await;
     let inserts = app.metric("analytics_ingest_batch_events_count", &[]).await;
     let rows = app.metric("analytics_ingest_batch_events_sum", &[]).await;
     assert_eq!(rows, total as f64);

@@ -225,6 +225,16 @@ async fn domain_events_from_jetstream_become_rows_and_feed_the_reports() {
         .max();
     assert_eq!(most, Some(2), "{body}");
 
+    // A stored event is counted just after its waiter (which acks it) is woken.
+    wait_until("the stored messages to be counted", WAIT, || async {
+        app.metric(
+            "analytics_events_ingested_total",
+            &[("source", "nats"), ("event_type", "message.created")],
+        )
+        .await
+            >= 8.0
+    })
+    .await;
     assert_eq!(
         app.metric(
             "analytics_nats_messages_received_total",

@@ -76,6 +76,10 @@ async fn the_bot_answers_search_summary_and_questions_from_the_chat_history_only
         "one reply per question: {replies_to:?}"
     );
     assert!(!replies_to.contains(&chatter) && !replies_to.contains(&own));
+    // An answer is counted after it is posted: the last reply may show before its count.
+    stack
+        .wait_for_metric("bot_agent_requests_total", &[("result", "answered")], 5.0)
+        .await;
     assert_eq!(
         stack
             .metric("bot_agent_requests_total", &[("result", "answered")])

@@ -243,7 +243,15 @@ async fn events_that_cannot_be_read_or_keep_failing_are_stored_as_dead_letters_a
         refused_letter.reason
     );
     assert_eq!(refused_letter.deliveries, "2", "given up at max-deliver");
+    // The bot counts a dead letter once the stream has acknowledged storing it: wait for the count.
     for (reason, count) in [("malformed", 2.0), ("failed", 1.0)] {
+        stack
+            .wait_for_metric(
+                "bot_events_dead_lettered_total",
+                &[("reason", reason)],
+                count,
+            )
+            .await;
         assert_eq!(
             stack
                 .metric("bot_events_dead_lettered_total", &[("reason", reason)])
@@ -389,6 +397,14 @@ async fn a_message_dead_lettered_for_a_cause_since_fixed_is_indexed_exactly_once
         .await;
     stack
         .wait_for_metric("bot_index_messages_total", &[("result", "duplicate")], 1.0)
+        .await;
+    // The re-driven copy is counted after its write, which search may show first.
+    stack
+        .wait_for_metric(
+            "bot_index_messages_total",
+            &[("result", "indexed")],
+            indexed + 1.0,
+        )
         .await;
     assert_eq!(
         stack

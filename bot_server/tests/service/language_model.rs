@@ -12,7 +12,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::support::{Stack, StackOptions};
+use test_support::eventually;
+
+use crate::support::{Stack, StackOptions, WAIT};
 
 const KEY: &str = "sk-test-key-never-logged";
 const ANSWER: &str = "The deployment is on Friday at noon [1].";
@@ -160,15 +162,23 @@ async fn the_language_model_answers_from_retrieved_messages_and_its_failure_gets
         );
     }
 
-    // Embeddings came from the API, checked against the configured dimension.
-    let stored: Vec<(i64, Option<String>, Option<i32>)> = sqlx::query_as(
-        "SELECT message_id, embedding_model, cardinality(embedding) FROM search_documents
-         WHERE message_id = ANY($1) ORDER BY message_id",
-    )
-    .bind(vec![deployment, odd])
-    .fetch_all(&stack.pool)
-    .await
-    .unwrap_or_else(|err| panic!("{err}"));
+    // Embeddings came from the API, checked against the configured dimension. The answer was
+    // found through the first message; the indexer, a consumer of its own, may still be on the
+    // second: wait for both to be stored.
+    let pool = &stack.pool;
+    let stored: Vec<(i64, Option<String>, Option<i32>)> =
+        eventually("both messages in the index", WAIT, || async move {
+            let stored: Vec<(i64, Option<String>, Option<i32>)> = sqlx::query_as(
+                "SELECT message_id, embedding_model, cardinality(embedding) FROM search_documents
+                 WHERE message_id = ANY($1) ORDER BY message_id",
+            )
+            .bind(vec![deployment, odd])
+            .fetch_all(pool)
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
+            (stored.len() == 2).then_some(stored)
+        })
+        .await;
     assert_eq!(
         stored,
         [

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use test_support::{Postgres, free_port, wait_until};
+use test_support::{Postgres, eventually, free_port, wait_until};
 
 use crate::common::metrics::value;
 use crate::common::{AppOptions, TestApp, WAIT};
@@ -70,7 +70,12 @@ async fn with_its_dependencies_unreachable_the_service_is_live_but_not_ready_and
 async fn with_its_dependencies_up_the_service_is_healthy() {
     let app = TestApp::spawn().await;
     app.wait_for_live_events().await;
-    let health = app.get(None, "/health").await;
+    // `/ready` needs only Postgres: the NATS connection and its readers may still be coming up.
+    let health = eventually("/health to answer healthy", WAIT, || async {
+        let health = app.get(None, "/health").await;
+        (health.body["status"] == "healthy").then_some(health)
+    })
+    .await;
     health.expect(200);
     assert_eq!(health.body["status"], "healthy", "{}", health.body);
     assert_eq!(health.body["checks"]["postgres"]["status"], "up");

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use fechatter_events::EventKind;
 use fechatter_events::payload::MessagePayload;
-use test_support::{Nats, wait_until};
+use test_support::{Nats, eventually, wait_until};
 
 use crate::common::metrics::value;
-use crate::common::{AppOptions, TestApp};
+use crate::common::{AppOptions, TestApp, WAIT};
 
 #[tokio::test]
 async fn with_nats_stopped_sends_succeed_and_every_event_arrives_once_in_order_after_it_returns() {
@@ -43,14 +43,19 @@ async fn with_nats_stopped_sends_succeed_and_every_event_arrives_once_in_order_a
         },
     )
     .await;
-    let health = app.get(None, "/health").await;
+    // `/health` answers from a report up to a second old, which may predate the stop: wait for
+    // the NATS check itself to report the outage, then look at the whole report.
+    let health = eventually("/health to show NATS down", WAIT, || async {
+        let health = app.get(None, "/health").await;
+        (health.body["checks"]["nats"]["status"] == "down").then_some(health)
+    })
+    .await;
     health.expect(200);
     assert_eq!(
-        (
-            health.body["status"].as_str(),
-            health.body["checks"]["nats"]["status"].as_str()
-        ),
-        (Some("degraded"), Some("down"))
+        health.body["status"].as_str(),
+        Some("degraded"),
+        "{}",
+        health.body
     );
 
     nats.start().await;
