@@ -33,7 +33,8 @@ const CLIENT_KEY = 'fechatter.client_id';
 
 const queue = new EventQueue();
 let endpoint: string | null = null;
-let flushing = false;
+/** The send under way, if any: a flush that must include what is queued now waits for it. */
+let inFlight: Promise<void> | null = null;
 let timer: ReturnType<typeof setInterval> | undefined;
 
 function clientId(): string {
@@ -94,15 +95,33 @@ export function startAnalytics(analyticsUrl: string) {
   });
 }
 
-/** Sends what is queued. With `keepalive` the request outlives the page (unload). */
+/**
+ * Sends what is queued. A send already under way took its batch before the caller's events were
+ * queued, so this waits for it first (sign-out relies on it: its `user_logout` must go while the
+ * token lasts). With `keepalive` the request outlives the page (unload): it goes at once, beside any
+ * send under way, as the page may not live to see that one end.
+ */
 export async function flush(options: { keepalive?: boolean } = {}): Promise<void> {
-  if (!endpoint || flushing || queue.size === 0) return;
+  if (!options.keepalive) {
+    while (inFlight) await inFlight;
+  }
+  if (!endpoint || queue.size === 0) return;
+  const sending = send(endpoint, options);
+  if (!options.keepalive) {
+    inFlight = sending.finally(() => {
+      inFlight = null;
+    });
+  }
+  await sending;
+  if (queue.size >= BATCH_MAX) void flush(options);
+}
+
+async function send(to: string, options: { keepalive?: boolean }): Promise<void> {
   const token = await accessToken();
   if (!token) return;
-  flushing = true;
   const batch: ClientEvent[] = queue.take(BATCH_MAX);
   try {
-    const response = await fetch(endpoint, {
+    const response = await fetch(to, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
       body: JSON.stringify({ events: batch }),
@@ -117,8 +136,5 @@ export async function flush(options: { keepalive?: boolean } = {}): Promise<void
     }
   } catch {
     queue.putBack(batch);
-  } finally {
-    flushing = false;
   }
-  if (queue.size >= BATCH_MAX) void flush(options);
 }
