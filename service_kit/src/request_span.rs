@@ -7,105 +7,130 @@
 //! every event delivered to every connection, about 3 % of notify_server's CPU in a fan-out
 //! (docs/benchmarks.md, Profiles: SSE fan-out), for spans nothing logs in.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::Router;
-use http::{Request, Response};
-use pin_project_lite::pin_project;
-use tower::{Layer, Service};
-use tracing::Span;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tracing::Instrument;
 
 /// Wraps every route of `router` in a request span (see the module's documentation).
 pub fn with_request_tracing(router: Router) -> Router {
-    router.layer(RequestSpanLayer)
+    router.layer(middleware::from_fn(traced))
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequestSpanLayer;
-
-impl<S> Layer<S> for RequestSpanLayer {
-    type Service = RequestSpan<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RequestSpan { inner }
+async fn traced(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    let span = tracing::info_span!(
+        "http_request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    );
+    async move {
+        let started = Instant::now();
+        let response = next.run(request).await;
+        let (status, latency) = (response.status(), started.elapsed());
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), ?latency, "request failed");
+        } else {
+            tracing::debug!(status = status.as_u16(), ?latency, "request finished");
+        }
+        response
     }
+    .instrument(span)
+    .await
 }
 
-#[derive(Debug, Clone)]
-pub struct RequestSpan<S> {
-    inner: S,
-}
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestSpan<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Traced<S::Future>;
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use tower::ServiceExt;
+    use tracing_subscriber::fmt::MakeWriter;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let request_id = request
-            .headers()
-            .get("x-request-id")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("-");
-        let span = tracing::info_span!(
-            "http_request",
-            method = %request.method(),
-            path = %request.uri().path(),
-            request_id = %request_id,
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_error_is_logged_at_warn_in_a_span_with_the_request_id_and_no_query_string() {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let router = with_request_tracing(
+            Router::new()
+                .route("/ok", get(|| async { "fine" }))
+                .route("/broken", get(|| async { StatusCode::BAD_GATEWAY })),
         );
-        let inner = span.in_scope(|| self.inner.call(request));
-        Traced {
-            inner,
-            span,
-            started: Instant::now(),
+        for path in ["/ok?access_token=secret", "/broken?access_token=secret"] {
+            let request = Request::get(path)
+                .header("x-request-id", "req-7")
+                .body(Body::empty())
+                .unwrap_or_default();
+            let _ = router.clone().oneshot(request).await;
         }
-    }
-}
 
-pin_project! {
-    /// The handler's future inside its request span, logging the response when it completes.
-    pub struct Traced<F> {
-        #[pin]
-        inner: F,
-        span: Span,
-        started: Instant,
-    }
-}
-
-impl<F, ResBody, E> Future for Traced<F>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let _entered = this.span.enter();
-        let result = ready!(this.inner.poll(cx));
-        let latency = this.started.elapsed();
-        match &result {
-            Ok(response) if response.status().is_server_error() => tracing::warn!(
-                status = response.status().as_u16(),
-                ?latency,
-                "request failed"
-            ),
-            Ok(response) => tracing::debug!(
-                status = response.status().as_u16(),
-                ?latency,
-                "request finished"
-            ),
-            Err(_) => tracing::warn!(?latency, "request failed without a response"),
-        }
-        Poll::Ready(result)
+        let logged = String::from_utf8_lossy(
+            &captured
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned();
+        let lines: Vec<&str> = logged.lines().collect();
+        assert_eq!(lines.len(), 2, "{logged}");
+        assert!(
+            lines[0].contains("DEBUG")
+                && lines[0].contains("path=/ok")
+                && lines[0].contains("status=200"),
+            "{logged}"
+        );
+        assert!(
+            lines[1].contains("WARN")
+                && lines[1].contains("path=/broken")
+                && lines[1].contains("status=502"),
+            "{logged}"
+        );
+        assert!(
+            lines.iter().all(|line| line.contains("request_id=req-7")
+                && line.contains("method=GET")
+                && !line.contains("secret")),
+            "{logged}"
+        );
     }
 }
