@@ -10,7 +10,7 @@
 //! message, it starts over from the beginning of the stream.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_nats::connection::State;
@@ -38,15 +38,11 @@ const INACTIVE_THRESHOLD: Duration = Duration::from_secs(30);
 /// How often the stream's info is read: a purge or retention moves its first sequence, which the
 /// consumer does not report, and a stream created anew must be noticed even while idle.
 const STREAM_POLL: Duration = Duration::from_secs(1);
-/// A JetStream API request unanswered by then is given up and tried again. After a cluster node
-/// dies, requests sent while its streams elect new leaders go unanswered, and NATS 2.9 may place a
-/// one-replica consumer on the dead node, which alone would answer its creation: with async-nats'
-/// own 10 s timeout a reader waited 9–10 s per such request, and a few in a row kept it without a
-/// consumer for a minute.
+/// A JetStream API request unanswered by then is given up and tried again. After a cluster node is
+/// killed, requests go unanswered for several seconds (about 8 in `scale_out.rs`): with async-nats'
+/// own 10 s timeout one lost request cost a reader 10 s without a consumer, whatever came back
+/// meanwhile.
 const API_TIMEOUT: Duration = Duration::from_secs(2);
-/// The stream holds events past the last one delivered, yet nothing was delivered for this long:
-/// the consumer is stuck even if its heartbeats still come.
-const STUCK: Duration = Duration::from_secs(5);
 
 struct Reading {
     stream: jetstream::stream::Stream,
@@ -66,26 +62,17 @@ enum Outcome {
 
 /// Reads until `shutdown`, restarting the consumer (with backoff) whenever it is lost.
 pub async fn run(core: Arc<PushCore>, shutdown: CancellationToken) {
-    let stream = Arc::new(StreamSeen::default());
+    let recreated = Arc::new(Notify::new());
     let follower = tokio::spawn(follow_stream(
         core.clone(),
-        stream.clone(),
+        recreated.clone(),
         shutdown.clone(),
     ));
-    read_until(&core, &stream, &shutdown).await;
+    read_until(&core, &recreated, &shutdown).await;
     let _ = follower.await;
 }
 
-/// What the stream follower tells the reader.
-#[derive(Default)]
-struct StreamSeen {
-    /// The stream was created anew.
-    recreated: Notify,
-    /// The stream's last sequence when its info was last read.
-    last_sequence: AtomicU64,
-}
-
-async fn read_until(core: &Arc<PushCore>, stream: &StreamSeen, shutdown: &CancellationToken) {
+async fn read_until(core: &Arc<PushCore>, recreated: &Notify, shutdown: &CancellationToken) {
     loop {
         let started = until_ok("starting the event log reader", shutdown, || {
             let core = core.clone();
@@ -103,7 +90,7 @@ async fn read_until(core: &Arc<PushCore>, stream: &StreamSeen, shutdown: &Cancel
         };
         tracing::info!(consumer = %reading.consumer, "event log reader subscribed");
         core.set_subscribed(true);
-        let outcome = read(core, &mut reading, stream, shutdown).await;
+        let outcome = read(core, &mut reading, recreated, shutdown).await;
         core.set_subscribed(false);
         forget(reading);
         match outcome {
@@ -190,7 +177,7 @@ fn forget(reading: Reading) {
 
 /// Reads the stream's info now and then: trims what the ring may replay to what the stream still
 /// holds, and notices a stream created anew.
-async fn follow_stream(core: Arc<PushCore>, seen: Arc<StreamSeen>, shutdown: CancellationToken) {
+async fn follow_stream(core: Arc<PushCore>, recreated: Arc<Notify>, shutdown: CancellationToken) {
     let mut poll = tokio::time::interval(STREAM_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -203,12 +190,10 @@ async fn follow_stream(core: Arc<PushCore>, seen: Arc<StreamSeen>, shutdown: Can
             continue;
         };
         let info = stream.cached_info();
-        seen.last_sequence
-            .store(info.state.last_sequence, Ordering::Relaxed);
         let epoch = Epoch::of_stream(info);
         let mut ring = core.ring();
         match ring.epoch() {
-            Some(current) if current != epoch => seen.recreated.notify_one(),
+            Some(current) if current != epoch => recreated.notify_one(),
             Some(_) => ring.trim(info.state.first_sequence),
             None => {}
         }
@@ -218,20 +203,19 @@ async fn follow_stream(core: Arc<PushCore>, seen: Arc<StreamSeen>, shutdown: Can
 async fn read(
     core: &PushCore,
     reading: &mut Reading,
-    stream: &StreamSeen,
+    recreated: &Notify,
     shutdown: &CancellationToken,
 ) -> Outcome {
     let mut watchdog = tokio::time::interval(WATCHDOG);
     watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let statistics = core.nats.statistics();
-    let mut delivered_at = tokio::time::Instant::now();
     // A deadline rather than a timeout around each read: the watchdog ends a round of the loop
     // every tick, which would start a timeout over and over, so it would never run out.
     let mut silent_until = tokio::time::Instant::now() + SILENCE;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Outcome::Stopped,
-            _ = stream.recreated.notified() => return Outcome::Restart("the stream was created anew"),
+            _ = recreated.notified() => return Outcome::Restart("the stream was created anew"),
             _ = tokio::time::sleep_until(silent_until) => {
                 return Outcome::Restart("no heartbeat from the consumer");
             }
@@ -239,9 +223,6 @@ async fn read(
                 None => return Outcome::Restart("the subscription ended"),
                 Some(message) => {
                     silent_until = tokio::time::Instant::now() + SILENCE;
-                    if message.status.is_none() {
-                        delivered_at = tokio::time::Instant::now();
-                    }
                     if let Err(why) = handle(core, reading, message).await {
                         return Outcome::Restart(why);
                     }
@@ -257,11 +238,6 @@ async fn read(
                 }
                 if core.nats.connection_state() != State::Connected {
                     core.set_subscribed(false);
-                }
-                let head = core.position().map_or(0, |position| position.seq);
-                let behind = stream.last_sequence.load(Ordering::Relaxed) > head;
-                if behind && delivered_at.elapsed() > STUCK {
-                    return Outcome::Restart("the consumer stopped delivering");
                 }
             }
         }

@@ -86,7 +86,7 @@ pub fn router(handle: PrometheusHandle) -> Router {
 /// How often recorded histogram samples are folded into their buckets. Each sample is kept until
 /// then, and folding them holds the thread that does it: notify records one per delivery, 100 000
 /// a second in the fan-out benchmark, and folding five seconds' worth at once held its one core for
-/// 7 ms. Folding often keeps each fold well under a millisecond.
+/// 7 ms; folding every 200 ms took under 0.5 ms almost every time (4.4 ms at most).
 const UPKEEP: Duration = Duration::from_millis(200);
 
 /// Periodic upkeep keeps histogram memory bounded when nobody scrapes for a while, and each fold
