@@ -1,15 +1,13 @@
 //! bot_server's health endpoints and metrics against real and unreachable dependencies.
 
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bot_server::{Application, Config};
 use env_config::Env;
 use fechatter_events::EventBus;
 use serde_json::Value;
-use test_support::{Nats, Postgres, assert_metrics_conform, unique_name, wait_until};
+use test_support::{CapturedLogs, Nats, Postgres, assert_metrics_conform, unique_name, wait_until};
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::fmt::MakeWriter;
 
 struct RunningBot {
     base: String,
@@ -148,66 +146,11 @@ async fn the_bot_metrics_follow_the_contract() {
     .expect("check runs");
 }
 
-/// The log lines of this process's bot (its own modules and the shared event crate), as the
-/// service would print them, without time or colour.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl CapturedLogs {
-    fn install() -> (Self, tracing::subscriber::DefaultGuard) {
-        let logs = Self::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter("bot_server=info,fechatter_events=info")
-            .with_writer(logs.clone())
-            .without_time()
-            .with_ansi(false)
-            .finish();
-        // Thread-local: the test's single-threaded runtime runs the bot's tasks on this thread.
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    fn lines(&self) -> Vec<String> {
-        let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-
-    fn at(&self, level: &str) -> Vec<String> {
-        self.lines()
-            .into_iter()
-            .filter(|line| line.trim_start().starts_with(level))
-            .collect()
-    }
-}
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for CapturedLogs {
-    type Writer = CapturedLogs;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn a_bot_started_before_fechatter_servers_migrations_says_so_at_info_and_goes_on_once_they_ran()
  {
-    let (logs, _guard) = CapturedLogs::install();
+    // The bot's own modules and the shared event crate, as the service would print them.
+    let (logs, _guard) = CapturedLogs::install("bot_server=info,fechatter_events=info");
     let database = Postgres::shared().await.create_database().await;
     let bot = spawn_bot(&database.url, &Nats::shared().await.url()).await;
     wait_until(

@@ -49,49 +49,17 @@ async fn traced(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
     use axum::body::Body;
     use axum::http::StatusCode;
     use axum::routing::get;
+    use test_support::CapturedLogs;
     use tower::ServiceExt;
-    use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Captured {
-        type Writer = Captured;
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
-
     #[tokio::test]
     async fn a_server_error_is_logged_at_warn_in_a_span_with_the_request_id_and_no_query_string() {
-        let captured = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(captured.clone())
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .finish();
-        let _default = tracing::subscriber::set_default(subscriber);
+        let (logs, _guard) = CapturedLogs::install("service_kit=debug");
         let router = with_request_tracing(
             Router::new()
                 .route("/ok", get(|| async { "fine" }))
@@ -105,32 +73,25 @@ mod tests {
             let _ = router.clone().oneshot(request).await;
         }
 
-        let logged = String::from_utf8_lossy(
-            &captured
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-        .into_owned();
-        let lines: Vec<&str> = logged.lines().collect();
-        assert_eq!(lines.len(), 2, "{logged}");
+        let lines = logs.lines();
+        assert_eq!(lines.len(), 2, "{lines:#?}");
         assert!(
             lines[0].contains("DEBUG")
                 && lines[0].contains("path=/ok")
                 && lines[0].contains("status=200"),
-            "{logged}"
+            "{lines:#?}"
         );
         assert!(
             lines[1].contains("WARN")
                 && lines[1].contains("path=/broken")
                 && lines[1].contains("status=502"),
-            "{logged}"
+            "{lines:#?}"
         );
         assert!(
             lines.iter().all(|line| line.contains("request_id=req-7")
                 && line.contains("method=GET")
                 && !line.contains("secret")),
-            "{logged}"
+            "{lines:#?}"
         );
     }
 }

@@ -10,6 +10,7 @@
 pub mod alertmanager;
 pub mod clickhouse;
 pub mod contract;
+pub mod logs;
 pub mod nats;
 pub mod nats_cluster;
 pub mod ports;
@@ -34,6 +35,7 @@ use std::path::Path;
 pub use alertmanager::{Alertmanager, AlertmanagerConfig};
 pub use clickhouse::ClickHouse;
 pub use contract::assert_metrics_conform;
+pub use logs::CapturedLogs;
 pub use nats::{Nats, NatsConfig};
 pub use nats_cluster::NatsCluster;
 pub use ports::free_port;
