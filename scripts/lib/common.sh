@@ -72,6 +72,17 @@ ensure_rust_tools() {
   fi
 }
 
+# warn_if_disk_low GIB: a cold build of every test binary fills about 5 GiB of target/ (more with
+# incremental caches); a full disk shows up only as a compiler's I/O error deep in the build log.
+warn_if_disk_low() {
+  local need_kib=$(($1 * 1024 * 1024)) free_kib
+  mkdir -p "$ROOT/target"
+  free_kib=$(df -Pk "$ROOT/target" | awk 'NR == 2 { print $4 }')
+  if [ "${free_kib:-0}" -lt "$need_kib" ]; then
+    say "warning: only $((free_kib / 1024)) MiB free for target/; a cold build needs about $1 GiB"
+  fi
+}
+
 # A virtualenv for the Python tools the checks use (check-jsonschema, schemathesis, chdb).
 PY_VENV="${FECHATTER_PY_VENV:-$ROOT/target/py-tools}"
 ensure_python_tools() {
