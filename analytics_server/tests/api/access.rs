@@ -63,16 +63,24 @@ async fn a_revoked_sessions_token_is_refused_by_ingest_and_reports() {
         .expect("ack");
     let signed_out = app.token_with(5, 1, WorkspaceRole::Member, revoked);
     let batch = json!({"events": [event("app_start", "s", Utc::now())]});
+    // Waited for on a report, which spends no rate-limit token: every ingest request accepted
+    // before the revocation is followed would spend one of user 5's, and a slow follower would
+    // leave none for the other session below (429 instead of 202).
     wait_until("the revoked session to be refused", WAIT, || async {
-        app.post("/api/events", &batch, Some(&signed_out)).await.0 == StatusCode::UNAUTHORIZED
+        app.get("/api/reports/active-users", Some(&signed_out))
+            .await
+            .0
+            == StatusCode::UNAUTHORIZED
     })
     .await;
-    let (_, body) = app.post("/api/events", &batch, Some(&signed_out)).await;
+    let (status, body) = app.post("/api/events", &batch, Some(&signed_out)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["code"], "session_revoked", "{body}");
-    let (status, _) = app
+    let (status, body) = app
         .get("/api/reports/active-users", Some(&signed_out))
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "session_revoked", "{body}");
     // The same user's other session carries on.
     let still_in = app.token_with(5, 1, WorkspaceRole::Member, other);
     let (status, body) = app.post("/api/events", &batch, Some(&still_in)).await;
@@ -157,7 +165,15 @@ async fn an_event_id_is_deduplicated_within_its_workspace_only() {
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
         assert_eq!(body["duplicates"], 0, "workspace {workspace}: {body}");
     }
-    // A retry in the same workspace is still a duplicate.
+    // A retry in the same workspace is still a duplicate. The service knows an id once its
+    // consumer has taken the event from the client-event stream into the buffer, after the 202:
+    // the retry waits until workspace 1's copy is stored, which it is only after that.
+    app.wait_for_number(
+        "workspace 1's copy to be stored",
+        "SELECT count() FROM events WHERE workspace_id = 1",
+        1,
+    )
+    .await;
     let (_, body) = app
         .post(
             "/api/events",
