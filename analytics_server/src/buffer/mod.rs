@@ -132,6 +132,13 @@ impl Buffer {
         self.shared.capacity - self.shared.room.available_permits()
     }
 
+    /// Sets the pending gauge while `state` is still locked: read outside the lock, two threads
+    /// could set it in the opposite order to their reads and leave an old count standing.
+    fn publish_pending(&self, state: MutexGuard<'_, State>) {
+        BufferMetrics::pending(self.pending());
+        drop(state);
+    }
+
     pub fn capacity(&self) -> usize {
         self.shared.capacity
     }
@@ -160,8 +167,7 @@ impl Buffer {
             .into_iter()
             .map(|event| self.admit(&mut state, event, None))
             .collect();
-        drop(state);
-        BufferMetrics::pending(self.pending());
+        self.publish_pending(state);
         Ok(admissions)
     }
 
@@ -178,8 +184,7 @@ impl Buffer {
         let (done, written) = oneshot::channel();
         let mut state = self.state();
         self.admit(&mut state, event, Some(done));
-        drop(state);
-        BufferMetrics::pending(self.pending());
+        self.publish_pending(state);
         Ok(written)
     }
 
@@ -210,8 +215,7 @@ impl Buffer {
                 written
             })
             .collect();
-        drop(state);
-        BufferMetrics::pending(self.pending());
+        self.publish_pending(state);
         Ok(written)
     }
 
@@ -280,9 +284,8 @@ impl Buffer {
             state.written.insert(id);
             IngestMetrics::written(event.source, event.event_type, event.received.elapsed());
         }
-        drop(state);
         self.shared.room.add_permits(batch.len());
-        BufferMetrics::pending(self.pending());
+        self.publish_pending(state);
     }
 
     /// Shuts the buffer: new events are refused and everyone still waiting learns their event was
