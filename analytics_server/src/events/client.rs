@@ -3,7 +3,6 @@
 //! Events arrive as raw JSON values so one bad event of a batch can be rejected with the field
 //! at fault while the others are kept.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -24,7 +23,8 @@ const FIELDS: &[&str] = &[
     "system",
     "properties",
 ];
-const SYSTEM_FIELDS: &[&str] = &["os", "os_version", "arch", "locale", "device"];
+/// In the order of their columns in [`EventRow`].
+const SYSTEM_FIELDS: [&str; 5] = ["os", "os_version", "arch", "locale", "device"];
 /// Fields a client might send that only the access token may decide.
 const TOKEN_FIELDS: &[&str] = &["user_id", "workspace_id"];
 const MAX_ID_CHARS: usize = 128;
@@ -89,7 +89,6 @@ pub fn validate(
     let system = system(map)?;
     let properties = properties(map, limits.max_properties_bytes)?;
     let (event_date, event_time, event_millis) = split_time(occurred_at);
-    let system_field = |name: &str| system.get(name).cloned().unwrap_or_default();
     Ok(ClientEvent {
         event_type,
         row: EventRow {
@@ -107,11 +106,11 @@ pub fn validate(
             client_id: client_id.to_owned(),
             session_id: session_id.to_owned(),
             app_version: app_version.to_owned(),
-            os: system_field("os"),
-            os_version: system_field("os_version"),
-            arch: system_field("arch"),
-            locale: system_field("locale"),
-            device: system_field("device"),
+            os: system[0].to_owned(),
+            os_version: system[1].to_owned(),
+            arch: system[2].to_owned(),
+            locale: system[3].to_owned(),
+            device: system[4].to_owned(),
             properties,
         },
     })
@@ -218,10 +217,11 @@ fn occurred_at(
     Ok(at)
 }
 
-/// The known, present fields of `system`.
-fn system(map: &Map<String, Value>) -> Result<HashMap<String, String>, Rejection> {
+/// The fields of `system` in [`SYSTEM_FIELDS`] order, empty where absent or null.
+fn system(map: &Map<String, Value>) -> Result<[&str; SYSTEM_FIELDS.len()], Rejection> {
+    let mut cleaned = [""; SYSTEM_FIELDS.len()];
     let system = match map.get("system") {
-        None | Some(Value::Null) => return Ok(HashMap::new()),
+        None | Some(Value::Null) => return Ok(cleaned),
         Some(Value::Object(system)) => system,
         Some(_) => {
             return Err(Rejection::new(
@@ -231,32 +231,32 @@ fn system(map: &Map<String, Value>) -> Result<HashMap<String, String>, Rejection
             ));
         }
     };
-    let mut cleaned = HashMap::new();
+    let field = |key: &str| format!("system.{key}");
     for (key, value) in system {
-        let field = format!("system.{key}");
-        if !SYSTEM_FIELDS.contains(&key.as_str()) {
+        let Some(slot) = SYSTEM_FIELDS.iter().position(|known| known == key) else {
+            let field = field(key);
             return Err(Rejection::new(
                 RejectReason::UnknownField,
                 &field,
                 format!("unknown field {field:?}; put extra details in properties"),
             ));
-        }
+        };
         match value {
             Value::Null => {}
             Value::String(text) if text.chars().count() <= MAX_SYSTEM_CHARS => {
-                cleaned.insert(key.clone(), text.clone());
+                cleaned[slot] = text;
             }
             Value::String(_) => {
                 return Err(Rejection::new(
                     RejectReason::InvalidField,
-                    &field,
+                    &field(key),
                     format!("must be at most {MAX_SYSTEM_CHARS} characters"),
                 ));
             }
             _ => {
                 return Err(Rejection::new(
                     RejectReason::InvalidField,
-                    &field,
+                    &field(key),
                     "must be a string",
                 ));
             }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::buffer::DedupKey;
 use crate::error::{AppError, RejectedEvent};
 use crate::events::client::{self, ClientEvent, Context, Limits};
-use crate::events::{EventRow, Source};
+use crate::events::{ClientEventType, EventRow, Source};
 use crate::observability::metrics::IngestMetrics;
 use crate::state::AppState;
 
@@ -77,19 +77,21 @@ pub async fn ingest(
     for _ in &known {
         IngestMetrics::duplicate(Source::Http);
     }
-    if !fresh.is_empty() {
-        let rows: Vec<EventRow> = fresh.iter().map(|event| event.row.clone()).collect();
+    let duplicates = known.len();
+    let (types, rows): (Vec<ClientEventType>, Vec<EventRow>) = fresh
+        .into_iter()
+        .map(|event| (event.event_type, event.row))
+        .unzip();
+    if !rows.is_empty() {
         state.store_client_events(&rows).await?;
     }
     let now = Instant::now();
-    for event in &fresh {
-        state
-            .sessions()
-            .observe(&event.row.session_id, event.event_type, now);
+    for (row, event_type) in rows.iter().zip(types) {
+        state.sessions().observe(&row.session_id, event_type, now);
     }
     Ok(BatchOutcome {
         accepted,
-        duplicates: known.len(),
+        duplicates,
         event_ids,
         rejected,
     })

@@ -42,12 +42,12 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 }
 
 /// The buffered form of a stored row; its type was validated at ingestion.
-fn pending(row: &EventRow) -> Result<Pending, Failure> {
+fn pending(row: EventRow) -> Result<Pending, Failure> {
     let event_type: ClientEventType = row.event_type.parse().map_err(|()| {
         Failure::Malformed(format!("unknown client event type {:?}", row.event_type))
     })?;
     Ok(Pending::new(
-        row.clone(),
+        row,
         Source::Http,
         EventType::Client(event_type),
     ))
@@ -55,15 +55,26 @@ fn pending(row: &EventRow) -> Result<Pending, Failure> {
 
 #[tracing::instrument(skip_all, fields(subject = %delivery.message().subject))]
 async fn handle(state: AppState, delivery: Delivery) {
-    let rows = client_stream::rows(&delivery.message().payload);
+    let payload = &delivery.message().payload;
     let repeated = may_be_repeated(delivery.message());
+    // The first attempt takes the rows decoded here; a retry (rare) decodes them again rather
+    // than every attempt working on a copy.
+    let mut decoded = Some(client_stream::rows(payload));
     delivery
-        .deliver(|| async {
-            let rows = rows
-                .as_ref()
-                .map_err(|err| Failure::Malformed(format!("stored client events: {err}")))?;
-            let events = rows.iter().map(pending).collect::<Result<Vec<_>, _>>()?;
-            write(&state, events, repeated).await
+        .deliver(|| {
+            let rows = decoded
+                .take()
+                .unwrap_or_else(|| client_stream::rows(payload));
+            let state = &state;
+            async move {
+                let rows =
+                    rows.map_err(|err| Failure::Malformed(format!("stored client events: {err}")))?;
+                let events = rows
+                    .into_iter()
+                    .map(pending)
+                    .collect::<Result<Vec<_>, _>>()?;
+                write(state, events, repeated).await
+            }
         })
         .await;
 }
