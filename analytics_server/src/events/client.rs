@@ -23,7 +23,7 @@ const FIELDS: &[&str] = &[
     "system",
     "properties",
 ];
-/// In the order of their columns in [`EventRow`].
+/// In the order [`system`] returns them.
 const SYSTEM_FIELDS: [&str; 5] = ["os", "os_version", "arch", "locale", "device"];
 /// Fields a client might send that only the access token may decide.
 const TOKEN_FIELDS: &[&str] = &["user_id", "workspace_id"];
@@ -86,7 +86,7 @@ pub fn validate(
     let session_id = optional_str(map, "session_id", MAX_ID_CHARS)?.unwrap_or_default();
     let occurred_at = occurred_at(map, context.received_at, limits)?;
     let app_version = optional_str(map, "app_version", MAX_VERSION_CHARS)?.unwrap_or_default();
-    let system = system(map)?;
+    let [os, os_version, arch, locale, device] = system(map)?;
     let properties = properties(map, limits.max_properties_bytes)?;
     let (event_date, event_time, event_millis) = split_time(occurred_at);
     Ok(ClientEvent {
@@ -106,11 +106,11 @@ pub fn validate(
             client_id: client_id.to_owned(),
             session_id: session_id.to_owned(),
             app_version: app_version.to_owned(),
-            os: system[0].to_owned(),
-            os_version: system[1].to_owned(),
-            arch: system[2].to_owned(),
-            locale: system[3].to_owned(),
-            device: system[4].to_owned(),
+            os: os.to_owned(),
+            os_version: os_version.to_owned(),
+            arch: arch.to_owned(),
+            locale: locale.to_owned(),
+            device: device.to_owned(),
             properties,
         },
     })
