@@ -62,8 +62,16 @@ fn a_valid_event_becomes_a_row_owned_by_the_caller() {
     assert_eq!((row.user_id, row.workspace_id), (7, 3));
     assert_eq!(row.event_time.to_rfc3339(), "2026-05-01T11:59:58+00:00");
     assert_eq!(row.event_millis, 250);
-    assert_eq!((row.os.as_str(), row.locale.as_str()), ("macos", "en-GB"));
-    assert_eq!(row.device, "");
+    assert_eq!(
+        [
+            &row.os,
+            &row.os_version,
+            &row.arch,
+            &row.locale,
+            &row.device
+        ],
+        ["macos", "15.1", "arm64", "en-GB", ""]
+    );
     assert_eq!(row.properties, r#"{"results":0}"#);
     assert_eq!(row.source, "http");
 }
